@@ -1,0 +1,1 @@
+//! Workflow Studio backend: HTTP API, storage, jobs.
