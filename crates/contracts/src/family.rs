@@ -54,7 +54,7 @@ mod tests {
         for f in Family::ALL {
             assert_eq!(f.as_str().parse::<Family>(), Ok(f));
         }
-        let err = "cad".parse::<Family>().unwrap_err();
+        let err = "cad".parse::<Family>().expect_err("cad is not a family");
         assert!(err.to_string().contains("cad_file, order_line"));
     }
 }

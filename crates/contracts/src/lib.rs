@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod family;
+pub mod generate;
 pub mod graph;
 pub mod layout;
 pub mod markdown;

@@ -167,11 +167,12 @@ impl ParamSpec {
 
     /// Checks `value` against this schema; `None` when it is acceptable.
     pub fn check(&self, value: &Value) -> Option<ParamProblem> {
-        let got = short_json(value);
+        // Rendering the value is the costly part; only do it for a problem.
+        let got = || short_json(value);
         let problem = |expected: String, message: String| {
             Some(ParamProblem {
                 expected,
-                got: got.clone(),
+                got: got(),
                 message,
             })
         };
@@ -183,31 +184,31 @@ impl ParamSpec {
                     _ => {
                         return problem(
                             "an integer".into(),
-                            format!("{name} must be an integer, got {got}"),
+                            format!("{name} must be an integer, got {got}", got = got()),
                         )
                     }
                 };
-                self.check_range(n, &got)
+                self.check_range(n, value)
             }
             ParamType::Float => match value.as_f64() {
-                Some(n) if n.is_finite() => self.check_range(n, &got),
+                Some(n) if n.is_finite() => self.check_range(n, value),
                 _ => problem(
                     "a number".into(),
-                    format!("{name} must be a number, got {got}"),
+                    format!("{name} must be a number, got {got}", got = got()),
                 ),
             },
             ParamType::Bool => match value {
                 Value::Bool(_) => None,
                 _ => problem(
                     "true or false".into(),
-                    format!("{name} must be true or false, got {got}"),
+                    format!("{name} must be true or false, got {got}", got = got()),
                 ),
             },
             ParamType::String => match value.as_str() {
-                Some(s) => self.check_placeholders(s, &got),
+                Some(s) => self.check_placeholders(s, value),
                 None => problem(
                     "a string".into(),
-                    format!("{name} must be a string, got {got}"),
+                    format!("{name} must be a string, got {got}", got = got()),
                 ),
             },
             ParamType::Enum => match value.as_str() {
@@ -217,58 +218,47 @@ impl ParamSpec {
                     format!(
                         "{name} {got} is not one of the allowed values: {}",
                         self.options.join(", ")
-                    ),
+                    , got = got()),
                 ),
             },
             ParamType::Color => match value.as_str() {
                 Some(s) if is_hex_color(s) => None,
                 _ => problem(
                     "a colour as #rrggbb or #rrggbbaa".into(),
-                    format!("{name} {got} is not a colour; write it as #rrggbb or #rrggbbaa, e.g. #ffffff"),
+                    format!("{name} {got} is not a colour; write it as #rrggbb or #rrggbbaa, e.g. #ffffff", got = got()),
                 ),
             },
             ParamType::Vec3 => match value.as_array() {
                 Some(a) if a.len() == 3 && a.iter().all(|v| v.as_f64().is_some_and(f64::is_finite)) => None,
                 _ => problem(
                     "three numbers [x, y, z]".into(),
-                    format!("{name} must be three numbers [x, y, z], got {got}"),
+                    format!("{name} must be three numbers [x, y, z], got {got}", got = got()),
                 ),
             },
         }
     }
 
-    fn check_range(&self, n: f64, got: &str) -> Option<ParamProblem> {
+    fn check_range(&self, n: f64, value: &Value) -> Option<ParamProblem> {
         let unit = self
             .unit
             .as_deref()
             .map(|u| format!(" {u}"))
             .unwrap_or_default();
-        if let Some(min) = self.min.filter(|min| n < *min) {
-            return Some(ParamProblem {
-                expected: format!(">= {}", fmt_num(min)),
-                got: got.to_owned(),
-                message: format!(
-                    "{} {got}{unit} is below minimum {}{unit}",
-                    self.name,
-                    fmt_num(min)
-                ),
-            });
-        }
-        if let Some(max) = self.max.filter(|max| n > *max) {
-            return Some(ParamProblem {
-                expected: format!("<= {}", fmt_num(max)),
-                got: got.to_owned(),
-                message: format!(
-                    "{} {got}{unit} is above maximum {}{unit}",
-                    self.name,
-                    fmt_num(max)
-                ),
-            });
-        }
-        None
+        let (bound, word, sign) = match (self.min, self.max) {
+            (Some(min), _) if n < min => (min, "below minimum", ">="),
+            (_, Some(max)) if n > max => (max, "above maximum", "<="),
+            _ => return None,
+        };
+        let got = short_json(value);
+        let bound = fmt_num(bound);
+        Some(ParamProblem {
+            expected: format!("{sign} {bound}"),
+            message: format!("{} {got}{unit} is {word} {bound}{unit}", self.name),
+            got,
+        })
     }
 
-    fn check_placeholders(&self, s: &str, got: &str) -> Option<ParamProblem> {
+    fn check_placeholders(&self, s: &str, value: &Value) -> Option<ParamProblem> {
         if self.placeholders.is_empty() {
             return None;
         }
@@ -286,7 +276,7 @@ impl ParamSpec {
             .join(", ");
         Some(ParamProblem {
             expected: format!("placeholders among {allowed}"),
-            got: got.to_owned(),
+            got: short_json(value),
             message: format!(
                 "{} uses unknown placeholder(s) {}; allowed: {allowed}",
                 self.name,

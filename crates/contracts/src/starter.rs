@@ -5,10 +5,15 @@ use crate::graph::{Edge, Graph, GraphNode};
 use crate::layout::place_unpositioned;
 use crate::registry::Registry;
 
+/// `(id, node type)` of each starter node.
+type StarterNodes = &'static [(&'static str, &'static str)];
+/// `(from node, from port, to node, to port)` of each starter edge.
+type StarterEdges = &'static [(&'static str, &'static str, &'static str, &'static str)];
+
 /// The canonical starter graph of `family`, with every parameter at its default and every
 /// node laid out left to right.
 pub fn starter_graph(family: Family, registry: &Registry) -> Graph {
-    let (nodes, edges): (&[(&str, &str)], &[(&str, &str, &str, &str)]) = match family {
+    let (nodes, edges): (StarterNodes, StarterEdges) = match family {
         Family::CadFile => (
             &[
                 ("source", "cad.source"),

@@ -714,7 +714,7 @@ fn name_list(ids: &[String]) -> String {
 fn closest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
     candidates
         .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(word.len()) + 2) / 3)
+        .filter(|(d, c)| *d <= c.len().max(word.len()).div_ceil(3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }

@@ -1,0 +1,5 @@
+//! The Workflow Studio desktop app as a library, so UI tests drive the same code the binary
+//! runs.
+
+pub mod app;
+pub mod command;
