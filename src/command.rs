@@ -1,28 +1,108 @@
-//! Every user action is a [`Command`]: menus, shortcuts and (later) the palette send them,
+//! Every user action is a [`Command`]: menus, shortcuts, the palette and the canvas send them,
 //! and [`crate::app::StudioApp::apply`] is the one place that carries them out.
 
+use crate::editor::document::Edit;
 use egui::{Key, KeyboardShortcut, Modifiers};
+use workflow_contracts::Family;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    NewWorkflow(Family),
+    /// Change the document; edits with the same coalesce key merge into one undo step.
+    Edit {
+        edit: Edit,
+        coalesce: Option<String>,
+    },
+    /// Close an open coalescing run (a drag ended).
+    SealHistory,
+    Select(Vec<String>),
+    SelectAll,
+    DeleteSelection,
+    DuplicateSelection,
+    Copy,
+    Paste,
+    Undo,
+    Redo,
+    AutoLayout,
+    ZoomToFit,
+    FocusSearch,
+    /// Insert the best palette match for the search text at the cursor, wired to the selection.
+    InsertTopHit,
+    ToggleHelp,
     ToggleAbout,
     Quit,
 }
 
 impl Command {
-    pub const ALL: [Command; 2] = [Command::ToggleAbout, Command::Quit];
+    pub fn edit(edit: Edit) -> Self {
+        Command::Edit {
+            edit,
+            coalesce: None,
+        }
+    }
 
-    pub fn label(self) -> &'static str {
+    /// Commands with a menu entry and a keyboard shortcut, in help-overlay order.
+    pub fn with_shortcuts() -> Vec<Command> {
+        // Redo before Undo: shortcut matching ignores extra Shift, so Ctrl+Shift+Z must be
+        // tried first or it would read as Ctrl+Z.
+        vec![
+            Command::Redo,
+            Command::Undo,
+            Command::Copy,
+            Command::Paste,
+            Command::DuplicateSelection,
+            Command::DeleteSelection,
+            Command::SelectAll,
+            Command::AutoLayout,
+            Command::ZoomToFit,
+            Command::FocusSearch,
+            Command::ToggleHelp,
+            Command::Quit,
+        ]
+    }
+
+    pub fn label(&self) -> &'static str {
         match self {
+            Command::NewWorkflow(Family::CadFile) => "New cad_file workflow",
+            Command::NewWorkflow(Family::OrderLine) => "New order_line workflow",
+            Command::Edit { .. } => "Edit",
+            Command::SealHistory => "Seal history",
+            Command::Select(_) => "Select",
+            Command::SelectAll => "Select all",
+            Command::DeleteSelection => "Delete",
+            Command::DuplicateSelection => "Duplicate",
+            Command::Copy => "Copy",
+            Command::Paste => "Paste",
+            Command::Undo => "Undo",
+            Command::Redo => "Redo",
+            Command::AutoLayout => "Auto-layout",
+            Command::ZoomToFit => "Zoom to fit",
+            Command::FocusSearch => "Search nodes",
+            Command::InsertTopHit => "Insert top hit",
+            Command::ToggleHelp => "Keyboard shortcuts",
             Command::ToggleAbout => "About Workflow Studio",
             Command::Quit => "Quit",
         }
     }
 
-    pub fn shortcut(self) -> Option<KeyboardShortcut> {
+    pub fn shortcut(&self) -> Option<KeyboardShortcut> {
+        let cmd = Modifiers::COMMAND;
+        let cmd_shift = Modifiers::COMMAND.plus(Modifiers::SHIFT);
+        let s = |m, k| Some(KeyboardShortcut::new(m, k));
         match self {
-            Command::ToggleAbout => Some(KeyboardShortcut::new(Modifiers::NONE, Key::F1)),
-            Command::Quit => Some(KeyboardShortcut::new(Modifiers::COMMAND, Key::Q)),
+            Command::Redo => s(cmd_shift, Key::Z),
+            Command::Undo => s(cmd, Key::Z),
+            Command::Copy => s(cmd, Key::C),
+            Command::Paste => s(cmd, Key::V),
+            Command::DuplicateSelection => s(cmd, Key::D),
+            Command::DeleteSelection => s(Modifiers::NONE, Key::Delete),
+            Command::SelectAll => s(cmd, Key::A),
+            Command::AutoLayout => s(cmd_shift, Key::L),
+            Command::ZoomToFit => s(cmd_shift, Key::F),
+            Command::FocusSearch => s(cmd, Key::F),
+            Command::ToggleHelp => s(Modifiers::NONE, Key::F1),
+            Command::Quit => s(cmd, Key::Q),
+            _ => None,
         }
     }
 }

@@ -3,3 +3,5 @@
 
 pub mod app;
 pub mod command;
+pub mod editor;
+pub mod search;

@@ -1,10 +1,10 @@
-//! Layered left-to-right placement for nodes that have no position (used by starter graphs
-//! and normalize). The editor's interactive auto-layout lives in the app.
+//! Layered left-to-right placement: for nodes that have no position (starter graphs,
+//! normalize) and the editor's auto-layout, which also orders each layer to reduce crossings.
 
 use crate::graph::Graph;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-pub const COLUMN_WIDTH: f32 = 260.0;
+pub const COLUMN_WIDTH: f32 = 280.0;
 pub const ROW_HEIGHT: f32 = 160.0;
 
 /// Longest-path layer of every node (sources at 0); nodes on cycles get the layer reached
@@ -74,6 +74,141 @@ pub fn place_unpositioned(graph: &mut Graph) -> Vec<String> {
     placed
 }
 
+/// Lays out the nodes in `only` (all nodes when `None`) in layers from left to right,
+/// ordering each layer by the barycenter of its neighbours to reduce wire crossings. A laid-out
+/// selection keeps its top-left corner; the whole graph starts at the origin.
+pub fn auto_layout(graph: &mut Graph, only: Option<&HashSet<String>>) {
+    let chosen: Vec<usize> = (0..graph.nodes.len())
+        .filter(|&i| only.is_none_or(|set| set.contains(&graph.nodes[i].id)))
+        .collect();
+    if chosen.is_empty() {
+        return;
+    }
+    let local: HashMap<&str, usize> = chosen
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| (graph.nodes[i].id.as_str(), k))
+        .collect();
+    let mut sub = Graph {
+        family: graph.family,
+        nodes: chosen.iter().map(|&i| graph.nodes[i].clone()).collect(),
+        edges: Vec::new(),
+    };
+    let mut preds = vec![Vec::new(); chosen.len()];
+    let mut succs = vec![Vec::new(); chosen.len()];
+    for e in &graph.edges {
+        if let (Some(&a), Some(&b)) = (
+            local.get(e.from.node.as_str()),
+            local.get(e.to.node.as_str()),
+        ) {
+            if a != b {
+                sub.edges.push(e.clone());
+                preds[b].push(a);
+                succs[a].push(b);
+            }
+        }
+    }
+    let layer = layers(&sub);
+    let depth = layer.iter().copied().max().unwrap_or(0) + 1;
+    let mut rows: Vec<Vec<usize>> = vec![Vec::new(); depth];
+    for (k, &l) in layer.iter().enumerate() {
+        rows[l].push(k);
+    }
+    // Start from the current vertical order so a re-layout does not shuffle needlessly.
+    let y_of = |k: usize| sub.nodes[k].position.map_or(0.0, |p| p[1]);
+    for row in &mut rows {
+        row.sort_by(|&a, &b| y_of(a).total_cmp(&y_of(b)));
+    }
+    let mut order = vec![0usize; chosen.len()];
+    let renumber = |rows: &Vec<Vec<usize>>, order: &mut Vec<usize>| {
+        for row in rows {
+            for (r, &k) in row.iter().enumerate() {
+                order[k] = r;
+            }
+        }
+    };
+    renumber(&rows, &mut order);
+    for sweep in 0..8 {
+        let downward = sweep % 2 == 0;
+        let range: Vec<usize> = if downward {
+            (1..depth).collect()
+        } else {
+            (0..depth.saturating_sub(1)).rev().collect()
+        };
+        for l in range {
+            let neighbours = if downward { &preds } else { &succs };
+            let key = |k: usize| {
+                let n = &neighbours[k];
+                if n.is_empty() {
+                    order[k] as f32
+                } else {
+                    n.iter().map(|&m| order[m] as f32).sum::<f32>() / n.len() as f32
+                }
+            };
+            let mut keyed: Vec<(f32, usize)> = rows[l].iter().map(|&k| (key(k), k)).collect();
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+            rows[l] = keyed.into_iter().map(|(_, k)| k).collect();
+            for (r, &k) in rows[l].iter().enumerate() {
+                order[k] = r;
+            }
+        }
+    }
+    let origin = match only {
+        None => [0.0, 0.0],
+        Some(_) => sub
+            .nodes
+            .iter()
+            .filter_map(|n| n.position)
+            .fold([f32::INFINITY, f32::INFINITY], |acc, p| {
+                [acc[0].min(p[0]), acc[1].min(p[1])]
+            }),
+    };
+    let origin = if origin[0].is_finite() {
+        origin
+    } else {
+        [0.0, 0.0]
+    };
+    let tallest = rows.iter().map(Vec::len).max().unwrap_or(1);
+    for (l, row) in rows.iter().enumerate() {
+        let pad = (tallest - row.len()) as f32 * ROW_HEIGHT / 2.0;
+        for (r, &k) in row.iter().enumerate() {
+            graph.nodes[chosen[k]].position = Some([
+                origin[0] + l as f32 * COLUMN_WIDTH,
+                origin[1] + pad + r as f32 * ROW_HEIGHT,
+            ]);
+        }
+    }
+}
+
+/// Number of pairs of edges between adjacent layers that cross, given node positions.
+pub fn crossings(graph: &Graph) -> usize {
+    let pos: HashMap<&str, [f32; 2]> = graph
+        .nodes
+        .iter()
+        .filter_map(|n| n.position.map(|p| (n.id.as_str(), p)))
+        .collect();
+    let segs: Vec<([f32; 2], [f32; 2])> = graph
+        .edges
+        .iter()
+        .filter_map(|e| {
+            Some((
+                *pos.get(e.from.node.as_str())?,
+                *pos.get(e.to.node.as_str())?,
+            ))
+        })
+        .collect();
+    let mut count = 0;
+    for (i, a) in segs.iter().enumerate() {
+        for b in &segs[i + 1..] {
+            let same_span = a.0[0] == b.0[0] && a.1[0] == b.1[0];
+            if same_span && (a.0[1] - b.0[1]) * (a.1[1] - b.1[1]) < 0.0 {
+                count += 1;
+            }
+        }
+    }
+    count
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +234,50 @@ mod tests {
         assert_eq!(pos[2][0], COLUMN_WIDTH);
         assert_ne!(pos[1][1], pos[2][1]);
         assert_eq!(pos[3][0], 2.0 * COLUMN_WIDTH);
+    }
+
+    #[test]
+    fn auto_layout_untangles_crossed_wires() {
+        // a1 -> b2 and a2 -> b1 cross when b1 sits above b2; layout swaps them.
+        let mut g = Graph::new(Family::OrderLine);
+        for (id, x, y) in [
+            ("a1", 0.0, 0.0),
+            ("a2", 0.0, 200.0),
+            ("b1", 300.0, 0.0),
+            ("b2", 300.0, 200.0),
+        ] {
+            let mut n = GraphNode::new(id, "x");
+            n.position = Some([x, y]);
+            g.nodes.push(n);
+        }
+        g.edges.push(Edge::new("a1", "o", "b2", "i"));
+        g.edges.push(Edge::new("a2", "o", "b1", "i"));
+        assert_eq!(crossings(&g), 1);
+        auto_layout(&mut g, None);
+        assert_eq!(crossings(&g), 0);
+        let x = |id: &str| g.node(id).and_then(|n| n.position).map(|p| p[0]);
+        assert_eq!(x("a1"), Some(0.0));
+        assert_eq!(x("b1"), Some(COLUMN_WIDTH));
+    }
+
+    #[test]
+    fn auto_layout_of_a_selection_keeps_its_corner_and_leaves_others() {
+        let mut g = Graph::new(Family::OrderLine);
+        for (id, x, y) in [
+            ("a", 500.0, 400.0),
+            ("b", 900.0, 900.0),
+            ("c", -50.0, -50.0),
+        ] {
+            let mut n = GraphNode::new(id, "x");
+            n.position = Some([x, y]);
+            g.nodes.push(n);
+        }
+        g.edges.push(Edge::new("a", "o", "b", "i"));
+        let only: HashSet<String> = ["a".to_owned(), "b".to_owned()].into();
+        auto_layout(&mut g, Some(&only));
+        let p = |id: &str| g.node(id).and_then(|n| n.position);
+        assert_eq!(p("a"), Some([500.0, 400.0]));
+        assert_eq!(p("b"), Some([500.0 + COLUMN_WIDTH, 400.0]));
+        assert_eq!(p("c"), Some([-50.0, -50.0]));
     }
 }

@@ -1,0 +1,526 @@
+//! The node canvas (egui-snarl). The snarl is a view rebuilt from the document whenever the
+//! document changes; user gestures on it become commands, never direct mutations.
+
+use super::document::{Edit, WorkflowDocument};
+use super::palette::{insert_menu_ui, PalettePayload};
+use super::style::{port_color, ERROR, SELECTED, WARNING};
+use super::Editor;
+use crate::command::Command;
+use crate::search::PortFilter;
+use egui::emath::TSTransform;
+use egui::{pos2, Pos2, Rect, RichText, Stroke, Ui};
+use egui_snarl::ui::{AnyPins, PinInfo, SnarlStyle, SnarlViewer, SnarlWidget};
+use egui_snarl::{InPin, InPinId, NodeId, OutPin, OutPinId, Snarl};
+use std::collections::HashMap;
+use workflow_contracts::{Edge, ErrorCode, NodeDefinition, PortType, Registry, Severity};
+
+/// Runtime state of the canvas: the snarl view and what it last reported.
+#[derive(Default)]
+pub struct CanvasView {
+    snarl: Snarl<String>,
+    synced: Option<u64>,
+    last_snarl_selection: Vec<NodeId>,
+    /// Set by the ZoomToFit command; consumed by the next frame.
+    pub zoom_to_fit: bool,
+    /// Node rectangles in graph space, from the last frame.
+    node_rects: HashMap<String, Rect>,
+    to_global: TSTransform,
+    /// Where the pointer was on the canvas, in graph space (for inserting at the cursor).
+    pub pointer: Option<Pos2>,
+    /// The canvas's centre in graph space.
+    pub center: Pos2,
+    /// Why the last gesture was refused, and until when to show it.
+    pub refusal: Option<(String, f64)>,
+}
+
+impl CanvasView {
+    fn sync(&mut self, doc: &WorkflowDocument, registry: &Registry) {
+        if self.synced == Some(doc.revision) {
+            return;
+        }
+        let mut snarl = Snarl::new();
+        let mut ids = HashMap::with_capacity(doc.graph.nodes.len());
+        for node in &doc.graph.nodes {
+            let [x, y] = node.position.unwrap_or([0.0, 0.0]);
+            let id = snarl.insert_node(pos2(x, y), node.id.clone());
+            ids.insert(node.id.as_str(), (id, registry.get(&node.node_type)));
+        }
+        for edge in &doc.graph.edges {
+            let (Some(&(a, Some(da))), Some(&(b, Some(db)))) = (
+                ids.get(edge.from.node.as_str()),
+                ids.get(edge.to.node.as_str()),
+            ) else {
+                continue;
+            };
+            let out = da
+                .output_contract
+                .iter()
+                .position(|p| p.name == edge.from.port);
+            let inp = db
+                .input_contract
+                .iter()
+                .position(|p| p.name == edge.to.port);
+            if let (Some(output), Some(input)) = (out, inp) {
+                snarl.connect(OutPinId { node: a, output }, InPinId { node: b, input });
+            }
+        }
+        self.snarl = snarl;
+        self.synced = Some(doc.revision);
+    }
+
+    /// Node rectangles in graph space (known after the first frame that drew them).
+    pub fn node_rect(&self, id: &str) -> Option<Rect> {
+        self.node_rects.get(id).copied()
+    }
+}
+
+/// Draws the canvas and turns what the user did on it into commands.
+pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mut Vec<Command>) {
+    editor.canvas.sync(&editor.doc, registry);
+    let viewport = ui.max_rect();
+    let fit = std::mem::take(&mut editor.canvas.zoom_to_fit).then(|| fit_rect(editor));
+    let Editor { doc, canvas, .. } = editor;
+    let mut viewer = Viewer {
+        doc,
+        editor_problems: &editor.report.errors,
+        selection: &editor.selection,
+        registry,
+        out,
+        node_rects: HashMap::new(),
+        to_global: canvas.to_global,
+        fit: fit.flatten().map(|r| (r, viewport)),
+    };
+    let mut style = SnarlStyle::new();
+    style.collapsible = Some(false);
+    let widget = SnarlWidget::new().id_salt("workflow_canvas").style(style);
+    let response = widget.show(&mut canvas.snarl, &mut viewer, ui);
+    canvas.to_global = viewer.to_global;
+    canvas.node_rects = viewer.node_rects;
+    let from_global = canvas.to_global.inverse();
+    canvas.center = from_global * viewport.center();
+    // hover_pos() is None over nodes (child widgets); the canvas still contains the pointer.
+    canvas.pointer = response
+        .contains_pointer()
+        .then(|| ui.input(|i| i.pointer.hover_pos()))
+        .flatten()
+        .map(|p| from_global * p);
+
+    if let Some(payload) = response.dnd_release_payload::<PalettePayload>() {
+        let at = canvas.pointer.unwrap_or(canvas.center);
+        out.push(Command::edit(Edit::AddNode {
+            node_type: payload.node_type.clone(),
+            position: [at.x, at.y],
+            wire_from: None,
+            wire_to: None,
+        }));
+    }
+
+    // Node drags: commit positions once the pointer is released, as one undo step.
+    if !ui.input(|i| i.pointer.any_down()) {
+        let moves: Vec<(String, [f32; 2])> = canvas
+            .snarl
+            .nodes_pos_ids()
+            .filter_map(|(_, pos, id)| {
+                let old = editor.doc.node(id)?.position.unwrap_or([0.0, 0.0]);
+                let moved = (old[0] - pos.x).abs() > 0.5 || (old[1] - pos.y).abs() > 0.5;
+                moved.then(|| (id.clone(), [pos.x, pos.y]))
+            })
+            .collect();
+        if !moves.is_empty() {
+            out.push(Command::edit(Edit::MoveNodes(moves)));
+        }
+    }
+
+    // egui-snarl selects only with Shift/Ctrl; a plain click on a node selects it here, and a
+    // click on empty canvas clears the selection, as authors expect.
+    let (clicked, modifiers) = ui.input(|i| (i.pointer.primary_clicked(), i.modifiers));
+    if clicked && response.contains_pointer() {
+        if let Some(at) = canvas.pointer {
+            let hit = canvas
+                .node_rects
+                .iter()
+                .find(|(_, rect)| rect.contains(at))
+                .map(|(id, _)| id.clone());
+            let mut selection = editor.selection.clone();
+            match hit {
+                Some(id) if modifiers.shift || modifiers.command => {
+                    if let Some(i) = selection.iter().position(|s| *s == id) {
+                        selection.remove(i);
+                    } else {
+                        selection.push(id);
+                    }
+                }
+                Some(id) => selection = vec![id],
+                None if modifiers.shift || modifiers.command => {}
+                None => selection.clear(),
+            }
+            if selection != editor.selection {
+                out.push(Command::Select(selection));
+            }
+        }
+    }
+    // Box selection (Shift+drag) happens inside the snarl: adopt its result when it changes.
+    let snarl_selection = widget.get_selected_nodes(ui);
+    if snarl_selection != canvas.last_snarl_selection {
+        let ids: Vec<String> = snarl_selection
+            .iter()
+            .filter_map(|id| canvas.snarl.get_node(*id).cloned())
+            .collect();
+        canvas.last_snarl_selection = snarl_selection;
+        if ids.len() > 1 {
+            out.push(Command::Select(ids));
+        }
+    }
+
+    if let Some((message, until)) = &canvas.refusal {
+        if ui.input(|i| i.time) < *until {
+            egui::Tooltip::always_open(
+                ui.ctx().clone(),
+                ui.layer_id(),
+                egui::Id::new("canvas_refusal"),
+                egui::PopupAnchor::Pointer,
+            )
+            .show(|ui| ui.colored_label(ERROR, message));
+            ui.ctx().request_repaint();
+        } else {
+            canvas.refusal = None;
+        }
+    }
+}
+
+/// The graph-space rectangle around every node, for zoom to fit.
+fn fit_rect(editor: &Editor) -> Option<Rect> {
+    editor
+        .doc
+        .graph
+        .nodes
+        .iter()
+        .map(|n| {
+            editor.canvas.node_rect(&n.id).unwrap_or_else(|| {
+                let [x, y] = n.position.unwrap_or([0.0, 0.0]);
+                Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 100.0))
+            })
+        })
+        .reduce(|a, b| a.union(b))
+}
+
+struct Viewer<'a> {
+    doc: &'a WorkflowDocument,
+    editor_problems: &'a [workflow_contracts::ValidationError],
+    selection: &'a [String],
+    registry: &'a Registry,
+    out: &'a mut Vec<Command>,
+    node_rects: HashMap<String, Rect>,
+    to_global: TSTransform,
+    /// Graph rect to fit into the viewport rect this frame.
+    fit: Option<(Rect, Rect)>,
+}
+
+impl Viewer<'_> {
+    fn def(&self, id: &str) -> Option<&NodeDefinition> {
+        self.doc
+            .node(id)
+            .and_then(|n| self.registry.get(&n.node_type))
+    }
+
+    fn problems(
+        &self,
+        id: &str,
+    ) -> impl Iterator<Item = &workflow_contracts::ValidationError> + '_ {
+        let id = id.to_owned();
+        self.editor_problems
+            .iter()
+            .filter(move |e| e.nodes.contains(&id))
+    }
+
+    fn edge(&self, from: OutPinId, to: InPinId, snarl: &Snarl<String>) -> Option<Edge> {
+        let (a, b) = (snarl.get_node(from.node)?, snarl.get_node(to.node)?);
+        let out = self.def(a)?.output_contract.get(from.output)?;
+        let inp = self.def(b)?.input_contract.get(to.input)?;
+        Some(Edge::new(a, &out.name, b, &inp.name))
+    }
+
+    fn pin(&self, t: PortType, error: bool) -> PinInfo {
+        let pin = PinInfo::circle().with_fill(port_color(t));
+        if error {
+            pin.with_stroke(Stroke::new(2.0, ERROR))
+        } else {
+            pin
+        }
+    }
+
+    fn insert_ui(&mut self, ui: &mut Ui, pos: Pos2, filter: PortFilter, wire: Wire) {
+        if let Some(node_type) = insert_menu_ui(ui, self.registry, self.doc.graph.family, filter) {
+            let (wire_from, wire_to) = match wire {
+                Wire::None => (None, None),
+                Wire::From(n, p) => (Some((n, p)), None),
+                Wire::To(n, p) => (None, Some((n, p))),
+            };
+            self.out.push(Command::edit(Edit::AddNode {
+                node_type,
+                position: [pos.x, pos.y],
+                wire_from,
+                wire_to,
+            }));
+            ui.close();
+        }
+    }
+}
+
+enum Wire {
+    None,
+    From(String, String),
+    To(String, String),
+}
+
+impl SnarlViewer<String> for Viewer<'_> {
+    fn title(&mut self, node: &String) -> String {
+        self.def(node)
+            .map_or_else(|| node.clone(), |d| d.label.clone())
+    }
+
+    fn node_frame(
+        &mut self,
+        default: egui::Frame,
+        node: NodeId,
+        _inputs: &[InPin],
+        _outputs: &[OutPin],
+        snarl: &Snarl<String>,
+    ) -> egui::Frame {
+        let Some(id) = snarl.get_node(node) else {
+            return default;
+        };
+        if self.selection.contains(id) {
+            default.stroke(Stroke::new(2.0, SELECTED))
+        } else if self.problems(id).any(|e| e.severity == Severity::Error) {
+            default.stroke(Stroke::new(1.5, ERROR))
+        } else {
+            default
+        }
+    }
+
+    fn show_header(
+        &mut self,
+        node: NodeId,
+        _inputs: &[InPin],
+        _outputs: &[OutPin],
+        ui: &mut Ui,
+        snarl: &mut Snarl<String>,
+    ) {
+        let Some(id) = snarl.get_node(node).cloned() else {
+            return;
+        };
+        let title = self.title(&id);
+        let def_type = self
+            .doc
+            .node(&id)
+            .map(|n| n.node_type.clone())
+            .unwrap_or_default();
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(title).strong())
+                .on_hover_text(format!("{id} · {def_type}"));
+            let problems: Vec<_> = self.problems(&id).collect();
+            if !problems.is_empty() {
+                let is_error = problems.iter().any(|e| e.severity == Severity::Error);
+                let color = if is_error { ERROR } else { WARNING };
+                let text: Vec<&str> = problems.iter().map(|e| e.message.as_str()).collect();
+                ui.label(RichText::new(format!("⚠ {}", problems.len())).color(color))
+                    .on_hover_text(text.join("\n"));
+            }
+        });
+    }
+
+    fn inputs(&mut self, node: &String) -> usize {
+        self.def(node).map_or(0, |d| d.input_contract.len())
+    }
+
+    fn outputs(&mut self, node: &String) -> usize {
+        self.def(node).map_or(0, |d| d.output_contract.len())
+    }
+
+    #[allow(refining_impl_trait)] // PinInfo is the concrete pin drawer we return.
+    fn show_input(&mut self, pin: &InPin, ui: &mut Ui, snarl: &mut Snarl<String>) -> PinInfo {
+        let Some(id) = snarl.get_node(pin.id.node).cloned() else {
+            return PinInfo::circle();
+        };
+        let Some(port) = self
+            .def(&id)
+            .and_then(|d| d.input_contract.get(pin.id.input))
+            .cloned()
+        else {
+            return PinInfo::circle();
+        };
+        let missing = self.problems(&id).any(|e| {
+            e.code == ErrorCode::MissingRequiredInput
+                && e.port.as_deref() == Some(port.name.as_str())
+        });
+        let mut text = RichText::new(&port.label);
+        if !port.required {
+            text = text.weak();
+        }
+        let many = if port.multiple { " (many)" } else { "" };
+        let optional = if port.required { "" } else { ", optional" };
+        ui.label(text).on_hover_text(format!(
+            "{} · {}{many}{optional}\n{}",
+            port.name, port.port_type, port.description
+        ));
+        self.pin(port.port_type, missing)
+    }
+
+    #[allow(refining_impl_trait)] // PinInfo is the concrete pin drawer we return.
+    fn show_output(&mut self, pin: &OutPin, ui: &mut Ui, snarl: &mut Snarl<String>) -> PinInfo {
+        let Some(id) = snarl.get_node(pin.id.node).cloned() else {
+            return PinInfo::circle();
+        };
+        let Some(port) = self
+            .def(&id)
+            .and_then(|d| d.output_contract.get(pin.id.output))
+            .cloned()
+        else {
+            return PinInfo::circle();
+        };
+        ui.label(&port.label).on_hover_text(format!(
+            "{} · {}\n{}",
+            port.name, port.port_type, port.description
+        ));
+        self.pin(port.port_type, false)
+    }
+
+    fn final_node_rect(
+        &mut self,
+        node: NodeId,
+        rect: Rect,
+        _ui: &mut Ui,
+        snarl: &mut Snarl<String>,
+    ) {
+        if let Some(id) = snarl.get_node(node) {
+            self.node_rects.insert(id.clone(), rect);
+        }
+    }
+
+    fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<String>) {
+        if let Some((graph, viewport)) = self.fit.take() {
+            let graph = graph.expand(40.0);
+            let scale = (viewport.width() / graph.width())
+                .min(viewport.height() / graph.height())
+                .clamp(0.05, 1.25);
+            *to_global = TSTransform::new(
+                viewport.center().to_vec2() - graph.center().to_vec2() * scale,
+                scale,
+            );
+        }
+        self.to_global = *to_global;
+    }
+
+    fn connect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<String>) {
+        if let Some(edge) = self.edge(from.id, to.id, snarl) {
+            self.out.push(Command::edit(Edit::Connect(edge)));
+        }
+    }
+
+    fn disconnect(&mut self, from: &OutPin, to: &InPin, snarl: &mut Snarl<String>) {
+        if let Some(edge) = self.edge(from.id, to.id, snarl) {
+            self.out.push(Command::edit(Edit::Disconnect(vec![edge])));
+        }
+    }
+
+    fn drop_outputs(&mut self, pin: &OutPin, snarl: &mut Snarl<String>) {
+        let edges = pin
+            .remotes
+            .iter()
+            .filter_map(|r| self.edge(pin.id, *r, snarl))
+            .collect();
+        self.out.push(Command::edit(Edit::Disconnect(edges)));
+    }
+
+    fn drop_inputs(&mut self, pin: &InPin, snarl: &mut Snarl<String>) {
+        let edges = pin
+            .remotes
+            .iter()
+            .filter_map(|r| self.edge(*r, pin.id, snarl))
+            .collect();
+        self.out.push(Command::edit(Edit::Disconnect(edges)));
+    }
+
+    fn has_graph_menu(&mut self, _pos: Pos2, _snarl: &mut Snarl<String>) -> bool {
+        true
+    }
+
+    fn show_graph_menu(&mut self, pos: Pos2, ui: &mut Ui, _snarl: &mut Snarl<String>) {
+        ui.label(RichText::new("Insert node").strong());
+        self.insert_ui(ui, pos, PortFilter::Any, Wire::None);
+    }
+
+    fn has_dropped_wire_menu(&mut self, _src: AnyPins, _snarl: &mut Snarl<String>) -> bool {
+        true
+    }
+
+    fn show_dropped_wire_menu(
+        &mut self,
+        pos: Pos2,
+        ui: &mut Ui,
+        src: AnyPins,
+        snarl: &mut Snarl<String>,
+    ) {
+        let source = match src {
+            AnyPins::Out(pins) => pins.first().and_then(|p| {
+                let id = snarl.get_node(p.node)?.clone();
+                let port = self.def(&id)?.output_contract.get(p.output)?.clone();
+                Some((
+                    PortFilter::Accepts(port.port_type),
+                    Wire::From(id, port.name),
+                ))
+            }),
+            AnyPins::In(pins) => pins.first().and_then(|p| {
+                let id = snarl.get_node(p.node)?.clone();
+                let port = self.def(&id)?.input_contract.get(p.input)?.clone();
+                Some((
+                    PortFilter::Produces(port.port_type),
+                    Wire::To(id, port.name),
+                ))
+            }),
+        };
+        if let Some((filter, wire)) = source {
+            ui.label(RichText::new("Insert wired node").strong());
+            self.insert_ui(ui, pos, filter, wire);
+        }
+    }
+
+    fn has_node_menu(&mut self, _node: &String) -> bool {
+        true
+    }
+
+    fn show_node_menu(
+        &mut self,
+        node: NodeId,
+        _inputs: &[InPin],
+        _outputs: &[OutPin],
+        ui: &mut Ui,
+        snarl: &mut Snarl<String>,
+    ) {
+        let Some(id) = snarl.get_node(node).cloned() else {
+            return;
+        };
+        let targets = if self.selection.contains(&id) {
+            self.selection.to_vec()
+        } else {
+            vec![id]
+        };
+        for command in [
+            Command::DuplicateSelection,
+            Command::Copy,
+            Command::AutoLayout,
+            Command::DeleteSelection,
+        ] {
+            let label = match command {
+                Command::AutoLayout => "Auto-layout selection",
+                _ => command.label(),
+            };
+            if ui.button(label).clicked() {
+                self.out.push(Command::Select(targets.clone()));
+                self.out.push(command);
+                ui.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! The inspector: parameters of the selected node generated from its schema, its contract,
+//! or — with nothing selected — the workflow and its problems.
+
+use super::document::Edit;
+use super::style::{port_dot_ui, ERROR, WARNING};
+use super::Editor;
+use crate::command::Command;
+use egui::{Color32, RichText, Ui};
+use serde_json::Value;
+use workflow_contracts::param::fmt_num;
+use workflow_contracts::{NodeDefinition, ParamSpec, ParamType, Registry, Severity};
+
+pub fn inspector_ui(ui: &mut Ui, editor: &Editor, registry: &Registry, out: &mut Vec<Command>) {
+    egui::ScrollArea::vertical().show(ui, |ui| match editor.selection.as_slice() {
+        [id] => match editor.doc.node(id) {
+            Some(node) => match registry.get(&node.node_type) {
+                Some(def) => node_ui(ui, editor, id, def, out),
+                None => {
+                    ui.heading(id);
+                    ui.colored_label(ERROR, format!("Unknown node type '{}'", node.node_type));
+                }
+            },
+            None => workflow_ui(ui, editor, out),
+        },
+        [] => workflow_ui(ui, editor, out),
+        many => {
+            ui.heading(format!("{} nodes selected", many.len()));
+            if ui.button("Auto-layout selection").clicked() {
+                out.push(Command::AutoLayout);
+            }
+        }
+    });
+}
+
+fn workflow_ui(ui: &mut Ui, editor: &Editor, out: &mut Vec<Command>) {
+    ui.heading("Workflow");
+    let mut name = editor.doc.name.clone();
+    ui.horizontal(|ui| {
+        ui.label("Name");
+        let response = ui.text_edit_singleline(&mut name);
+        if response.changed() {
+            out.push(Command::Edit {
+                edit: Edit::Rename(name.clone()),
+                coalesce: Some("rename".into()),
+            });
+        }
+        if response.lost_focus() {
+            out.push(Command::SealHistory);
+        }
+    });
+    let family = editor
+        .doc
+        .graph
+        .family
+        .map_or("none".to_owned(), |f| f.to_string());
+    ui.label(format!("Family: {family}"));
+    let version = editor
+        .doc
+        .version
+        .map_or("not saved".to_owned(), |v| v.to_string());
+    ui.label(format!("Version: {version}"));
+    ui.label(format!(
+        "{} nodes, {} edges",
+        editor.doc.graph.nodes.len(),
+        editor.doc.graph.edges.len()
+    ));
+    ui.separator();
+    problems_ui(ui, editor, out);
+}
+
+/// Every validation problem; clicking one selects its node.
+pub fn problems_ui(ui: &mut Ui, editor: &Editor, out: &mut Vec<Command>) {
+    let errors = editor
+        .report
+        .errors
+        .iter()
+        .filter(|e| e.severity == Severity::Error)
+        .count();
+    let warnings = editor.report.errors.len() - errors;
+    if editor.report.errors.is_empty() {
+        ui.label(RichText::new("✔ Valid").color(Color32::from_rgb(0x5c, 0xc0, 0x7a)));
+        return;
+    }
+    ui.label(format!("{errors} errors, {warnings} warnings"));
+    for problem in &editor.report.errors {
+        let color = if problem.severity == Severity::Error {
+            ERROR
+        } else {
+            WARNING
+        };
+        let text = RichText::new(&problem.message).color(color);
+        let response = ui
+            .add(egui::Label::new(text).wrap().sense(egui::Sense::click()))
+            .on_hover_text(problem.code.as_str());
+        if response.clicked() && !problem.nodes.is_empty() {
+            out.push(Command::Select(problem.nodes.clone()));
+        }
+    }
+}
+
+fn node_ui(ui: &mut Ui, editor: &Editor, id: &str, def: &NodeDefinition, out: &mut Vec<Command>) {
+    ui.heading(&def.label);
+    ui.label(RichText::new(format!("{id} · {}", def.node_type)).weak());
+    ui.label(&def.description);
+    for problem in editor.problems_for(id).filter(|p| p.param.is_none()) {
+        let color = if problem.severity == Severity::Error {
+            ERROR
+        } else {
+            WARNING
+        };
+        ui.colored_label(color, &problem.message);
+    }
+    ui.separator();
+    let Some(node) = editor.doc.node(id) else {
+        return;
+    };
+    egui::Grid::new(("params", id))
+        .num_columns(3)
+        .striped(true)
+        .show(ui, |ui| {
+            for spec in &def.params {
+                let value = node.params.get(&spec.name).unwrap_or(&spec.default);
+                let mut label = RichText::new(&spec.label);
+                if spec.required {
+                    label = label.strong();
+                }
+                ui.label(label)
+                    .on_hover_text(format!("{}\n{}", spec.name, spec.description));
+                ui.vertical(|ui| {
+                    param_ui(ui, id, spec, value, out);
+                    let problems = editor
+                        .problems_for(id)
+                        .filter(|p| p.param.as_deref() == Some(spec.name.as_str()));
+                    for problem in problems {
+                        ui.colored_label(ERROR, &problem.message);
+                    }
+                });
+                if *value != spec.default {
+                    if ui
+                        .small_button("↺")
+                        .on_hover_text(format!("Reset to {}", spec.default))
+                        .clicked()
+                    {
+                        out.push(Command::edit(Edit::ResetParam {
+                            node: id.to_owned(),
+                            param: spec.name.clone(),
+                        }));
+                    }
+                } else {
+                    ui.label("");
+                }
+                ui.end_row();
+            }
+        });
+    ui.separator();
+    contract_ui(ui, def);
+}
+
+/// The widget for one parameter value; sends SetParam on change (coalesced per parameter).
+fn param_ui(ui: &mut Ui, node: &str, spec: &ParamSpec, value: &Value, out: &mut Vec<Command>) {
+    let key = format!("param:{node}:{}", spec.name);
+    let mut send = |v: Value| {
+        out.push(Command::Edit {
+            edit: Edit::SetParam {
+                node: node.to_owned(),
+                param: spec.name.clone(),
+                value: v,
+            },
+            coalesce: Some(key.clone()),
+        })
+    };
+    let unit = spec.unit.clone().unwrap_or_default();
+    let range_hint = match (spec.min, spec.max) {
+        (Some(a), Some(b)) => format!("{} … {} {unit}", fmt_num(a), fmt_num(b)),
+        _ => unit.clone(),
+    };
+    // Ranges are hints, not clamps: an out-of-range value shows its validation error.
+    let response = match spec.param_type {
+        ParamType::Int => {
+            let mut v = value.as_f64().unwrap_or(0.0).round() as i64;
+            let r = ui.add(
+                egui::DragValue::new(&mut v)
+                    .speed(spec.step.unwrap_or(1.0))
+                    .suffix(suffix(&unit)),
+            );
+            if r.changed() {
+                send(Value::from(v));
+            }
+            r.on_hover_text(range_hint)
+        }
+        ParamType::Float => {
+            let mut v = value.as_f64().unwrap_or(0.0);
+            let speed = spec.step.unwrap_or(0.01);
+            let r = ui.add(
+                egui::DragValue::new(&mut v)
+                    .speed(speed)
+                    .max_decimals(3)
+                    .suffix(suffix(&unit)),
+            );
+            if r.changed() {
+                send(Value::from(v));
+            }
+            r.on_hover_text(range_hint)
+        }
+        ParamType::Bool => {
+            let mut v = value.as_bool().unwrap_or(false);
+            let r = ui.checkbox(&mut v, "");
+            if r.changed() {
+                send(Value::from(v));
+            }
+            r
+        }
+        ParamType::Enum => {
+            let current = value.as_str().unwrap_or("").to_owned();
+            let r = egui::ComboBox::from_id_salt(("enum", node, &spec.name))
+                .selected_text(&current)
+                .show_ui(ui, |ui| {
+                    for option in &spec.options {
+                        if ui.selectable_label(*option == current, option).clicked() {
+                            send(Value::from(option.clone()));
+                        }
+                    }
+                });
+            r.response
+        }
+        ParamType::Color => {
+            let hex = value.as_str().unwrap_or("#000000");
+            let mut color = parse_hex(hex).unwrap_or(Color32::BLACK);
+            let r = ui
+                .horizontal(|ui| {
+                    let r = ui.color_edit_button_srgba(&mut color);
+                    ui.label(RichText::new(hex).monospace().small());
+                    r
+                })
+                .inner;
+            if r.changed() {
+                send(Value::from(to_hex(color)));
+            }
+            r
+        }
+        ParamType::Vec3 => {
+            let mut v: Vec<f64> = value
+                .as_array()
+                .map(|a| a.iter().map(|x| x.as_f64().unwrap_or(0.0)).collect())
+                .unwrap_or_default();
+            v.resize(3, 0.0);
+            let r = ui.horizontal(|ui| {
+                let mut changed = false;
+                for (axis, c) in ["x", "y", "z"].iter().zip(v.iter_mut()) {
+                    changed |= ui
+                        .add(
+                            egui::DragValue::new(c)
+                                .speed(0.05)
+                                .prefix(format!("{axis} ")),
+                        )
+                        .changed();
+                }
+                changed
+            });
+            if r.inner {
+                send(Value::from(v));
+            }
+            r.response
+        }
+        ParamType::String => {
+            let mut text = value.as_str().unwrap_or("").to_owned();
+            let r = ui.text_edit_singleline(&mut text);
+            if r.changed() {
+                send(Value::from(text));
+            }
+            if spec.placeholders.is_empty() {
+                r
+            } else {
+                let names: Vec<String> = spec
+                    .placeholders
+                    .iter()
+                    .map(|p| format!("{{{p}}}"))
+                    .collect();
+                r.on_hover_text(format!("Placeholders: {}", names.join(" ")))
+            }
+        }
+    };
+    if response.drag_stopped() || response.lost_focus() {
+        out.push(Command::SealHistory);
+    }
+}
+
+fn suffix(unit: &str) -> String {
+    if unit.is_empty() {
+        String::new()
+    } else {
+        format!(" {unit}")
+    }
+}
+
+fn contract_ui(ui: &mut Ui, def: &NodeDefinition) {
+    egui::CollapsingHeader::new("Contract")
+        .id_salt(("contract", &def.node_type))
+        .show(ui, |ui| {
+            ui.label(format!("module: {}", def.module_key));
+            ui.label(format!("role: {}", def.execution_role));
+            ui.label(format!("families: {}", def.families_text()));
+            ui.label(format!(
+                "legacy step: {}",
+                def.legacy_source.as_deref().unwrap_or("none")
+            ));
+            let roles = |r: &[workflow_contracts::ArtifactRole]| {
+                r.iter().map(|x| x.as_str()).collect::<Vec<_>>().join(", ")
+            };
+            ui.label(format!("artifacts in: {}", roles(&def.artifact_roles_in)));
+            ui.label(format!("artifacts out: {}", roles(&def.artifact_roles_out)));
+            for (title, ports) in [
+                ("Inputs", &def.input_contract),
+                ("Outputs", &def.output_contract),
+            ] {
+                ui.label(RichText::new(title).strong());
+                for p in ports {
+                    ui.horizontal(|ui| {
+                        port_dot_ui(ui, p.port_type);
+                        let flags = match (p.required, p.multiple) {
+                            (_, true) => " (many)",
+                            (false, _) if title == "Inputs" => " (optional)",
+                            _ => "",
+                        };
+                        ui.label(format!("{}: {}{flags}", p.name, p.port_type))
+                            .on_hover_text(&p.description);
+                    });
+                }
+            }
+        });
+}
+
+fn parse_hex(s: &str) -> Option<Color32> {
+    let hex = s.strip_prefix('#')?;
+    let byte = |i: usize| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok();
+    match hex.len() {
+        6 => Some(Color32::from_rgb(byte(0)?, byte(2)?, byte(4)?)),
+        8 => Some(Color32::from_rgba_unmultiplied(
+            byte(0)?,
+            byte(2)?,
+            byte(4)?,
+            byte(6)?,
+        )),
+        _ => None,
+    }
+}
+
+fn to_hex(c: Color32) -> String {
+    let [r, g, b, a] = c.to_srgba_unmultiplied();
+    if a == 255 {
+        format!("#{r:02x}{g:02x}{b:02x}")
+    } else {
+        format!("#{r:02x}{g:02x}{b:02x}{a:02x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_colours_round_trip() {
+        for hex in ["#ffffff", "#00ff7f", "#12345680"] {
+            assert_eq!(parse_hex(hex).map(to_hex).as_deref(), Some(hex));
+        }
+        assert_eq!(parse_hex("white"), None);
+        assert_eq!(parse_hex("#12"), None);
+    }
+}

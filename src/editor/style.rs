@@ -1,0 +1,29 @@
+//! Colours for port types and run/validation states, shared by canvas, palette and inspector.
+
+use egui::Color32;
+use workflow_contracts::PortType;
+
+pub fn port_color(t: PortType) -> Color32 {
+    match t {
+        PortType::CadFile => Color32::from_rgb(0xe0, 0x8a, 0x3c),
+        PortType::Scene => Color32::from_rgb(0x4c, 0x9b, 0xe8),
+        PortType::PartManifest => Color32::from_rgb(0x9c, 0x7c, 0xe0),
+        PortType::MaterialReport => Color32::from_rgb(0xd0, 0x6c, 0xb4),
+        PortType::Image => Color32::from_rgb(0x5c, 0xc0, 0x7a),
+        PortType::Frames => Color32::from_rgb(0x3c, 0xb0, 0xa8),
+        PortType::SceneFile => Color32::from_rgb(0xc8, 0xb8, 0x4a),
+        PortType::OrderLine => Color32::from_rgb(0xe0, 0x5c, 0x5c),
+    }
+}
+
+pub const ERROR: Color32 = Color32::from_rgb(0xe8, 0x4c, 0x4c);
+pub const WARNING: Color32 = Color32::from_rgb(0xe8, 0xb0, 0x3c);
+pub const SELECTED: Color32 = Color32::from_rgb(0xff, 0xd0, 0x60);
+
+/// A small filled circle in a port type's colour (the UI font has no bullet glyph).
+pub fn port_dot_ui(ui: &mut egui::Ui, t: PortType) -> egui::Response {
+    let (rect, response) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    ui.painter()
+        .circle_filled(rect.center(), 4.0, port_color(t));
+    response.on_hover_text(t.as_str())
+}

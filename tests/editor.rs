@@ -1,0 +1,196 @@
+//! The graph editor driven like an author would: menus, search, keyboard, inspector.
+
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::Harness;
+use serde_json::json;
+use std::sync::Arc;
+use workflow_contracts::layout::crossings;
+use workflow_contracts::{Edge, Registry};
+use workflow_studio::app::StudioApp;
+use workflow_studio::command::Command;
+use workflow_studio::editor::document::Edit;
+
+fn harness() -> Harness<'static, StudioApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(64)
+        .build_eframe(|_cc| StudioApp::new(Arc::new(Registry::builtin())))
+}
+
+/// A harness with a new order_line workflow opened from the welcome screen.
+fn with_order_line() -> Harness<'static, StudioApp> {
+    let mut h = harness();
+    h.run();
+    h.get_by_label("New order_line workflow").click();
+    h.run();
+    h
+}
+
+fn graph_of(h: &Harness<'_, StudioApp>) -> workflow_contracts::Graph {
+    h.state()
+        .editor
+        .as_ref()
+        .expect("a workflow is open")
+        .doc
+        .graph
+        .clone()
+}
+
+#[test]
+fn new_workflow_shows_the_starter_graph_valid() {
+    let h = with_order_line();
+    for label in [
+        "Order line",
+        "Load product scene",
+        "Resolve materials",
+        "Camera",
+        "Lighting",
+        "Render still",
+        "Publish deliverables",
+    ] {
+        assert!(
+            h.query_all_by_label(label).next().is_some(),
+            "{label} not on screen"
+        );
+    }
+    h.get_by_label("valid");
+    assert_eq!(graph_of(&h).nodes.len(), 7);
+}
+
+#[test]
+fn search_and_enter_inserts_the_top_hit_wired_to_the_selected_node() {
+    let mut h = with_order_line();
+    h.state_mut().send(Command::Select(vec!["lighting".into()]));
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run();
+    h.get_by_label("Search nodes").type_text("turntable");
+    h.run();
+    h.key_press(egui::Key::Enter);
+    h.run();
+    let graph = graph_of(&h);
+    let added = graph
+        .nodes
+        .iter()
+        .find(|n| n.node_type == "render.turntable")
+        .expect("turntable inserted");
+    assert!(graph
+        .edges
+        .contains(&Edge::new("lighting", "scene", &added.id, "scene")));
+    // The new node is selected and its parameters are in the inspector.
+    h.get_by_label("Rotation");
+}
+
+#[test]
+fn out_of_range_param_shows_its_error_in_the_inspector_and_undo_redo_restores() {
+    let mut h = with_order_line();
+    h.state_mut().send(Command::Select(vec!["render".into()]));
+    h.state_mut().send(Command::edit(Edit::SetParam {
+        node: "render".into(),
+        param: "width".into(),
+        value: json!(0),
+    }));
+    h.run();
+    assert!(h
+        .query_all_by_label_contains("width 0 px is below minimum 16 px")
+        .next()
+        .is_some());
+    h.get_by_label("1 errors");
+
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run();
+    assert_eq!(
+        graph_of(&h)
+            .node("render")
+            .map(|n| n.params["width"].clone()),
+        Some(json!(2048))
+    );
+    h.get_by_label("valid");
+
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::Z,
+    );
+    h.run();
+    assert_eq!(
+        graph_of(&h)
+            .node("render")
+            .map(|n| n.params["width"].clone()),
+        Some(json!(0))
+    );
+}
+
+#[test]
+fn incompatible_connection_is_refused_with_the_reason() {
+    let mut h = with_order_line();
+    let before = graph_of(&h);
+    h.state_mut().send(Command::edit(Edit::Connect(Edge::new(
+        "order",
+        "order_line",
+        "render",
+        "scene",
+    ))));
+    h.run();
+    assert_eq!(graph_of(&h), before);
+    assert!(h
+        .query_all_by_label_contains("cannot connect order_line to scene")
+        .next()
+        .is_some());
+}
+
+#[test]
+fn delete_key_removes_the_selection_and_problems_list_names_the_gap() {
+    let mut h = with_order_line();
+    h.state_mut().send(Command::Select(vec!["camera".into()]));
+    h.run();
+    h.key_press(egui::Key::Delete);
+    h.run();
+    let graph = graph_of(&h);
+    assert!(graph.node("camera").is_none());
+    // With nothing selected the inspector lists the problems: lighting lost its input.
+    assert!(h
+        .query_all_by_label_contains("needs an input on port 'scene'")
+        .next()
+        .is_some());
+}
+
+#[test]
+fn auto_layout_removes_crossings_and_copy_paste_duplicates() {
+    let mut h = with_order_line();
+    // Scramble two nodes so wires cross.
+    h.state_mut().send(Command::edit(Edit::MoveNodes(vec![
+        ("camera".into(), [2000.0, 900.0]),
+        ("lighting".into(), [100.0, -700.0]),
+    ])));
+    h.run();
+    h.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::L,
+    );
+    h.run();
+    let graph = graph_of(&h);
+    assert_eq!(crossings(&graph), 0);
+    let x = |id: &str| {
+        graph
+            .node(id)
+            .and_then(|n| n.position)
+            .map(|p| p[0])
+            .unwrap_or(f32::NAN)
+    };
+    assert!(x("camera") < x("lighting") && x("lighting") < x("render"));
+
+    h.state_mut()
+        .send(Command::Select(vec!["camera".into(), "lighting".into()]));
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::C);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::V);
+    h.run();
+    let graph = graph_of(&h);
+    assert_eq!(graph.nodes.len(), 9);
+    assert!(graph.edges.contains(&Edge::new(
+        "scene_camera_1",
+        "scene",
+        "scene_lighting_1",
+        "scene"
+    )));
+}
