@@ -2,7 +2,7 @@
 //! command, and the panels that make up the editor window.
 
 use crate::command::Command;
-use crate::editor::document::{Clip, Edit, WorkflowDocument};
+use crate::editor::document::{AlignEdge, Clip, Edit, WorkflowDocument};
 use crate::editor::{canvas, inspector, palette, Editor};
 use crate::search::{rank, PortFilter};
 use std::sync::Arc;
@@ -81,7 +81,7 @@ impl StudioApp {
             }
             Ok(())
         };
-        let result = match command {
+        let result = match command.clone() {
             Command::Edit { edit: e, coalesce } => edit(editor, e, coalesce),
             Command::SealHistory => {
                 editor.history.seal();
@@ -163,6 +163,38 @@ impl StudioApp {
                 editor.canvas.zoom_to_fit = whole;
                 result
             }
+            Command::GroupSelection if !editor.selection.is_empty() => {
+                let nodes = editor.selection.clone();
+                edit(
+                    editor,
+                    Edit::Group {
+                        title: "Comment".into(),
+                        nodes,
+                    },
+                    None,
+                )
+            }
+            Command::AlignLeft | Command::AlignTop if editor.selection.len() > 1 => {
+                let edge = if command == Command::AlignLeft {
+                    AlignEdge::Left
+                } else {
+                    AlignEdge::Top
+                };
+                let nodes = editor.selection.clone();
+                edit(editor, Edit::Align { nodes, edge }, None)
+            }
+            Command::DistributeHorizontally | Command::DistributeVertically
+                if editor.selection.len() > 2 =>
+            {
+                let horizontal = command == Command::DistributeHorizontally;
+                let nodes = editor.selection.clone();
+                edit(editor, Edit::Distribute { nodes, horizontal }, None)
+            }
+            Command::GroupSelection
+            | Command::AlignLeft
+            | Command::AlignTop
+            | Command::DistributeHorizontally
+            | Command::DistributeVertically => Err("Select the nodes to arrange first".to_owned()),
             Command::ZoomToFit => {
                 editor.canvas.zoom_to_fit = true;
                 Ok(())

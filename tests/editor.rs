@@ -194,3 +194,29 @@ fn auto_layout_removes_crossings_and_copy_paste_duplicates() {
         "scene"
     )));
 }
+
+#[test]
+fn ctrl_g_frames_the_selection_in_a_comment_and_align_top_lines_nodes_up() {
+    let mut h = with_order_line();
+    h.state_mut()
+        .send(Command::Select(vec!["camera".into(), "lighting".into()]));
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::G);
+    h.run();
+    let graph = graph_of(&h);
+    assert_eq!(graph.comments.len(), 1);
+    assert_eq!(graph.comments[0].nodes, ["camera", "lighting"]);
+    h.state_mut().send(Command::edit(Edit::MoveNodes(vec![(
+        "lighting".into(),
+        [1120.0, 300.0],
+    )])));
+    h.state_mut().send(Command::AlignTop);
+    h.run();
+    let graph = graph_of(&h);
+    let y = |id: &str| graph.node(id).and_then(|n| n.position).map(|p| p[1]);
+    assert_eq!(y("camera"), y("lighting"));
+    // With nothing selected, the inspector lists the frame under its title.
+    h.state_mut().send(Command::Select(vec![]));
+    h.run();
+    h.get_by_label("Comment frames");
+}

@@ -8,7 +8,7 @@ use super::Editor;
 use crate::command::Command;
 use crate::search::PortFilter;
 use egui::emath::TSTransform;
-use egui::{pos2, Pos2, Rect, RichText, Stroke, Ui};
+use egui::{pos2, Color32, Pos2, Rect, RichText, Stroke, Ui};
 use egui_snarl::ui::{AnyPins, PinInfo, SnarlStyle, SnarlViewer, SnarlWidget};
 use egui_snarl::{InPin, InPinId, NodeId, OutPin, OutPinId, Snarl};
 use std::collections::HashMap;
@@ -80,8 +80,10 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     let viewport = ui.max_rect();
     let fit = std::mem::take(&mut editor.canvas.zoom_to_fit).then(|| fit_rect(editor));
     let Editor { doc, canvas, .. } = editor;
+    let previous_rects = std::mem::take(&mut canvas.node_rects);
     let mut viewer = Viewer {
         doc,
+        previous_rects: &previous_rects,
         editor_problems: &editor.report.errors,
         selection: &editor.selection,
         registry,
@@ -211,6 +213,8 @@ struct Viewer<'a> {
     registry: &'a Registry,
     out: &'a mut Vec<Command>,
     node_rects: HashMap<String, Rect>,
+    /// Rectangles from the previous frame (comment frames are drawn before the nodes).
+    previous_rects: &'a HashMap<String, Rect>,
     to_global: TSTransform,
     /// Graph rect to fit into the viewport rect this frame.
     fit: Option<(Rect, Rect)>,
@@ -395,6 +399,51 @@ impl SnarlViewer<String> for Viewer<'_> {
     ) {
         if let Some(id) = snarl.get_node(node) {
             self.node_rects.insert(id.clone(), rect);
+        }
+    }
+
+    fn draw_background(
+        &mut self,
+        background: Option<&egui_snarl::ui::BackgroundPattern>,
+        viewport: &Rect,
+        snarl_style: &SnarlStyle,
+        style: &egui::Style,
+        painter: &egui::Painter,
+        _snarl: &Snarl<String>,
+    ) {
+        if let Some(background) = background {
+            background.draw(viewport, snarl_style, style, painter);
+        }
+        // Comment frames sit behind the nodes and follow their last drawn rectangles.
+        for comment in &self.doc.graph.comments {
+            let Some(rect) = comment
+                .nodes
+                .iter()
+                .filter_map(|id| self.previous_rects.get(id))
+                .copied()
+                .reduce(|a, b| a.union(b))
+            else {
+                continue;
+            };
+            let frame = Rect::from_min_max(
+                rect.min - egui::vec2(16.0, 36.0),
+                rect.max + egui::vec2(16.0, 16.0),
+            );
+            let tint = Color32::from_rgba_unmultiplied(0x60, 0x80, 0xb0, 28);
+            painter.rect(
+                frame,
+                6.0,
+                tint,
+                Stroke::new(1.0, Color32::from_rgb(0x60, 0x80, 0xb0)),
+                egui::StrokeKind::Inside,
+            );
+            painter.text(
+                frame.min + egui::vec2(10.0, 8.0),
+                egui::Align2::LEFT_TOP,
+                &comment.title,
+                egui::FontId::proportional(16.0),
+                style.visuals.strong_text_color(),
+            );
         }
     }
 

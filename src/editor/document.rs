@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use workflow_contracts::layout::auto_layout;
 use workflow_contracts::starter::node_with_defaults;
-use workflow_contracts::{Edge, Graph, GraphNode, Registry};
+use workflow_contracts::{CommentFrame, Edge, Graph, GraphNode, Registry};
 
 /// A workflow open in the editor.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +58,31 @@ pub enum Edit {
     },
     AutoLayout(Option<Vec<String>>),
     Rename(String),
+    /// Frame these nodes with a titled comment.
+    Group {
+        title: String,
+        nodes: Vec<String>,
+    },
+    RenameComment {
+        id: String,
+        title: String,
+    },
+    Ungroup(String),
+    Align {
+        nodes: Vec<String>,
+        edge: AlignEdge,
+    },
+    /// Spread nodes evenly between the outermost two, horizontally or vertically.
+    Distribute {
+        nodes: Vec<String>,
+        horizontal: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlignEdge {
+    Left,
+    Top,
 }
 
 /// Why an edit was refused; shown to the user as is.
@@ -184,6 +209,10 @@ impl WorkflowDocument {
                 self.graph.edges.retain(|e| {
                     !ids.contains(e.from.node.as_str()) && !ids.contains(e.to.node.as_str())
                 });
+                for comment in &mut self.graph.comments {
+                    comment.nodes.retain(|n| !ids.contains(n.as_str()));
+                }
+                self.graph.comments.retain(|c| !c.nodes.is_empty());
             }
             Edit::MoveNodes(moves) => {
                 for (id, pos) in moves {
@@ -248,6 +277,61 @@ impl WorkflowDocument {
                 auto_layout(&mut self.graph, only.as_ref());
             }
             Edit::Rename(name) => self.name = name.clone(),
+            Edit::Group { title, nodes } => {
+                for id in nodes {
+                    self.node_mut(id)?;
+                }
+                let taken: HashSet<&str> =
+                    self.graph.comments.iter().map(|c| c.id.as_str()).collect();
+                let id = (1..)
+                    .map(|i| format!("comment_{i}"))
+                    .find(|id| !taken.contains(id.as_str()))
+                    .unwrap_or_default();
+                self.graph.comments.push(CommentFrame {
+                    id,
+                    title: title.clone(),
+                    nodes: nodes.clone(),
+                });
+            }
+            Edit::RenameComment { id, title } => {
+                if let Some(c) = self.graph.comments.iter_mut().find(|c| c.id == *id) {
+                    c.title = title.clone();
+                }
+            }
+            Edit::Ungroup(id) => self.graph.comments.retain(|c| c.id != *id),
+            Edit::Align { nodes, edge } => {
+                let axis = usize::from(*edge == AlignEdge::Top);
+                let target = self
+                    .positions(nodes)
+                    .map(|p| p[axis])
+                    .fold(f32::INFINITY, f32::min);
+                if target.is_finite() {
+                    for id in nodes {
+                        let node = self.node_mut(id)?;
+                        let mut p = node.position.unwrap_or([0.0, 0.0]);
+                        p[axis] = target;
+                        node.position = Some(p);
+                    }
+                }
+            }
+            Edit::Distribute { nodes, horizontal } => {
+                let axis = usize::from(!*horizontal);
+                let mut placed: Vec<(f32, String)> = nodes
+                    .iter()
+                    .filter_map(|id| Some((self.node(id)?.position?[axis], id.clone())))
+                    .collect();
+                placed.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if let (Some(first), Some(last)) = (placed.first(), placed.last()) {
+                    let (lo, hi) = (first.0, last.0);
+                    let step = (hi - lo) / (placed.len().max(2) - 1) as f32;
+                    for (i, (_, id)) in placed.iter().enumerate() {
+                        let node = self.node_mut(id)?;
+                        let mut p = node.position.unwrap_or([0.0, 0.0]);
+                        p[axis] = lo + step * i as f32;
+                        node.position = Some(p);
+                    }
+                }
+            }
         }
         Ok(outcome)
     }
@@ -323,6 +407,10 @@ impl WorkflowDocument {
         registry: &Registry,
     ) -> Result<workflow_contracts::PortType, EditError> {
         self.port_type(node, port, registry, false)
+    }
+
+    fn positions<'a>(&'a self, ids: &'a [String]) -> impl Iterator<Item = [f32; 2]> + 'a {
+        ids.iter().filter_map(|id| self.node(id)?.position)
     }
 
     /// `render_still_2`-style ids: readable and unique within the graph.
@@ -447,6 +535,57 @@ mod tests {
             "scene_lighting_1",
             "scene"
         )));
+    }
+
+    #[test]
+    fn group_align_distribute_and_removal_prune_comments() {
+        let (mut d, r) = doc();
+        let ids: Vec<String> = ["camera", "lighting", "render"].map(String::from).to_vec();
+        d.apply(
+            &Edit::Group {
+                title: "Look".into(),
+                nodes: ids.clone(),
+            },
+            &r,
+        )
+        .expect("groups");
+        assert_eq!(d.graph.comments[0].id, "comment_1");
+        d.apply(
+            &Edit::MoveNodes(vec![("lighting".into(), [700.0, 90.0])]),
+            &r,
+        )
+        .expect("moves");
+        d.apply(
+            &Edit::Align {
+                nodes: ids.clone(),
+                edge: AlignEdge::Top,
+            },
+            &r,
+        )
+        .expect("aligns");
+        let y: Vec<f32> = ids
+            .iter()
+            .filter_map(|id| d.node(id)?.position)
+            .map(|p| p[1])
+            .collect();
+        assert!(y.iter().all(|v| *v == y[0]), "{y:?}");
+        d.apply(
+            &Edit::Distribute {
+                nodes: ids.clone(),
+                horizontal: true,
+            },
+            &r,
+        )
+        .expect("spreads");
+        let mut x: Vec<f32> = ids
+            .iter()
+            .filter_map(|id| d.node(id)?.position)
+            .map(|p| p[0])
+            .collect();
+        x.sort_by(f32::total_cmp);
+        assert!(((x[1] - x[0]) - (x[2] - x[1])).abs() < 0.01, "{x:?}");
+        d.apply(&Edit::RemoveNodes(ids), &r).expect("removes");
+        assert!(d.graph.comments.is_empty());
     }
 
     #[test]

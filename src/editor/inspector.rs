@@ -64,8 +64,42 @@ fn workflow_ui(ui: &mut Ui, editor: &Editor, out: &mut Vec<Command>) {
         editor.doc.graph.nodes.len(),
         editor.doc.graph.edges.len()
     ));
+    comments_ui(ui, editor, out);
     ui.separator();
     problems_ui(ui, editor, out);
+}
+
+/// Comment frames: editable titles, a click selects the framed nodes.
+fn comments_ui(ui: &mut Ui, editor: &Editor, out: &mut Vec<Command>) {
+    if editor.doc.graph.comments.is_empty() {
+        return;
+    }
+    ui.separator();
+    ui.label(RichText::new("Comment frames").strong());
+    for comment in &editor.doc.graph.comments {
+        ui.horizontal(|ui| {
+            let mut title = comment.title.clone();
+            let r = ui.text_edit_singleline(&mut title);
+            if r.changed() {
+                out.push(Command::Edit {
+                    edit: Edit::RenameComment {
+                        id: comment.id.clone(),
+                        title,
+                    },
+                    coalesce: Some(format!("comment:{}", comment.id)),
+                });
+            }
+            if r.lost_focus() {
+                out.push(Command::SealHistory);
+            }
+            if ui.small_button("Select").clicked() {
+                out.push(Command::Select(comment.nodes.clone()));
+            }
+            if ui.small_button("Ungroup").clicked() {
+                out.push(Command::edit(Edit::Ungroup(comment.id.clone())));
+            }
+        });
+    }
 }
 
 /// Every validation problem; clicking one selects its node.

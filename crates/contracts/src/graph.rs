@@ -13,6 +13,17 @@ pub struct Graph {
     pub nodes: Vec<GraphNode>,
     #[serde(default)]
     pub edges: Vec<Edge>,
+    /// Titled frames that group nodes on the canvas; they do not affect execution.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<CommentFrame>,
+}
+
+/// A titled frame drawn around a group of nodes (it follows them when they move).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommentFrame {
+    pub id: String,
+    pub title: String,
+    pub nodes: Vec<String>,
 }
 
 /// One placed node: its type in the registry, its parameter values and canvas position.
@@ -82,8 +93,7 @@ impl Graph {
     pub fn new(family: Family) -> Self {
         Graph {
             family: Some(family),
-            nodes: Vec::new(),
-            edges: Vec::new(),
+            ..Graph::default()
         }
     }
 

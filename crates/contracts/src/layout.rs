@@ -92,7 +92,7 @@ pub fn auto_layout(graph: &mut Graph, only: Option<&HashSet<String>>) {
     let mut sub = Graph {
         family: graph.family,
         nodes: chosen.iter().map(|&i| graph.nodes[i].clone()).collect(),
-        edges: Vec::new(),
+        ..Graph::default()
     };
     let mut preds = vec![Vec::new(); chosen.len()];
     let mut succs = vec![Vec::new(); chosen.len()];

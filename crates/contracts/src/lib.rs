@@ -19,7 +19,7 @@ pub mod starter;
 pub mod validate;
 
 pub use family::Family;
-pub use graph::{Edge, Graph, GraphNode, PortRef};
+pub use graph::{CommentFrame, Edge, Graph, GraphNode, PortRef};
 pub use node::{ArtifactRole, ExecutionRole, NodeDefinition};
 pub use normalize::{normalize, NormalizeChange, NormalizeReport};
 pub use param::{ParamSpec, ParamType};

@@ -25,3 +25,16 @@ fn ten_thousand_node_graph_is_valid_and_breakage_is_counted_exactly() {
         .count();
     assert_eq!(invalid, renders.len());
 }
+
+#[test]
+fn publishing_units_make_a_valid_thousand_node_graph() {
+    let registry = Registry::builtin();
+    let graph = workflow_contracts::generate::publishing_units(100, &registry);
+    assert_eq!((graph.nodes.len(), graph.edges.len()), (1_000, 1_500));
+    let report = validate(&graph, &registry);
+    assert!(
+        report.valid && report.errors.is_empty(),
+        "{:?}",
+        report.errors.first()
+    );
+}
