@@ -2,6 +2,7 @@
 //! command, and the panels that make up the editor window.
 
 use crate::command::Command;
+use crate::drafts::{Draft, DraftStore};
 use crate::editor::document::{AlignEdge, Clip, Edit, WorkflowDocument};
 use crate::editor::{canvas, inspector, palette, Editor};
 use crate::search::{rank, PortFilter};
@@ -19,6 +20,16 @@ pub struct AppState {
     pub show_help: bool,
 }
 
+/// Autosave of unsaved work to draft files.
+struct Autosave {
+    store: DraftStore,
+    /// Seconds between the last change and the draft write.
+    debounce: f64,
+    /// Revision last written, and when the newest unwritten change happened.
+    written: Option<(String, u64)>,
+    changed_at: Option<(u64, f64)>,
+}
+
 pub struct StudioApp {
     pub state: AppState,
     /// The node catalog the app renders from.
@@ -28,6 +39,9 @@ pub struct StudioApp {
     /// The last thing worth telling the user (refusals, undo with nothing to undo…).
     pub status: String,
     pending: Vec<Command>,
+    autosave: Option<Autosave>,
+    /// Drafts from an earlier session, offered for restore.
+    pub restorable: Vec<Draft>,
 }
 
 impl StudioApp {
@@ -39,11 +53,71 @@ impl StudioApp {
             clipboard: None,
             status: String::new(),
             pending: Vec::new(),
+            autosave: None,
+            restorable: Vec::new(),
+        }
+    }
+
+    /// Keeps unsaved work in `store`, written `debounce_seconds` after the last change, and
+    /// offers the drafts an earlier session left behind.
+    pub fn with_drafts(mut self, store: DraftStore, debounce_seconds: f64) -> Self {
+        self.restorable = store.load_all();
+        self.autosave = Some(Autosave {
+            store,
+            debounce: debounce_seconds,
+            written: None,
+            changed_at: None,
+        });
+        self
+    }
+
+    /// Waits for pending draft writes (tests and shutdown).
+    pub fn flush_drafts(&self) {
+        if let Some(a) = &self.autosave {
+            a.store.flush();
+        }
+    }
+
+    fn autosave(&mut self, ctx: &egui::Context) {
+        let (Some(autosave), Some(editor)) = (self.autosave.as_mut(), self.editor.as_ref()) else {
+            return;
+        };
+        let doc = &editor.doc;
+        let current = (doc.draft_key.clone(), doc.revision);
+        if !doc.is_dirty() || autosave.written.as_ref() == Some(&current) {
+            autosave.changed_at = None;
+            return;
+        }
+        let now = ctx.input(|i| i.time);
+        let changed_at = match autosave.changed_at {
+            Some((revision, at)) if revision == doc.revision => at,
+            _ => {
+                autosave.changed_at = Some((doc.revision, now));
+                now
+            }
+        };
+        let due = changed_at + autosave.debounce;
+        if now >= due {
+            autosave.store.save(doc);
+            autosave.written = Some(current);
+            autosave.changed_at = None;
+        } else {
+            ctx.request_repaint_after(std::time::Duration::from_secs_f64(due - now));
+        }
+    }
+
+    /// Before a document is replaced: its unsaved edits go to its draft at once.
+    fn keep_draft_of_current(&mut self) {
+        if let (Some(autosave), Some(editor)) = (self.autosave.as_mut(), self.editor.as_ref()) {
+            if editor.doc.is_dirty() {
+                autosave.store.save(&editor.doc);
+            }
         }
     }
 
     /// Opens `doc` in the editor.
     pub fn open(&mut self, doc: WorkflowDocument) {
+        self.keep_draft_of_current();
         let mut editor = Editor::new(doc);
         editor.canvas.zoom_to_fit = true;
         self.editor = Some(editor);
@@ -64,6 +138,18 @@ impl StudioApp {
             Command::NewWorkflow(family) => {
                 let graph = starter_graph(family, &registry);
                 self.open(WorkflowDocument::new(&format!("Untitled {family}"), graph));
+            }
+            Command::RestoreDraft(key) => {
+                if let Some(i) = self.restorable.iter().position(|d| d.key == key) {
+                    let draft = self.restorable.remove(i);
+                    self.open(draft.into_document());
+                }
+            }
+            Command::DiscardDraft(key) => {
+                self.restorable.retain(|d| d.key != key);
+                if let Some(a) = &self.autosave {
+                    a.store.discard(&key);
+                }
             }
             command => self.apply_to_editor(ctx, command, &registry),
         }
@@ -407,6 +493,7 @@ impl StudioApp {
         self.pending.extend(out);
         self.help_ui(&ctx);
         self.about_ui(&ctx);
+        self.restore_ui(&ctx);
         let commands = std::mem::take(&mut self.pending);
         if !commands.is_empty() {
             // Commands are applied after drawing: draw again so the frame shows their effect.
@@ -415,6 +502,41 @@ impl StudioApp {
         for command in commands {
             self.apply(&ctx, command);
         }
+        self.autosave(&ctx);
+    }
+
+    fn restore_ui(&mut self, ctx: &egui::Context) {
+        if self.restorable.is_empty() {
+            return;
+        }
+        let mut out = Vec::new();
+        egui::Window::new("Restore unsaved work")
+            .collapsible(false)
+            .show(ctx, |ui| {
+                ui.label("These workflows had unsaved changes when the app last stopped:");
+                for draft in &self.restorable {
+                    ui.horizontal(|ui| {
+                        let saved = draft
+                            .workflow_id
+                            .as_deref()
+                            .map_or("never saved".to_owned(), |id| {
+                                format!("based on {id} v{}", draft.version.unwrap_or(0))
+                            });
+                        ui.label(format!(
+                            "{} ({} nodes, {saved})",
+                            draft.name,
+                            draft.graph.nodes.len()
+                        ));
+                        if ui.button("Restore").clicked() {
+                            out.push(Command::RestoreDraft(draft.key.clone()));
+                        }
+                        if ui.button("Discard").clicked() {
+                            out.push(Command::DiscardDraft(draft.key.clone()));
+                        }
+                    });
+                }
+            });
+        self.pending.extend(out);
     }
 }
 

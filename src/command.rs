@@ -8,6 +8,9 @@ use workflow_contracts::Family;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     NewWorkflow(Family),
+    /// Reopen unsaved work found in a draft from an earlier session.
+    RestoreDraft(String),
+    DiscardDraft(String),
     /// Change the document; edits with the same coalesce key merge into one undo step.
     Edit {
         edit: Edit,
@@ -72,6 +75,8 @@ impl Command {
         match self {
             Command::NewWorkflow(Family::CadFile) => "New cad_file workflow",
             Command::NewWorkflow(Family::OrderLine) => "New order_line workflow",
+            Command::RestoreDraft(_) => "Restore",
+            Command::DiscardDraft(_) => "Discard",
             Command::Edit { .. } => "Edit",
             Command::SealHistory => "Seal history",
             Command::Select(_) => "Select",

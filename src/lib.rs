@@ -3,5 +3,6 @@
 
 pub mod app;
 pub mod command;
+pub mod drafts;
 pub mod editor;
 pub mod search;

@@ -5,6 +5,10 @@ use std::sync::Arc;
 use workflow_contracts::{Family, Registry};
 use workflow_studio::app::StudioApp;
 use workflow_studio::command::Command;
+use workflow_studio::drafts::DraftStore;
+
+/// Unsaved edits reach their draft file this long after the last change.
+const DRAFT_DEBOUNCE_SECONDS: f64 = 1.0;
 
 #[derive(Parser)]
 #[command(
@@ -38,6 +42,11 @@ fn main() -> eframe::Result {
         options,
         Box::new(move |_cc| {
             let mut app = StudioApp::new(registry);
+            match DraftStore::default_dir().map(|dir| DraftStore::open(&dir)) {
+                Some(Ok(store)) => app = app.with_drafts(store, DRAFT_DEBOUNCE_SECONDS),
+                Some(Err(err)) => eprintln!("warning: unsaved work will not be kept: {err}"),
+                None => eprintln!("warning: no data directory; unsaved work will not be kept"),
+            }
             if let Some(family) = args.new {
                 app.send(Command::NewWorkflow(family));
             }

@@ -19,6 +19,18 @@ pub struct WorkflowDocument {
     /// Bumped by every change, so views know when to resync.
     pub revision: u64,
     saved_revision: u64,
+    /// Names this document's draft file until and after it is saved.
+    pub draft_key: String,
+}
+
+/// A key unique to this process run and document: time plus a counter.
+fn new_draft_key() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("new-{nanos:x}-{}", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Nodes and the edges among them, as copied to the clipboard.
@@ -125,6 +137,7 @@ impl WorkflowDocument {
             graph,
             revision: 0,
             saved_revision: 0,
+            draft_key: new_draft_key(),
         }
     }
 
