@@ -122,7 +122,7 @@ impl DraftStore {
             .filter_map(|e| std::fs::read_to_string(e.path()).ok())
             .filter_map(|text| serde_json::from_str(&text).ok())
             .collect();
-        drafts.sort_by(|a, b| b.saved_at.cmp(&a.saved_at));
+        drafts.sort_by_key(|d| std::cmp::Reverse(d.saved_at));
         drafts
     }
 }
