@@ -70,3 +70,42 @@ pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
         task,
     })
 }
+
+/// An embedded server with its own Tokio runtime, for callers that have none (the egui app).
+pub struct BackgroundServer {
+    pub url: String,
+    pub admin_token: String,
+    server: Option<EmbeddedServer>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl BackgroundServer {
+    /// Stops the server (letting in-flight requests finish) and its runtime.
+    pub fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// Like [`start`], on a runtime of its own (two worker threads). Blocks while the database
+/// is opened and migrated (milliseconds on an existing database); call it off the UI thread
+/// if that matters.
+pub fn start_in_background(data_dir: &Path) -> Result<BackgroundServer, StartError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("workflow-server")
+        .enable_all()
+        .build()
+        .map_err(|source| StartError::Bind {
+            addr: "runtime".into(),
+            source,
+        })?;
+    let server = runtime.block_on(start(data_dir))?;
+    Ok(BackgroundServer {
+        url: server.url.clone(),
+        admin_token: server.admin_token.clone(),
+        server: Some(server),
+        runtime,
+    })
+}

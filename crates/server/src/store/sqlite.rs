@@ -12,13 +12,19 @@ use serde_json::Value;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Mutex;
 use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::{Family, Graph};
 
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// SQLite has one writer at a time. Queuing this process's writers here (FIFO) avoids
+    /// SQLite's sleep-and-retry busy handler, which put saves' p99 at tens of milliseconds
+    /// under 16 concurrent savers. Other processes are still covered by `busy_timeout`.
+    write_gate: Arc<Mutex<()>>,
 }
 
 const WORKFLOW_COLUMNS: &str = "id, name, family, version, graph, created_at, updated_at";
@@ -39,7 +45,10 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            write_gate: Arc::default(),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -242,6 +251,7 @@ impl Store for SqliteStore {
         graph: &Graph,
         note: &str,
     ) -> StoreResult<Workflow> {
+        let _write = self.write_gate.lock().await;
         let now = now_ms();
         let wf = Workflow {
             id: new_id(),
@@ -279,6 +289,7 @@ impl Store for SqliteStore {
         graph: &Graph,
         note: &str,
     ) -> StoreResult<Workflow> {
+        let _write = self.write_gate.lock().await;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         // Write first: the conditional UPDATE takes SQLite's write lock before any read, so
@@ -306,6 +317,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_workflow(&self, id: &str, expected: i64) -> StoreResult<()> {
+        let _write = self.write_gate.lock().await;
         let mut tx = self.pool.begin().await?;
         // A no-op write to take the write lock before reading (see update_workflow).
         sqlx::query("UPDATE workflows SET version = version WHERE id = $1")
@@ -401,6 +413,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_output_type(&self, spec: &OutputTypeSpec) -> StoreResult<OutputTypeRecord> {
+        let _write = self.write_gate.lock().await;
         let now = now_ms();
         let record = OutputTypeRecord {
             id: new_id(),
@@ -437,6 +450,7 @@ impl Store for SqliteStore {
         expected: i64,
         spec: &OutputTypeSpec,
     ) -> StoreResult<OutputTypeRecord> {
+        let _write = self.write_gate.lock().await;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE output_types SET name = $1, workflow_family = $2, artifact_kind = $3, \
@@ -467,6 +481,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_output_type(&self, id: &str, expected: i64) -> StoreResult<()> {
+        let _write = self.write_gate.lock().await;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM output_types WHERE id = $1 AND version = $2")
             .bind(id)
@@ -482,6 +497,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_token(&self, token_hash: &str, role: Role, label: &str) -> StoreResult<()> {
+        let _write = self.write_gate.lock().await;
         sqlx::query(
             "INSERT INTO api_tokens (token_hash, role, label, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -517,6 +533,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        let _write = self.write_gate.lock().await;
         // Portable upsert: SQLite 3.24+ and PostgreSQL share ON CONFLICT.
         sqlx::query(
             "INSERT INTO meta (key, value) VALUES ($1, $2) \

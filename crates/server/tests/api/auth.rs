@@ -117,3 +117,24 @@ async fn embedded_server_binds_loopback_with_an_in_memory_admin_token() {
     assert_eq!(list.len(), 2, "seeded starters");
     server.shutdown().await;
 }
+
+#[test]
+fn background_server_runs_without_a_caller_runtime() {
+    let dir = tempfile::tempdir().expect("dir");
+    let server = workflow_server::embedded::start_in_background(dir.path()).expect("start");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/api/contracts/nodes", server.url))
+            .bearer_auth(&server.admin_token)
+            .send()
+            .await
+            .expect("send")
+            .status()
+    });
+    assert_eq!(status, StatusCode::OK);
+    server.shutdown();
+}
