@@ -64,3 +64,48 @@ async fn restart_on_the_same_database_keeps_everything() {
     assert_eq!(got, ot);
     assert!(app.db_path().exists());
 }
+
+/// `migrate` and `token create` work on their own, and the printed token is accepted by a
+/// server started later on the same database.
+#[tokio::test]
+async fn cli_migrate_and_token_create() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().expect("dir"));
+    let bin = env!("CARGO_BIN_EXE_workflow-server");
+    let data = dir.path().to_str().expect("utf-8 path");
+    let out = std::process::Command::new(bin)
+        .args(["migrate", "--data-dir", data])
+        .output()
+        .expect("run migrate");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(bin)
+        .args(["token", "create", "--role", "author", "--data-dir", data])
+        .output()
+        .expect("run token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert!(token.starts_with("wst_"));
+    let out = std::process::Command::new(bin)
+        .args(["token", "create", "--role", "root", "--data-dir", data])
+        .output()
+        .expect("run token create");
+    assert!(!out.status.success());
+
+    let app = spawn_app_in(dir, None).await;
+    let r = app.get("/api/workflows", &token).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .post("/api/admin/workflows/normalize", &token, &json!({}))
+        .await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
