@@ -57,8 +57,20 @@ pub struct OutputTypeInput {
 pub struct OutputType {
     id: String,
     version: i64,
-    #[schema(inline)]
-    fields: OutputTypeInput,
+    name: String,
+    #[schema(example = "order_line")]
+    workflow_family: String,
+    #[schema(example = "still")]
+    artifact_kind: String,
+    workflow_id: Option<String>,
+    #[schema(value_type = Object)]
+    invocation_overrides: serde_json::Map<String, serde_json::Value>,
+    #[schema(value_type = Object)]
+    legacy_settings: serde_json::Value,
+    #[schema(example = "legacy")]
+    rollout: String,
+    fallback_to_legacy: bool,
+    /// Unix milliseconds.
     created_at: i64,
     updated_at: i64,
 }
@@ -92,6 +104,45 @@ async fn ensure_valid(state: &AppState, spec: &OutputTypeSpec) -> Result<(), Api
             details: json!({"errors": problems}),
         }),
     }
+}
+
+/// 422 when saving `workflow` (its new name, family and graph) would break an output type that
+/// uses it, e.g. a family change or removing the node that produces the output's artifact.
+pub async fn ensure_users_still_valid(
+    state: &AppState,
+    workflow: &Workflow,
+) -> Result<(), ApiError> {
+    let wf_ref = WorkflowRef {
+        id: &workflow.id,
+        name: &workflow.name,
+        family: workflow.graph.family,
+        graph: &workflow.graph,
+    };
+    let mut broken = Vec::new();
+    for ot in state.store.list_output_types(None).await? {
+        if ot.spec.workflow_id.as_deref() != Some(workflow.id.as_str()) {
+            continue;
+        }
+        let problems = validate_output_type(&ot.spec, Some(wf_ref), &state.registry);
+        if !problems.is_empty() {
+            broken.push(json!({"id": ot.id, "name": ot.spec.name, "errors": problems}));
+        }
+    }
+    if broken.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = broken
+        .iter()
+        .map(|b| format!("'{}'", b["name"].as_str().unwrap_or_default()))
+        .collect();
+    Err(ApiError::Unprocessable {
+        code: "breaks_output_types",
+        message: format!(
+            "this change would break output type(s) {} that use the workflow; change or detach them first",
+            names.join(", ")
+        ),
+        details: json!({"output_types": broken}),
+    })
 }
 
 fn with_etag(record: OutputTypeRecord) -> Response {

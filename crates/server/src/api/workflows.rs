@@ -1,6 +1,7 @@
 //! `/api/workflows`: graphs with optimistic concurrency (`If-Match: <version>`), revision
 //! history, and validation. What may be saved is decided by contracts' `validate`.
 
+use super::output_types::ensure_users_still_valid;
 use super::{created, if_match, version_etag};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -74,6 +75,19 @@ pub fn ensure_valid(name: &str, graph: &Graph, registry: &Registry) -> Result<()
         message: format!("the graph has {count} error(s) and cannot be saved; first: {first}"),
         details: json!({"errors": report.errors}),
     })
+}
+
+/// The workflow as it would be after a save, for the output-type check.
+fn proposed(id: &str, name: &str, graph: &Graph) -> Workflow {
+    Workflow {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        family: graph.family,
+        version: 0,
+        graph: graph.clone(),
+        created_at: 0,
+        updated_at: 0,
+    }
 }
 
 fn with_etag(wf: Workflow) -> Response {
@@ -154,7 +168,8 @@ async fn get_one(
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "details: current_version, current", body = ErrorBody),
-        (status = 422, body = ErrorBody), (status = 428, body = ErrorBody)))]
+        (status = 422, description = "invalid_graph, or breaks_output_types naming them", body = ErrorBody),
+        (status = 428, body = ErrorBody)))]
 async fn update(
     caller: Caller,
     State(state): State<AppState>,
@@ -165,6 +180,7 @@ async fn update(
     caller.require_author("edit workflows")?;
     let expected = if_match(&headers)?;
     ensure_valid(&input.name, &input.graph, &state.registry)?;
+    ensure_users_still_valid(&state, &proposed(&id, &input.name, &input.graph)).await?;
     let wf = state
         .store
         .update_workflow(&id, expected, &input.name, &input.graph, note::UPDATE)
@@ -241,6 +257,7 @@ async fn restore(
     let expected = if_match(&headers)?;
     let old = state.store.get_revision(&id, rev).await?;
     ensure_valid(&old.name, &old.graph, &state.registry)?;
+    ensure_users_still_valid(&state, &proposed(&id, &old.name, &old.graph)).await?;
     let wf = state
         .store
         .update_workflow(

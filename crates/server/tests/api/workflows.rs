@@ -256,3 +256,69 @@ async fn revisions_are_kept_and_restorable() {
     .await;
     assert_eq!(revs[0]["note"], "restore 1");
 }
+
+#[tokio::test]
+async fn concurrent_saves_of_one_version_let_exactly_one_through() {
+    let app = spawn_app().await;
+    let wf = app.create_workflow("Race", "order_line").await;
+    let path = format!("/api/workflows/{}", wf["id"].as_str().expect("id"));
+    let saves = (0..8).map(|i| {
+        let body = json!({"name": format!("editor {i}"), "graph": wf["graph"]});
+        let req = app
+            .req(Method::PUT, &path, Some(&app.author))
+            .header("If-Match", "1")
+            .json(&body);
+        async move { req.send().await.expect("send").status() }
+    });
+    let statuses = futures_join_all(saves).await;
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let conflicts = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((ok, conflicts), (1, 7), "{statuses:?}");
+    let current = json_of(app.get(&path, &app.author).await, StatusCode::OK).await;
+    assert_eq!(current["version"], 2);
+}
+
+/// Runs futures concurrently on the test runtime (no extra crate needed).
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<StatusCode>
+where
+    F: std::future::Future<Output = StatusCode> + Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.expect("task"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_save_that_would_break_an_output_type_is_refused() {
+    let app = spawn_app().await;
+    let wf = app.create_workflow("Stills", "order_line").await;
+    let id = wf["id"].as_str().expect("id");
+    let ot = json!({"name": "Graph still", "workflow_family": "order_line", "artifact_kind": "still",
+                    "workflow_id": id, "rollout": "graph", "legacy_settings": {}});
+    let r = app.post("/api/output-types", &app.author, &ot).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let cad = app.starter("cad_file").await;
+    let r = app
+        .put(
+            &format!("/api/workflows/{id}"),
+            &app.author,
+            1,
+            &json!({"name": "Now CAD", "graph": cad}),
+        )
+        .await;
+    let body = error_of(r, StatusCode::UNPROCESSABLE_ENTITY, "breaks_output_types").await;
+    assert_eq!(
+        body["error"]["details"]["output_types"][0]["name"],
+        "Graph still"
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .expect("msg")
+        .contains("Graph still"));
+}
