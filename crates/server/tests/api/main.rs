@@ -7,4 +7,5 @@ mod contracts;
 mod errors;
 mod output_types;
 mod persistence;
+mod store;
 mod workflows;

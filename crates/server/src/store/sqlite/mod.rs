@@ -1,15 +1,18 @@
 //! SQLite implementation of [`Store`]: one file in WAL mode, so readers never wait for the
 //! single writer. SQL uses `$n` placeholders and portable types so it can serve PostgreSQL too.
 
+mod rows;
+
 use super::{
     new_id, now_ms, OutputTypeRecord, Revision, Store, StoreError, StoreResult, UsedBy, Workflow,
 };
 use crate::auth::Role;
 use async_trait::async_trait;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use serde_json::Value;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use rows::{
+    enum_text, family_text, output_type_conflict, output_type_from_row, parse_enum,
+    revision_from_row, to_json_text, workflow_conflict, workflow_from_row,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -75,76 +78,6 @@ impl SqliteStore {
     }
 }
 
-fn to_json_text(value: &impl Serialize) -> StoreResult<String> {
-    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn from_json_text<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// A unit enum's wire name (`order_line`), for text columns.
-fn enum_text(value: &impl Serialize) -> StoreResult<String> {
-    match serde_json::to_value(value) {
-        Ok(Value::String(s)) => Ok(s),
-        Ok(other) => Err(StoreError::Corrupt(format!("not a unit enum: {other}"))),
-        Err(e) => Err(StoreError::Corrupt(e.to_string())),
-    }
-}
-
-fn parse_enum<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
-    serde_json::from_value(Value::String(text.to_owned()))
-        .map_err(|e| StoreError::Corrupt(format!("{text}: {e}")))
-}
-
-fn workflow_from_row(row: &SqliteRow) -> StoreResult<Workflow> {
-    let family: Option<String> = row.try_get("family")?;
-    Ok(Workflow {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        family: family.as_deref().map(parse_enum).transpose()?,
-        version: row.try_get("version")?,
-        graph: from_json_text(row.try_get("graph")?)?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn revision_from_row(row: &SqliteRow) -> StoreResult<Revision> {
-    Ok(Revision {
-        workflow_id: row.try_get("workflow_id")?,
-        revision: row.try_get("revision")?,
-        name: row.try_get("name")?,
-        graph: from_json_text(row.try_get("graph")?)?,
-        note: row.try_get("note")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn output_type_from_row(row: &SqliteRow) -> StoreResult<OutputTypeRecord> {
-    let spec = OutputTypeSpec {
-        name: row.try_get("name")?,
-        workflow_family: parse_enum(row.try_get("workflow_family")?)?,
-        artifact_kind: parse_enum(row.try_get("artifact_kind")?)?,
-        workflow_id: row.try_get("workflow_id")?,
-        invocation_overrides: from_json_text(row.try_get("invocation_overrides")?)?,
-        legacy_settings: from_json_text(row.try_get("legacy_settings")?)?,
-        rollout: parse_enum(row.try_get("rollout")?)?,
-        fallback_to_legacy: row.try_get("fallback_to_legacy")?,
-    };
-    Ok(OutputTypeRecord {
-        id: row.try_get("id")?,
-        version: row.try_get("version")?,
-        spec,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
-
-fn family_text(graph: &Graph) -> StoreResult<Option<String>> {
-    graph.family.as_ref().map(enum_text).transpose()
-}
-
 async fn insert_revision(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     wf: &Workflow,
@@ -181,28 +114,6 @@ async fn fetch_output_type(
     let sql = format!("SELECT {OUTPUT_TYPE_COLUMNS} FROM output_types WHERE id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(output_type_from_row).transpose()
-}
-
-fn workflow_conflict(current: Option<Workflow>, id: &str) -> StoreError {
-    match current {
-        None => StoreError::NotFound(format!("workflow '{id}'")),
-        Some(wf) => StoreError::Conflict {
-            what: format!("workflow '{id}'"),
-            current_version: wf.version,
-            current: serde_json::to_value(&wf).unwrap_or(Value::Null),
-        },
-    }
-}
-
-fn output_type_conflict(current: Option<OutputTypeRecord>, id: &str) -> StoreError {
-    match current {
-        None => StoreError::NotFound(format!("output type '{id}'")),
-        Some(ot) => StoreError::Conflict {
-            what: format!("output type '{id}'"),
-            current_version: ot.version,
-            current: serde_json::to_value(&ot).unwrap_or(Value::Null),
-        },
-    }
 }
 
 #[async_trait]
