@@ -12,6 +12,7 @@ pub mod layout;
 pub mod markdown;
 pub mod node;
 pub mod normalize;
+pub mod output_type;
 pub mod param;
 pub mod port;
 pub mod registry;

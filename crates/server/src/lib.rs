@@ -1,1 +1,19 @@
-//! Workflow Studio backend: HTTP API, storage, jobs.
+//! Workflow Studio backend: HTTP API over contracts, storage with migrations, auth.
+//!
+//! Run it standalone with the `workflow-server serve` verb, or in-process from the desktop app
+//! with [`embedded::start`].
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod embedded;
+pub mod error;
+pub mod json;
+pub mod maintenance;
+pub mod seed;
+pub mod state;
+pub mod store;
+
+pub use api::ApiConfig;
+pub use embedded::EmbeddedServer;
+pub use error::ApiError;

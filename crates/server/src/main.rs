@@ -8,6 +8,9 @@ use std::process::ExitCode;
 use workflow_contracts::{
     markdown::catalog_markdown, starter_graph, validate, Family, Graph, Registry,
 };
+use workflow_server::app;
+use workflow_server::auth::{generate_token, hash_token, Role};
+use workflow_server::ApiConfig;
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +35,66 @@ enum Command {
     Starter { family: Family },
     /// Validate a graph file ("-" reads standard input). Exit 0 valid, 1 invalid, 2 unreadable.
     Validate { file: PathBuf },
+    /// Run the HTTP API (migrates and seeds the database first).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8470")]
+        addr: String,
+        #[command(flatten)]
+        db: DbArgs,
+        /// Largest accepted request body in bytes (larger → 413).
+        #[arg(long, default_value_t = 2 * 1024 * 1024)]
+        body_limit: usize,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(clap::Args)]
+struct DbArgs {
+    /// Database URL: sqlite://PATH (postgres://… in a later issue). Default: a SQLite file in
+    /// the data directory.
+    #[arg(long)]
+    db: Option<String>,
+    /// Data directory (default: the platform data directory).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+impl DbArgs {
+    fn url(&self) -> anyhow::Result<String> {
+        if let Some(url) = &self.db {
+            return Ok(url.clone());
+        }
+        let dir = match &self.data_dir {
+            Some(dir) => dir.clone(),
+            None => app::default_data_dir()?,
+        };
+        Ok(app::sqlite_url_in(&dir)?)
+    }
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (only its hash is stored).
+    Create {
+        /// author, material_specialist, debugger or admin.
+        #[arg(long)]
+        role: Role,
+        /// Who the token is for.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -52,8 +115,64 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Contracts { markdown: false } => print_json(&registry)?,
         Command::Starter { family } => print_json(&starter_graph(family, &registry))?,
         Command::Validate { file } => return validate_file(&file, &registry),
+        Command::Serve {
+            addr,
+            db,
+            body_limit,
+        } => serve(&addr, &db.url()?, body_limit)?,
+        Command::Migrate { db } => {
+            let url = db.url()?;
+            runtime()?.block_on(app::open_store(&url))?;
+            eprintln!("migrations applied to {url}");
+        }
+        Command::Token {
+            command: TokenCommand::Create { role, label, db },
+        } => {
+            let url = db.url()?;
+            let token = generate_token();
+            runtime()?.block_on(async {
+                let store = app::open_store(&url).await?;
+                store
+                    .create_token(&hash_token(&token), role, &label)
+                    .await?;
+                anyhow::Ok(())
+            })?;
+            println!("{token}");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn serve(addr: &str, url: &str, body_limit: usize) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=info,sqlx=warn".into()),
+        )
+        .init();
+    runtime()?.block_on(async {
+        let store = app::open_store(url).await?;
+        let config = ApiConfig {
+            body_limit,
+            ..ApiConfig::default()
+        };
+        let (router, _) = app::build(store, &config).await?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(addr = %listener.local_addr()?, db = url, "workflow-server listening");
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        app::serve(listener, router, shutdown).await?;
+        anyhow::Ok(())
+    })
 }
 
 fn validate_file(file: &PathBuf, registry: &Registry) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,210 @@
+//! The HTTP API: routing, the OpenAPI document, and the layers every request passes through.
+//! Handlers translate HTTP to calls into contracts and the store, and nothing more.
+
+pub mod admin;
+pub mod contracts;
+pub mod output_types;
+pub mod workflows;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json, Router};
+use serde::Serialize;
+use std::any::Any;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Options of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Request bodies above this many bytes are refused with 413.
+    pub body_limit: usize,
+    /// Adds `GET /api/_debug/panic`, which panics: lets tests prove a panic is contained.
+    /// Never enabled by the command line.
+    pub debug_panic_route: bool,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            body_limit: 2 * 1024 * 1024,
+            debug_panic_route: false,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Workflow Studio API",
+        description = "Node contracts, workflows with optimistic concurrency, output types. \
+            Errors are always `{\"error\": {\"code\", \"message\", \"details\"}}`."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "meta", description = "Health and this document"),
+        (name = "contracts", description = "Node registry and starter graphs"),
+        (name = "workflows", description = "Workflow graphs, revisions and validation"),
+        (name = "output-types", description = "Invocation profiles"),
+        (name = "admin", description = "Tokens and maintenance")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Builds the router with all routes and layers, and the OpenAPI document describing it.
+pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::OpenApi) {
+    let (mut router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(openapi_json))
+        .merge(contracts::routes())
+        .merge(workflows::routes())
+        .merge(output_types::routes())
+        .merge(admin::routes())
+        .split_for_parts();
+    if config.debug_panic_route {
+        router = router.route("/api/_debug/panic", axum::routing::get(debug_panic));
+    }
+    let doc = Arc::new(openapi.to_json().unwrap_or_else(|_| "{}".to_owned()));
+    let router = router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(Extension(OpenApiJson(doc)))
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(panic_response));
+    (router, openapi)
+}
+
+#[derive(Clone)]
+struct OpenApiJson(Arc<String>);
+
+/// Health of the server and its version.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when the server and its database answer.
+    pub status: String,
+    pub version: String,
+    /// The registry version the server serves.
+    pub contracts_version: String,
+}
+
+#[utoipa::path(get, path = "/api/health", tag = "meta",
+    responses((status = 200, body = Health), (status = 500, body = ErrorBody)))]
+async fn health(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Result<Json<Health>, ApiError> {
+    // Touch the database so a broken store shows up here, not on the first real request.
+    state.store.get_meta("seed").await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        contracts_version: state.registry.version.clone(),
+    }))
+}
+
+#[utoipa::path(get, path = "/api/openapi.json", tag = "meta",
+    responses((status = 200, description = "This OpenAPI 3 document", content_type = "application/json")))]
+async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        doc.0.as_str().to_owned(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+async fn debug_panic() -> &'static str {
+    panic!("deliberate panic from the debug route");
+}
+
+fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(
+        panic = detail,
+        "handler panicked; request answered with 500"
+    );
+    ApiError::Internal(format!("panic: {detail}")).into_response()
+}
+
+/// The version a client says it edited, from `If-Match` (`3`, `"3"` or `W/"3"`).
+pub fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
+    let value = headers
+        .get(axum::http::header::IF_MATCH)
+        .ok_or(ApiError::PreconditionRequired)?;
+    let text = value.to_str().unwrap_or_default().trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse::<i64>().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "If-Match must be the version number you edited, e.g. If-Match: 3 (got '{text}')"
+        ))
+    })
+}
+
+/// `ETag: "<version>"` for a versioned record.
+pub fn version_etag(version: i64) -> [(axum::http::HeaderName, String); 1] {
+    [(axum::http::header::ETAG, format!("\"{version}\""))]
+}
+
+/// 201 Created with an ETag and a Location.
+pub fn created<T: Serialize>(location: String, version: i64, body: T) -> Response {
+    (
+        StatusCode::CREATED,
+        [
+            (axum::http::header::LOCATION, location),
+            (axum::http::header::ETAG, format!("\"{version}\"")),
+        ],
+        Json(body),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn if_match_accepts_plain_quoted_and_weak() {
+        let mut h = HeaderMap::new();
+        assert!(matches!(if_match(&h), Err(ApiError::PreconditionRequired)));
+        for v in ["3", "\"3\"", "W/\"3\""] {
+            h.insert("if-match", HeaderValue::from_static(v));
+            assert_eq!(if_match(&h).ok(), Some(3));
+        }
+        h.insert("if-match", HeaderValue::from_static("*"));
+        assert!(matches!(if_match(&h), Err(ApiError::BadRequest(_))));
+    }
+}

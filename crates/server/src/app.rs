@@ -1,0 +1,82 @@
+//! Putting the server together: open the store, migrate, seed, build the router, serve.
+
+use crate::api::{self, ApiConfig};
+use crate::state::AppState;
+use crate::store::{SqliteStore, Store, StoreError};
+use axum::Router;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use workflow_contracts::Registry;
+
+/// File name of the SQLite database inside a data directory.
+pub const DB_FILE: &str = "workflow-studio.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("unsupported database URL '{0}': use sqlite://PATH (PostgreSQL support lands in a later issue)")]
+    UnsupportedDatabase(String),
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no platform data directory could be determined; pass --data-dir or --db")]
+    NoDataDir,
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// The platform data directory (e.g. `~/.local/share/workflow-studio`).
+pub fn default_data_dir() -> Result<PathBuf, StartError> {
+    directories::ProjectDirs::from("", "", "workflow-studio")
+        .map(|d| d.data_dir().to_path_buf())
+        .ok_or(StartError::NoDataDir)
+}
+
+/// `sqlite://<data_dir>/workflow-studio.db`, creating the directory.
+pub fn sqlite_url_in(data_dir: &Path) -> Result<String, StartError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    Ok(format!("sqlite://{}", data_dir.join(DB_FILE).display()))
+}
+
+/// Opens the store named by `url` and applies pending migrations.
+pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
+    if !url.starts_with("sqlite:") {
+        return Err(StartError::UnsupportedDatabase(url.to_owned()));
+    }
+    let store = SqliteStore::connect(url).await?;
+    store.migrate().await?;
+    Ok(Arc::new(store))
+}
+
+/// Migrates and seeds `store`, then builds the application router around it.
+pub async fn build(
+    store: Arc<dyn Store>,
+    config: &ApiConfig,
+) -> Result<(Router, AppState), StartError> {
+    let registry = Registry::builtin();
+    crate::seed::seed(store.as_ref(), &registry).await?;
+    let state = AppState::new(store, registry, config.body_limit);
+    let (router, _) = api::router(state.clone(), config);
+    Ok((router, state))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

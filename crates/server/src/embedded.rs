@@ -1,0 +1,111 @@
+//! The server inside the desktop app: loopback only, a random admin token that lives in memory
+//! and is handed to the app directly, data in the app's data directory.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), workflow_server::app::StartError> {
+//! let server = workflow_server::embedded::start(std::path::Path::new("/tmp/ws")).await?;
+//! println!("{} {}", server.url, server.admin_token);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use crate::api::ApiConfig;
+use crate::app::{build, open_store, serve, sqlite_url_in, StartError};
+use crate::auth::{generate_token, hash_token, Role};
+use std::net::SocketAddr;
+use std::path::Path;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running embedded server. Dropping it without [`EmbeddedServer::shutdown`] stops it too
+/// (the shutdown channel closes), but does not wait for in-flight requests.
+pub struct EmbeddedServer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    pub addr: SocketAddr,
+    /// An admin token valid for this process only (never written to the database).
+    pub admin_token: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl EmbeddedServer {
+    /// Stops accepting connections, lets in-flight requests finish, and waits for the end.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Err(err) = (&mut self.task).await {
+            tracing::warn!(%err, "embedded server task ended abnormally");
+        }
+    }
+}
+
+/// Starts the server on `127.0.0.1:0` with its SQLite database in `data_dir`. Must be called
+/// inside a Tokio runtime; the server runs on that runtime.
+pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
+    let store = open_store(&sqlite_url_in(data_dir)?).await?;
+    let (router, state) = build(store, &ApiConfig::default()).await?;
+    let admin_token = generate_token();
+    state.add_ephemeral_token(&hash_token(&admin_token), Role::Admin);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: "127.0.0.1:0".into(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: "127.0.0.1:0".into(),
+        source,
+    })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, router, async move {
+        let _ = rx.await;
+    }));
+    Ok(EmbeddedServer {
+        url: format!("http://{addr}"),
+        addr,
+        admin_token,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// An embedded server with its own Tokio runtime, for callers that have none (the egui app).
+pub struct BackgroundServer {
+    pub url: String,
+    pub admin_token: String,
+    server: Option<EmbeddedServer>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl BackgroundServer {
+    /// Stops the server (letting in-flight requests finish) and its runtime.
+    pub fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            self.runtime.block_on(server.shutdown());
+        }
+    }
+}
+
+/// Like [`start`], on a runtime of its own (two worker threads). Blocks while the database
+/// is opened and migrated (milliseconds on an existing database); call it off the UI thread
+/// if that matters.
+pub fn start_in_background(data_dir: &Path) -> Result<BackgroundServer, StartError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("workflow-server")
+        .enable_all()
+        .build()
+        .map_err(|source| StartError::Bind {
+            addr: "runtime".into(),
+            source,
+        })?;
+    let server = runtime.block_on(start(data_dir))?;
+    Ok(BackgroundServer {
+        url: server.url.clone(),
+        admin_token: server.admin_token.clone(),
+        server: Some(server),
+        runtime,
+    })
+}

@@ -1,0 +1,192 @@
+//! `spawn_app()`: the real server on 127.0.0.1:0 over a temporary SQLite file, with one token
+//! per role, driven through reqwest.
+
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use workflow_server::app::{build, open_store, serve, sqlite_url_in};
+use workflow_server::auth::{generate_token, hash_token, Role};
+use workflow_server::store::Store;
+use workflow_server::ApiConfig;
+
+/// Small so the 413 test needs no large payload.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+pub struct TestApp {
+    pub url: String,
+    pub client: Client,
+    pub admin: String,
+    pub author: String,
+    pub debugger: String,
+    pub material_specialist: String,
+    pub store: Arc<dyn Store>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    // Declared last: dropped after the server that uses it.
+    pub dir: Arc<TempDir>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_in(dir, None).await
+}
+
+/// Starts a server on an existing data directory (tokens from `previous` stay valid: they are
+/// in the database).
+pub async fn spawn_app_in(dir: Arc<TempDir>, previous: Option<[String; 4]>) -> TestApp {
+    let db_url = sqlite_url_in(dir.path()).expect("db url");
+    let store = open_store(&db_url).await.expect("open store");
+    let config = ApiConfig {
+        body_limit: BODY_LIMIT,
+        debug_panic_route: true,
+    };
+    let (router, _) = build(store.clone(), &config).await.expect("build app");
+    let tokens = match previous {
+        Some(t) => t,
+        None => {
+            let mut t: [String; 4] = Default::default();
+            for (slot, role) in t.iter_mut().zip([
+                Role::Admin,
+                Role::Author,
+                Role::Debugger,
+                Role::MaterialSpecialist,
+            ]) {
+                *slot = generate_token();
+                store
+                    .create_token(&hash_token(slot), role, "test")
+                    .await
+                    .expect("token");
+            }
+            t
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, router, async move {
+        let _ = rx.await;
+    }));
+    let [admin, author, debugger, material_specialist] = tokens;
+    TestApp {
+        url: format!("http://{addr}"),
+        client: Client::new(),
+        admin,
+        author,
+        debugger,
+        material_specialist,
+        store,
+        shutdown: Some(tx),
+        task,
+        dir,
+    }
+}
+
+impl TestApp {
+    pub fn tokens(&self) -> [String; 4] {
+        [
+            self.admin.clone(),
+            self.author.clone(),
+            self.debugger.clone(),
+            self.material_specialist.clone(),
+        ]
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(mut self) -> (Arc<TempDir>, [String; 4]) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let tokens = self.tokens();
+        (&mut self.task)
+            .await
+            .expect("server task")
+            .expect("server ran");
+        (self.dir.clone(), tokens)
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.dir.path().join(workflow_server::app::DB_FILE)
+    }
+
+    pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let b = self.client.request(method, format!("{}{path}", self.url));
+        match token {
+            Some(t) => b.bearer_auth(t),
+            None => b,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.req(Method::GET, path, Some(token))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.req(Method::POST, path, Some(token))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put(&self, path: &str, token: &str, version: i64, body: &Value) -> Response {
+        self.req(Method::PUT, path, Some(token))
+            .header("If-Match", version.to_string())
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str, version: i64) -> Response {
+        self.req(Method::DELETE, path, Some(token))
+            .header("If-Match", version.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// A starter graph of `family` fetched from the server.
+    pub async fn starter(&self, family: &str) -> Value {
+        json_of(
+            self.get(&format!("/api/contracts/starters/{family}"), &self.author)
+                .await,
+            StatusCode::OK,
+        )
+        .await
+    }
+
+    /// Creates a workflow from the starter of `family`; returns its JSON.
+    pub async fn create_workflow(&self, name: &str, family: &str) -> Value {
+        let graph = self.starter(family).await;
+        let body = serde_json::json!({"name": name, "graph": graph});
+        json_of(
+            self.post("/api/workflows", &self.author, &body).await,
+            StatusCode::CREATED,
+        )
+        .await
+    }
+}
+
+/// Asserts the status and returns the JSON body (printing it when the status differs).
+pub async fn json_of(response: Response, expected: StatusCode) -> Value {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    assert_eq!(status, expected, "body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Asserts an error response: status, our body shape, and the code.
+pub async fn error_of(response: Response, expected: StatusCode, code: &str) -> Value {
+    let body = json_of(response, expected).await;
+    assert_eq!(body["error"]["code"], code, "{body:#}");
+    assert!(body["error"]["message"].is_string(), "{body:#}");
+    body
+}
