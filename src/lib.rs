@@ -2,6 +2,7 @@
 //! runs.
 
 pub mod app;
+pub mod backend;
 pub mod command;
 pub mod drafts;
 pub mod editor;

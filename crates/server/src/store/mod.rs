@@ -9,13 +9,13 @@ pub use sqlite::SqliteStore;
 
 use crate::auth::Role;
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::{Family, Graph};
 
 /// A stored workflow: the latest revision of a graph plus its concurrency version.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Workflow {
     pub id: String,
     pub name: String,
@@ -33,7 +33,7 @@ pub struct Workflow {
 }
 
 /// One saved state of a workflow. `revision` equals the workflow version it was saved as.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Revision {
     pub workflow_id: String,
     pub revision: i64,
@@ -46,7 +46,7 @@ pub struct Revision {
 }
 
 /// A stored output type; serialises flat (`id`, `version`, the spec's fields, timestamps).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputTypeRecord {
     pub id: String,
     pub version: i64,

@@ -1,0 +1,145 @@
+//! The application: state apart from runtime handles, one `apply` for every command, and the
+//! panels that make up the editor window.
+
+mod autosave;
+mod edit_commands;
+mod panels;
+
+use crate::command::Command;
+use crate::drafts::Draft;
+use crate::editor::document::{Clip, WorkflowDocument};
+use crate::editor::{canvas, inspector, palette, Editor};
+use autosave::Autosave;
+use std::sync::Arc;
+use workflow_contracts::{starter_graph, Registry};
+
+/// Seconds a refused gesture's explanation stays next to the pointer.
+const REFUSAL_SECONDS: f64 = 3.0;
+
+/// UI state the user would expect back after a restart.
+#[derive(Debug, Default)]
+pub struct AppState {
+    pub show_about: bool,
+    pub show_help: bool,
+}
+
+pub struct StudioApp {
+    pub state: AppState,
+    /// The node catalog the app renders from.
+    pub registry: Arc<Registry>,
+    pub editor: Option<Editor>,
+    clipboard: Option<Clip>,
+    /// The last thing worth telling the user (refusals, undo with nothing to undo…).
+    pub status: String,
+    pending: Vec<Command>,
+    autosave: Option<Autosave>,
+    /// Drafts from an earlier session, offered for restore.
+    pub restorable: Vec<Draft>,
+}
+
+impl StudioApp {
+    pub fn new(registry: Arc<Registry>) -> Self {
+        StudioApp {
+            state: AppState::default(),
+            registry,
+            editor: None,
+            clipboard: None,
+            status: String::new(),
+            pending: Vec::new(),
+            autosave: None,
+            restorable: Vec::new(),
+        }
+    }
+
+    /// Opens `doc` in the editor.
+    pub fn open(&mut self, doc: WorkflowDocument) {
+        self.keep_draft_of_current();
+        let mut editor = Editor::new(doc);
+        editor.canvas.zoom_to_fit = true;
+        self.editor = Some(editor);
+    }
+
+    /// Queues a command as a widget would; it is applied at the end of the frame.
+    pub fn send(&mut self, command: Command) {
+        self.pending.push(command);
+    }
+
+    /// The one place commands change state.
+    pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
+        let registry = Arc::clone(&self.registry);
+        match command {
+            Command::ToggleAbout => self.state.show_about = !self.state.show_about,
+            Command::ToggleHelp => self.state.show_help = !self.state.show_help,
+            Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            Command::NewWorkflow(family) => {
+                let graph = starter_graph(family, &registry);
+                self.open(WorkflowDocument::new(&format!("Untitled {family}"), graph));
+            }
+            Command::RestoreDraft(key) => {
+                if let Some(i) = self.restorable.iter().position(|d| d.key == key) {
+                    let draft = self.restorable.remove(i);
+                    self.open(draft.into_document());
+                }
+            }
+            Command::DiscardDraft(key) => {
+                self.restorable.retain(|d| d.key != key);
+                if let Some(a) = &self.autosave {
+                    a.store.discard(&key);
+                }
+            }
+            command => self.apply_to_editor(ctx, command, &registry),
+        }
+    }
+
+    /// Draws one frame and applies what the user did in it.
+    pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.shortcuts(&ctx);
+        let registry = Arc::clone(&self.registry);
+        if let Some(editor) = self.editor.as_mut() {
+            editor.revalidate(&registry);
+        }
+        egui::Panel::top("menu_bar").show(ui, |ui| self.menu_bar_ui(ui));
+        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
+        let mut out = Vec::new();
+        match self.editor.as_mut() {
+            Some(editor) => {
+                egui::Panel::left("palette")
+                    .default_size(220.0)
+                    .show(ui, |ui| {
+                        palette::palette_ui(ui, editor, &registry, &mut out)
+                    });
+                egui::Panel::right("inspector")
+                    .default_size(320.0)
+                    .show(ui, |ui| {
+                        inspector::inspector_ui(ui, editor, &registry, &mut out)
+                    });
+                egui::CentralPanel::default()
+                    .frame(egui::Frame::NONE)
+                    .show(ui, |ui| canvas::canvas_ui(ui, editor, &registry, &mut out));
+            }
+            None => {
+                egui::CentralPanel::default().show(ui, |ui| self.welcome_ui(ui));
+            }
+        }
+        self.pending.extend(out);
+        self.help_ui(&ctx);
+        self.about_ui(&ctx);
+        self.restore_ui(&ctx);
+        let commands = std::mem::take(&mut self.pending);
+        if !commands.is_empty() {
+            // Commands are applied after drawing: draw again so the frame shows their effect.
+            ctx.request_repaint();
+        }
+        for command in commands {
+            self.apply(&ctx, command);
+        }
+        self.autosave(&ctx);
+    }
+}
+
+impl eframe::App for StudioApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+}

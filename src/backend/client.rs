@@ -1,0 +1,283 @@
+//! The HTTP client for the workflow server: one method per endpoint the app uses, and one
+//! error type that keeps what the user must see (conflicts with the server's copy, the
+//! validation errors of a refused save).
+
+use reqwest::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use workflow_contracts::{Family, Graph, Registry, ValidationError, ValidationReport};
+use workflow_server::store::{Revision, Workflow};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot reach the server at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the server refused the token (401); check the token in Settings")]
+    Unauthorized,
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Someone saved in between: the server's current record, so nothing is lost.
+    #[error("the server has version {} of this workflow", current.version)]
+    Conflict { current: Box<Workflow> },
+    #[error("{message}")]
+    Rejected {
+        code: String,
+        message: String,
+        errors: Vec<ValidationError>,
+    },
+    #[error("server error {status}: {message}")]
+    Server { status: u16, message: String },
+}
+
+/// A connection to one server with one bearer token.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl std::fmt::Debug for ApiClient {
+    // The token stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The node catalog with the ETag it was served with.
+pub struct Catalog {
+    pub registry: Registry,
+    pub etag: Option<String>,
+}
+
+impl ApiClient {
+    pub fn new(base: &str, token: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap_or_default();
+        ApiClient {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    async fn send(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        builder.send().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let response = self.send(builder).await?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+        if status.is_success() {
+            return serde_json::from_slice(&body).map_err(|e| ClientError::Server {
+                status: status.as_u16(),
+                message: format!("unexpected response: {e}"),
+            });
+        }
+        Err(error_from(status, &body))
+    }
+
+    pub async fn health(&self) -> Result<Value, ClientError> {
+        self.json(self.request(reqwest::Method::GET, "/api/health"))
+            .await
+    }
+
+    /// The catalog, or `None` when `etag` is still current (304).
+    pub async fn catalog(&self, etag: Option<&str>) -> Result<Option<Catalog>, ClientError> {
+        let mut req = self.request(reqwest::Method::GET, "/api/contracts/nodes");
+        if let Some(etag) = etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        let response = self.send(req).await?;
+        if response.status() == StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        let status = response.status();
+        let etag = response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+        if !status.is_success() {
+            return Err(error_from(status, &body));
+        }
+        let mut registry: Registry =
+            serde_json::from_slice(&body).map_err(|e| ClientError::Server {
+                status: status.as_u16(),
+                message: format!("unreadable node catalog: {e}"),
+            })?;
+        registry.reindex();
+        Ok(Some(Catalog { registry, etag }))
+    }
+
+    pub async fn starter(&self, family: Family) -> Result<Graph, ClientError> {
+        self.json(self.request(
+            reqwest::Method::GET,
+            &format!("/api/contracts/starters/{family}"),
+        ))
+        .await
+    }
+
+    pub async fn validate(&self, graph: &Graph) -> Result<ValidationReport, ClientError> {
+        self.json(
+            self.request(reqwest::Method::POST, "/api/workflows/validate")
+                .json(graph),
+        )
+        .await
+    }
+
+    pub async fn workflows(&self) -> Result<Vec<Workflow>, ClientError> {
+        self.json(self.request(reqwest::Method::GET, "/api/workflows"))
+            .await
+    }
+
+    pub async fn workflow(&self, id: &str) -> Result<Workflow, ClientError> {
+        self.json(self.request(reqwest::Method::GET, &format!("/api/workflows/{id}")))
+            .await
+    }
+
+    pub async fn create_workflow(
+        &self,
+        name: &str,
+        graph: &Graph,
+    ) -> Result<Workflow, ClientError> {
+        let body = json!({"name": name, "graph": graph});
+        self.json(
+            self.request(reqwest::Method::POST, "/api/workflows")
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Saves over `version`; a 409 comes back as [`ClientError::Conflict`].
+    pub async fn update_workflow(
+        &self,
+        id: &str,
+        version: i64,
+        name: &str,
+        graph: &Graph,
+    ) -> Result<Workflow, ClientError> {
+        let body = json!({"name": name, "graph": graph});
+        let req = self
+            .request(reqwest::Method::PUT, &format!("/api/workflows/{id}"))
+            .header(header::IF_MATCH, version.to_string())
+            .json(&body);
+        self.json(req).await
+    }
+
+    pub async fn delete_workflow(&self, id: &str, version: i64) -> Result<(), ClientError> {
+        let req = self
+            .request(reqwest::Method::DELETE, &format!("/api/workflows/{id}"))
+            .header(header::IF_MATCH, version.to_string());
+        let response = self.send(req).await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.bytes().await.unwrap_or_default();
+        Err(error_from(status, &body))
+    }
+
+    pub async fn revisions(&self, id: &str) -> Result<Vec<Revision>, ClientError> {
+        self.json(self.request(
+            reqwest::Method::GET,
+            &format!("/api/workflows/{id}/revisions"),
+        ))
+        .await
+    }
+
+    pub async fn restore_revision(
+        &self,
+        id: &str,
+        rev: i64,
+        version: i64,
+    ) -> Result<Workflow, ClientError> {
+        let req = self
+            .request(
+                reqwest::Method::POST,
+                &format!("/api/workflows/{id}/revisions/{rev}/restore"),
+            )
+            .header(header::IF_MATCH, version.to_string());
+        self.json(req).await
+    }
+}
+
+/// Maps the server's `{"error": {code, message, details}}` body to a [`ClientError`].
+fn error_from(status: StatusCode, body: &[u8]) -> ClientError {
+    let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let error = &parsed["error"];
+    let code = error["code"].as_str().unwrap_or("unknown").to_owned();
+    let message = error["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    let details = &error["details"];
+    match status {
+        StatusCode::UNAUTHORIZED => ClientError::Unauthorized,
+        StatusCode::FORBIDDEN => ClientError::Forbidden(message),
+        StatusCode::NOT_FOUND => ClientError::NotFound(message),
+        StatusCode::CONFLICT => {
+            match serde_json::from_value::<Workflow>(details["current"].clone()) {
+                Ok(current) => ClientError::Conflict {
+                    current: Box::new(current),
+                },
+                Err(_) => ClientError::Rejected {
+                    code,
+                    message,
+                    errors: Vec::new(),
+                },
+            }
+        }
+        StatusCode::UNPROCESSABLE_ENTITY
+        | StatusCode::BAD_REQUEST
+        | StatusCode::PAYLOAD_TOO_LARGE => ClientError::Rejected {
+            code,
+            message,
+            errors: serde_json::from_value(details["errors"].clone()).unwrap_or_default(),
+        },
+        _ => ClientError::Server {
+            status: status.as_u16(),
+            message,
+        },
+    }
+}
