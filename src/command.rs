@@ -1,6 +1,7 @@
 //! Every user action is a [`Command`]: menus, shortcuts, the palette and the canvas send them,
 //! and [`crate::app::StudioApp::apply`] is the one place that carries them out.
 
+use crate::app::ConflictChoice;
 use crate::editor::document::Edit;
 use egui::{Key, KeyboardShortcut, Modifiers};
 use workflow_contracts::Family;
@@ -8,6 +9,18 @@ use workflow_contracts::Family;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     NewWorkflow(Family),
+    Save,
+    SaveAsCopy,
+    OpenWorkflow(String),
+    RefreshWorkflows,
+    DuplicateWorkflow(String),
+    DeleteWorkflow {
+        id: String,
+        version: i64,
+    },
+    LoadHistory,
+    RestoreRevision(i64),
+    ResolveConflict(ConflictChoice),
     /// Reopen unsaved work found in a draft from an earlier session.
     RestoreDraft(String),
     DiscardDraft(String),
@@ -50,11 +63,38 @@ impl Command {
         }
     }
 
+    /// Whether the command changes the open document (refused while read-only).
+    pub fn changes_document(&self) -> bool {
+        matches!(
+            self,
+            Command::Edit { .. }
+                | Command::DeleteSelection
+                | Command::DuplicateSelection
+                | Command::Paste
+                | Command::AutoLayout
+                | Command::GroupSelection
+                | Command::AlignLeft
+                | Command::AlignTop
+                | Command::DistributeHorizontally
+                | Command::DistributeVertically
+                | Command::InsertTopHit
+                | Command::Undo
+                | Command::Redo
+                | Command::Save
+                | Command::SaveAsCopy
+                | Command::DeleteWorkflow { .. }
+                | Command::DuplicateWorkflow(_)
+                | Command::RestoreRevision(_)
+        )
+    }
+
     /// Commands with a menu entry and a keyboard shortcut, in help-overlay order.
     pub fn with_shortcuts() -> Vec<Command> {
         // Redo before Undo: shortcut matching ignores extra Shift, so Ctrl+Shift+Z must be
-        // tried first or it would read as Ctrl+Z.
+        // tried first or it would read as Ctrl+Z. Likewise Save as copy before Save.
         vec![
+            Command::SaveAsCopy,
+            Command::Save,
             Command::Redo,
             Command::Undo,
             Command::Copy,
@@ -75,6 +115,15 @@ impl Command {
         match self {
             Command::NewWorkflow(Family::CadFile) => "New cad_file workflow",
             Command::NewWorkflow(Family::OrderLine) => "New order_line workflow",
+            Command::Save => "Save",
+            Command::SaveAsCopy => "Save as copy",
+            Command::OpenWorkflow(_) => "Open",
+            Command::RefreshWorkflows => "Refresh",
+            Command::DuplicateWorkflow(_) => "Duplicate workflow",
+            Command::DeleteWorkflow { .. } => "Delete workflow",
+            Command::LoadHistory => "History",
+            Command::RestoreRevision(_) => "Restore revision",
+            Command::ResolveConflict(_) => "Resolve conflict",
             Command::RestoreDraft(_) => "Restore",
             Command::DiscardDraft(_) => "Discard",
             Command::Edit { .. } => "Edit",
@@ -109,6 +158,8 @@ impl Command {
         match self {
             Command::Redo => s(cmd_shift, Key::Z),
             Command::Undo => s(cmd, Key::Z),
+            Command::Save => s(cmd, Key::S),
+            Command::SaveAsCopy => s(cmd_shift, Key::S),
             Command::Copy => s(cmd, Key::C),
             Command::Paste => s(cmd, Key::V),
             Command::DuplicateSelection => s(cmd, Key::D),

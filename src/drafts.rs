@@ -89,12 +89,6 @@ impl DraftStore {
         })
     }
 
-    /// The platform data directory's drafts folder.
-    pub fn default_dir() -> Option<PathBuf> {
-        directories::ProjectDirs::from("studio", "Workflow Studio", "workflow-studio")
-            .map(|d| d.data_dir().join("drafts"))
-    }
-
     pub fn save(&self, doc: &WorkflowDocument) {
         let _ = self.jobs.send(Job::Write(Box::new(Draft::of(doc))));
     }

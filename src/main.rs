@@ -1,9 +1,10 @@
 //! `workflow-studio`: the desktop node-graph editor for production render workflows.
 
 use clap::Parser;
-use std::sync::Arc;
-use workflow_contracts::{Family, Registry};
+use std::path::PathBuf;
+use workflow_contracts::Family;
 use workflow_studio::app::StudioApp;
+use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;
 use workflow_studio::drafts::DraftStore;
 
@@ -17,6 +18,15 @@ const DRAFT_DEBOUNCE_SECONDS: f64 = 1.0;
     about = "Node-graph editor for production render workflows"
 )]
 struct Args {
+    /// Connect to this server instead of starting the embedded one (e.g. http://host:8470).
+    #[arg(long, value_name = "URL", requires = "token")]
+    server: Option<String>,
+    /// Bearer token for --server (`workflow-server token create --role author`).
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Where the embedded server keeps its database (default: the platform data directory).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
     /// Open a new workflow of this family at start (cad_file or order_line).
     #[arg(long, value_name = "FAMILY")]
     new: Option<Family>,
@@ -24,8 +34,19 @@ struct Args {
 
 fn main() -> eframe::Result {
     let args = Args::parse();
-    // The catalog is built in-process until the app talks to its embedded server.
-    let registry = Arc::new(Registry::builtin());
+    let dirs = directories::ProjectDirs::from("studio", "Workflow Studio", "workflow-studio");
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(|| dirs.as_ref().map(|d| d.data_dir().to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("workflow-studio-data"));
+    let cache_dir = dirs.as_ref().map(|d| d.cache_dir().to_path_buf());
+    let choice = match (args.server, args.token) {
+        (Some(url), Some(token)) => ServerChoice::Remote { url, token },
+        _ => ServerChoice::Embedded {
+            data_dir: data_dir.clone(),
+        },
+    };
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         // three-d draws the viewer inside egui and needs depth and multisampling.
@@ -37,17 +58,21 @@ fn main() -> eframe::Result {
             .with_min_inner_size([640.0, 400.0]),
         ..Default::default()
     };
+    let new = args.new;
     eframe::run_native(
         "Workflow Studio",
         options,
-        Box::new(move |_cc| {
-            let mut app = StudioApp::new(registry);
-            match DraftStore::default_dir().map(|dir| DraftStore::open(&dir)) {
-                Some(Ok(store)) => app = app.with_drafts(store, DRAFT_DEBOUNCE_SECONDS),
-                Some(Err(err)) => eprintln!("warning: unsaved work will not be kept: {err}"),
-                None => eprintln!("warning: no data directory; unsaved work will not be kept"),
+        Box::new(move |cc| {
+            let mut app = StudioApp::connecting();
+            match Backend::new(cache_dir) {
+                Ok(backend) => app = app.with_server(backend, choice, &cc.egui_ctx),
+                Err(err) => app.status = format!("cannot start background tasks: {err}"),
             }
-            if let Some(family) = args.new {
+            match DraftStore::open(&data_dir.join("drafts")) {
+                Ok(store) => app = app.with_drafts(store, DRAFT_DEBOUNCE_SECONDS),
+                Err(err) => eprintln!("warning: unsaved work will not be kept: {err}"),
+            }
+            if let Some(family) = new {
                 app.send(Command::NewWorkflow(family));
             }
             Ok(Box::new(app))

@@ -4,6 +4,9 @@
 mod autosave;
 mod edit_commands;
 mod panels;
+mod server_sync;
+
+pub use server_sync::{document_of, ConflictChoice, Connection, ServerLink};
 
 use crate::command::Command;
 use crate::drafts::Draft;
@@ -35,6 +38,18 @@ pub struct StudioApp {
     autosave: Option<Autosave>,
     /// Drafts from an earlier session, offered for restore.
     pub restorable: Vec<Draft>,
+    pub server: ServerLink,
+    pub left_tab: LeftTab,
+    /// Commands that need the node catalog, held until it arrives.
+    after_catalog: Vec<Command>,
+}
+
+/// What the left panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeftTab {
+    #[default]
+    Nodes,
+    Workflows,
 }
 
 impl StudioApp {
@@ -48,7 +63,15 @@ impl StudioApp {
             pending: Vec::new(),
             autosave: None,
             restorable: Vec::new(),
+            server: ServerLink::local(),
+            left_tab: LeftTab::default(),
+            after_catalog: Vec::new(),
         }
+    }
+
+    /// An app whose catalog will come from a server (see [`StudioApp::with_server`]).
+    pub fn connecting() -> Self {
+        Self::new(server_sync::empty_registry())
     }
 
     /// Opens `doc` in the editor.
@@ -67,13 +90,58 @@ impl StudioApp {
     /// The one place commands change state.
     pub fn apply(&mut self, ctx: &egui::Context, command: Command) {
         let registry = Arc::clone(&self.registry);
+        if self.read_only() && command.changes_document() {
+            self.status = "Offline: read-only until the server answers again".into();
+            return;
+        }
+        let result = match command {
+            Command::Save => self.save(false, None),
+            Command::SaveAsCopy => self.save(true, None),
+            Command::OpenWorkflow(id) => {
+                self.open_workflow(id);
+                Ok(())
+            }
+            Command::RefreshWorkflows => {
+                self.refresh_workflows();
+                Ok(())
+            }
+            Command::DuplicateWorkflow(id) => {
+                self.duplicate_workflow(id);
+                Ok(())
+            }
+            Command::DeleteWorkflow { id, version } => {
+                self.delete_workflow(id, version);
+                Ok(())
+            }
+            Command::LoadHistory => {
+                self.load_revisions();
+                Ok(())
+            }
+            Command::RestoreRevision(rev) => self.restore_revision(rev),
+            Command::ResolveConflict(choice) => self.resolve_conflict(choice),
+            other => {
+                self.apply_local(ctx, other, &registry);
+                Ok(())
+            }
+        };
+        if let Err(message) = result {
+            self.status = message;
+        }
+    }
+
+    fn apply_local(&mut self, ctx: &egui::Context, command: Command, registry: &Arc<Registry>) {
         match command {
             Command::ToggleAbout => self.state.show_about = !self.state.show_about,
             Command::ToggleHelp => self.state.show_help = !self.state.show_help,
             Command::Quit => ctx.send_viewport_cmd(egui::ViewportCommand::Close),
+            Command::NewWorkflow(family) if !self.server.catalog_ready => {
+                self.after_catalog.push(Command::NewWorkflow(family));
+            }
             Command::NewWorkflow(family) => {
-                let graph = starter_graph(family, &registry);
-                self.open(WorkflowDocument::new(&format!("Untitled {family}"), graph));
+                if !self.new_workflow(family) {
+                    let graph = starter_graph(family, registry);
+                    self.open(WorkflowDocument::new(&format!("Untitled {family}"), graph));
+                }
             }
             Command::RestoreDraft(key) => {
                 if let Some(i) = self.restorable.iter().position(|d| d.key == key) {
@@ -87,13 +155,14 @@ impl StudioApp {
                     a.store.discard(&key);
                 }
             }
-            command => self.apply_to_editor(ctx, command, &registry),
+            command => self.apply_to_editor(ctx, command, registry),
         }
     }
 
     /// Draws one frame and applies what the user did in it.
     pub fn frame_ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
+        self.poll_backend(&ctx);
         self.shortcuts(&ctx);
         let registry = Arc::clone(&self.registry);
         if let Some(editor) = self.editor.as_mut() {
@@ -104,15 +173,24 @@ impl StudioApp {
         let mut out = Vec::new();
         match self.editor.as_mut() {
             Some(editor) => {
+                let server = &self.server;
+                let tab = &mut self.left_tab;
                 egui::Panel::left("palette")
-                    .default_size(220.0)
+                    .default_size(230.0)
                     .show(ui, |ui| {
-                        palette::palette_ui(ui, editor, &registry, &mut out)
+                        panels::left_tabs_ui(ui, tab);
+                        match tab {
+                            LeftTab::Nodes => palette::palette_ui(ui, editor, &registry, &mut out),
+                            LeftTab::Workflows => panels::workflows_ui(ui, server, &mut out),
+                        }
                     });
                 egui::Panel::right("inspector")
                     .default_size(320.0)
                     .show(ui, |ui| {
-                        inspector::inspector_ui(ui, editor, &registry, &mut out)
+                        inspector::inspector_ui(ui, editor, &registry, &mut out);
+                        if editor.selection.is_empty() {
+                            panels::history_ui(ui, editor, server, &mut out);
+                        }
                     });
                 egui::CentralPanel::default()
                     .frame(egui::Frame::NONE)
@@ -126,6 +204,7 @@ impl StudioApp {
         self.help_ui(&ctx);
         self.about_ui(&ctx);
         self.restore_ui(&ctx);
+        self.conflict_ui(&ctx);
         let commands = std::mem::take(&mut self.pending);
         if !commands.is_empty() {
             // Commands are applied after drawing: draw again so the frame shows their effect.
@@ -135,6 +214,7 @@ impl StudioApp {
             self.apply(&ctx, command);
         }
         self.autosave(&ctx);
+        self.schedule_validation(ctx.input(|i| i.time));
     }
 }
 

@@ -1,7 +1,11 @@
 //! The window's fixed parts: menu bar, welcome screen, status bar and dialogs.
 
-use super::StudioApp;
+use super::server_sync::{ConflictChoice, Connection, ServerLink};
+use super::{LeftTab, StudioApp};
 use crate::command::Command;
+use crate::editor::style::{dot_ui, ERROR, ONLINE, WARNING};
+use crate::editor::Editor;
+use egui::{RichText, Ui};
 use workflow_contracts::Family;
 
 impl StudioApp {
@@ -25,6 +29,9 @@ impl StudioApp {
                 for family in Family::ALL {
                     self.command_button_ui(ui, Command::NewWorkflow(family));
                 }
+                ui.separator();
+                self.command_button_ui(ui, Command::Save);
+                self.command_button_ui(ui, Command::SaveAsCopy);
                 ui.separator();
                 self.command_button_ui(ui, Command::Quit);
             });
@@ -72,17 +79,63 @@ impl StudioApp {
     }
 
     pub(super) fn welcome_ui(&mut self, ui: &mut egui::Ui) {
+        let mut out = Vec::new();
         ui.vertical_centered(|ui| {
-            ui.add_space(ui.available_height() * 0.3);
+            ui.add_space(ui.available_height() * 0.2);
             ui.heading("Workflow Studio");
             ui.label("Author, run and debug production render workflows.");
             ui.add_space(12.0);
+            if !self.server.catalog_ready {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Loading the node catalog…");
+                });
+                return;
+            }
             for family in Family::ALL {
                 if ui.button(Command::NewWorkflow(family).label()).clicked() {
-                    self.send(Command::NewWorkflow(family));
+                    out.push(Command::NewWorkflow(family));
+                }
+            }
+            if self.server.client.is_some() {
+                ui.add_space(16.0);
+                ui.set_max_width(420.0);
+                workflows_ui(ui, &self.server, &mut out);
+            }
+        });
+        self.pending.extend(out);
+    }
+
+    /// After a 409: the user picks how to go on; nothing is lost whichever they choose.
+    pub(super) fn conflict_ui(&mut self, ctx: &egui::Context) {
+        let Some(current) = &self.server.conflict else {
+            return;
+        };
+        let mine = self
+            .editor
+            .as_ref()
+            .and_then(|e| e.doc.version)
+            .unwrap_or(0);
+        let mut out = Vec::new();
+        egui::Modal::new(egui::Id::new("save_conflict")).show(ctx, |ui| {
+            ui.heading("Saved by someone else");
+            ui.label(format!(
+                "Your edits are based on version {mine} of \"{}\", but the server now has version {}.",
+                current.name, current.version
+            ));
+            ui.add_space(8.0);
+            let choices = [
+                (ConflictChoice::SaveAsCopy, "Save mine as a copy", "Keeps both: your graph becomes a new workflow."),
+                (ConflictChoice::Overwrite, "Overwrite with mine", "Your graph becomes the next version; theirs stays in the history."),
+                (ConflictChoice::ReloadTheirs, "Reload theirs", "Opens the server's version; your edits are kept as a draft."),
+            ];
+            for (choice, label, hint) in choices {
+                if ui.button(label).on_hover_text(hint).clicked() {
+                    out.push(Command::ResolveConflict(choice));
                 }
             }
         });
+        self.pending.extend(out);
     }
 
     pub(super) fn status_ui(&self, ui: &mut egui::Ui) {
@@ -108,6 +161,8 @@ impl StudioApp {
                     ui.label(format!("Workflow Studio {}", env!("CARGO_PKG_VERSION")));
                 }
             }
+            ui.separator();
+            connection_ui(ui, &self.server);
             if !self.status.is_empty() {
                 ui.separator();
                 ui.label(&self.status);
@@ -196,5 +251,137 @@ impl StudioApp {
                 }
             });
         self.pending.extend(out);
+    }
+}
+
+fn connection_ui(ui: &mut Ui, server: &ServerLink) {
+    match &server.connection {
+        Connection::Local => {
+            ui.weak("no server");
+        }
+        Connection::Connecting => {
+            ui.spinner();
+            ui.label("connecting…");
+        }
+        Connection::Online { url } => {
+            let saving = if server.saving.is_some() {
+                " · saving…"
+            } else {
+                ""
+            };
+            dot_ui(ui, ONLINE);
+            ui.label(format!("{url}{saving}"));
+        }
+        Connection::Offline { reason } => {
+            ui.colored_label(WARNING, "Offline — read-only, reconnecting")
+                .on_hover_text(reason);
+        }
+        Connection::Failed { reason } => {
+            ui.colored_label(ERROR, "Not connected")
+                .on_hover_text(reason);
+        }
+    }
+}
+
+pub(super) fn left_tabs_ui(ui: &mut Ui, tab: &mut LeftTab) {
+    ui.horizontal(|ui| {
+        ui.selectable_value(tab, LeftTab::Nodes, "Nodes");
+        ui.selectable_value(tab, LeftTab::Workflows, "Workflows");
+    });
+    ui.separator();
+}
+
+/// The server's workflows: open, duplicate, delete; new from a family's starter.
+pub(super) fn workflows_ui(ui: &mut Ui, server: &ServerLink, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Workflows").strong());
+        if ui.small_button("⟳").on_hover_text("Refresh").clicked() {
+            out.push(Command::RefreshWorkflows);
+        }
+    });
+    if server.client.is_none() {
+        ui.weak("Not connected to a server.");
+        return;
+    }
+    if server.workflows.is_empty() {
+        ui.weak("No workflows yet.");
+    }
+    for family in Family::ALL {
+        let mut in_family = server
+            .workflows
+            .iter()
+            .filter(|w| w.family == Some(family))
+            .peekable();
+        if in_family.peek().is_none() {
+            continue;
+        }
+        ui.label(RichText::new(family.as_str()).small().weak());
+        for wf in in_family {
+            ui.horizontal(|ui| {
+                let open = ui
+                    .add(egui::Button::new(&wf.name).frame(false))
+                    .on_hover_text(format!("{} · version {}", wf.id, wf.version));
+                if open.clicked() {
+                    out.push(Command::OpenWorkflow(wf.id.clone()));
+                }
+                open.context_menu(|ui| {
+                    if ui.button("Open").clicked() {
+                        out.push(Command::OpenWorkflow(wf.id.clone()));
+                        ui.close();
+                    }
+                    if ui.button("Duplicate").clicked() {
+                        out.push(Command::DuplicateWorkflow(wf.id.clone()));
+                        ui.close();
+                    }
+                    if ui.button("Delete").clicked() {
+                        out.push(Command::DeleteWorkflow {
+                            id: wf.id.clone(),
+                            version: wf.version,
+                        });
+                        ui.close();
+                    }
+                });
+                ui.weak(format!("v{}", wf.version));
+            });
+        }
+    }
+}
+
+/// Saved revisions of the open workflow, each restorable as a new version.
+pub(super) fn history_ui(
+    ui: &mut Ui,
+    editor: &Editor,
+    server: &ServerLink,
+    out: &mut Vec<Command>,
+) {
+    let Some(id) = &editor.doc.id else {
+        return;
+    };
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("History").strong());
+        if ui.small_button("Load").clicked() {
+            out.push(Command::LoadHistory);
+        }
+    });
+    let Some((for_id, revisions)) = &server.revisions else {
+        return;
+    };
+    if for_id != id {
+        return;
+    }
+    for rev in revisions {
+        ui.horizontal(|ui| {
+            ui.label(format!("v{} · {}", rev.revision, rev.note));
+            let current = Some(rev.revision) == editor.doc.version;
+            if !current
+                && ui
+                    .add_enabled(!editor.doc.is_dirty(), egui::Button::new("Restore").small())
+                    .on_disabled_hover_text("Save or undo your changes first")
+                    .clicked()
+            {
+                out.push(Command::RestoreRevision(rev.revision));
+            }
+        });
     }
 }

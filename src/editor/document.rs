@@ -145,10 +145,12 @@ impl WorkflowDocument {
         self.revision != self.saved_revision
     }
 
-    pub fn mark_saved(&mut self, id: String, version: i64) {
+    /// Records that the content as of `revision` was saved as `version` of workflow `id`;
+    /// edits made while the save was in flight stay unsaved.
+    pub fn mark_saved_at(&mut self, id: String, version: i64, revision: u64) {
         self.id = Some(id);
         self.version = Some(version);
-        self.saved_revision = self.revision;
+        self.saved_revision = revision;
     }
 
     pub fn node(&self, id: &str) -> Option<&GraphNode> {

@@ -20,10 +20,16 @@ pub const ERROR: Color32 = Color32::from_rgb(0xe8, 0x4c, 0x4c);
 pub const WARNING: Color32 = Color32::from_rgb(0xe8, 0xb0, 0x3c);
 pub const SELECTED: Color32 = Color32::from_rgb(0xff, 0xd0, 0x60);
 
-/// A small filled circle in a port type's colour (the UI font has no bullet glyph).
-pub fn port_dot_ui(ui: &mut egui::Ui, t: PortType) -> egui::Response {
+/// A small filled circle (the UI font has no bullet glyph).
+pub fn dot_ui(ui: &mut egui::Ui, color: Color32) -> egui::Response {
     let (rect, response) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
-    ui.painter()
-        .circle_filled(rect.center(), 4.0, port_color(t));
-    response.on_hover_text(t.as_str())
+    ui.painter().circle_filled(rect.center(), 4.0, color);
+    response
 }
+
+/// A dot in a port type's colour, naming the type on hover.
+pub fn port_dot_ui(ui: &mut egui::Ui, t: PortType) -> egui::Response {
+    dot_ui(ui, port_color(t)).on_hover_text(t.as_str())
+}
+
+pub const ONLINE: Color32 = Color32::from_rgb(0x5c, 0xc0, 0x7a);

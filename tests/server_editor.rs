@@ -1,0 +1,209 @@
+//! The editor against a real embedded server: save, a conflicting save from a second client,
+//! and each way of resolving it without losing anything.
+
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::Harness;
+use serde_json::json;
+use std::time::{Duration, Instant};
+use workflow_studio::app::StudioApp;
+use workflow_studio::backend::client::ApiClient;
+use workflow_studio::backend::{Backend, ServerChoice};
+use workflow_studio::command::Command;
+use workflow_studio::editor::document::Edit;
+
+struct Session {
+    harness: Harness<'static, StudioApp>,
+    runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+fn start() -> Session {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data_dir = dir.path().to_path_buf();
+    let harness = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| {
+            let backend = Backend::new(None).expect("backend runtime");
+            StudioApp::connecting().with_server(
+                backend,
+                ServerChoice::Embedded { data_dir },
+                &cc.egui_ctx,
+            )
+        });
+    let runtime = tokio::runtime::Runtime::new().expect("test runtime");
+    let mut s = Session {
+        harness,
+        runtime,
+        _dir: dir,
+    };
+    s.until("the catalog loads", |app| {
+        app.server.catalog_ready && !app.server.workflows.is_empty()
+    });
+    s
+}
+
+impl Session {
+    /// Steps the UI until `done` holds; background tasks report through channels meanwhile.
+    fn until(&mut self, what: &str, done: impl Fn(&StudioApp) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !done(self.harness.state()) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting until {what}; status: {}",
+                self.harness.state().status
+            );
+            self.harness.step();
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.harness.run();
+    }
+
+    fn client(&self) -> ApiClient {
+        self.harness
+            .state()
+            .server
+            .client
+            .clone()
+            .expect("connected")
+    }
+
+    fn saved_new_workflow(&mut self) -> String {
+        self.harness.get_by_label("New order_line workflow").click();
+        self.until("the starter opens", |app| app.editor.is_some());
+        self.harness
+            .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+        self.until("the first save lands", |app| {
+            app.editor
+                .as_ref()
+                .is_some_and(|e| e.doc.id.is_some() && !e.doc.is_dirty())
+        });
+        self.harness
+            .state()
+            .editor
+            .as_ref()
+            .and_then(|e| e.doc.id.clone())
+            .expect("saved")
+    }
+
+    /// Another client renames the workflow: version 1 → 2 behind the app's back.
+    fn someone_else_saves(&self, id: &str) {
+        let client = self.client();
+        self.runtime.block_on(async {
+            let wf = client.workflow(id).await.expect("exists");
+            client
+                .update_workflow(id, wf.version, "Renamed elsewhere", &wf.graph)
+                .await
+                .expect("their save")
+        });
+    }
+
+    fn edit_width_and_save(&mut self) {
+        self.harness.state_mut().send(Command::edit(Edit::SetParam {
+            node: "render".into(),
+            param: "width".into(),
+            value: json!(1024),
+        }));
+        self.harness.run();
+        self.harness
+            .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+        self.until("the conflict comes back", |app| {
+            app.server.conflict.is_some()
+        });
+    }
+}
+
+#[test]
+fn conflicting_save_offers_three_choices_and_save_as_copy_keeps_both() {
+    let mut s = start();
+    let id = s.saved_new_workflow();
+    s.someone_else_saves(&id);
+    s.edit_width_and_save();
+    s.harness.get_by_label("Saved by someone else");
+    s.harness.get_by_label("Save mine as a copy").click();
+    s.until("the copy is saved", |app| {
+        app.editor.as_ref().is_some_and(|e| {
+            e.doc.id.as_deref() != Some(id.as_str()) && e.doc.id.is_some() && !e.doc.is_dirty()
+        })
+    });
+    let copy_id = s
+        .harness
+        .state()
+        .editor
+        .as_ref()
+        .and_then(|e| e.doc.id.clone())
+        .expect("copy");
+    let client = s.client();
+    let (theirs, mine) = s.runtime.block_on(async {
+        (
+            client.workflow(&id).await.expect("theirs"),
+            client.workflow(&copy_id).await.expect("mine"),
+        )
+    });
+    assert_eq!(theirs.name, "Renamed elsewhere");
+    assert_eq!(theirs.version, 2);
+    assert_eq!(
+        mine.graph.node("render").map(|n| n.params["width"].clone()),
+        Some(json!(1024))
+    );
+    assert!(mine.name.ends_with("(copy)"));
+}
+
+#[test]
+fn overwrite_makes_mine_the_next_version_and_reload_shows_theirs() {
+    let mut s = start();
+    let id = s.saved_new_workflow();
+    s.someone_else_saves(&id);
+    s.edit_width_and_save();
+    s.harness.get_by_label("Overwrite with mine").click();
+    s.until("the overwrite lands", |app| {
+        app.editor
+            .as_ref()
+            .is_some_and(|e| e.doc.version == Some(3) && !e.doc.is_dirty())
+    });
+    let client = s.client();
+    let server = s.runtime.block_on(client.workflow(&id)).expect("exists");
+    assert_eq!(
+        server
+            .graph
+            .node("render")
+            .map(|n| n.params["width"].clone()),
+        Some(json!(1024))
+    );
+
+    s.someone_else_saves(&id);
+    s.edit_width_and_save();
+    s.harness.get_by_label("Reload theirs").click();
+    s.until("their version opens", |app| {
+        app.editor
+            .as_ref()
+            .is_some_and(|e| e.doc.version == Some(4))
+    });
+    let editor = s.harness.state().editor.as_ref().expect("open");
+    assert_eq!(editor.doc.name, "Renamed elsewhere");
+    assert!(!editor.doc.is_dirty());
+}
+
+#[test]
+fn invalid_graph_save_is_refused_with_the_servers_errors_on_the_nodes() {
+    let mut s = start();
+    s.saved_new_workflow();
+    s.harness
+        .state_mut()
+        .send(Command::Select(vec!["camera".into()]));
+    s.harness.run();
+    s.harness.key_press(egui::Key::Delete);
+    s.harness.run();
+    s.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    s.until("the server refuses", |app| {
+        app.status.starts_with("Not saved")
+    });
+    let editor = s.harness.state().editor.as_ref().expect("open");
+    assert!(editor.doc.is_dirty(), "the refused edits are still there");
+    assert!(editor
+        .report
+        .errors
+        .iter()
+        .any(|e| e.nodes.contains(&"lighting".to_owned())));
+}
