@@ -207,3 +207,89 @@ fn invalid_graph_save_is_refused_with_the_servers_errors_on_the_nodes() {
         .iter()
         .any(|e| e.nodes.contains(&"lighting".to_owned())));
 }
+
+#[test]
+fn history_lists_revisions_and_restore_saves_an_earlier_one_as_new_version() {
+    let mut s = start();
+    let id = s.saved_new_workflow();
+    s.harness.state_mut().send(Command::edit(Edit::SetParam {
+        node: "render".into(),
+        param: "width".into(),
+        value: json!(640),
+    }));
+    s.harness.run();
+    s.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    s.until("version 2 is saved", |app| {
+        app.editor
+            .as_ref()
+            .is_some_and(|e| e.doc.version == Some(2) && !e.doc.is_dirty())
+    });
+    s.harness.state_mut().send(Command::Select(vec![]));
+    s.harness.state_mut().send(Command::LoadHistory);
+    s.until("the history loads", |app| {
+        app.server
+            .revisions
+            .as_ref()
+            .is_some_and(|(w, r)| *w == id && r.len() == 2)
+    });
+    s.harness.get_by_label("Restore").click();
+    s.until("revision 1 comes back as version 3", |app| {
+        app.editor
+            .as_ref()
+            .is_some_and(|e| e.doc.version == Some(3))
+    });
+    let editor = s.harness.state().editor.as_ref().expect("open");
+    assert_eq!(
+        editor.doc.node("render").map(|n| n.params["width"].clone()),
+        Some(json!(2048))
+    );
+}
+
+#[test]
+fn unreachable_server_opens_read_only_from_the_cached_catalog() {
+    let cache = tempfile::tempdir().expect("cache dir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let registry = workflow_contracts::Registry::builtin();
+    runtime.block_on(workflow_studio::backend::catalog_cache::write(
+        cache.path(),
+        &workflow_studio::backend::client::Catalog {
+            registry,
+            etag: Some("\"cached\"".into()),
+        },
+    ));
+    // Nothing listens on port 9 of loopback: connections are refused at once.
+    let choice = ServerChoice::Remote {
+        url: "http://127.0.0.1:9".into(),
+        token: "t".into(),
+    };
+    let cache_dir = cache.path().to_path_buf();
+    let mut harness = Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| {
+            let backend = Backend::new(Some(cache_dir)).expect("backend runtime");
+            StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
+        });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !harness.state().server.catalog_ready {
+        assert!(
+            Instant::now() < deadline,
+            "catalog never came from the cache"
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    harness.run();
+    assert!(harness.state().server.catalog_from_cache);
+    assert!(harness.state().read_only());
+    assert!(!harness.state().registry.nodes.is_empty());
+    harness.get_by_label("Offline — read-only, reconnecting");
+    harness.state_mut().send(Command::Save);
+    harness.run();
+    assert!(
+        harness.state().status.starts_with("Offline"),
+        "{}",
+        harness.state().status
+    );
+}
