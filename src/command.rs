@@ -1,7 +1,7 @@
 //! Every user action is a [`Command`]: menus, shortcuts, the palette and the canvas send them,
 //! and [`crate::app::StudioApp::apply`] is the one place that carries them out.
 
-use crate::app::ConflictChoice;
+use crate::app::{ConflictChoice, MainView};
 use crate::editor::document::Edit;
 use egui::{Key, KeyboardShortcut, Modifiers};
 use workflow_contracts::Family;
@@ -21,6 +21,12 @@ pub enum Command {
     LoadHistory,
     RestoreRevision(i64),
     ResolveConflict(ConflictChoice),
+    ShowView(MainView),
+    RefreshOutputTypes,
+    NewOutputType,
+    SelectOutputType(String),
+    SaveOutputType,
+    DeleteOutputType,
     /// Reopen unsaved work found in a draft from an earlier session.
     RestoreDraft(String),
     DiscardDraft(String),
@@ -85,6 +91,8 @@ impl Command {
                 | Command::DeleteWorkflow { .. }
                 | Command::DuplicateWorkflow(_)
                 | Command::RestoreRevision(_)
+                | Command::SaveOutputType
+                | Command::DeleteOutputType
         )
     }
 
@@ -124,6 +132,13 @@ impl Command {
             Command::LoadHistory => "History",
             Command::RestoreRevision(_) => "Restore revision",
             Command::ResolveConflict(_) => "Resolve conflict",
+            Command::ShowView(MainView::Editor) => "Editor",
+            Command::ShowView(MainView::OutputTypes) => "Output types",
+            Command::RefreshOutputTypes => "Refresh output types",
+            Command::NewOutputType => "New output type",
+            Command::SelectOutputType(_) => "Select output type",
+            Command::SaveOutputType => "Save output type",
+            Command::DeleteOutputType => "Delete output type",
             Command::RestoreDraft(_) => "Restore",
             Command::DiscardDraft(_) => "Discard",
             Command::Edit { .. } => "Edit",

@@ -293,3 +293,97 @@ fn unreachable_server_opens_read_only_from_the_cached_catalog() {
         harness.state().status
     );
 }
+
+#[test]
+fn output_type_form_is_workflow_first_and_shows_server_errors_on_the_override() {
+    use workflow_contracts::output_type::{ArtifactKind, Rollout};
+    let mut s = start();
+    s.harness.get_by_label("Output types").click();
+    s.until("the seeded output types load", |app| {
+        app.output_types.records.len() >= 4
+    });
+    s.harness.get_by_label("Still 2048 white");
+    s.harness.get_by_label("New output type").click();
+    s.harness.run();
+    let workflow = s
+        .harness
+        .state()
+        .server
+        .workflows
+        .iter()
+        .find(|w| w.family == Some(workflow_contracts::Family::OrderLine))
+        .cloned()
+        .expect("a seeded order_line workflow");
+    {
+        let form = s
+            .harness
+            .state_mut()
+            .output_types
+            .form
+            .as_mut()
+            .expect("form open");
+        form.spec.name = "Hero still 1k".into();
+        form.spec.workflow_id = Some(workflow.id.clone());
+        form.spec.rollout = Rollout::Graph;
+        form.spec.fallback_to_legacy = true;
+        form.spec
+            .invocation_overrides
+            .insert("render.width".into(), json!(0));
+    }
+    s.harness.run();
+    // The workflow only renders stills, so that is the only kind on offer.
+    assert_eq!(
+        s.harness
+            .state()
+            .output_types
+            .form
+            .as_ref()
+            .map(|f| f.spec.artifact_kind),
+        Some(ArtifactKind::Still)
+    );
+    s.harness.get_by_label("Create").click();
+    s.until("the server refuses the override", |app| {
+        !app.output_types.problems.is_empty()
+    });
+    let problem = &s.harness.state().output_types.problems[0];
+    assert_eq!(problem.field, "invocation_overrides.render.width");
+    assert!(
+        problem.message.contains("below minimum 16"),
+        "{}",
+        problem.message
+    );
+
+    s.harness
+        .state_mut()
+        .output_types
+        .form
+        .as_mut()
+        .expect("form open")
+        .spec
+        .invocation_overrides
+        .insert("render.width".into(), json!(1024));
+    s.harness.get_by_label("Create").click();
+    s.until("the output type is created", |app| {
+        app.output_types
+            .records
+            .iter()
+            .any(|r| r.spec.name == "Hero still 1k")
+    });
+    let created = s
+        .harness
+        .state()
+        .output_types
+        .records
+        .iter()
+        .find(|r| r.spec.name == "Hero still 1k")
+        .cloned()
+        .expect("created");
+    assert_eq!(
+        created.spec.workflow_id.as_deref(),
+        Some(workflow.id.as_str())
+    );
+    assert_eq!(
+        created.spec.invocation_overrides["render.width"],
+        json!(1024)
+    );
+}

@@ -3,8 +3,11 @@
 
 mod autosave;
 mod edit_commands;
+mod output_types;
 mod panels;
 mod server_sync;
+
+pub use output_types::{OutputTypeForm, OutputTypesView};
 
 pub use server_sync::{document_of, ConflictChoice, Connection, ServerLink};
 
@@ -24,6 +27,15 @@ const REFUSAL_SECONDS: f64 = 3.0;
 pub struct AppState {
     pub show_about: bool,
     pub show_help: bool,
+    pub view: MainView,
+}
+
+/// The window's main area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MainView {
+    #[default]
+    Editor,
+    OutputTypes,
 }
 
 pub struct StudioApp {
@@ -42,6 +54,7 @@ pub struct StudioApp {
     pub left_tab: LeftTab,
     /// Commands that need the node catalog, held until it arrives.
     after_catalog: Vec<Command>,
+    pub output_types: OutputTypesView,
 }
 
 /// What the left panel shows.
@@ -66,6 +79,7 @@ impl StudioApp {
             server: ServerLink::local(),
             left_tab: LeftTab::default(),
             after_catalog: Vec::new(),
+            output_types: OutputTypesView::default(),
         }
     }
 
@@ -99,6 +113,7 @@ impl StudioApp {
             Command::SaveAsCopy => self.save(true, None),
             Command::OpenWorkflow(id) => {
                 self.open_workflow(id);
+                self.state.view = MainView::Editor;
                 Ok(())
             }
             Command::RefreshWorkflows => {
@@ -118,6 +133,28 @@ impl StudioApp {
                 Ok(())
             }
             Command::RestoreRevision(rev) => self.restore_revision(rev),
+            Command::ShowView(view) => {
+                self.state.view = view;
+                if view == MainView::OutputTypes {
+                    self.refresh_output_types();
+                    self.refresh_workflows();
+                }
+                Ok(())
+            }
+            Command::RefreshOutputTypes => {
+                self.refresh_output_types();
+                Ok(())
+            }
+            Command::NewOutputType => {
+                self.new_output_type();
+                Ok(())
+            }
+            Command::SelectOutputType(id) => {
+                self.select_output_type(&id);
+                Ok(())
+            }
+            Command::SaveOutputType => self.save_output_type(),
+            Command::DeleteOutputType => self.delete_output_type(),
             Command::ResolveConflict(choice) => self.resolve_conflict(choice),
             other => {
                 self.apply_local(ctx, other, &registry);
@@ -172,6 +209,17 @@ impl StudioApp {
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
         let mut out = Vec::new();
         match self.editor.as_mut() {
+            _ if self.state.view == MainView::OutputTypes => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    output_types::output_types_ui(
+                        ui,
+                        &mut self.output_types,
+                        &self.server.workflows,
+                        &registry,
+                        &mut out,
+                    )
+                });
+            }
             Some(editor) => {
                 let server = &self.server;
                 let tab = &mut self.left_tab;

@@ -1,7 +1,7 @@
 //! The window's fixed parts: menu bar, welcome screen, status bar and dialogs.
 
 use super::server_sync::{ConflictChoice, Connection, ServerLink};
-use super::{LeftTab, StudioApp};
+use super::{LeftTab, MainView, StudioApp};
 use crate::command::Command;
 use crate::editor::style::{dot_ui, ERROR, ONLINE, WARNING};
 use crate::editor::Editor;
@@ -61,6 +61,16 @@ impl StudioApp {
                 self.command_button_ui(ui, Command::ToggleHelp);
                 self.command_button_ui(ui, Command::ToggleAbout);
             });
+            ui.separator();
+            for view in [MainView::Editor, MainView::OutputTypes] {
+                let command = Command::ShowView(view);
+                if ui
+                    .selectable_label(self.state.view == view, command.label())
+                    .clicked()
+                {
+                    self.send(command);
+                }
+            }
         });
     }
 

@@ -102,7 +102,10 @@ impl StudioApp {
         )
     }
 
-    fn spawn(&self, task: impl std::future::Future<Output = BackendEvent> + Send + 'static) {
+    pub(super) fn spawn(
+        &self,
+        task: impl std::future::Future<Output = BackendEvent> + Send + 'static,
+    ) {
         if let Some(backend) = &self.server.backend {
             backend.spawn(task);
         }
@@ -236,9 +239,18 @@ impl StudioApp {
                     revision,
                     workflow,
                 },
-                Err(ClientError::Conflict { current }) => BackendEvent::SaveConflict {
-                    draft_key: key,
-                    current,
+                Err(ClientError::Conflict {
+                    current, message, ..
+                }) => match serde_json::from_value::<Workflow>(current) {
+                    Ok(current) => BackendEvent::SaveConflict {
+                        draft_key: key,
+                        current: Box::new(current),
+                    },
+                    Err(_) => BackendEvent::SaveRejected {
+                        draft_key: key,
+                        message,
+                        errors: Vec::new(),
+                    },
                 },
                 Err(ClientError::Rejected {
                     message, errors, ..
@@ -475,6 +487,10 @@ impl StudioApp {
                 }
                 self.refresh_workflows();
             }
+            event @ (BackendEvent::OutputTypes(_)
+            | BackendEvent::OutputTypeSaved(_)
+            | BackendEvent::OutputTypeRejected { .. }
+            | BackendEvent::OutputTypeDeleted(_)) => self.on_output_type_event(event),
             BackendEvent::Failed { task, message } => {
                 self.status = format!("Could not {task}: {message}");
                 if message.starts_with("cannot reach the server") {

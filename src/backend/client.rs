@@ -5,8 +5,9 @@
 use reqwest::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
+use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::{Family, Graph, Registry, ValidationError, ValidationReport};
-use workflow_server::store::{Revision, Workflow};
+use workflow_server::store::{OutputTypeRecord, Revision, Workflow};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
@@ -19,13 +20,20 @@ pub enum ClientError {
     #[error("not found: {0}")]
     NotFound(String),
     /// Someone saved in between: the server's current record, so nothing is lost.
-    #[error("the server has version {} of this workflow", current.version)]
-    Conflict { current: Box<Workflow> },
+    #[error("the server has version {version} of this record")]
+    Conflict {
+        version: i64,
+        current: Value,
+        message: String,
+    },
+    /// 4xx with a reason: `errors` holds graph validation errors when there are any; the
+    /// raw `details` carry other structured problems (e.g. output-type fields).
     #[error("{message}")]
     Rejected {
         code: String,
         message: String,
         errors: Vec<ValidationError>,
+        details: Value,
     },
     #[error("server error {status}: {message}")]
     Server { status: u16, message: String },
@@ -206,8 +214,12 @@ impl ApiClient {
     }
 
     pub async fn delete_workflow(&self, id: &str, version: i64) -> Result<(), ClientError> {
+        self.delete(&format!("/api/workflows/{id}"), version).await
+    }
+
+    async fn delete(&self, path: &str, version: i64) -> Result<(), ClientError> {
         let req = self
-            .request(reqwest::Method::DELETE, &format!("/api/workflows/{id}"))
+            .request(reqwest::Method::DELETE, path)
             .header(header::IF_MATCH, version.to_string());
         let response = self.send(req).await?;
         let status = response.status();
@@ -216,6 +228,40 @@ impl ApiClient {
         }
         let body = response.bytes().await.unwrap_or_default();
         Err(error_from(status, &body))
+    }
+
+    pub async fn output_types(&self) -> Result<Vec<OutputTypeRecord>, ClientError> {
+        self.json(self.request(reqwest::Method::GET, "/api/output-types"))
+            .await
+    }
+
+    pub async fn create_output_type(
+        &self,
+        spec: &OutputTypeSpec,
+    ) -> Result<OutputTypeRecord, ClientError> {
+        self.json(
+            self.request(reqwest::Method::POST, "/api/output-types")
+                .json(spec),
+        )
+        .await
+    }
+
+    pub async fn update_output_type(
+        &self,
+        id: &str,
+        version: i64,
+        spec: &OutputTypeSpec,
+    ) -> Result<OutputTypeRecord, ClientError> {
+        let req = self
+            .request(reqwest::Method::PUT, &format!("/api/output-types/{id}"))
+            .header(header::IF_MATCH, version.to_string())
+            .json(spec);
+        self.json(req).await
+    }
+
+    pub async fn delete_output_type(&self, id: &str, version: i64) -> Result<(), ClientError> {
+        self.delete(&format!("/api/output-types/{id}"), version)
+            .await
     }
 
     pub async fn revisions(&self, id: &str) -> Result<Vec<Revision>, ClientError> {
@@ -256,24 +302,27 @@ fn error_from(status: StatusCode, body: &[u8]) -> ClientError {
         StatusCode::UNAUTHORIZED => ClientError::Unauthorized,
         StatusCode::FORBIDDEN => ClientError::Forbidden(message),
         StatusCode::NOT_FOUND => ClientError::NotFound(message),
-        StatusCode::CONFLICT => {
-            match serde_json::from_value::<Workflow>(details["current"].clone()) {
-                Ok(current) => ClientError::Conflict {
-                    current: Box::new(current),
-                },
-                Err(_) => ClientError::Rejected {
-                    code,
-                    message,
-                    errors: Vec::new(),
-                },
-            }
-        }
+        StatusCode::CONFLICT => match details["current_version"].as_i64() {
+            Some(version) => ClientError::Conflict {
+                version,
+                current: details["current"].clone(),
+                message,
+            },
+            // A 409 without a newer copy: e.g. a workflow still used by output types.
+            None => ClientError::Rejected {
+                code,
+                message,
+                errors: Vec::new(),
+                details: details.clone(),
+            },
+        },
         StatusCode::UNPROCESSABLE_ENTITY
         | StatusCode::BAD_REQUEST
         | StatusCode::PAYLOAD_TOO_LARGE => ClientError::Rejected {
             code,
             message,
             errors: serde_json::from_value(details["errors"].clone()).unwrap_or_default(),
+            details: details.clone(),
         },
         _ => ClientError::Server {
             status: status.as_u16(),

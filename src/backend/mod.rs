@@ -10,9 +10,10 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Arc;
+use workflow_contracts::output_type::OutputTypeProblem;
 use workflow_contracts::{Family, Graph, Registry, ValidationError, ValidationReport};
 use workflow_server::embedded::BackgroundServer;
-use workflow_server::store::{Revision, Workflow};
+use workflow_server::store::{OutputTypeRecord, Revision, Workflow};
 
 /// Which server the app talks to.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,6 +70,13 @@ pub enum BackendEvent {
         revisions: Vec<Revision>,
     },
     Deleted(String),
+    OutputTypes(Vec<OutputTypeRecord>),
+    OutputTypeSaved(OutputTypeRecord),
+    OutputTypeRejected {
+        message: String,
+        problems: Vec<OutputTypeProblem>,
+    },
+    OutputTypeDeleted(String),
     Failed {
         task: &'static str,
         message: String,

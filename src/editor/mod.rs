@@ -7,6 +7,7 @@ pub mod document;
 pub mod history;
 pub mod inspector;
 pub mod palette;
+pub mod param_widget;
 pub mod style;
 
 use document::{Edit, EditError, EditOutcome, WorkflowDocument};

@@ -169,6 +169,29 @@ fn produces(def: &NodeDefinition, role: ArtifactRole) -> bool {
     def.artifact_roles_out.contains(&role) && !def.artifact_roles_in.contains(&role)
 }
 
+/// Artifact kinds some node of `family` can produce (what an output type without a workflow
+/// may offer).
+pub fn kinds_in_family(family: Family, registry: &Registry) -> Vec<ArtifactKind> {
+    ArtifactKind::ALL
+        .into_iter()
+        .filter(|k| registry.for_family(family).any(|d| produces(d, k.role())))
+        .collect()
+}
+
+/// Artifact kinds a node of `graph` produces (what an output type on this workflow may offer).
+pub fn kinds_produced_by(graph: &Graph, registry: &Registry) -> Vec<ArtifactKind> {
+    ArtifactKind::ALL
+        .into_iter()
+        .filter(|k| {
+            graph
+                .nodes
+                .iter()
+                .filter_map(|n| registry.get(&n.node_type))
+                .any(|d| produces(d, k.role()))
+        })
+        .collect()
+}
+
 /// Every problem with `spec`, empty when it is acceptable. `workflow` is the workflow named by
 /// `spec.workflow_id`, looked up by the caller (`None` when absent or not found).
 pub fn validate_output_type(
@@ -453,6 +476,32 @@ mod tests {
             p[0].message.contains("render.turntable"),
             "{}",
             p[0].message
+        );
+    }
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+    use crate::starter::starter_graph;
+
+    #[test]
+    fn starters_produce_the_kinds_their_renderers_publish() {
+        let registry = Registry::builtin();
+        let order = starter_graph(Family::OrderLine, &registry);
+        assert_eq!(kinds_produced_by(&order, &registry), [ArtifactKind::Still]);
+        let cad = starter_graph(Family::CadFile, &registry);
+        assert_eq!(
+            kinds_produced_by(&cad, &registry),
+            [ArtifactKind::PreviewGlb, ArtifactKind::Thumbnail]
+        );
+        assert_eq!(
+            kinds_in_family(Family::OrderLine, &registry),
+            [
+                ArtifactKind::Still,
+                ArtifactKind::Turntable,
+                ArtifactKind::SceneExport
+            ]
         );
     }
 }
