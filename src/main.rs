@@ -30,9 +30,13 @@ struct Args {
     /// Open a new workflow of this family at start (cad_file or order_line).
     #[arg(long, value_name = "FAMILY")]
     new: Option<Family>,
+    /// Print the time from start to an interactive editor, then quit (docs/performance.md).
+    #[arg(long)]
+    measure_startup: bool,
 }
 
 fn main() -> eframe::Result {
+    let started = std::time::Instant::now();
     let args = Args::parse();
     let dirs = directories::ProjectDirs::from("studio", "Workflow Studio", "workflow-studio");
     let data_dir = args
@@ -59,6 +63,7 @@ fn main() -> eframe::Result {
         ..Default::default()
     };
     let new = args.new;
+    let measure = args.measure_startup;
     eframe::run_native(
         "Workflow Studio",
         options,
@@ -74,6 +79,9 @@ fn main() -> eframe::Result {
             }
             if let Some(family) = new {
                 app.send(Command::NewWorkflow(family));
+            }
+            if measure {
+                app.measure_startup(started);
             }
             Ok(Box::new(app))
         }),

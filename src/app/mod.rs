@@ -55,6 +55,8 @@ pub struct StudioApp {
     /// Commands that need the node catalog, held until it arrives.
     after_catalog: Vec<Command>,
     pub output_types: OutputTypesView,
+    /// Set by `--measure-startup`: when the process started.
+    startup: Option<std::time::Instant>,
 }
 
 /// What the left panel shows.
@@ -80,6 +82,7 @@ impl StudioApp {
             left_tab: LeftTab::default(),
             after_catalog: Vec::new(),
             output_types: OutputTypesView::default(),
+            startup: None,
         }
     }
 
@@ -94,6 +97,26 @@ impl StudioApp {
         let mut editor = Editor::new(doc);
         editor.canvas.zoom_to_fit = true;
         self.editor = Some(editor);
+    }
+
+    /// Reports time-to-interactive (catalog loaded from the server, a workflow open) on
+    /// stderr and quits.
+    pub fn measure_startup(&mut self, started: std::time::Instant) {
+        self.startup = Some(started);
+    }
+
+    fn report_startup(&mut self, ctx: &egui::Context) {
+        let Some(started) = self.startup else { return };
+        let interactive = self.server.catalog_ready
+            && (self.editor.is_some() || self.after_catalog.is_empty() && self.pending.is_empty());
+        if interactive && !matches!(self.server.connection, Connection::Connecting) {
+            eprintln!(
+                "interactive after {:.0} ms",
+                started.elapsed().as_secs_f64() * 1e3
+            );
+            self.startup = None;
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
     }
 
     /// Queues a command as a widget would; it is applied at the end of the frame.
@@ -263,6 +286,7 @@ impl StudioApp {
         }
         self.autosave(&ctx);
         self.schedule_validation(ctx.input(|i| i.time));
+        self.report_startup(&ctx);
     }
 }
 
