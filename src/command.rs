@@ -3,6 +3,7 @@
 
 use crate::app::{ConflictChoice, MainView};
 use crate::editor::document::Edit;
+use crate::settings::Settings;
 use egui::{Key, KeyboardShortcut, Modifiers};
 use workflow_contracts::Family;
 
@@ -22,6 +23,15 @@ pub enum Command {
     RestoreRevision(i64),
     ResolveConflict(ConflictChoice),
     ShowView(MainView),
+    ToggleSettings,
+    ApplySettings(Settings),
+    /// Delete after the user confirmed the prompt DeleteWorkflow opened.
+    ConfirmDelete,
+    CancelDelete,
+    /// Text typed while the pointer is on the canvas goes to the palette search.
+    TypeToSearch(String),
+    /// Ask the server to validate the open graph now.
+    ValidateNow,
     RefreshOutputTypes,
     NewOutputType,
     SelectOutputType(String),
@@ -93,6 +103,7 @@ impl Command {
                 | Command::RestoreRevision(_)
                 | Command::SaveOutputType
                 | Command::DeleteOutputType
+                | Command::ConfirmDelete
         )
     }
 
@@ -132,6 +143,12 @@ impl Command {
             Command::LoadHistory => "History",
             Command::RestoreRevision(_) => "Restore revision",
             Command::ResolveConflict(_) => "Resolve conflict",
+            Command::ToggleSettings => "Settings…",
+            Command::ApplySettings(_) => "Apply settings",
+            Command::ConfirmDelete => "Delete",
+            Command::CancelDelete => "Cancel",
+            Command::TypeToSearch(_) => "Search",
+            Command::ValidateNow => "Validate on server",
             Command::ShowView(MainView::Editor) => "Editor",
             Command::ShowView(MainView::OutputTypes) => "Output types",
             Command::RefreshOutputTypes => "Refresh output types",

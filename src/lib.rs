@@ -7,3 +7,4 @@ pub mod command;
 pub mod drafts;
 pub mod editor;
 pub mod search;
+pub mod settings;

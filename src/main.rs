@@ -7,6 +7,7 @@ use workflow_studio::app::StudioApp;
 use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;
 use workflow_studio::drafts::DraftStore;
+use workflow_studio::settings::{Settings, STORAGE_KEY};
 
 /// Unsaved edits reach their draft file this long after the last change.
 const DRAFT_DEBOUNCE_SECONDS: f64 = 1.0;
@@ -45,12 +46,7 @@ fn main() -> eframe::Result {
         .or_else(|| dirs.as_ref().map(|d| d.data_dir().to_path_buf()))
         .unwrap_or_else(|| PathBuf::from("workflow-studio-data"));
     let cache_dir = dirs.as_ref().map(|d| d.cache_dir().to_path_buf());
-    let choice = match (args.server, args.token) {
-        (Some(url), Some(token)) => ServerChoice::Remote { url, token },
-        _ => ServerChoice::Embedded {
-            data_dir: data_dir.clone(),
-        },
-    };
+    let cli_server = args.server.zip(args.token);
     let options = eframe::NativeOptions {
         renderer: eframe::Renderer::Glow,
         // three-d draws the viewer inside egui and needs depth and multisampling.
@@ -68,7 +64,29 @@ fn main() -> eframe::Result {
         "Workflow Studio",
         options,
         Box::new(move |cc| {
+            let mut settings: Settings = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, STORAGE_KEY))
+                .unwrap_or_default();
+            // --server/--token win over the saved choice (and are remembered).
+            if let Some((url, token)) = cli_server {
+                settings.use_remote = true;
+                settings.server_url = url;
+                settings.token = token;
+            }
+            cc.egui_ctx.set_theme(settings.theme.preference());
+            let choice = if settings.use_remote {
+                ServerChoice::Remote {
+                    url: settings.server_url.clone(),
+                    token: settings.token.clone(),
+                }
+            } else {
+                ServerChoice::Embedded {
+                    data_dir: data_dir.clone(),
+                }
+            };
             let mut app = StudioApp::connecting();
+            app.state.settings = settings;
             match Backend::new(cache_dir) {
                 Ok(backend) => app = app.with_server(backend, choice, &cc.egui_ctx),
                 Err(err) => app.status = format!("cannot start background tasks: {err}"),

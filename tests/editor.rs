@@ -220,3 +220,15 @@ fn ctrl_g_frames_the_selection_in_a_comment_and_align_top_lines_nodes_up() {
     h.run();
     h.get_by_label("Comment frames");
 }
+
+#[test]
+fn typing_over_the_canvas_searches_the_palette() {
+    let mut h = with_order_line();
+    h.hover_at(egui::pos2(700.0, 600.0));
+    h.run();
+    h.event(egui::Event::Text("turntable".into()));
+    h.run();
+    let editor = h.state().editor.as_ref().expect("open");
+    assert_eq!(editor.palette.query, "turntable");
+    assert!(h.query_all_by_label("Render turntable").next().is_some());
+}

@@ -387,3 +387,49 @@ fn output_type_form_is_workflow_first_and_shows_server_errors_on_the_override() 
         json!(1024)
     );
 }
+
+#[test]
+fn deleting_a_workflow_asks_first_and_cancel_keeps_it() {
+    let mut s = start();
+    let id = s.saved_new_workflow();
+    let version = s
+        .harness
+        .state()
+        .editor
+        .as_ref()
+        .and_then(|e| e.doc.version)
+        .expect("saved");
+    s.harness.state_mut().send(Command::DeleteWorkflow {
+        id: id.clone(),
+        version,
+    });
+    s.harness.run();
+    s.harness.get_by_label("Delete workflow?");
+    s.harness.get_by_label("Cancel").click();
+    s.harness.run();
+    assert!(s.harness.state().state.pending_delete.is_none());
+    assert!(s
+        .harness
+        .state()
+        .server
+        .workflows
+        .iter()
+        .any(|w| w.id == id));
+
+    s.harness.state_mut().send(Command::DeleteWorkflow {
+        id: id.clone(),
+        version,
+    });
+    s.harness.run();
+    s.harness.get_by_label("Delete").click();
+    s.until("the workflow is gone", |app| {
+        app.server.workflows.iter().all(|w| w.id != id) && app.status == "Workflow deleted"
+    });
+    // The open copy stays, as new unsaved work.
+    assert!(s
+        .harness
+        .state()
+        .editor
+        .as_ref()
+        .is_some_and(|e| e.doc.id.is_none()));
+}

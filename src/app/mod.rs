@@ -15,6 +15,7 @@ use crate::command::Command;
 use crate::drafts::Draft;
 use crate::editor::document::{Clip, WorkflowDocument};
 use crate::editor::{canvas, inspector, palette, Editor};
+use crate::settings::{Settings, STORAGE_KEY};
 use autosave::Autosave;
 use std::sync::Arc;
 use workflow_contracts::{starter_graph, Registry};
@@ -28,6 +29,11 @@ pub struct AppState {
     pub show_about: bool,
     pub show_help: bool,
     pub view: MainView,
+    pub settings: Settings,
+    /// The settings window's working copy (applied with its Apply button).
+    pub settings_edit: Option<Settings>,
+    /// A workflow delete waiting for confirmation: id, version, name.
+    pub pending_delete: Option<(String, i64, String)>,
 }
 
 /// The window's main area.
@@ -148,9 +154,54 @@ impl StudioApp {
                 Ok(())
             }
             Command::DeleteWorkflow { id, version } => {
-                self.delete_workflow(id, version);
+                let name = self
+                    .server
+                    .workflows
+                    .iter()
+                    .find(|w| w.id == id)
+                    .map_or(id.clone(), |w| w.name.clone());
+                self.state.pending_delete = Some((id, version, name));
                 Ok(())
             }
+            Command::ConfirmDelete => {
+                if let Some((id, version, _)) = self.state.pending_delete.take() {
+                    self.delete_workflow(id, version);
+                }
+                Ok(())
+            }
+            Command::CancelDelete => {
+                self.state.pending_delete = None;
+                Ok(())
+            }
+            Command::ToggleSettings => {
+                self.state.settings_edit = match self.state.settings_edit {
+                    Some(_) => None,
+                    None => Some(self.state.settings.clone()),
+                };
+                Ok(())
+            }
+            Command::ApplySettings(settings) => {
+                ctx.set_theme(settings.theme.preference());
+                let reconnect = settings.use_remote != self.state.settings.use_remote
+                    || (settings.use_remote
+                        && (settings.server_url != self.state.settings.server_url
+                            || settings.token != self.state.settings.token));
+                self.state.settings = settings;
+                self.state.settings_edit = None;
+                if reconnect {
+                    self.reconnect();
+                }
+                Ok(())
+            }
+            Command::TypeToSearch(text) => {
+                self.left_tab = LeftTab::Nodes;
+                if let Some(editor) = self.editor.as_mut() {
+                    editor.palette.query.push_str(&text);
+                    editor.palette.focus_search = true;
+                }
+                Ok(())
+            }
+            Command::ValidateNow => self.validate_now(ctx.input(|i| i.time)),
             Command::LoadHistory => {
                 self.load_revisions();
                 Ok(())
@@ -276,6 +327,8 @@ impl StudioApp {
         self.about_ui(&ctx);
         self.restore_ui(&ctx);
         self.conflict_ui(&ctx);
+        self.delete_prompt_ui(&ctx);
+        self.settings_ui(&ctx);
         let commands = std::mem::take(&mut self.pending);
         if !commands.is_empty() {
             // Commands are applied after drawing: draw again so the frame shows their effect.
@@ -293,5 +346,14 @@ impl StudioApp {
 impl eframe::App for StudioApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.state.settings);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // Queued draft writes reach the disk before the process ends.
+        self.flush_drafts();
     }
 }

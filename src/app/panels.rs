@@ -5,6 +5,7 @@ use super::{LeftTab, MainView, StudioApp};
 use crate::command::Command;
 use crate::editor::style::{dot_ui, ERROR, ONLINE, WARNING};
 use crate::editor::Editor;
+use crate::settings::Theme;
 use egui::{RichText, Ui};
 use workflow_contracts::Family;
 
@@ -32,6 +33,9 @@ impl StudioApp {
                 ui.separator();
                 self.command_button_ui(ui, Command::Save);
                 self.command_button_ui(ui, Command::SaveAsCopy);
+                self.command_button_ui(ui, Command::ValidateNow);
+                ui.separator();
+                self.command_button_ui(ui, Command::ToggleSettings);
                 ui.separator();
                 self.command_button_ui(ui, Command::Quit);
             });
@@ -113,6 +117,82 @@ impl StudioApp {
                 workflows_ui(ui, &self.server, &mut out);
             }
         });
+        self.pending.extend(out);
+    }
+
+    pub(super) fn delete_prompt_ui(&mut self, ctx: &egui::Context) {
+        let Some((_, version, name)) = &self.state.pending_delete else {
+            return;
+        };
+        let mut out = Vec::new();
+        egui::Modal::new(egui::Id::new("confirm_delete")).show(ctx, |ui| {
+            ui.heading("Delete workflow?");
+            ui.label(format!(
+                "\"{name}\" (version {version}) and its revision history will be deleted."
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Delete").clicked() {
+                    out.push(Command::ConfirmDelete);
+                }
+                if ui.button("Cancel").clicked() {
+                    out.push(Command::CancelDelete);
+                }
+            });
+        });
+        self.pending.extend(out);
+    }
+
+    pub(super) fn settings_ui(&mut self, ctx: &egui::Context) {
+        let Some(edit) = self.state.settings_edit.as_mut() else {
+            return;
+        };
+        let mut out = Vec::new();
+        let mut open = true;
+        egui::Window::new("Settings")
+            .open(&mut open)
+            .collapsible(false)
+            .show(ctx, |ui| {
+                ui.label(RichText::new("Server").strong());
+                ui.radio_value(
+                    &mut edit.use_remote,
+                    false,
+                    "Embedded (this computer, data in the app's data folder)",
+                );
+                ui.radio_value(&mut edit.use_remote, true, "Remote server");
+                ui.add_enabled_ui(edit.use_remote, |ui| {
+                    egui::Grid::new("server_settings")
+                        .num_columns(2)
+                        .show(ui, |ui| {
+                            ui.label("URL");
+                            ui.add(
+                                egui::TextEdit::singleline(&mut edit.server_url)
+                                    .hint_text("http://host:8470"),
+                            );
+                            ui.end_row();
+                            ui.label("Token");
+                            ui.add(egui::TextEdit::singleline(&mut edit.token).password(true));
+                            ui.end_row();
+                        });
+                });
+                ui.separator();
+                ui.label(RichText::new("Theme").strong());
+                ui.horizontal(|ui| {
+                    for (theme, label) in [
+                        (Theme::Dark, "Dark"),
+                        (Theme::Light, "Light"),
+                        (Theme::System, "System"),
+                    ] {
+                        ui.radio_value(&mut edit.theme, theme, label);
+                    }
+                });
+                ui.separator();
+                if ui.button("Apply").clicked() {
+                    out.push(Command::ApplySettings(edit.clone()));
+                }
+            });
+        if !open {
+            out.push(Command::ToggleSettings);
+        }
         self.pending.extend(out);
     }
 

@@ -94,6 +94,42 @@ impl StudioApp {
         self
     }
 
+    /// Connects again with the current settings (after they changed).
+    pub(super) fn reconnect(&mut self) {
+        let Some(backend) = &self.server.backend else {
+            return;
+        };
+        let choice = if self.state.settings.use_remote {
+            ServerChoice::Remote {
+                url: self.state.settings.server_url.clone(),
+                token: self.state.settings.token.clone(),
+            }
+        } else {
+            match backend.embedded_data_dir() {
+                Some(dir) => ServerChoice::Embedded { data_dir: dir },
+                None => return,
+            }
+        };
+        self.server.connection = Connection::Connecting;
+        self.server.client = None;
+        self.server.workflows.clear();
+        backend.connect(choice);
+    }
+
+    /// Validates the open graph on the server now, without waiting for the debounce.
+    pub(super) fn validate_now(&mut self, now: f64) -> Result<(), String> {
+        if !matches!(self.server.connection, Connection::Online { .. }) {
+            return Err("Not connected: validation ran locally only".into());
+        }
+        self.server.validated = None;
+        self.server.validate_due = self
+            .editor
+            .as_ref()
+            .map(|e| (e.doc.draft_key.clone(), e.doc.revision, now));
+        self.schedule_validation(now);
+        Ok(())
+    }
+
     /// True when edits cannot be saved: offline with a cached catalog.
     pub fn read_only(&self) -> bool {
         matches!(

@@ -90,6 +90,7 @@ pub struct Backend {
     repaint: Option<egui::Context>,
     /// Kept alive for the app's lifetime; dropped on the UI thread at exit.
     embedded: Arc<std::sync::Mutex<Option<BackgroundServer>>>,
+    embedded_dir: std::sync::Mutex<Option<PathBuf>>,
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -107,6 +108,7 @@ impl Backend {
             sender,
             repaint: None,
             embedded: Arc::new(std::sync::Mutex::new(None)),
+            embedded_dir: std::sync::Mutex::new(None),
             cache_dir,
         })
     }
@@ -146,6 +148,18 @@ impl Backend {
                 let _ = self.sender.send(BackendEvent::Connected(client));
             }
             ServerChoice::Embedded { data_dir } => {
+                if let Ok(mut dir) = self.embedded_dir.lock() {
+                    *dir = Some(data_dir.clone());
+                }
+                // Already running (switching back from a remote server): reuse it.
+                let running = self.embedded.lock().ok().and_then(|slot| {
+                    slot.as_ref()
+                        .map(|s| ApiClient::new(&s.url, &s.admin_token))
+                });
+                if let Some(client) = running {
+                    let _ = self.sender.send(BackendEvent::Connected(client));
+                    return;
+                }
                 let sender = self.sender.clone();
                 let repaint = self.repaint.clone();
                 let slot = Arc::clone(&self.embedded);
@@ -178,6 +192,11 @@ impl Backend {
                 }
             }
         }
+    }
+
+    /// Where the embedded server keeps its data, once it was asked for.
+    pub fn embedded_data_dir(&self) -> Option<PathBuf> {
+        self.embedded_dir.lock().ok().and_then(|d| d.clone())
     }
 
     /// Fetches the catalog (revalidating the cached copy by ETag) and the workflow list; when

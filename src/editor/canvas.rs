@@ -107,6 +107,22 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
         .flatten()
         .map(|p| from_global * p);
 
+    // Typing while the pointer is on the canvas searches the palette.
+    if response.contains_pointer() && !ui.ctx().egui_wants_keyboard_input() {
+        let typed: String = ui.input(|i| {
+            i.events
+                .iter()
+                .filter_map(|e| match e {
+                    egui::Event::Text(t) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect()
+        });
+        if !typed.trim().is_empty() && !ui.input(|i| i.modifiers.command) {
+            out.push(Command::TypeToSearch(typed));
+        }
+    }
+
     if let Some(payload) = response.dnd_release_payload::<PalettePayload>() {
         let at = canvas.pointer.unwrap_or(canvas.center);
         out.push(Command::edit(Edit::AddNode {
