@@ -1,8 +1,8 @@
 //! Editor frame cost on a generated 1,000-node / 1,500-edge graph, and auto-layout time.
 //! Run with `cargo bench -p workflow-studio --bench editor_frame`; figures go to
-//! docs/performance.md. CPU only: egui_kittest drives the real app without a GPU.
+//! docs/performance.md. CPU only: the real app's `frame_ui` runs in an egui context exactly as
+//! eframe drives it (layout, then tessellation into triangles), without a window or GPU.
 
-use egui_kittest::Harness;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,6 +10,7 @@ use workflow_contracts::generate::publishing_units;
 use workflow_contracts::layout::auto_layout;
 use workflow_contracts::Registry;
 use workflow_studio::app::StudioApp;
+use workflow_studio::command::Command;
 use workflow_studio::editor::document::WorkflowDocument;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -45,33 +46,41 @@ fn main() {
     );
     auto_layout(&mut graph, None);
 
-    let app_registry = Arc::clone(&registry);
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .with_max_steps(64)
-        .build_eframe(move |_cc| {
-            let mut app = StudioApp::new(app_registry);
-            app.open(WorkflowDocument::new("bench", graph));
-            app
-        });
-    harness.run_ok();
-    for (label, select) in [
-        ("whole graph in view, nothing selected", None),
-        ("one node selected (inspector open)", Some("render_still")),
-    ] {
-        if let Some(id) = select {
-            if let Some(editor) = harness.state_mut().editor.as_mut() {
-                editor.selection = vec![format!("{id}_0").replace("render_still", "still")];
-            }
+    let ctx = egui::Context::default();
+    let mut app = StudioApp::new(registry);
+    app.open(WorkflowDocument::new("bench", graph));
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1600.0, 1000.0));
+    let mut time = 0.0;
+    let mut frame = |app: &mut StudioApp, pointer: egui::Pos2| {
+        time += 1.0 / 60.0;
+        let input = egui::RawInput {
+            screen_rect: Some(screen),
+            time: Some(time),
+            events: vec![egui::Event::PointerMoved(pointer)],
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let output = ctx.run_ui(input, |ui| app.frame_ui(ui));
+        let _triangles = ctx.tessellate(output.shapes, output.pixels_per_point);
+        t.elapsed()
+    };
+    let cases: [(&str, Option<Command>); 2] = [
+        ("whole graph in view (zoom to fit)", None),
+        (
+            "one node selected, inspector open",
+            Some(Command::Select(vec!["still_0".into()])),
+        ),
+    ];
+    for (label, command) in cases {
+        if let Some(command) = command {
+            app.send(command);
         }
-        let mut frames = Vec::new();
-        for i in 0..120 {
-            // Move the pointer so hover state changes every frame, as when an author works.
-            harness.hover_at(egui::pos2(400.0 + (i % 40) as f32 * 10.0, 500.0));
-            let t = Instant::now();
-            harness.step();
-            frames.push(t.elapsed());
+        for i in 0..10 {
+            frame(&mut app, egui::pos2(400.0 + i as f32, 500.0));
         }
+        let mut frames: Vec<Duration> = (0..120)
+            .map(|i| frame(&mut app, egui::pos2(400.0 + (i % 40) as f32 * 10.0, 500.0)))
+            .collect();
         frames.sort();
         println!(
             "frame ({label}): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",

@@ -11,14 +11,19 @@ use egui::emath::TSTransform;
 use egui::{pos2, Color32, Pos2, Rect, RichText, Stroke, Ui};
 use egui_snarl::ui::{AnyPins, PinInfo, SnarlStyle, SnarlViewer, SnarlWidget};
 use egui_snarl::{InPin, InPinId, NodeId, OutPin, OutPinId, Snarl};
-use std::collections::HashMap;
-use workflow_contracts::{Edge, ErrorCode, NodeDefinition, PortType, Registry, Severity};
+use std::collections::{HashMap, HashSet};
+use workflow_contracts::{
+    Edge, ErrorCode, NodeDefinition, PortType, Registry, Severity, ValidationError,
+};
 
 /// Runtime state of the canvas: the snarl view and what it last reported.
 #[derive(Default)]
 pub struct CanvasView {
     snarl: Snarl<String>,
     synced: Option<u64>,
+    /// Node id → node type, rebuilt with the snarl: the viewer looks types up for every pin
+    /// of every node each frame, which must not scan the graph.
+    types: HashMap<String, String>,
     last_snarl_selection: Vec<NodeId>,
     /// Set by the ZoomToFit command; consumed by the next frame.
     pub zoom_to_fit: bool,
@@ -65,6 +70,12 @@ impl CanvasView {
             }
         }
         self.snarl = snarl;
+        self.types = doc
+            .graph
+            .nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.node_type.clone()))
+            .collect();
         self.synced = Some(doc.revision);
     }
 
@@ -81,11 +92,20 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     let fit = std::mem::take(&mut editor.canvas.zoom_to_fit).then(|| fit_rect(editor));
     let Editor { doc, canvas, .. } = editor;
     let previous_rects = std::mem::take(&mut canvas.node_rects);
+    let mut problems: HashMap<&str, Vec<&ValidationError>> = HashMap::new();
+    for e in &editor.report.errors {
+        for n in &e.nodes {
+            problems.entry(n.as_str()).or_default().push(e);
+        }
+    }
+    let selection: HashSet<&str> = editor.selection.iter().map(String::as_str).collect();
     let mut viewer = Viewer {
         doc,
+        types: &canvas.types,
         previous_rects: &previous_rects,
-        editor_problems: &editor.report.errors,
-        selection: &editor.selection,
+        problems: &problems,
+        selection: &selection,
+        selection_order: &editor.selection,
         registry,
         out,
         node_rects: HashMap::new(),
@@ -138,8 +158,16 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
         let moves: Vec<(String, [f32; 2])> = canvas
             .snarl
             .nodes_pos_ids()
-            .filter_map(|(_, pos, id)| {
-                let old = editor.doc.node(id)?.position.unwrap_or([0.0, 0.0]);
+            .filter_map(|(node, pos, id)| {
+                // The snarl is built in graph order, so its node ids are graph indices.
+                let old = editor
+                    .doc
+                    .graph
+                    .nodes
+                    .get(node.0)
+                    .filter(|n| n.id == *id)?
+                    .position
+                    .unwrap_or([0.0, 0.0]);
                 let moved = (old[0] - pos.x).abs() > 0.5 || (old[1] - pos.y).abs() > 0.5;
                 moved.then(|| (id.clone(), [pos.x, pos.y]))
             })
@@ -224,8 +252,11 @@ fn fit_rect(editor: &Editor) -> Option<Rect> {
 
 struct Viewer<'a> {
     doc: &'a WorkflowDocument,
-    editor_problems: &'a [workflow_contracts::ValidationError],
-    selection: &'a [String],
+    types: &'a HashMap<String, String>,
+    /// Validation problems by node id, gathered once per frame.
+    problems: &'a HashMap<&'a str, Vec<&'a ValidationError>>,
+    selection: &'a HashSet<&'a str>,
+    selection_order: &'a [String],
     registry: &'a Registry,
     out: &'a mut Vec<Command>,
     node_rects: HashMap<String, Rect>,
@@ -238,19 +269,11 @@ struct Viewer<'a> {
 
 impl Viewer<'_> {
     fn def(&self, id: &str) -> Option<&NodeDefinition> {
-        self.doc
-            .node(id)
-            .and_then(|n| self.registry.get(&n.node_type))
+        self.types.get(id).and_then(|t| self.registry.get(t))
     }
 
-    fn problems(
-        &self,
-        id: &str,
-    ) -> impl Iterator<Item = &workflow_contracts::ValidationError> + '_ {
-        let id = id.to_owned();
-        self.editor_problems
-            .iter()
-            .filter(move |e| e.nodes.contains(&id))
+    fn problems(&self, id: &str) -> impl Iterator<Item = &ValidationError> + '_ {
+        self.problems.get(id).into_iter().flatten().copied()
     }
 
     fn edge(&self, from: OutPinId, to: InPinId, snarl: &Snarl<String>) -> Option<Edge> {
@@ -310,7 +333,7 @@ impl SnarlViewer<String> for Viewer<'_> {
         let Some(id) = snarl.get_node(node) else {
             return default;
         };
-        if self.selection.contains(id) {
+        if self.selection.contains(id.as_str()) {
             default.stroke(Stroke::new(2.0, SELECTED))
         } else if self.problems(id).any(|e| e.severity == Severity::Error) {
             default.stroke(Stroke::new(1.5, ERROR))
@@ -331,11 +354,7 @@ impl SnarlViewer<String> for Viewer<'_> {
             return;
         };
         let title = self.title(&id);
-        let def_type = self
-            .doc
-            .node(&id)
-            .map(|n| n.node_type.clone())
-            .unwrap_or_default();
+        let def_type = self.types.get(&id).cloned().unwrap_or_default();
         ui.horizontal(|ui| {
             ui.label(RichText::new(title).strong())
                 .on_hover_text(format!("{id} · {def_type}"));
@@ -566,8 +585,8 @@ impl SnarlViewer<String> for Viewer<'_> {
         let Some(id) = snarl.get_node(node).cloned() else {
             return;
         };
-        let targets = if self.selection.contains(&id) {
-            self.selection.to_vec()
+        let targets = if self.selection.contains(id.as_str()) {
+            self.selection_order.to_vec()
         } else {
             vec![id]
         };
