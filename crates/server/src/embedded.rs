@@ -12,6 +12,8 @@
 use crate::api::ApiConfig;
 use crate::app::{build, open_store, serve, sqlite_url_in, StartError};
 use crate::auth::{generate_token, hash_token, Role};
+use crate::runs::RunsConfig;
+use workflow_engine::runtime::ModuleRegistry;
 use std::net::SocketAddr;
 use std::path::Path;
 use tokio::sync::oneshot;
@@ -45,7 +47,10 @@ impl EmbeddedServer {
 /// inside a Tokio runtime; the server runs on that runtime.
 pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
     let store = open_store(&sqlite_url_in(data_dir)?).await?;
-    let (router, state) = build(store, &ApiConfig::default()).await?;
+    // Production modules are registered here when the engine's modules are merged; until
+    // then every node run fails with a structured `module_unavailable` error.
+    let runs = RunsConfig::new(ModuleRegistry::new(), data_dir);
+    let (router, state) = build(store, &ApiConfig::default(), runs).await?;
     let admin_token = generate_token();
     state.add_ephemeral_token(&hash_token(&admin_token), Role::Admin);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
