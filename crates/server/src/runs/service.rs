@@ -100,6 +100,11 @@ impl RunService {
         }
     }
 
+    /// Where an artifact's bytes live (None for an id the store could not have made).
+    pub fn artifact_path(&self, id: &str) -> Option<PathBuf> {
+        self.artifacts.path(id)
+    }
+
     pub fn modules(&self) -> &ModuleRegistry {
         self.runtime.modules()
     }
