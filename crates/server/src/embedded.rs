@@ -13,11 +13,11 @@ use crate::api::ApiConfig;
 use crate::app::{build, open_store, serve, sqlite_url_in, StartError};
 use crate::auth::{generate_token, hash_token, Role};
 use crate::runs::RunsConfig;
-use workflow_engine::runtime::ModuleRegistry;
 use std::net::SocketAddr;
 use std::path::Path;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use workflow_engine::runtime::ModuleRegistry;
 
 /// A running embedded server. Dropping it without [`EmbeddedServer::shutdown`] stops it too
 /// (the shutdown channel closes), but does not wait for in-flight requests.

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use workflow_contracts::{
     markdown::catalog_markdown, starter_graph, validate, Family, Graph, Registry,
 };
+use workflow_engine::runtime::ModuleRegistry;
 use workflow_server::app;
 use workflow_server::auth::{generate_token, hash_token, Role};
-use workflow_engine::runtime::ModuleRegistry;
 use workflow_server::runs::RunsConfig;
 use workflow_server::ApiConfig;
 

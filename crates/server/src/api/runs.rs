@@ -268,7 +268,11 @@ async fn events(
                     }
                 };
                 for e in stored {
-                    if tx.send(Ok(sse_event(e.seq, &e.kind, &e.payload))).await.is_err() {
+                    if tx
+                        .send(Ok(sse_event(e.seq, &e.kind, &e.payload)))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     last = e.seq;
@@ -279,7 +283,11 @@ async fn events(
             }
             match live.recv().await {
                 Ok(e) if e.run_id == id && e.seq > last => {
-                    if tx.send(Ok(sse_event(e.seq, &e.kind, &e.payload))).await.is_err() {
+                    if tx
+                        .send(Ok(sse_event(e.seq, &e.kind, &e.payload)))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     last = e.seq;
@@ -330,7 +338,11 @@ async fn artifact(
             (header::CONTENT_TYPE, meta.media_type.clone()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}-{}\"", meta.role.as_str(), meta.id),
+                format!(
+                    "attachment; filename=\"{}-{}\"",
+                    meta.role.as_str(),
+                    meta.id
+                ),
             ),
         ],
         bytes,

@@ -143,7 +143,9 @@ impl RunService {
             shadow.linked_run_id = Some(runs[0].id.clone());
             shadow.link = Some("shadow_of".into());
             let shadow = self.store.create_run(&shadow, true).await?;
-            self.store.link_run(&runs[0].id, &shadow.id, "shadow").await?;
+            self.store
+                .link_run(&runs[0].id, &shadow.id, "shadow")
+                .await?;
             runs[0] = self.store.get_run(&runs[0].id).await?;
             runs.push(shadow);
         }
@@ -210,10 +212,7 @@ impl RunService {
     pub async fn cancel(&self, run_id: &str) -> Result<RunRecord, DispatchError> {
         let run = self.store.get_run(run_id).await?;
         if run.status.is_final() {
-            return Err(DispatchError::Finished(
-                run.id,
-                run.status.as_str(),
-            ));
+            return Err(DispatchError::Finished(run.id, run.status.as_str()));
         }
         if self.store.cancel_queued_run(run_id).await? {
             super::worker::emit_final(self, run_id, RunStatus::Cancelled, None).await?;

@@ -122,7 +122,15 @@ pub fn preflight_workflow(
     modules: &ModuleRegistry,
 ) -> PreflightReport {
     let mut problems = Vec::new();
-    check_graph("graph", graph, overrides, inputs, registry, modules, &mut problems);
+    check_graph(
+        "graph",
+        graph,
+        overrides,
+        inputs,
+        registry,
+        modules,
+        &mut problems,
+    );
     PreflightReport::new(vec![RunMode::Graph], false, problems)
 }
 
@@ -157,7 +165,13 @@ pub fn preflight_output_type(
     if runs_legacy {
         match legacy_graph(spec, registry) {
             Ok(graph) => check_graph(
-                "legacy", &graph, overrides, inputs, registry, modules, &mut problems,
+                "legacy",
+                &graph,
+                overrides,
+                inputs,
+                registry,
+                modules,
+                &mut problems,
             ),
             Err(e) => problems.push(problem("legacy", e.code(), e.to_string())),
         }
@@ -166,7 +180,15 @@ pub fn preflight_output_type(
         if let Some(wf) = workflow {
             let mut merged = spec.invocation_overrides.clone();
             merged.extend(overrides.clone());
-            check_graph("graph", wf.graph, &merged, inputs, registry, modules, &mut problems);
+            check_graph(
+                "graph",
+                wf.graph,
+                &merged,
+                inputs,
+                registry,
+                modules,
+                &mut problems,
+            );
         }
     }
     PreflightReport::new(runs, plan.fallback_to_legacy, problems)

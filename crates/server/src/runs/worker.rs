@@ -192,7 +192,8 @@ pub(crate) async fn emit_final(
 ) -> StoreResult<()> {
     let seq = service.store.last_event_seq(run_id).await? + 1;
     let at = now_ms();
-    let mut payload = json!({"run_id": run_id, "seq": seq, "at": at, "kind": "run_status", "status": status});
+    let mut payload =
+        json!({"run_id": run_id, "seq": seq, "at": at, "kind": "run_status", "status": status});
     if let (Some(error), Some(obj)) = (error, payload.as_object_mut()) {
         obj.insert("error".into(), error);
     }

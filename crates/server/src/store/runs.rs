@@ -117,10 +117,15 @@ pub trait RunStore: Send + Sync {
         nodes: &[NodeRun],
     ) -> StoreResult<()>;
     async fn link_run(&self, id: &str, linked_run_id: &str, link: &str) -> StoreResult<()>;
-    async fn save_node_run(&self, run_id: &str, position: i64, node: &NodeRun)
-        -> StoreResult<()>;
-    async fn append_event(&self, run_id: &str, seq: i64, at: i64, kind: &str, payload: &Value)
-        -> StoreResult<()>;
+    async fn save_node_run(&self, run_id: &str, position: i64, node: &NodeRun) -> StoreResult<()>;
+    async fn append_event(
+        &self,
+        run_id: &str,
+        seq: i64,
+        at: i64,
+        kind: &str,
+        payload: &Value,
+    ) -> StoreResult<()>;
     /// Events with `seq > after`, in order.
     async fn list_events(&self, run_id: &str, after: i64) -> StoreResult<Vec<StoredEvent>>;
     async fn last_event_seq(&self, run_id: &str) -> StoreResult<i64>;

@@ -181,11 +181,12 @@ impl RunStore for SqliteStore {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("run '{id}'")))?;
         let mut run = run_from_row(&row)?;
-        let rows =
-            sqlx::query("SELECT record FROM node_runs WHERE run_id = $1 ORDER BY position, node_id")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT record FROM node_runs WHERE run_id = $1 ORDER BY position, node_id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
         run.nodes = rows
             .iter()
             .map(|r| from_json_text::<NodeRun>(&r.try_get::<String, _>("record")?))
@@ -266,12 +267,7 @@ impl RunStore for SqliteStore {
         Ok(())
     }
 
-    async fn save_node_run(
-        &self,
-        run_id: &str,
-        position: i64,
-        node: &NodeRun,
-    ) -> StoreResult<()> {
+    async fn save_node_run(&self, run_id: &str, position: i64, node: &NodeRun) -> StoreResult<()> {
         let _write = self.write_gate.lock().await;
         let mut conn = self.pool.acquire().await?;
         write_node_run(&mut conn, run_id, position, node).await
@@ -319,10 +315,11 @@ impl RunStore for SqliteStore {
     }
 
     async fn last_event_seq(&self, run_id: &str) -> StoreResult<i64> {
-        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM run_events WHERE run_id = $1")
-            .bind(run_id)
-            .fetch_one(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT COALESCE(MAX(seq), 0) AS n FROM run_events WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(row.try_get("n")?)
     }
 
@@ -392,9 +389,10 @@ impl RunStore for SqliteStore {
     }
 
     async fn running_jobs(&self) -> StoreResult<Vec<Job>> {
-        let rows = sqlx::query("SELECT id, run_id FROM jobs WHERE status = 'running' ORDER BY created_at")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, run_id FROM jobs WHERE status = 'running' ORDER BY created_at")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(job_from_row).collect()
     }
 
