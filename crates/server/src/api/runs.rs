@@ -132,7 +132,12 @@ async fn list(
         limit: q.limit.unwrap_or(50).clamp(1, 200),
         offset: q.offset.unwrap_or(0).max(0),
     };
-    let (runs, total) = state.store.list_runs(&filter).await?;
+    let (mut runs, total) = state.store.list_runs(&filter).await?;
+    // Pages stay small: the graph and output-type snapshots are in the run detail.
+    for run in &mut runs {
+        run.graph = None;
+        run.output_type = None;
+    }
     Ok(Json(RunPage {
         runs,
         total,
