@@ -12,9 +12,10 @@
 use crate::api::ApiConfig;
 use crate::app::{build, open_store, serve, sqlite_url_in, StartError};
 use crate::auth::{generate_token, hash_token, Role};
-use crate::runs::RunsConfig;
+use crate::runs::{RunService, RunsConfig};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use workflow_engine::runtime::ModuleRegistry;
@@ -29,6 +30,7 @@ pub struct EmbeddedServer {
     pub admin_token: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    runs: Arc<RunService>,
 }
 
 impl EmbeddedServer {
@@ -40,6 +42,9 @@ impl EmbeddedServer {
         if let Err(err) = (&mut self.task).await {
             tracing::warn!(%err, "embedded server task ended abnormally");
         }
+        // Running runs are cancelled; on the next start they are found finished or, if the
+        // process died first, marked interrupted.
+        self.runs.stop();
     }
 }
 
@@ -73,6 +78,7 @@ pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
         admin_token,
         shutdown: Some(tx),
         task,
+        runs: state.runs.clone(),
     })
 }
 

@@ -55,3 +55,22 @@ impl ArtifactSink for DiskArtifacts {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stores_by_id_and_refuses_crafted_ids() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = DiskArtifacts::new(dir.path().join("artifacts")).expect("dir");
+        let a = store
+            .store("r", "n", ArtifactRole::Still, "image/png", b"png")
+            .expect("stored");
+        assert_eq!(a.size, 3);
+        let path = store.path(&a.id).expect("uuid id");
+        assert_eq!(std::fs::read(path).expect("bytes"), b"png");
+        assert!(store.path("../workflow-studio.db").is_none());
+        assert!(store.path("").is_none());
+    }
+}
