@@ -286,7 +286,12 @@ async fn events(
                     }
                 }
             }
-            match live.recv().await {
+            let received = tokio::select! {
+                // The client went away: stop listening.
+                _ = tx.closed() => return,
+                received = live.recv() => received,
+            };
+            match received {
                 Ok(e) if e.run_id == id && e.seq > last => {
                     if tx
                         .send(Ok(sse_event(e.seq, &e.kind, &e.payload)))

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
+use workflow_engine::runtime::ModuleRegistry;
 use workflow_server::app::{build, open_store, serve, sqlite_url_in};
 use workflow_server::auth::{generate_token, hash_token, Role};
 use workflow_server::runs::RunsConfig;
@@ -35,16 +36,30 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(dir, None).await
 }
 
+/// A server whose runs use `modules` instead of the scripted test modules.
+pub async fn spawn_app_with(modules: ModuleRegistry) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_full(dir, None, modules).await
+}
+
 /// Starts a server on an existing data directory (tokens from `previous` stay valid: they are
 /// in the database).
 pub async fn spawn_app_in(dir: Arc<TempDir>, previous: Option<[String; 4]>) -> TestApp {
+    spawn_app_full(dir, previous, super::modules::scripted_modules()).await
+}
+
+async fn spawn_app_full(
+    dir: Arc<TempDir>,
+    previous: Option<[String; 4]>,
+    modules: ModuleRegistry,
+) -> TestApp {
     let db_url = sqlite_url_in(dir.path()).expect("db url");
     let store = open_store(&db_url).await.expect("open store");
     let config = ApiConfig {
         body_limit: BODY_LIMIT,
         debug_panic_route: true,
     };
-    let runs = RunsConfig::new(super::modules::scripted_modules(), dir.path());
+    let runs = RunsConfig::new(modules, dir.path());
     let (router, _) = build(store.clone(), &config, runs)
         .await
         .expect("build app");

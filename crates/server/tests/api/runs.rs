@@ -1,7 +1,9 @@
 //! Runs over HTTP: dispatch → run record → events → cancel/rerun, preflight, rollout
 //! dispatch, roles, and restart recovery. Modules are the scripted test modules.
 
-use crate::common::{error_of, json_of, spawn_app, spawn_app_in, wait_final, wait_for, TestApp};
+use crate::common::{
+    error_of, json_of, spawn_app, spawn_app_in, spawn_app_with, wait_final, wait_for, TestApp,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -518,4 +520,44 @@ async fn openapi_documents_the_run_endpoints() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+}
+
+#[tokio::test]
+async fn without_modules_preflight_names_each_missing_module_and_dispatch_refuses() {
+    let app = spawn_app_with(workflow_engine::runtime::ModuleRegistry::new()).await;
+    let wf = app.create_workflow("Stills", "order_line").await;
+    let id = wf["id"].as_str().expect("id");
+    let body = json!({"inputs": inputs()});
+    let report = json_of(
+        app.post(
+            &format!("/api/workflows/{id}/preflight"),
+            &app.debugger,
+            &body,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let missing: Vec<&Value> = report["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter(|p| p["code"] == "module_unavailable")
+        .collect();
+    assert_eq!(missing.len(), 7, "{report:#}");
+    assert_eq!(missing[5]["nodes"], json!(["render"]));
+    assert!(missing[5]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("render.image")));
+    error_of(
+        app.post(
+            &format!("/api/workflows/{id}/dispatch"),
+            &app.debugger,
+            &body,
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "preflight_failed",
+    )
+    .await;
 }
