@@ -3,11 +3,13 @@
 //! cancellation. A failed node skips everything downstream of it; other branches go on.
 
 use super::codes;
-use super::context::{ArtifactSink, NodeContext, Recorder};
+use super::context::{ArtifactSink, Recorder};
 use super::module::{ModuleError, ModuleRegistry};
-use super::params::{effective_params, resolve_overrides, NodeOverrides, OverrideProblem};
-use super::record::{now_ms, NodeError, NodeRun, NodeStatus, RunEvent, RunReport, RunStatus};
-use super::value::{NodeInputs, NodeOutputs, PortValue};
+use super::node_job::{NodeJob, Outcome};
+use super::params::{resolve_overrides, NodeOverrides, OverrideProblem};
+use super::plan::Plan;
+use super::record::{now_ms, NodeError, NodeStatus, RunEvent, RunReport, RunStatus};
+use super::value::PortValue;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
@@ -15,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use workflow_contracts::{validate, Graph, GraphNode, NodeDefinition, Registry, ValidationError};
+use workflow_contracts::{validate, Graph, Registry, ValidationError};
 
 /// Scheduling limits of a run.
 #[derive(Debug, Clone)]
@@ -294,227 +296,5 @@ fn skip_downstream(plan: &Plan, root: usize, recorder: &Recorder) {
             recorder.transition(idx, NodeStatus::Skipped, Some(error), None);
         }
         stack.extend(plan.nodes[idx].downstream.iter().copied());
-    }
-}
-
-enum Outcome {
-    Succeeded(NodeOutputs),
-    Failed(ModuleError),
-    Cancelled,
-}
-
-/// Everything one node needs on its own task.
-struct NodeJob {
-    idx: usize,
-    node: GraphNode,
-    def: Arc<NodeDefinition>,
-    overrides: Option<Map<String, Value>>,
-    inputs: NodeInputs,
-    consumed: Vec<String>,
-    recorder: Arc<Recorder>,
-    modules: Arc<ModuleRegistry>,
-    artifacts: Arc<dyn ArtifactSink>,
-    run_inputs: Arc<Map<String, Value>>,
-    cancel: CancellationToken,
-    timeout: Duration,
-}
-
-impl NodeJob {
-    async fn run(self) -> Outcome {
-        let params = effective_params(&self.def, &self.node, self.overrides.as_ref());
-        if let Ok(p) = &params {
-            self.recorder.set_params(self.idx, p.clone());
-        }
-        self.recorder
-            .transition(self.idx, NodeStatus::Running, None, None);
-        let params = match params {
-            Ok(p) => p,
-            Err(e) => return Outcome::Failed(e),
-        };
-        let key = &self.def.module_key;
-        let Some(module) = self.modules.get(key) else {
-            return Outcome::Failed(
-                ModuleError::new(
-                    codes::MODULE_UNAVAILABLE,
-                    format!(
-                        "no module is registered for module_key '{key}' (node '{}', type {})",
-                        self.node.id, self.node.node_type
-                    ),
-                )
-                .with_details(json!({"module_key": key, "node": self.node.id})),
-            );
-        };
-        let timeout = params
-            .get("timeout")
-            .and_then(Value::as_u64)
-            .map_or(self.timeout, Duration::from_secs);
-        let node_cancel = self.cancel.child_token();
-        let ctx = NodeContext {
-            recorder: self.recorder.clone(),
-            idx: self.idx,
-            node_id: self.node.id.clone(),
-            node_type: self.node.node_type.clone(),
-            run_inputs: self.run_inputs.clone(),
-            cancel: node_cancel.clone(),
-            artifacts: self.artifacts.clone(),
-        };
-        let inputs = self.inputs;
-        let handle = tokio::task::spawn_blocking(move || module.run(&ctx, &inputs, &params));
-        tokio::select! {
-            biased;
-            joined = handle => match joined {
-                Ok(Ok(outputs)) => match check_outputs(&self.def, &self.node, &outputs, &self.consumed) {
-                    Ok(()) => Outcome::Succeeded(outputs),
-                    Err(e) => Outcome::Failed(e),
-                },
-                Ok(Err(e)) if e.code == codes::CANCELLED => Outcome::Cancelled,
-                Ok(Err(e)) => Outcome::Failed(e),
-                Err(join) => Outcome::Failed(ModuleError::new(
-                    codes::MODULE_PANICKED,
-                    format!("module '{key}' panicked on node '{}': {join}", self.node.id),
-                )),
-            },
-            _ = self.cancel.cancelled() => {
-                node_cancel.cancel();
-                Outcome::Cancelled
-            }
-            _ = tokio::time::sleep(timeout) => {
-                // The module thread sees the token at its next check and stops.
-                node_cancel.cancel();
-                Outcome::Failed(ModuleError::new(
-                    codes::TIMEOUT,
-                    format!("node '{}' ({}) ran longer than {} s", self.node.id, self.node.node_type, timeout.as_secs_f64()),
-                ).with_details(json!({"timeout_ms": u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)})))
-            }
-        }
-    }
-}
-
-/// Outputs must be declared by the node definition, typed as declared, and include every
-/// port an edge consumes.
-fn check_outputs(
-    def: &NodeDefinition,
-    node: &GraphNode,
-    outputs: &NodeOutputs,
-    consumed: &[String],
-) -> Result<(), ModuleError> {
-    let violation = |message: String| {
-        Err(ModuleError::new(
-            codes::OUTPUT_CONTRACT_VIOLATION,
-            format!("node '{}' ({}): {message}", node.id, node.node_type),
-        ))
-    };
-    for (port, value) in outputs.iter() {
-        match def.output(port) {
-            None => return violation(format!("module returned undeclared output '{port}'")),
-            Some(spec) if spec.port_type != value.port_type() => {
-                return violation(format!(
-                    "output '{port}' is declared {} but the module returned {}",
-                    spec.port_type,
-                    value.port_type()
-                ))
-            }
-            Some(_) => {}
-        }
-    }
-    if let Some(port) = consumed.iter().find(|p| outputs.get(p).is_none()) {
-        return violation(format!(
-            "module produced no '{port}' output, which a downstream node needs"
-        ));
-    }
-    Ok(())
-}
-
-/// The graph resolved to indices: definitions, upstream/downstream nodes and input edges.
-struct Plan {
-    nodes: Vec<PlannedNode>,
-}
-
-struct PlannedNode {
-    node: GraphNode,
-    def: Arc<NodeDefinition>,
-    upstream: Vec<usize>,
-    downstream: Vec<usize>,
-    /// `(from node, from port, to port)` of every edge into this node.
-    in_edges: Vec<(usize, String, String)>,
-    /// Output ports some edge consumes.
-    consumed: Vec<String>,
-}
-
-impl Plan {
-    /// `graph` passed validation, so every type and edge end resolves; anything that does
-    /// not (a caller skipping validation) is left out rather than panicking.
-    fn new(graph: &Graph, registry: &Registry) -> Self {
-        let mut nodes: Vec<PlannedNode> = graph
-            .nodes
-            .iter()
-            .filter_map(|n| {
-                registry.get(&n.node_type).map(|def| PlannedNode {
-                    node: n.clone(),
-                    def: Arc::new(def.clone()),
-                    upstream: Vec::new(),
-                    downstream: Vec::new(),
-                    in_edges: Vec::new(),
-                    consumed: Vec::new(),
-                })
-            })
-            .collect();
-        let index: HashMap<String, usize> = nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.node.id.clone(), i))
-            .collect();
-        let mut seen_edges = HashSet::new();
-        for edge in &graph.edges {
-            let (Some(&from), Some(&to)) = (index.get(&edge.from.node), index.get(&edge.to.node))
-            else {
-                continue;
-            };
-            if !seen_edges.insert(edge) {
-                continue; // duplicate edges are a warning, not two values
-            }
-            nodes[to]
-                .in_edges
-                .push((from, edge.from.port.clone(), edge.to.port.clone()));
-            if !nodes[to].upstream.contains(&from) {
-                nodes[to].upstream.push(from);
-                nodes[from].downstream.push(to);
-            }
-            if !nodes[from].consumed.contains(&edge.from.port) {
-                nodes[from].consumed.push(edge.from.port.clone());
-            }
-        }
-        Plan { nodes }
-    }
-
-    fn records(&self) -> Vec<NodeRun> {
-        let now = now_ms();
-        self.nodes
-            .iter()
-            .map(|n| NodeRun {
-                node_id: n.node.id.clone(),
-                node_type: n.node.node_type.clone(),
-                module_key: n.def.module_key.clone(),
-                status: NodeStatus::Pending,
-                queued_at: now,
-                started_at: None,
-                finished_at: None,
-                params: Map::new(),
-                outputs: Default::default(),
-                artifacts: Vec::new(),
-                logs: Vec::new(),
-                error: None,
-            })
-            .collect()
-    }
-
-    fn inputs_of(&self, idx: usize, values: &HashMap<(usize, String), PortValue>) -> NodeInputs {
-        let mut inputs = NodeInputs::new();
-        for (from, from_port, to_port) in &self.nodes[idx].in_edges {
-            if let Some(v) = values.get(&(*from, from_port.clone())) {
-                inputs.push(to_port, v.clone());
-            }
-        }
-        inputs
     }
 }

@@ -27,7 +27,9 @@ mod executor;
 pub mod inputs;
 pub mod legacy;
 mod module;
+mod node_job;
 pub mod params;
+mod plan;
 mod record;
 mod value;
 
