@@ -188,7 +188,9 @@ impl Runtime {
             .filter(|&i| remaining_upstream[i] == 0)
             .collect();
         let mut values: HashMap<(usize, String), PortValue> = HashMap::new();
-        let mut tasks: JoinSet<(usize, Outcome)> = JoinSet::new();
+        let mut tasks: JoinSet<Outcome> = JoinSet::new();
+        // Task id -> node, so even a task that dies (a runtime bug) fails its node.
+        let mut task_nodes: HashMap<tokio::task::Id, usize> = HashMap::new();
         let mut cancel_seen = false;
         loop {
             while tasks.len() < max_concurrency.max(1) && !cancel_seen {
@@ -208,7 +210,8 @@ impl Runtime {
                     cancel: cancel.clone(),
                     timeout: self.options.node_timeout,
                 };
-                tasks.spawn(async move { (idx, job.run().await) });
+                let handle = tasks.spawn(job.run());
+                task_nodes.insert(handle.id(), idx);
             }
             if tasks.is_empty() {
                 break;
@@ -225,8 +228,18 @@ impl Runtime {
                     }
                     ready.clear();
                 }
-                Some(joined) = tasks.join_next() => {
-                    let Ok((idx, outcome)) = joined else { continue };
+                Some(joined) = tasks.join_next_with_id() => {
+                    let (idx, outcome) = match joined {
+                        Ok((id, outcome)) => (task_nodes.remove(&id), outcome),
+                        Err(e) => (
+                            task_nodes.remove(&e.id()),
+                            Outcome::Failed(ModuleError::new(
+                                codes::MODULE_PANICKED,
+                                format!("the node's task ended abnormally: {e}"),
+                            )),
+                        ),
+                    };
+                    let Some(idx) = idx else { continue };
                     match outcome {
                         Outcome::Succeeded(outputs) => {
                             recorder.transition(idx, NodeStatus::Succeeded, None, Some(outputs.summaries()));

@@ -157,6 +157,7 @@ impl RunService {
                 Ok(Some(job)) => {
                     if let Err(err) = super::worker::execute(&self, &job).await {
                         tracing::error!(worker = n, run = %job.run_id, %err, "run could not be recorded");
+                        super::worker::abandon(&self, &job, &err).await;
                     }
                     // More may be queued: look again before sleeping.
                     continue;

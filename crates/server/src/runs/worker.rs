@@ -210,6 +210,35 @@ pub(crate) async fn emit_final(
     Ok(())
 }
 
+/// Best effort after the store failed mid-run: record the run failed (`internal`) and the job
+/// done, so it is not left "running" until the next restart.
+pub(crate) async fn abandon(service: &RunService, job: &Job, err: &crate::store::StoreError) {
+    service.unregister_cancel(&job.run_id);
+    let error =
+        json!({"code": "internal", "message": format!("the run could not be recorded: {err}")});
+    let nodes = match service.store.get_run(&job.run_id).await {
+        Ok(run) if run.status.is_final() => None,
+        Ok(run) => Some(run.nodes),
+        Err(_) => Some(Vec::new()),
+    };
+    if let Some(nodes) = nodes {
+        let recorded = async {
+            service
+                .store
+                .finish_run(&job.run_id, RunStatus::Failed, Some(&error), &nodes)
+                .await?;
+            emit_final(service, &job.run_id, RunStatus::Failed, Some(error.clone())).await
+        };
+        if let Err(e) = recorded.await {
+            tracing::error!(run = %job.run_id, %e, "cannot record the failure either; a restart will mark it interrupted");
+            return;
+        }
+    }
+    if let Err(e) = service.store.set_job_status(&job.id, "done").await {
+        tracing::error!(job = %job.id, %e, "cannot close the job");
+    }
+}
+
 /// Rollout `graph` with fallback: the failed graph run gets a linked legacy run.
 async fn start_fallback(service: &Arc<RunService>, run: &RunRecord) -> StoreResult<()> {
     let fallback = service
