@@ -5,7 +5,9 @@ use super::preflight::{preflight_output_type, preflight_workflow, PreflightRepor
 use super::service::RunService;
 use crate::store::{NewRun, OutputTypeRecord, RunRecord, StoreError, Workflow};
 use serde_json::{Map, Value};
-use workflow_contracts::output_type::WorkflowRef;
+use workflow_contracts::output_type::{OutputTypeSpec, WorkflowRef};
+use workflow_contracts::Graph;
+use workflow_engine::runtime::legacy::legacy_graph;
 use workflow_engine::runtime::{plan_dispatch, RunMode, RunStatus};
 
 /// What a dispatch carries: inputs for source nodes and extra parameter overrides.
@@ -35,6 +37,12 @@ fn product_id(inputs: &Map<String, Value>) -> Option<String> {
 }
 
 impl RunService {
+    /// The legacy pipeline as a graph, recorded on legacy runs so a client can draw the steps
+    /// (the worker rebuilds it from the output type; this copy is for display).
+    pub(crate) fn legacy_plan(&self, spec: &OutputTypeSpec) -> Option<Graph> {
+        legacy_graph(spec, &self.registry).ok()
+    }
+
     pub fn preflight_workflow(&self, wf: &Workflow, input: &DispatchInput) -> PreflightReport {
         preflight_workflow(
             &wf.graph,
@@ -126,10 +134,11 @@ impl RunService {
             product_id: product_id(&input.inputs),
             inputs: input.inputs.clone(),
             overrides: input.overrides.clone(),
-            graph: mode
-                .runs_graph()
-                .then(|| workflow.as_ref().map(|w| w.graph.clone()))
-                .flatten(),
+            graph: if mode.runs_graph() {
+                workflow.as_ref().map(|w| w.graph.clone())
+            } else {
+                self.legacy_plan(&ot.spec)
+            },
             output_type: Some(ot.spec.clone()),
             ..NewRun::default()
         };
@@ -181,7 +190,7 @@ impl RunService {
         let graph = if old.mode.runs_graph() {
             workflow.as_ref().map(|w| w.graph.clone()).or(old.graph)
         } else {
-            None
+            output_type.as_ref().and_then(|spec| self.legacy_plan(spec))
         };
         let run = self
             .store

@@ -253,7 +253,10 @@ async fn start_fallback(service: &Arc<RunService>, run: &RunRecord) -> StoreResu
                 product_id: run.product_id.clone(),
                 inputs: run.inputs.clone(),
                 overrides: run.overrides.clone(),
-                graph: None,
+                graph: run
+                    .output_type
+                    .as_ref()
+                    .and_then(|spec| service.legacy_plan(spec)),
                 output_type: run.output_type.clone(),
                 linked_run_id: Some(run.id.clone()),
                 link: Some("fallback_of".into()),

@@ -23,7 +23,8 @@ pub struct RunRecord {
     pub product_id: Option<String>,
     pub inputs: Map<String, Value>,
     pub overrides: Map<String, Value>,
-    /// The graph this run executes (graph and shadow runs), as it was at dispatch.
+    /// The graph this run executes, as it was at dispatch: the workflow's (graph, shadow) or
+    /// the legacy pipeline's steps as nodes (legacy; node ids are the legacy steps).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub graph: Option<Graph>,
     /// The output type as it was at dispatch (legacy runs read its `legacy_settings`).

@@ -57,6 +57,12 @@ async fn legacy_output_types_run_the_legacy_pipeline_per_step() {
     assert_eq!(run["status"], "succeeded", "{run:#}");
     assert_eq!(run["mode"], "legacy");
     assert_eq!(run["output_type_id"], ot);
+    assert!(
+        run["graph"]["nodes"]
+            .as_array()
+            .is_some_and(|n| n.len() == 7),
+        "legacy steps drawn as a graph"
+    );
     let step = node(&run, "order.render_still");
     assert_eq!(step["module_key"], "render.image");
     assert_eq!(step["params"]["background"], "#ffffff");

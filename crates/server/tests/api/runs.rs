@@ -411,3 +411,41 @@ async fn without_modules_preflight_names_each_missing_module_and_dispatch_refuse
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_run_the_runtime_refuses_is_failed_with_a_run_level_error() {
+    let app = spawn_app().await;
+    let mut spec = workflow_server::seed::legacy_output_types().remove(0);
+    // Written past the API (an old row, a hand edit): a preset the still renderer refuses.
+    spec.legacy_settings = json!({"width": 0});
+    let run = app
+        .store
+        .create_run(
+            &NewRun {
+                mode: Some(workflow_engine::runtime::RunMode::Legacy),
+                trigger: "api".into(),
+                inputs: inputs().as_object().cloned().expect("object"),
+                output_type: Some(spec),
+                ..NewRun::default()
+            },
+            true,
+        )
+        .await
+        .expect("run");
+    let run = wait_final(&app, &run.id).await;
+    assert_eq!(run["status"], "failed");
+    assert_eq!(run["error"]["code"], "invalid_legacy_settings", "{run:#}");
+    assert!(run["error"]["details"]["errors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("width")));
+    let text = app
+        .get(
+            &format!("/api/runs/{}/events", run["id"].as_str().expect("id")),
+            &app.debugger,
+        )
+        .await
+        .text()
+        .await
+        .expect("stream");
+    assert!(text.contains("invalid_legacy_settings"), "{text}");
+}
