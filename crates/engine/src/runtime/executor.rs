@@ -268,7 +268,9 @@ impl Runtime {
             }
         }
         let nodes = recorder.snapshot();
-        let status = if cancel.is_cancelled() {
+        // Judged by what happened to the nodes: a cancel that lands after the last node
+        // finished does not turn a succeeded run into a cancelled one.
+        let status = if nodes.iter().any(|n| n.status == NodeStatus::Cancelled) {
             RunStatus::Cancelled
         } else if nodes.iter().all(|n| n.status == NodeStatus::Succeeded) {
             RunStatus::Succeeded
