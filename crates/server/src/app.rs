@@ -1,6 +1,7 @@
 //! Putting the server together: open the store, migrate, seed, build the router, serve.
 
 use crate::api::{self, ApiConfig};
+use crate::runs::{RunService, RunsConfig};
 use crate::state::AppState;
 use crate::store::{SqliteStore, Store, StoreError};
 use axum::Router;
@@ -58,14 +59,23 @@ pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
     Ok(Arc::new(store))
 }
 
-/// Migrates and seeds `store`, then builds the application router around it.
+/// Migrates and seeds `store`, recovers interrupted runs and starts the run workers with the
+/// caller's modules, then builds the application router around it.
 pub async fn build(
     store: Arc<dyn Store>,
     config: &ApiConfig,
+    runs: RunsConfig,
 ) -> Result<(Router, AppState), StartError> {
-    let registry = Registry::builtin();
+    let registry = Arc::new(Registry::builtin());
     crate::seed::seed(store.as_ref(), &registry).await?;
-    let state = AppState::new(store, registry, config.body_limit);
+    let service = RunService::new(store.clone(), registry.clone(), &runs).map_err(|source| {
+        StartError::DataDir {
+            path: runs.artifact_dir.clone(),
+            source,
+        }
+    })?;
+    service.start(runs.workers).await?;
+    let state = AppState::new(store, registry, config.body_limit, service);
     let (router, _) = api::router(state.clone(), config);
     Ok((router, state))
 }

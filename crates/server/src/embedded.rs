@@ -12,10 +12,13 @@
 use crate::api::ApiConfig;
 use crate::app::{build, open_store, serve, sqlite_url_in, StartError};
 use crate::auth::{generate_token, hash_token, Role};
+use crate::runs::{RunService, RunsConfig};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use workflow_engine::runtime::ModuleRegistry;
 
 /// A running embedded server. Dropping it without [`EmbeddedServer::shutdown`] stops it too
 /// (the shutdown channel closes), but does not wait for in-flight requests.
@@ -27,6 +30,7 @@ pub struct EmbeddedServer {
     pub admin_token: String,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    runs: Arc<RunService>,
 }
 
 impl EmbeddedServer {
@@ -38,6 +42,9 @@ impl EmbeddedServer {
         if let Err(err) = (&mut self.task).await {
             tracing::warn!(%err, "embedded server task ended abnormally");
         }
+        // Running runs are cancelled; on the next start they are found finished or, if the
+        // process died first, marked interrupted.
+        self.runs.stop();
     }
 }
 
@@ -45,7 +52,10 @@ impl EmbeddedServer {
 /// inside a Tokio runtime; the server runs on that runtime.
 pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
     let store = open_store(&sqlite_url_in(data_dir)?).await?;
-    let (router, state) = build(store, &ApiConfig::default()).await?;
+    // Production modules are registered here when the engine's modules are merged; until
+    // then every node run fails with a structured `module_unavailable` error.
+    let runs = RunsConfig::new(ModuleRegistry::new(), data_dir);
+    let (router, state) = build(store, &ApiConfig::default(), runs).await?;
     let admin_token = generate_token();
     state.add_ephemeral_token(&hash_token(&admin_token), Role::Admin);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -68,6 +78,7 @@ pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
         admin_token,
         shutdown: Some(tx),
         task,
+        runs: state.runs.clone(),
     })
 }
 

@@ -3,13 +3,15 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::io::Read as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use workflow_contracts::{
     markdown::catalog_markdown, starter_graph, validate, Family, Graph, Registry,
 };
+use workflow_engine::runtime::ModuleRegistry;
 use workflow_server::app;
 use workflow_server::auth::{generate_token, hash_token, Role};
+use workflow_server::runs::RunsConfig;
 use workflow_server::ApiConfig;
 
 #[derive(Parser)]
@@ -74,11 +76,15 @@ impl DbArgs {
         if let Some(url) = &self.db {
             return Ok(url.clone());
         }
-        let dir = match &self.data_dir {
+        Ok(app::sqlite_url_in(&self.dir()?)?)
+    }
+
+    /// The data directory (artifacts live here even when `--db` points elsewhere).
+    fn dir(&self) -> anyhow::Result<PathBuf> {
+        Ok(match &self.data_dir {
             Some(dir) => dir.clone(),
             None => app::default_data_dir()?,
-        };
-        Ok(app::sqlite_url_in(&dir)?)
+        })
     }
 }
 
@@ -119,7 +125,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             addr,
             db,
             body_limit,
-        } => serve(&addr, &db.url()?, body_limit)?,
+        } => serve(&addr, &db.url()?, &db.dir()?, body_limit)?,
         Command::Migrate { db } => {
             let url = db.url()?;
             runtime()?.block_on(app::open_store(&url))?;
@@ -149,7 +155,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn serve(addr: &str, url: &str, body_limit: usize) -> anyhow::Result<()> {
+fn serve(addr: &str, url: &str, data_dir: &Path, body_limit: usize) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -162,7 +168,10 @@ fn serve(addr: &str, url: &str, body_limit: usize) -> anyhow::Result<()> {
             body_limit,
             ..ApiConfig::default()
         };
-        let (router, _) = app::build(store, &config).await?;
+        // Production modules are registered here when the engine's modules are merged; until
+        // then every node run fails with a structured `module_unavailable` error.
+        let runs = RunsConfig::new(ModuleRegistry::new(), data_dir);
+        let (router, _) = app::build(store, &config, runs).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;

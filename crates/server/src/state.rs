@@ -2,6 +2,7 @@
 
 use crate::auth::Role;
 use crate::error::ApiError;
+use crate::runs::RunService;
 use crate::store::Store;
 use axum::body::Bytes;
 use std::collections::HashMap;
@@ -19,19 +20,27 @@ pub struct AppState {
     /// answers may be cached; unknown tokens always go to the store (a CLI may add one).
     token_cache: Arc<RwLock<HashMap<String, Role>>>,
     pub body_limit: usize,
+    /// Dispatch, workers, live run events.
+    pub runs: Arc<RunService>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, registry: Registry, body_limit: usize) -> Self {
-        let registry_json = Bytes::from(serde_json::to_vec(&registry).unwrap_or_default());
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<Registry>,
+        body_limit: usize,
+        runs: Arc<RunService>,
+    ) -> Self {
+        let registry_json = Bytes::from(serde_json::to_vec(&*registry).unwrap_or_default());
         let registry_etag = format!("\"{}\"", registry.fingerprint());
         AppState {
             store,
-            registry: Arc::new(registry),
+            registry,
             registry_json,
             registry_etag,
             token_cache: Arc::default(),
             body_limit,
+            runs,
         }
     }
 

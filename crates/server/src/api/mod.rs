@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod contracts;
+pub mod dispatch;
 pub mod output_types;
+pub mod runs;
 pub mod workflows;
 
 use crate::error::{ApiError, ErrorBody};
@@ -45,7 +47,8 @@ impl Default for ApiConfig {
 #[openapi(
     info(
         title = "Workflow Studio API",
-        description = "Node contracts, workflows with optimistic concurrency, output types. \
+        description = "Node contracts, workflows with optimistic concurrency, output types, \
+            runs. \
             Errors are always `{\"error\": {\"code\", \"message\", \"details\"}}`."
     ),
     modifiers(&BearerAuth),
@@ -55,7 +58,8 @@ impl Default for ApiConfig {
         (name = "contracts", description = "Node registry and starter graphs"),
         (name = "workflows", description = "Workflow graphs, revisions and validation"),
         (name = "output-types", description = "Invocation profiles"),
-        (name = "admin", description = "Tokens and maintenance")
+        (name = "admin", description = "Tokens and maintenance"),
+        (name = "runs", description = "Preflight, dispatch, runs, live events, artifacts")
     )
 )]
 struct ApiDoc;
@@ -81,6 +85,8 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
         .merge(workflows::routes())
         .merge(output_types::routes())
         .merge(admin::routes())
+        .merge(dispatch::routes())
+        .merge(runs::routes())
         .split_for_parts();
     if config.debug_panic_route {
         router = router.route("/api/_debug/panic", axum::routing::get(debug_panic));

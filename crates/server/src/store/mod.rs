@@ -3,8 +3,10 @@
 //! business decisions beyond optimistic concurrency (the version check) and referential
 //! integrity (a workflow in use cannot be deleted).
 
+mod runs;
 mod sqlite;
 
+pub use runs::{ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
 pub use sqlite::SqliteStore;
 
 use crate::auth::Role;
@@ -94,7 +96,7 @@ pub mod note {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RunStore + Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
 

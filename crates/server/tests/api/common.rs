@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
+use workflow_engine::runtime::ModuleRegistry;
 use workflow_server::app::{build, open_store, serve, sqlite_url_in};
 use workflow_server::auth::{generate_token, hash_token, Role};
+use workflow_server::runs::RunsConfig;
 use workflow_server::store::Store;
 use workflow_server::ApiConfig;
 
@@ -34,16 +36,33 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_in(dir, None).await
 }
 
+/// A server whose runs use `modules` instead of the scripted test modules.
+pub async fn spawn_app_with(modules: ModuleRegistry) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    spawn_app_full(dir, None, modules).await
+}
+
 /// Starts a server on an existing data directory (tokens from `previous` stay valid: they are
 /// in the database).
 pub async fn spawn_app_in(dir: Arc<TempDir>, previous: Option<[String; 4]>) -> TestApp {
+    spawn_app_full(dir, previous, super::modules::scripted_modules()).await
+}
+
+async fn spawn_app_full(
+    dir: Arc<TempDir>,
+    previous: Option<[String; 4]>,
+    modules: ModuleRegistry,
+) -> TestApp {
     let db_url = sqlite_url_in(dir.path()).expect("db url");
     let store = open_store(&db_url).await.expect("open store");
     let config = ApiConfig {
         body_limit: BODY_LIMIT,
         debug_panic_route: true,
     };
-    let (router, _) = build(store.clone(), &config).await.expect("build app");
+    let runs = RunsConfig::new(modules, dir.path());
+    let (router, _) = build(store.clone(), &config, runs)
+        .await
+        .expect("build app");
     let tokens = match previous {
         Some(t) => t,
         None => {
@@ -189,4 +208,35 @@ pub async fn error_of(response: Response, expected: StatusCode, code: &str) -> V
     assert_eq!(body["error"]["code"], code, "{body:#}");
     assert!(body["error"]["message"].is_string(), "{body:#}");
     body
+}
+
+/// Polls `GET /api/runs/{id}` until the run is final (10 s at most); returns it.
+pub async fn wait_final(app: &TestApp, run_id: &str) -> Value {
+    wait_for(app, run_id, |run| {
+        matches!(
+            run["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        )
+    })
+    .await
+}
+
+/// Polls `GET /api/runs/{id}` until `done(run)` (10 s at most); returns it.
+pub async fn wait_for(app: &TestApp, run_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let run = json_of(
+            app.get(&format!("/api/runs/{run_id}"), &app.debugger).await,
+            StatusCode::OK,
+        )
+        .await;
+        if done(&run) {
+            return run;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "run {run_id} did not get there: {run:#}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -94,6 +94,16 @@ async fn openapi_lists_every_route() {
         ("delete", "/api/output-types/{id}"),
         ("post", "/api/admin/workflows/normalize"),
         ("post", "/api/admin/tokens"),
+        ("post", "/api/workflows/{id}/preflight"),
+        ("post", "/api/workflows/{id}/dispatch"),
+        ("post", "/api/output-types/{id}/preflight"),
+        ("post", "/api/output-types/{id}/dispatch"),
+        ("get", "/api/runs"),
+        ("get", "/api/runs/{id}"),
+        ("post", "/api/runs/{id}/cancel"),
+        ("post", "/api/runs/{id}/rerun"),
+        ("get", "/api/runs/{id}/events"),
+        ("get", "/api/artifacts/{id}"),
     ];
     let paths = doc["paths"].as_object().expect("paths");
     let documented: usize = paths

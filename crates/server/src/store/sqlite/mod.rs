@@ -2,6 +2,7 @@
 //! single writer. SQL uses `$n` placeholders and portable types so it can serve PostgreSQL too.
 
 mod rows;
+mod runs;
 
 use super::{
     new_id, now_ms, OutputTypeRecord, Revision, Store, StoreError, StoreResult, UsedBy, Workflow,

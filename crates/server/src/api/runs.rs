@@ -1,0 +1,361 @@
+//! `/api/runs` and `/api/artifacts`: run records, cancel, rerun, live events (SSE) and
+//! artifact downloads. Everything here is for debuggers (and admins).
+
+use super::dispatch::{dispatched, OptionalJson};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ErrorBody};
+use crate::json::{ApiPath, ApiQuery};
+use crate::state::AppState;
+use crate::store::{ArtifactMeta, RunFilter, RunRecord, StoredEvent};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::convert::Infallible;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use workflow_engine::runtime::{RunMode, RunStatus};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get_one))
+        .routes(routes!(cancel))
+        .routes(routes!(rerun))
+        .routes(routes!(events))
+        .routes(routes!(artifact))
+}
+
+const READ_ROLES: &[Role] = &[Role::Debugger];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunQuery {
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    #[param(value_type = Option<String>)]
+    pub status: Option<RunStatus>,
+    /// `graph`, `legacy` or `shadow`.
+    #[param(value_type = Option<String>)]
+    pub mode: Option<RunMode>,
+    pub workflow_id: Option<String>,
+    pub output_type_id: Option<String>,
+    pub product_id: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// A run record (documentation of the JSON the run endpoints return).
+#[derive(ToSchema)]
+#[allow(dead_code)] // Schema only: responses serialise RunRecord.
+pub struct Run {
+    id: String,
+    /// `graph`, `legacy` or `shadow`.
+    mode: String,
+    /// `api`, `rerun`, `fallback` or `shadow`.
+    trigger: String,
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    status: String,
+    workflow_id: Option<String>,
+    workflow_version: Option<i64>,
+    output_type_id: Option<String>,
+    product_id: Option<String>,
+    #[schema(value_type = Object)]
+    inputs: Map<String, Value>,
+    #[schema(value_type = Object)]
+    overrides: Map<String, Value>,
+    /// False for shadow runs: their outputs are never deliverables.
+    authoritative: bool,
+    linked_run_id: Option<String>,
+    /// `fallback`, `fallback_of`, `shadow` or `shadow_of`.
+    link: Option<String>,
+    rerun_of: Option<String>,
+    /// Run-level failure (`interrupted`, `invalid_graph`…): `{code, message, details}`.
+    #[schema(value_type = Option<Object>)]
+    error: Option<Value>,
+    created_at: i64,
+    started_at: Option<i64>,
+    finished_at: Option<i64>,
+    /// Detail only: one record per node (or legacy step): status, times, params, outputs,
+    /// artifacts, logs, error (`code`, `message`, `details`, `root_cause_node`).
+    #[schema(value_type = Vec<Object>)]
+    nodes: Vec<Value>,
+    /// Detail only.
+    #[schema(value_type = Vec<Object>)]
+    artifacts: Vec<Value>,
+    /// Detail only: the artifacts that are deliverables (authoritative, succeeded runs).
+    #[schema(value_type = Vec<Object>)]
+    deliverables: Vec<Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunPage {
+    #[schema(value_type = Vec<Run>)]
+    pub runs: Vec<RunRecord>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct RunView {
+    #[serde(flatten)]
+    run: RunRecord,
+    artifacts: Vec<ArtifactMeta>,
+    deliverables: Vec<ArtifactMeta>,
+}
+
+/// Runs, newest first, filtered and paged.
+#[utoipa::path(get, path = "/api/runs", tag = "runs", security(("bearer" = [])),
+    params(RunQuery),
+    responses((status = 200, body = RunPage), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<RunQuery>,
+) -> Result<Json<RunPage>, ApiError> {
+    caller.require(READ_ROLES, "read runs")?;
+    let filter = RunFilter {
+        status: q.status,
+        mode: q.mode,
+        workflow_id: q.workflow_id,
+        output_type_id: q.output_type_id,
+        product_id: q.product_id,
+        limit: q.limit.unwrap_or(50).clamp(1, 200),
+        offset: q.offset.unwrap_or(0).max(0),
+    };
+    let (mut runs, total) = state.store.list_runs(&filter).await?;
+    // Pages stay small: the graph and output-type snapshots are in the run detail.
+    for run in &mut runs {
+        run.graph = None;
+        run.output_type = None;
+    }
+    Ok(Json(RunPage {
+        runs,
+        total,
+        limit: filter.limit,
+        offset: filter.offset,
+    }))
+}
+
+/// One run with its node runs, artifacts and deliverables.
+#[utoipa::path(get, path = "/api/runs/{id}", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = Run), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_one(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    caller.require(READ_ROLES, "read runs")?;
+    let run = state.store.get_run(&id).await?;
+    let artifacts = state.store.list_artifacts(&id).await?;
+    let deliverables = if run.authoritative && run.status == RunStatus::Succeeded {
+        let role = run.output_type.as_ref().map(|o| o.artifact_kind.role());
+        artifacts
+            .iter()
+            .filter(|a| role.is_none_or(|r| r == a.role))
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Json(RunView {
+        run,
+        artifacts,
+        deliverables,
+    })
+    .into_response())
+}
+
+/// Cancels a queued run at once, or asks a running one to stop (202; its status becomes
+/// `cancelled` when its nodes have stopped). 409 `run_finished` when it already finished.
+#[utoipa::path(post, path = "/api/runs/{id}/cancel", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 202, body = Run), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+async fn cancel(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    caller.require(READ_ROLES, "cancel runs")?;
+    let run = state.runs.cancel(&id).await?;
+    Ok((StatusCode::ACCEPTED, Json(run)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RerunBody {
+    /// Overrides over the original run's (`<node id or node type>.<param>`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub overrides: Map<String, Value>,
+}
+
+/// Runs a run again in the same mode with the current workflow and output type (the
+/// original's snapshots when they were deleted); `rerun_of` links it to the original.
+#[utoipa::path(post, path = "/api/runs/{id}/rerun", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = RerunBody,
+    responses((status = 202, body = super::dispatch::Dispatched), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn rerun(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<RerunBody>,
+) -> Result<Response, ApiError> {
+    caller.require(READ_ROLES, "rerun runs")?;
+    let run = state.runs.rerun(&id, body.overrides).await?;
+    Ok(dispatched(&[run]))
+}
+
+fn is_final(kind: &str, payload: &Value) -> bool {
+    kind == "run_status"
+        && serde_json::from_value::<RunStatus>(payload["status"].clone())
+            .is_ok_and(RunStatus::is_final)
+}
+
+fn sse_event(seq: i64, kind: &str, payload: &Value) -> Event {
+    Event::default()
+        .id(seq.to_string())
+        .event(kind)
+        .data(payload.to_string())
+}
+
+/// Server-sent events of a run: everything that happened so far (after `Last-Event-ID`),
+/// then live, ending after the run's final `run_status`. Event names: `run_status`,
+/// `node_status`, `log`, `artifact`; data is the event JSON; id is its sequence number.
+#[utoipa::path(get, path = "/api/runs/{id}/events", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path), ("Last-Event-ID" = Option<String>, Header)),
+    responses((status = 200, description = "text/event-stream", content_type = "text/event-stream"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn events(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    caller.require(READ_ROLES, "read runs")?;
+    state.store.get_run(&id).await?;
+    let after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    // Subscribe before reading the log: anything published from here on is seen live, and
+    // anything before is in the log (events are stored before they are published).
+    let mut live = state.runs.subscribe();
+    let (tx, rx) = mpsc::channel::<Result<Event, Infallible>>(64);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let mut last = after;
+        let mut replay = true;
+        loop {
+            if replay {
+                replay = false;
+                let stored: Vec<StoredEvent> = match store.list_events(&id, last).await {
+                    Ok(events) => events,
+                    Err(err) => {
+                        tracing::error!(run = %id, %err, "cannot replay run events");
+                        return;
+                    }
+                };
+                for e in stored {
+                    if tx
+                        .send(Ok(sse_event(e.seq, &e.kind, &e.payload)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    last = e.seq;
+                    if is_final(&e.kind, &e.payload) {
+                        return;
+                    }
+                }
+            }
+            let received = tokio::select! {
+                // The client went away: stop listening.
+                _ = tx.closed() => return,
+                received = live.recv() => received,
+            };
+            match received {
+                Ok(e) if e.run_id == id && e.seq > last => {
+                    if tx
+                        .send(Ok(sse_event(e.seq, &e.kind, &e.payload)))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                    last = e.seq;
+                    if is_final(&e.kind, &e.payload) {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                // Fell behind the broadcast: catch up from the log.
+                Err(RecvError::Lagged(_)) => replay = true,
+                Err(RecvError::Closed) => return,
+            }
+        }
+    });
+    Ok(Sse::new(ReceiverStream::new(rx))
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+/// Downloads an artifact's bytes with its media type.
+#[utoipa::path(get, path = "/api/artifacts/{id}", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, description = "The artifact's bytes, with its media type"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn artifact(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    caller.require(READ_ROLES, "download artifacts")?;
+    let meta = state.store.get_artifact(&id).await?;
+    let path = state
+        .runs
+        .artifact_path(&meta.id)
+        .ok_or_else(|| ApiError::NotFound(format!("artifact '{id}'")))?;
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::NotFound(format!(
+                "the bytes of artifact '{id}' (the artifact store no longer has them)"
+            )))
+        }
+        Err(e) => return Err(ApiError::Internal(format!("{}: {e}", path.display()))),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, meta.media_type.clone()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}-{}\"",
+                    meta.role.as_str(),
+                    meta.id
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,243 @@
+//! Dispatch, rerun and cancel: preflight, then create the run records (linked as the rollout
+//! plan says) with their jobs, and wake a worker.
+
+use super::preflight::{preflight_output_type, preflight_workflow, PreflightReport};
+use super::service::RunService;
+use crate::store::{NewRun, OutputTypeRecord, RunRecord, StoreError, Workflow};
+use serde_json::{Map, Value};
+use workflow_contracts::output_type::{OutputTypeSpec, WorkflowRef};
+use workflow_contracts::Graph;
+use workflow_engine::runtime::legacy::legacy_graph;
+use workflow_engine::runtime::{plan_dispatch, RunMode, RunStatus};
+
+/// What a dispatch carries: inputs for source nodes and extra parameter overrides.
+#[derive(Debug, Clone, Default)]
+pub struct DispatchInput {
+    pub inputs: Map<String, Value>,
+    pub overrides: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error("preflight found problems")]
+    Preflight(PreflightReport),
+    #[error("run {0} already finished as {1}")]
+    Finished(String, &'static str),
+    #[error("run {0} is not running in this server process")]
+    NotHere(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn product_id(inputs: &Map<String, Value>) -> Option<String> {
+    inputs
+        .get("product_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+impl RunService {
+    /// The legacy pipeline as a graph, recorded on legacy runs so a client can draw the steps
+    /// (the worker rebuilds it from the output type; this copy is for display).
+    pub(crate) fn legacy_plan(&self, spec: &OutputTypeSpec) -> Option<Graph> {
+        legacy_graph(spec, &self.registry).ok()
+    }
+
+    pub fn preflight_workflow(&self, wf: &Workflow, input: &DispatchInput) -> PreflightReport {
+        preflight_workflow(
+            &wf.graph,
+            &input.overrides,
+            &input.inputs,
+            &self.registry,
+            self.modules(),
+        )
+    }
+
+    pub async fn preflight_output_type(
+        &self,
+        ot: &OutputTypeRecord,
+        input: &DispatchInput,
+    ) -> Result<(PreflightReport, Option<Workflow>), StoreError> {
+        let workflow = match &ot.spec.workflow_id {
+            Some(id) => match self.store.get_workflow(id).await {
+                Ok(wf) => Some(wf),
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        let wf_ref = workflow.as_ref().map(|wf| WorkflowRef {
+            id: &wf.id,
+            name: &wf.name,
+            family: wf.family,
+            graph: &wf.graph,
+        });
+        let report = preflight_output_type(
+            &ot.spec,
+            wf_ref,
+            &input.overrides,
+            &input.inputs,
+            &self.registry,
+            self.modules(),
+        );
+        Ok((report, workflow))
+    }
+
+    /// A graph run of a workflow.
+    pub async fn dispatch_workflow(
+        &self,
+        wf: &Workflow,
+        input: DispatchInput,
+    ) -> Result<Vec<RunRecord>, DispatchError> {
+        let report = self.preflight_workflow(wf, &input);
+        if !report.ok {
+            return Err(DispatchError::Preflight(report));
+        }
+        let run = self
+            .store
+            .create_run(
+                &NewRun {
+                    mode: Some(RunMode::Graph),
+                    trigger: "api".into(),
+                    workflow_id: Some(wf.id.clone()),
+                    workflow_version: Some(wf.version),
+                    product_id: product_id(&input.inputs),
+                    inputs: input.inputs,
+                    overrides: input.overrides,
+                    graph: Some(wf.graph.clone()),
+                    ..NewRun::default()
+                },
+                true,
+            )
+            .await?;
+        self.wake();
+        Ok(vec![run])
+    }
+
+    /// The runs an output type's rollout asks for; the first is the primary.
+    pub async fn dispatch_output_type(
+        &self,
+        ot: &OutputTypeRecord,
+        input: DispatchInput,
+    ) -> Result<Vec<RunRecord>, DispatchError> {
+        let (report, workflow) = self.preflight_output_type(ot, &input).await?;
+        if !report.ok {
+            return Err(DispatchError::Preflight(report));
+        }
+        let plan = plan_dispatch(ot.spec.rollout, ot.spec.fallback_to_legacy);
+        let new_run = |mode: RunMode, trigger: &str| NewRun {
+            mode: Some(mode),
+            trigger: trigger.into(),
+            workflow_id: workflow.as_ref().map(|w| w.id.clone()),
+            workflow_version: workflow.as_ref().map(|w| w.version),
+            output_type_id: Some(ot.id.clone()),
+            product_id: product_id(&input.inputs),
+            inputs: input.inputs.clone(),
+            overrides: input.overrides.clone(),
+            graph: if mode.runs_graph() {
+                workflow.as_ref().map(|w| w.graph.clone())
+            } else {
+                self.legacy_plan(&ot.spec)
+            },
+            output_type: Some(ot.spec.clone()),
+            ..NewRun::default()
+        };
+        let primary = self
+            .store
+            .create_run(&new_run(plan.primary, "api"), true)
+            .await?;
+        let mut runs = vec![primary];
+        if plan.shadow {
+            let mut shadow = new_run(RunMode::Shadow, "shadow");
+            shadow.linked_run_id = Some(runs[0].id.clone());
+            shadow.link = Some("shadow_of".into());
+            let shadow = self.store.create_run(&shadow, true).await?;
+            self.store
+                .link_run(&runs[0].id, &shadow.id, "shadow")
+                .await?;
+            runs[0] = self.store.get_run(&runs[0].id).await?;
+            runs.push(shadow);
+        }
+        self.wake();
+        self.wake();
+        Ok(runs)
+    }
+
+    /// Runs `run_id` again (same mode, current workflow and output type when they still
+    /// exist, else the snapshots), with `overrides` over the original run's.
+    pub async fn rerun(
+        &self,
+        run_id: &str,
+        overrides: Map<String, Value>,
+    ) -> Result<RunRecord, DispatchError> {
+        let old = self.store.get_run(run_id).await?;
+        let workflow = match &old.workflow_id {
+            Some(id) => self.store.get_workflow(id).await.ok(),
+            None => None,
+        };
+        let output_type = match &old.output_type_id {
+            Some(id) => self
+                .store
+                .get_output_type(id)
+                .await
+                .ok()
+                .map(|o| o.spec)
+                .or(old.output_type.clone()),
+            None => None,
+        };
+        let mut merged = old.overrides.clone();
+        merged.extend(overrides);
+        let graph = if old.mode.runs_graph() {
+            workflow.as_ref().map(|w| w.graph.clone()).or(old.graph)
+        } else {
+            output_type.as_ref().and_then(|spec| self.legacy_plan(spec))
+        };
+        let run = self
+            .store
+            .create_run(
+                &NewRun {
+                    mode: Some(old.mode),
+                    trigger: "rerun".into(),
+                    workflow_id: old.workflow_id,
+                    workflow_version: workflow.map(|w| w.version).or(old.workflow_version),
+                    output_type_id: old.output_type_id,
+                    product_id: old.product_id,
+                    inputs: old.inputs,
+                    overrides: merged,
+                    graph,
+                    output_type,
+                    rerun_of: Some(old.id),
+                    ..NewRun::default()
+                },
+                true,
+            )
+            .await?;
+        self.wake();
+        Ok(run)
+    }
+
+    /// Cancels a queued run at once, or signals a running one (it stops at its modules' next
+    /// cancellation check and is recorded `cancelled`).
+    pub async fn cancel(&self, run_id: &str) -> Result<RunRecord, DispatchError> {
+        let run = self.store.get_run(run_id).await?;
+        if run.status.is_final() {
+            return Err(DispatchError::Finished(run.id, run.status.as_str()));
+        }
+        if self.store.cancel_queued_run(run_id).await? {
+            super::worker::emit_final(self, run_id, RunStatus::Cancelled, None).await?;
+            return Ok(self.store.get_run(run_id).await?);
+        }
+        // A worker that just claimed the job registers its token a moment later.
+        for _ in 0..50 {
+            if self.cancel_running(run_id) {
+                return Ok(self.store.get_run(run_id).await?);
+            }
+            let now = self.store.get_run(run_id).await?;
+            if now.status.is_final() {
+                return Err(DispatchError::Finished(now.id, now.status.as_str()));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        Err(DispatchError::NotHere(run.id))
+    }
+}

@@ -1,0 +1,195 @@
+//! Preflight: every problem that would stop a dispatch, found at once, without running
+//! anything. The checks themselves are the contracts' and the engine's; this gathers them per
+//! path the rollout will run (graph, legacy) and adds module availability.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use workflow_contracts::output_type::{validate_output_type, OutputTypeSpec, WorkflowRef};
+use workflow_contracts::{validate, Graph, Registry, Severity};
+use workflow_engine::runtime::inputs::check_inputs;
+use workflow_engine::runtime::legacy::legacy_graph;
+use workflow_engine::runtime::params::resolve_overrides;
+use workflow_engine::runtime::{plan_dispatch, DispatchPlan, ModuleRegistry, RunMode};
+
+/// One problem. `scope` says which part is at fault: `graph`, `legacy`, `overrides`,
+/// `inputs`, `modules` or `output_type`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct PreflightProblem {
+    pub scope: String,
+    pub code: String,
+    /// `error` blocks dispatch; `warning` does not.
+    pub severity: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The preflight answer: `ok` when nothing blocks dispatch.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreflightReport {
+    pub ok: bool,
+    /// The runs a dispatch would start (`graph`, `legacy`, `shadow`).
+    #[schema(value_type = Vec<String>)]
+    pub runs: Vec<RunMode>,
+    /// Whether a failed graph run would fall back to legacy.
+    pub fallback_to_legacy: bool,
+    pub problems: Vec<PreflightProblem>,
+}
+
+fn problem(scope: &str, code: &str, message: String) -> PreflightProblem {
+    PreflightProblem {
+        scope: scope.into(),
+        code: code.into(),
+        severity: "error".into(),
+        message,
+        nodes: Vec::new(),
+        field: None,
+    }
+}
+
+impl PreflightReport {
+    fn new(runs: Vec<RunMode>, fallback: bool, problems: Vec<PreflightProblem>) -> Self {
+        PreflightReport {
+            ok: !problems.iter().any(|p| p.severity == "error"),
+            runs,
+            fallback_to_legacy: fallback,
+            problems,
+        }
+    }
+}
+
+/// Checks one graph as it would run: validity, overrides, inputs, modules. `scope` is `graph`
+/// for a workflow graph and `legacy` for the legacy pipeline's graph.
+fn check_graph(
+    scope: &str,
+    graph: &Graph,
+    overrides: &Map<String, Value>,
+    inputs: &Map<String, Value>,
+    registry: &Registry,
+    modules: &ModuleRegistry,
+    out: &mut Vec<PreflightProblem>,
+) {
+    for e in validate(graph, registry).errors {
+        let mut p = problem(scope, e.code.as_str(), e.message);
+        if e.severity == Severity::Warning {
+            p.severity = "warning".into();
+        }
+        p.nodes = e.nodes;
+        p.field = e.param.map(|param| format!("params.{param}"));
+        out.push(p);
+    }
+    for o in resolve_overrides(graph, registry, overrides).1 {
+        let mut p = problem("overrides", o.code, o.message);
+        p.field = Some(format!("overrides.{}", o.key));
+        out.push(p);
+    }
+    for i in check_inputs(graph, inputs) {
+        let mut p = problem("inputs", i.code, i.message);
+        p.nodes = vec![i.node];
+        p.field = Some(format!("inputs.{}", i.key));
+        out.push(p);
+    }
+    for node in &graph.nodes {
+        let Some(def) = registry.get(&node.node_type) else {
+            continue; // reported by validation
+        };
+        if !modules.contains(&def.module_key) {
+            let mut p = problem(
+                "modules",
+                "module_unavailable",
+                format!(
+                    "no module is registered for module_key '{}' (node '{}', type {}): this server cannot run it",
+                    def.module_key, node.id, node.node_type
+                ),
+            );
+            p.nodes = vec![node.id.clone()];
+            out.push(p);
+        }
+    }
+    // The same input is reported once even when several paths need it.
+    out.dedup();
+}
+
+/// Preflight of a workflow dispatched directly (a graph run).
+pub fn preflight_workflow(
+    graph: &Graph,
+    overrides: &Map<String, Value>,
+    inputs: &Map<String, Value>,
+    registry: &Registry,
+    modules: &ModuleRegistry,
+) -> PreflightReport {
+    let mut problems = Vec::new();
+    check_graph(
+        "graph",
+        graph,
+        overrides,
+        inputs,
+        registry,
+        modules,
+        &mut problems,
+    );
+    PreflightReport::new(vec![RunMode::Graph], false, problems)
+}
+
+/// Preflight of an output type: its own rules, then every path its rollout runs.
+pub fn preflight_output_type(
+    spec: &OutputTypeSpec,
+    workflow: Option<WorkflowRef<'_>>,
+    overrides: &Map<String, Value>,
+    inputs: &Map<String, Value>,
+    registry: &Registry,
+    modules: &ModuleRegistry,
+) -> PreflightReport {
+    let plan: DispatchPlan = plan_dispatch(spec.rollout, spec.fallback_to_legacy);
+    let mut problems: Vec<PreflightProblem> = validate_output_type(spec, workflow, registry)
+        .into_iter()
+        .map(|p| {
+            let code = serde_json::to_value(p.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            let mut out = problem("output_type", &code, p.message);
+            out.field = Some(p.field);
+            out
+        })
+        .collect();
+    let mut runs = vec![plan.primary];
+    if plan.shadow {
+        runs.push(RunMode::Shadow);
+    }
+    let runs_legacy = plan.primary == RunMode::Legacy || plan.fallback_to_legacy;
+    let runs_graph = plan.primary == RunMode::Graph || plan.shadow;
+    if runs_legacy {
+        match legacy_graph(spec, registry) {
+            Ok(graph) => check_graph(
+                "legacy",
+                &graph,
+                overrides,
+                inputs,
+                registry,
+                modules,
+                &mut problems,
+            ),
+            Err(e) => problems.push(problem("legacy", e.code(), e.to_string())),
+        }
+    }
+    if runs_graph {
+        if let Some(wf) = workflow {
+            let mut merged = spec.invocation_overrides.clone();
+            merged.extend(overrides.clone());
+            check_graph(
+                "graph",
+                wf.graph,
+                &merged,
+                inputs,
+                registry,
+                modules,
+                &mut problems,
+            );
+        }
+    }
+    PreflightReport::new(runs, plan.fallback_to_legacy, problems)
+}

@@ -1,0 +1,176 @@
+//! The run service: owns the runtime, the worker pool, the live-event hub and the
+//! cancellation tokens of running runs.
+
+use super::artifacts::DiskArtifacts;
+use crate::store::{Store, StoreResult};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{broadcast, Notify};
+use tokio_util::sync::CancellationToken;
+use workflow_contracts::Registry;
+use workflow_engine::runtime::{ModuleRegistry, RunOptions, Runtime};
+
+/// How runs execute in this process. The caller provides the modules: production wiring
+/// registers the engine's real modules, tests register their own.
+#[derive(Clone)]
+pub struct RunsConfig {
+    pub modules: ModuleRegistry,
+    pub artifact_dir: PathBuf,
+    /// In-process workers (runs executing at once).
+    pub workers: usize,
+    pub options: RunOptions,
+}
+
+impl RunsConfig {
+    /// Artifacts in `<data_dir>/artifacts`, two workers, default scheduling.
+    pub fn new(modules: ModuleRegistry, data_dir: &Path) -> Self {
+        RunsConfig {
+            modules,
+            artifact_dir: data_dir.join("artifacts"),
+            workers: 2,
+            options: RunOptions::default(),
+        }
+    }
+}
+
+/// A persisted run event, as broadcast to live listeners.
+#[derive(Debug, Clone)]
+pub struct HubEvent {
+    pub run_id: String,
+    pub seq: i64,
+    pub kind: String,
+    pub payload: Value,
+}
+
+pub struct RunService {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) runtime: Runtime,
+    pub(crate) artifacts: Arc<DiskArtifacts>,
+    hub: broadcast::Sender<Arc<HubEvent>>,
+    wake: Notify,
+    cancels: Mutex<HashMap<String, CancellationToken>>,
+    shutdown: CancellationToken,
+}
+
+impl RunService {
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<Registry>,
+        config: &RunsConfig,
+    ) -> std::io::Result<Arc<Self>> {
+        let artifacts = Arc::new(DiskArtifacts::new(config.artifact_dir.clone())?);
+        let runtime = Runtime::new(
+            registry.clone(),
+            Arc::new(config.modules.clone()),
+            artifacts.clone(),
+        )
+        .with_options(config.options.clone());
+        let (hub, _) = broadcast::channel(1024);
+        Ok(Arc::new(RunService {
+            store,
+            registry,
+            runtime,
+            artifacts,
+            hub,
+            wake: Notify::new(),
+            cancels: Mutex::default(),
+            shutdown: CancellationToken::new(),
+        }))
+    }
+
+    /// Marks runs interrupted by a previous stop as failed, then starts `workers` workers.
+    pub async fn start(self: &Arc<Self>, workers: usize) -> StoreResult<()> {
+        super::worker::recover_interrupted(self).await?;
+        for n in 0..workers.max(1) {
+            let service = self.clone();
+            tokio::spawn(async move { service.worker_loop(n).await });
+        }
+        Ok(())
+    }
+
+    /// Stops the workers after their current job (running runs are cancelled).
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+        for token in self.lock_cancels().values() {
+            token.cancel();
+        }
+    }
+
+    /// Where an artifact's bytes live (None for an id the store could not have made).
+    pub fn artifact_path(&self, id: &str) -> Option<PathBuf> {
+        self.artifacts.path(id)
+    }
+
+    pub fn modules(&self) -> &ModuleRegistry {
+        self.runtime.modules()
+    }
+
+    /// Tells a worker a job was queued.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<HubEvent>> {
+        self.hub.subscribe()
+    }
+
+    pub(crate) fn publish(&self, event: HubEvent) {
+        // No listener is fine: everything is persisted before it is published.
+        let _ = self.hub.send(Arc::new(event));
+    }
+
+    fn lock_cancels(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.cancels.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn register_cancel(&self, run_id: &str) -> CancellationToken {
+        let token = self.shutdown.child_token();
+        self.lock_cancels().insert(run_id.to_owned(), token.clone());
+        token
+    }
+
+    pub(crate) fn unregister_cancel(&self, run_id: &str) {
+        self.lock_cancels().remove(run_id);
+    }
+
+    /// Cancels a running run in this process; false when it is not running here.
+    pub fn cancel_running(&self, run_id: &str) -> bool {
+        match self.lock_cancels().get(run_id) {
+            Some(token) => {
+                token.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    async fn worker_loop(self: Arc<Self>, n: usize) {
+        loop {
+            if self.shutdown.is_cancelled() {
+                return;
+            }
+            match self.store.claim_job().await {
+                Ok(Some(job)) => {
+                    if let Err(err) = super::worker::execute(&self, &job).await {
+                        tracing::error!(worker = n, run = %job.run_id, %err, "run could not be recorded");
+                        super::worker::abandon(&self, &job, &err).await;
+                    }
+                    // More may be queued: look again before sleeping.
+                    continue;
+                }
+                Ok(None) => {}
+                Err(err) => tracing::error!(worker = n, %err, "cannot claim a job"),
+            }
+            // Woken on dispatch; the timeout also picks up jobs queued by other processes.
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = self.shutdown.cancelled() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! What a worker does with a claimed job: run it through the engine, persist every event as
+//! it comes (then broadcast it), record the outcome, and start a legacy fallback when the
+//! rollout asks for one. Also the start-up recovery of runs a stop interrupted.
+
+use super::service::{HubEvent, RunService};
+use crate::store::{ArtifactMeta, Job, NewRun, RunRecord, StoreResult};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio_util::sync::CancellationToken;
+use workflow_engine::runtime::{
+    now_ms, plan_dispatch, should_fall_back, NodeStatus, RunEvent, RunEventKind, RunMode,
+    RunRequest, RunStatus, RuntimeError,
+};
+
+/// The overrides a run executes with: a graph run of an output type gets the output type's
+/// invocation overrides under the dispatch's own.
+pub(crate) fn effective_overrides(run: &RunRecord) -> Map<String, Value> {
+    match (&run.output_type, run.mode.runs_graph()) {
+        (Some(spec), true) => {
+            let mut merged = spec.invocation_overrides.clone();
+            merged.extend(run.overrides.clone());
+            merged
+        }
+        _ => run.overrides.clone(),
+    }
+}
+
+pub(crate) async fn execute(service: &Arc<RunService>, job: &Job) -> StoreResult<()> {
+    let store = &service.store;
+    let run = store.get_run(&job.run_id).await?;
+    if run.status.is_final() {
+        // Cancelled while queued, between claim and here.
+        return store.set_job_status(&job.id, "done").await;
+    }
+    let cancel = service.register_cancel(&run.id);
+    store.mark_run_started(&run.id, now_ms()).await?;
+    let (tx, rx) = unbounded_channel();
+    let persist = tokio::spawn(persist_events(service.clone(), run.id.clone(), rx));
+    let result = run_engine(service, &run, tx, cancel).await;
+    let held_final = persist.await.unwrap_or_else(|err| {
+        tracing::error!(%err, "event persistence task failed");
+        None
+    });
+    let (status, error, nodes) = match result {
+        Ok(report) => (report.status, None, report.nodes),
+        Err(e) => (
+            RunStatus::Failed,
+            Some(json!({"code": e.code(), "message": e.to_string(), "details": e.details()})),
+            Vec::new(),
+        ),
+    };
+    store
+        .finish_run(&run.id, status, error.as_ref(), &nodes)
+        .await?;
+    // The final status event goes out only once the record says so, so a client that saw it
+    // and reads the run finds it finished.
+    match held_final {
+        Some(event) => persist_one(service, &event).await?,
+        None => emit_final(service, &run.id, status, error).await?,
+    }
+    store.set_job_status(&job.id, "done").await?;
+    service.unregister_cancel(&run.id);
+    if let Some(spec) = &run.output_type {
+        let plan = plan_dispatch(spec.rollout, spec.fallback_to_legacy);
+        if run.trigger == "api" && should_fall_back(&plan, run.mode, status) {
+            start_fallback(service, &run).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn run_engine(
+    service: &Arc<RunService>,
+    run: &RunRecord,
+    events: UnboundedSender<RunEvent>,
+    cancel: CancellationToken,
+) -> Result<workflow_engine::runtime::RunReport, RuntimeError> {
+    let runtime = &service.runtime;
+    match run.mode {
+        RunMode::Legacy => {
+            let Some(spec) = &run.output_type else {
+                return Err(RuntimeError::NoLegacyPipeline(
+                    "this legacy run has no output type to take its pipeline from".into(),
+                ));
+            };
+            runtime
+                .run_legacy(
+                    spec,
+                    &run.id,
+                    run.inputs.clone(),
+                    run.overrides.clone(),
+                    Some(events),
+                    cancel,
+                )
+                .await
+        }
+        RunMode::Graph | RunMode::Shadow => {
+            let Some(graph) = run.graph.clone() else {
+                return Err(RuntimeError::InvalidGraph(Vec::new()));
+            };
+            let request = RunRequest {
+                run_id: run.id.clone(),
+                graph,
+                overrides: effective_overrides(run),
+                inputs: run.inputs.clone(),
+            };
+            runtime.run_graph(request, Some(events), cancel).await
+        }
+    }
+}
+
+fn kind_of(event: &RunEvent) -> &'static str {
+    match event.kind {
+        RunEventKind::RunStatus { .. } => "run_status",
+        RunEventKind::NodeStatus { .. } => "node_status",
+        RunEventKind::Log { .. } => "log",
+        RunEventKind::Artifact { .. } => "artifact",
+    }
+}
+
+/// Persists the engine's events in order (node records, artifact metadata, the event log)
+/// and broadcasts each after it is stored. The run's final status event is returned, not
+/// stored: the caller stores it after the run record is final.
+async fn persist_events(
+    service: Arc<RunService>,
+    run_id: String,
+    mut rx: UnboundedReceiver<RunEvent>,
+) -> Option<RunEvent> {
+    let mut positions: HashMap<String, i64> = HashMap::new();
+    let mut held = None;
+    while let Some(event) = rx.recv().await {
+        if matches!(event.kind, RunEventKind::RunStatus { status } if status.is_final()) {
+            held = Some(event);
+            continue;
+        }
+        let stored = async {
+            match &event.kind {
+                RunEventKind::NodeStatus { node } => {
+                    let next = i64::try_from(positions.len()).unwrap_or(i64::MAX);
+                    let position = *positions.entry(node.node_id.clone()).or_insert(next);
+                    service.store.save_node_run(&run_id, position, node).await?;
+                }
+                RunEventKind::Artifact { node_id, artifact } => {
+                    let meta = ArtifactMeta {
+                        id: artifact.id.clone(),
+                        run_id: run_id.clone(),
+                        node_id: node_id.clone(),
+                        role: artifact.role,
+                        media_type: artifact.media_type.clone(),
+                        size: i64::try_from(artifact.size).unwrap_or(i64::MAX),
+                        created_at: event.at,
+                    };
+                    service.store.insert_artifact(&meta).await?;
+                }
+                _ => {}
+            }
+            persist_one(&service, &event).await
+        };
+        if let Err(err) = stored.await {
+            tracing::error!(run = %run_id, %err, "cannot persist a run event");
+        }
+    }
+    held
+}
+
+async fn persist_one(service: &RunService, event: &RunEvent) -> StoreResult<()> {
+    let payload = serde_json::to_value(event).unwrap_or(Value::Null);
+    let seq = i64::try_from(event.seq).unwrap_or(i64::MAX);
+    let kind = kind_of(event);
+    service
+        .store
+        .append_event(&event.run_id, seq, event.at, kind, &payload)
+        .await?;
+    service.publish(HubEvent {
+        run_id: event.run_id.clone(),
+        seq,
+        kind: kind.to_owned(),
+        payload,
+    });
+    Ok(())
+}
+
+/// A final `run_status` event the server itself emits (run refused, cancelled while queued,
+/// interrupted), numbered after the run's last event.
+pub(crate) async fn emit_final(
+    service: &RunService,
+    run_id: &str,
+    status: RunStatus,
+    error: Option<Value>,
+) -> StoreResult<()> {
+    let seq = service.store.last_event_seq(run_id).await? + 1;
+    let at = now_ms();
+    let mut payload =
+        json!({"run_id": run_id, "seq": seq, "at": at, "kind": "run_status", "status": status});
+    if let (Some(error), Some(obj)) = (error, payload.as_object_mut()) {
+        obj.insert("error".into(), error);
+    }
+    service
+        .store
+        .append_event(run_id, seq, at, "run_status", &payload)
+        .await?;
+    service.publish(HubEvent {
+        run_id: run_id.to_owned(),
+        seq,
+        kind: "run_status".into(),
+        payload,
+    });
+    Ok(())
+}
+
+/// Best effort after the store failed mid-run: record the run failed (`internal`) and the job
+/// done, so it is not left "running" until the next restart.
+pub(crate) async fn abandon(service: &RunService, job: &Job, err: &crate::store::StoreError) {
+    service.unregister_cancel(&job.run_id);
+    let error =
+        json!({"code": "internal", "message": format!("the run could not be recorded: {err}")});
+    let nodes = match service.store.get_run(&job.run_id).await {
+        Ok(run) if run.status.is_final() => None,
+        Ok(run) => Some(run.nodes),
+        Err(_) => Some(Vec::new()),
+    };
+    if let Some(nodes) = nodes {
+        let recorded = async {
+            service
+                .store
+                .finish_run(&job.run_id, RunStatus::Failed, Some(&error), &nodes)
+                .await?;
+            emit_final(service, &job.run_id, RunStatus::Failed, Some(error.clone())).await
+        };
+        if let Err(e) = recorded.await {
+            tracing::error!(run = %job.run_id, %e, "cannot record the failure either; a restart will mark it interrupted");
+            return;
+        }
+    }
+    if let Err(e) = service.store.set_job_status(&job.id, "done").await {
+        tracing::error!(job = %job.id, %e, "cannot close the job");
+    }
+}
+
+/// Rollout `graph` with fallback: the failed graph run gets a linked legacy run.
+async fn start_fallback(service: &Arc<RunService>, run: &RunRecord) -> StoreResult<()> {
+    let fallback = service
+        .store
+        .create_run(
+            &NewRun {
+                mode: Some(RunMode::Legacy),
+                trigger: "fallback".into(),
+                workflow_id: run.workflow_id.clone(),
+                workflow_version: run.workflow_version,
+                output_type_id: run.output_type_id.clone(),
+                product_id: run.product_id.clone(),
+                inputs: run.inputs.clone(),
+                overrides: run.overrides.clone(),
+                graph: run
+                    .output_type
+                    .as_ref()
+                    .and_then(|spec| service.legacy_plan(spec)),
+                output_type: run.output_type.clone(),
+                linked_run_id: Some(run.id.clone()),
+                link: Some("fallback_of".into()),
+                rerun_of: None,
+            },
+            true,
+        )
+        .await?;
+    service
+        .store
+        .link_run(&run.id, &fallback.id, "fallback")
+        .await?;
+    service.wake();
+    Ok(())
+}
+
+/// Runs whose job was running when the server stopped did not finish: they are marked
+/// failed (`interrupted`), their unfinished nodes failed or cancelled, never left "running".
+/// Queued jobs stay queued and run now.
+pub(crate) async fn recover_interrupted(service: &Arc<RunService>) -> StoreResult<()> {
+    let store = &service.store;
+    for job in store.running_jobs().await? {
+        let run = store.get_run(&job.run_id).await?;
+        let error = json!({
+            "code": "interrupted",
+            "message": "the server stopped while this run was running; its results are incomplete: rerun it",
+        });
+        let nodes: Vec<_> = run
+            .nodes
+            .into_iter()
+            .map(|mut n| {
+                match n.status {
+                    NodeStatus::Running => {
+                        n.status = NodeStatus::Failed;
+                        n.error = Some(workflow_engine::runtime::NodeError {
+                            code: "interrupted".into(),
+                            message: "the server stopped while this node ran".into(),
+                            details: Value::Null,
+                            root_cause_node: None,
+                        });
+                    }
+                    NodeStatus::Pending => n.status = NodeStatus::Cancelled,
+                    _ => {}
+                }
+                n
+            })
+            .collect();
+        store
+            .finish_run(&run.id, RunStatus::Failed, Some(&error), &nodes)
+            .await?;
+        emit_final(service, &run.id, RunStatus::Failed, Some(error)).await?;
+        store.set_job_status(&job.id, "interrupted").await?;
+        tracing::warn!(run = %run.id, "run interrupted by a stop: marked failed");
+    }
+    Ok(())
+}
