@@ -20,3 +20,8 @@ ensure_packages() {
 
 # What the desktop app needs at run time (X11/Wayland windowing and OpenGL through Mesa).
 APP_RUNTIME_PACKAGES=(libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libwayland-client0 libgl1 libegl1 libgl1-mesa-dri)
+# Building the engine: khronos-egl links the system libEGL through pkg-config.
+BUILD_PACKAGES=(pkg-config libegl-dev)
+# The headless renderer (EGL surfaceless; Mesa llvmpipe without a GPU) and STEP import
+# through OpenCASCADE (occt-draw loads the plugins the -dev packages name).
+ENGINE_RUNTIME_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri occt-draw libocct-draw-dev libocct-data-exchange-dev)
