@@ -64,16 +64,26 @@ fn main() {
         let _triangles = ctx.tessellate(output.shapes, output.pixels_per_point);
         t.elapsed()
     };
-    let cases: [(&str, Option<Command>); 2] = [
-        ("whole graph in view (zoom to fit)", None),
+    let cases: [(&str, Option<Command>, bool); 3] = [
+        ("whole graph in view (zoom to fit: overview)", None, false),
         (
             "one node selected, inspector open",
             Some(Command::Select(vec!["still_0".into()])),
+            false,
         ),
+        ("editing at 1:1 zoom in the middle of the graph", None, true),
     ];
-    for (label, command) in cases {
+    for (label, command, one_to_one) in cases {
         if let Some(command) = command {
             app.send(command);
+        }
+        if one_to_one {
+            let editor = app.editor.as_mut().expect("open");
+            let middle = editor.doc.graph.nodes[500].position.unwrap_or([0.0, 0.0]);
+            editor.canvas.set_view(egui::emath::TSTransform::new(
+                egui::vec2(800.0 - middle[0], 500.0 - middle[1]),
+                1.0,
+            ));
         }
         for i in 0..10 {
             frame(&mut app, egui::pos2(400.0 + i as f32, 500.0));

@@ -232,3 +232,48 @@ fn typing_over_the_canvas_searches_the_palette() {
     assert_eq!(editor.palette.query, "turntable");
     assert!(h.query_all_by_label("Render turntable").next().is_some());
 }
+
+#[test]
+fn a_thousand_node_graph_opens_in_the_overview_and_zooming_in_returns_to_the_editor() {
+    let registry = Arc::new(Registry::builtin());
+    let mut graph = workflow_contracts::generate::publishing_units(100, &registry);
+    workflow_contracts::layout::auto_layout(&mut graph, None);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(64)
+        .build_eframe(move |_cc| {
+            let mut app = StudioApp::new(Arc::clone(&registry));
+            app.open(workflow_studio::editor::document::WorkflowDocument::new(
+                "big",
+                graph.clone(),
+            ));
+            app
+        });
+    h.run();
+    assert!(h
+        .state()
+        .editor
+        .as_ref()
+        .is_some_and(|e| e.canvas.in_overview()));
+    let at = egui::pos2(700.0, 450.0);
+    h.hover_at(at);
+    h.step();
+    // Scrolling up over the overview zooms in around the pointer until the editor takes over.
+    for _ in 0..30 {
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, 200.0),
+            modifiers: egui::Modifiers::NONE,
+            phase: egui::TouchPhase::Move,
+        });
+        h.step();
+    }
+    h.run();
+    let editor = h.state().editor.as_ref().expect("open");
+    assert!(
+        !editor.canvas.in_overview(),
+        "zooming in returns to the editor"
+    );
+    // Editing still acts on the whole document, not only on the nodes around the view.
+    assert_eq!(editor.doc.graph.nodes.len(), 1000);
+}

@@ -21,6 +21,10 @@ use workflow_contracts::{
 pub struct CanvasView {
     snarl: Snarl<String>,
     synced: Option<u64>,
+    /// Graph index of each snarl node (snarl ids are dense, in graph order).
+    snarl_index: Vec<usize>,
+    /// With culling: the graph-space region whose nodes the snarl holds.
+    built_region: Option<Rect>,
     /// Node id → node type, rebuilt with the snarl: the viewer looks types up for every pin
     /// of every node each frame, which must not scan the graph.
     types: HashMap<String, String>,
@@ -28,8 +32,11 @@ pub struct CanvasView {
     /// Set by the ZoomToFit command; consumed by the next frame.
     pub zoom_to_fit: bool,
     /// Node rectangles in graph space, from the last frame.
-    node_rects: HashMap<String, Rect>,
-    to_global: TSTransform,
+    pub(super) node_rects: HashMap<String, Rect>,
+    /// Graph space → screen; shared by the snarl view and the overview.
+    pub(super) to_global: TSTransform,
+    /// A transform the snarl view must adopt on its next frame.
+    pub(super) set_transform: Option<TSTransform>,
     /// Where the pointer was on the canvas, in graph space (for inserting at the cursor).
     pub pointer: Option<Pos2>,
     /// The canvas's centre in graph space.
@@ -39,15 +46,36 @@ pub struct CanvasView {
 }
 
 impl CanvasView {
-    fn sync(&mut self, doc: &WorkflowDocument, registry: &Registry) {
-        if self.synced == Some(doc.revision) {
+    /// Rebuilds the snarl when the document changed or, for large graphs, when the view left
+    /// the region the snarl holds. egui-snarl lays out every node it holds each frame (and
+    /// scans all wires per pin), so large graphs hold only the nodes around the view.
+    fn sync(&mut self, doc: &WorkflowDocument, registry: &Registry, view: Rect, dragging: bool) {
+        let cull = doc.graph.nodes.len() > CULL_ABOVE;
+        // Rebuild when the view left the held region, or zoomed in so far that most of what
+        // the snarl holds is off screen.
+        let stale_region = cull
+            && !dragging
+            && self
+                .built_region
+                .is_none_or(|r| !r.contains_rect(view) || r.area() > 16.0 * view.area());
+        if self.synced == Some(doc.revision) && !stale_region {
             return;
         }
+        let region = cull.then(|| view.expand2(view.size() * 0.75));
         let mut snarl = Snarl::new();
         let mut ids = HashMap::with_capacity(doc.graph.nodes.len());
-        for node in &doc.graph.nodes {
+        self.snarl_index.clear();
+        for (i, node) in doc.graph.nodes.iter().enumerate() {
+            let rect = self.node_rects.get(&node.id).copied().unwrap_or_else(|| {
+                let [x, y] = node.position.unwrap_or([0.0, 0.0]);
+                Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 90.0))
+            });
+            if region.is_some_and(|r| !r.intersects(rect)) {
+                continue;
+            }
             let [x, y] = node.position.unwrap_or([0.0, 0.0]);
             let id = snarl.insert_node(pos2(x, y), node.id.clone());
+            self.snarl_index.push(i);
             ids.insert(node.id.as_str(), (id, registry.get(&node.node_type)));
         }
         for edge in &doc.graph.edges {
@@ -70,6 +98,7 @@ impl CanvasView {
             }
         }
         self.snarl = snarl;
+        self.built_region = region;
         self.types = doc
             .graph
             .nodes
@@ -79,17 +108,56 @@ impl CanvasView {
         self.synced = Some(doc.revision);
     }
 
+    /// Whether the canvas shows the zoomed-out overview rather than the node editor.
+    pub fn in_overview(&self) -> bool {
+        self.to_global.scaling < OVERVIEW_BELOW
+    }
+
+    /// Shows the graph through `t` (graph space → screen) from the next frame on.
+    pub fn set_view(&mut self, t: TSTransform) {
+        self.to_global = t;
+        self.set_transform = Some(t);
+    }
+
     /// Node rectangles in graph space (known after the first frame that drew them).
     pub fn node_rect(&self, id: &str) -> Option<Rect> {
         self.node_rects.get(id).copied()
     }
 }
 
+/// Below this zoom the canvas shows the overview instead of the node editor.
+pub const OVERVIEW_BELOW: f32 = 0.3;
+
+/// Graphs with more nodes than this hold only the nodes around the view in the editor.
+const CULL_ABOVE: usize = 150;
+
 /// Draws the canvas and turns what the user did on it into commands.
 pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mut Vec<Command>) {
-    editor.canvas.sync(&editor.doc, registry);
     let viewport = ui.max_rect();
-    let fit = std::mem::take(&mut editor.canvas.zoom_to_fit).then(|| fit_rect(editor));
+    if std::mem::take(&mut editor.canvas.zoom_to_fit) {
+        if let Some(graph) = fit_rect(editor) {
+            let graph = graph.expand(40.0);
+            let scale = (viewport.width() / graph.width())
+                .min(viewport.height() / graph.height())
+                .clamp(0.02, 1.25);
+            let fit = TSTransform::new(
+                viewport.center().to_vec2() - graph.center().to_vec2() * scale,
+                scale,
+            );
+            editor.canvas.to_global = fit;
+            editor.canvas.set_transform = Some(fit);
+        }
+    }
+    // Far out, labels are unreadable and egui-snarl's per-pin work grows with the graph: an
+    // overview painter takes over until the author zooms back in.
+    if editor.canvas.to_global.scaling < OVERVIEW_BELOW {
+        super::overview::overview_ui(ui, editor, registry, out);
+        return;
+    }
+    let dragging = ui.input(|i| i.pointer.any_down());
+    let view = editor.canvas.to_global.inverse().mul_rect(viewport);
+    editor.canvas.sync(&editor.doc, registry, view, dragging);
+    let stubs = culled_wires(editor, registry);
     let Editor { doc, canvas, .. } = editor;
     let previous_rects = std::mem::take(&mut canvas.node_rects);
     let mut problems: HashMap<&str, Vec<&ValidationError>> = HashMap::new();
@@ -110,10 +178,23 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
         out,
         node_rects: HashMap::new(),
         to_global: canvas.to_global,
-        fit: fit.flatten().map(|r| (r, viewport)),
+        set_transform: canvas.set_transform.take(),
+        stubs: &stubs,
     };
     let mut style = SnarlStyle::new();
     style.collapsible = Some(false);
+    // Zooming out past the editor's range hands over to the overview.
+    style.min_scale = Some(OVERVIEW_BELOW * 0.9);
+    // Window frames carry a soft shadow whose tessellation dominated frames of large graphs;
+    // nodes read as well with a plain outline.
+    let visuals = &ui.style().visuals;
+    style.node_frame = Some(
+        egui::Frame::new()
+            .fill(visuals.window_fill)
+            .stroke(visuals.window_stroke)
+            .corner_radius(4.0)
+            .inner_margin(6.0),
+    );
     let widget = SnarlWidget::new().id_salt("workflow_canvas").style(style);
     let response = widget.show(&mut canvas.snarl, &mut viewer, ui);
     canvas.to_global = viewer.to_global;
@@ -159,12 +240,12 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
             .snarl
             .nodes_pos_ids()
             .filter_map(|(node, pos, id)| {
-                // The snarl is built in graph order, so its node ids are graph indices.
+                let index = *canvas.snarl_index.get(node.0)?;
                 let old = editor
                     .doc
                     .graph
                     .nodes
-                    .get(node.0)
+                    .get(index)
                     .filter(|n| n.id == *id)?
                     .position
                     .unwrap_or([0.0, 0.0]);
@@ -234,6 +315,41 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     }
 }
 
+/// With culling, edges with one end outside the snarl: from output side to input side.
+fn culled_wires(editor: &Editor, registry: &Registry) -> Vec<(Pos2, Pos2, Color32)> {
+    let canvas = &editor.canvas;
+    if canvas.built_region.is_none() {
+        return Vec::new();
+    }
+    let held: HashSet<&str> = canvas.snarl.nodes().map(String::as_str).collect();
+    let rect = |id: &str| {
+        canvas.node_rects.get(id).copied().or_else(|| {
+            let [x, y] = editor.doc.node(id)?.position.unwrap_or([0.0, 0.0]);
+            Some(Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 90.0)))
+        })
+    };
+    editor
+        .doc
+        .graph
+        .edges
+        .iter()
+        .filter(|e| held.contains(e.from.node.as_str()) != held.contains(e.to.node.as_str()))
+        .filter_map(|e| {
+            let color = canvas
+                .types
+                .get(&e.from.node)
+                .and_then(|t| registry.get(t))
+                .and_then(|d| d.output(&e.from.port))
+                .map_or(Color32::GRAY, |p| port_color(p.port_type));
+            Some((
+                rect(&e.from.node)?.right_center(),
+                rect(&e.to.node)?.left_center(),
+                color,
+            ))
+        })
+        .collect()
+}
+
 /// The graph-space rectangle around every node, for zoom to fit.
 fn fit_rect(editor: &Editor) -> Option<Rect> {
     editor
@@ -263,8 +379,10 @@ struct Viewer<'a> {
     /// Rectangles from the previous frame (comment frames are drawn before the nodes).
     previous_rects: &'a HashMap<String, Rect>,
     to_global: TSTransform,
-    /// Graph rect to fit into the viewport rect this frame.
-    fit: Option<(Rect, Rect)>,
+    /// A view transform to impose this frame (zoom to fit, leaving the overview).
+    set_transform: Option<TSTransform>,
+    /// Edges to nodes culled away from the view, drawn as plain lines (graph space).
+    stubs: &'a [(Pos2, Pos2, Color32)],
 }
 
 impl Viewer<'_> {
@@ -281,6 +399,12 @@ impl Viewer<'_> {
         let out = self.def(a)?.output_contract.get(from.output)?;
         let inp = self.def(b)?.input_contract.get(to.input)?;
         Some(Edge::new(a, &out.name, b, &inp.name))
+    }
+
+    /// Below this zoom, port labels are unreadable: nodes draw without them, which keeps
+    /// frames of large graphs cheap.
+    fn zoomed_out(&self) -> bool {
+        self.to_global.scaling < 0.55
     }
 
     fn pin(&self, t: PortType, error: bool) -> PinInfo {
@@ -350,21 +474,28 @@ impl SnarlViewer<String> for Viewer<'_> {
         ui: &mut Ui,
         snarl: &mut Snarl<String>,
     ) {
-        let Some(id) = snarl.get_node(node).cloned() else {
+        let Some(id) = snarl.get_node(node) else {
             return;
         };
-        let title = self.title(&id);
-        let def_type = self.types.get(&id).cloned().unwrap_or_default();
+        let title = self.def(id).map_or(id.as_str(), |d| d.label.as_str());
+        let node_type = self.types.get(id).map_or("", String::as_str);
         ui.horizontal(|ui| {
-            ui.label(RichText::new(title).strong())
-                .on_hover_text(format!("{id} · {def_type}"));
-            let problems: Vec<_> = self.problems(&id).collect();
+            ui.label(RichText::new(title).strong()).on_hover_ui(|ui| {
+                ui.label(format!("{id} · {node_type}"));
+            });
+            let problems = self
+                .problems
+                .get(id.as_str())
+                .map_or(&[][..], Vec::as_slice);
             if !problems.is_empty() {
                 let is_error = problems.iter().any(|e| e.severity == Severity::Error);
                 let color = if is_error { ERROR } else { WARNING };
-                let text: Vec<&str> = problems.iter().map(|e| e.message.as_str()).collect();
                 ui.label(RichText::new(format!("⚠ {}", problems.len())).color(color))
-                    .on_hover_text(text.join("\n"));
+                    .on_hover_ui(|ui| {
+                        for p in problems {
+                            ui.label(&p.message);
+                        }
+                    });
             }
         });
     }
@@ -379,49 +510,60 @@ impl SnarlViewer<String> for Viewer<'_> {
 
     #[allow(refining_impl_trait)] // PinInfo is the concrete pin drawer we return.
     fn show_input(&mut self, pin: &InPin, ui: &mut Ui, snarl: &mut Snarl<String>) -> PinInfo {
-        let Some(id) = snarl.get_node(pin.id.node).cloned() else {
+        let Some(id) = snarl.get_node(pin.id.node) else {
             return PinInfo::circle();
         };
         let Some(port) = self
-            .def(&id)
+            .def(id)
             .and_then(|d| d.input_contract.get(pin.id.input))
-            .cloned()
         else {
             return PinInfo::circle();
         };
-        let missing = self.problems(&id).any(|e| {
+        let missing = self.problems(id).any(|e| {
             e.code == ErrorCode::MissingRequiredInput
                 && e.port.as_deref() == Some(port.name.as_str())
         });
-        let mut text = RichText::new(&port.label);
-        if !port.required {
-            text = text.weak();
+        if self.zoomed_out() {
+            // Too small to read: keep the row (the pin's place) without laying out text.
+            ui.allocate_space(egui::vec2(24.0, 14.0));
+        } else {
+            let mut text = RichText::new(&port.label);
+            if !port.required {
+                text = text.weak();
+            }
+            ui.label(text).on_hover_ui(|ui| {
+                let many = if port.multiple { " (many)" } else { "" };
+                let optional = if port.required { "" } else { ", optional" };
+                ui.label(format!(
+                    "{} · {}{many}{optional}\n{}",
+                    port.name, port.port_type, port.description
+                ));
+            });
         }
-        let many = if port.multiple { " (many)" } else { "" };
-        let optional = if port.required { "" } else { ", optional" };
-        ui.label(text).on_hover_text(format!(
-            "{} · {}{many}{optional}\n{}",
-            port.name, port.port_type, port.description
-        ));
         self.pin(port.port_type, missing)
     }
 
     #[allow(refining_impl_trait)] // PinInfo is the concrete pin drawer we return.
     fn show_output(&mut self, pin: &OutPin, ui: &mut Ui, snarl: &mut Snarl<String>) -> PinInfo {
-        let Some(id) = snarl.get_node(pin.id.node).cloned() else {
+        let Some(id) = snarl.get_node(pin.id.node) else {
             return PinInfo::circle();
         };
         let Some(port) = self
-            .def(&id)
+            .def(id)
             .and_then(|d| d.output_contract.get(pin.id.output))
-            .cloned()
         else {
             return PinInfo::circle();
         };
-        ui.label(&port.label).on_hover_text(format!(
-            "{} · {}\n{}",
-            port.name, port.port_type, port.description
-        ));
+        if self.zoomed_out() {
+            ui.allocate_space(egui::vec2(24.0, 14.0));
+        } else {
+            ui.label(&port.label).on_hover_ui(|ui| {
+                ui.label(format!(
+                    "{} · {}\n{}",
+                    port.name, port.port_type, port.description
+                ));
+            });
+        }
         self.pin(port.port_type, false)
     }
 
@@ -448,6 +590,9 @@ impl SnarlViewer<String> for Viewer<'_> {
     ) {
         if let Some(background) = background {
             background.draw(viewport, snarl_style, style, painter);
+        }
+        for (from, to, color) in self.stubs {
+            painter.line_segment([*from, *to], Stroke::new(2.0, color.gamma_multiply(0.7)));
         }
         // Comment frames sit behind the nodes and follow their last drawn rectangles.
         for comment in &self.doc.graph.comments {
@@ -483,15 +628,8 @@ impl SnarlViewer<String> for Viewer<'_> {
     }
 
     fn current_transform(&mut self, to_global: &mut TSTransform, _snarl: &mut Snarl<String>) {
-        if let Some((graph, viewport)) = self.fit.take() {
-            let graph = graph.expand(40.0);
-            let scale = (viewport.width() / graph.width())
-                .min(viewport.height() / graph.height())
-                .clamp(0.05, 1.25);
-            *to_global = TSTransform::new(
-                viewport.center().to_vec2() - graph.center().to_vec2() * scale,
-                scale,
-            );
+        if let Some(t) = self.set_transform.take() {
+            *to_global = t;
         }
         self.to_global = *to_global;
     }

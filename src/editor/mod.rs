@@ -6,6 +6,7 @@ pub mod canvas;
 pub mod document;
 pub mod history;
 pub mod inspector;
+pub mod overview;
 pub mod palette;
 pub mod param_widget;
 pub mod style;
