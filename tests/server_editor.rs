@@ -433,3 +433,105 @@ fn deleting_a_workflow_asks_first_and_cancel_keeps_it() {
         .as_ref()
         .is_some_and(|e| e.doc.id.is_none()));
 }
+
+#[test]
+fn authoring_round_trip_against_the_embedded_server() {
+    let mut s = start();
+    s.harness.get_by_label("New order_line workflow").click();
+    s.until("the starter opens", |app| app.editor.is_some());
+    // Insert through search, wired to the selected node.
+    s.harness
+        .state_mut()
+        .send(Command::Select(vec!["lighting".into()]));
+    s.harness.run();
+    s.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    s.harness.run();
+    s.harness
+        .get_by_label("Search nodes")
+        .type_text("export scene");
+    s.harness.run();
+    s.harness.key_press(egui::Key::Enter);
+    s.harness.run();
+    let graph = s
+        .harness
+        .state()
+        .editor
+        .as_ref()
+        .expect("open")
+        .doc
+        .graph
+        .clone();
+    let export = graph
+        .nodes
+        .iter()
+        .find(|n| n.node_type == "export.scene")
+        .expect("inserted")
+        .id
+        .clone();
+    assert!(graph.edges.contains(&workflow_contracts::Edge::new(
+        "lighting", "scene", &export, "scene"
+    )));
+    // Wire its file into the publisher, then break a parameter and see the server agree.
+    s.harness
+        .state_mut()
+        .send(Command::edit(Edit::Connect(workflow_contracts::Edge::new(
+            &export,
+            "scene_file",
+            "publish",
+            "scene_file",
+        ))));
+    s.harness.state_mut().send(Command::edit(Edit::SetParam {
+        node: export.clone(),
+        param: "format".into(),
+        value: json!("blend"),
+    }));
+    s.harness.run();
+    s.harness.state_mut().send(Command::ValidateNow);
+    s.until("the server's report arrives", |app| {
+        app.editor.as_ref().is_some_and(|e| {
+            e.report
+                .errors
+                .iter()
+                .any(|p| p.param.as_deref() == Some("format"))
+        })
+    });
+    // Undo the bad value, auto-layout, save.
+    s.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    s.harness.key_press_modifiers(
+        egui::Modifiers::COMMAND | egui::Modifiers::SHIFT,
+        egui::Key::L,
+    );
+    s.harness.run();
+    assert!(s
+        .harness
+        .state()
+        .editor
+        .as_ref()
+        .is_some_and(|e| e.report.valid));
+    s.harness
+        .key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    s.until("saved", |app| {
+        app.editor
+            .as_ref()
+            .is_some_and(|e| e.doc.id.is_some() && !e.doc.is_dirty())
+    });
+    let id = s
+        .harness
+        .state()
+        .editor
+        .as_ref()
+        .and_then(|e| e.doc.id.clone())
+        .expect("saved");
+    let saved = s
+        .runtime
+        .block_on(s.client().workflow(&id))
+        .expect("on the server");
+    assert!(saved.graph.node(&export).is_some());
+    assert!(saved
+        .graph
+        .edges
+        .iter()
+        .any(|e| e.from.node == export && e.to.node == "publish"));
+}
