@@ -5,9 +5,12 @@ mod autosave;
 mod edit_commands;
 mod output_types;
 mod panels;
+mod runs;
 mod server_sync;
+mod timeline;
 
 pub use output_types::{OutputTypeForm, OutputTypesView};
+pub use runs::RunsView;
 
 pub use server_sync::{document_of, ConflictChoice, Connection, ServerLink};
 
@@ -42,6 +45,7 @@ pub enum MainView {
     #[default]
     Editor,
     OutputTypes,
+    Runs,
 }
 
 pub struct StudioApp {
@@ -61,6 +65,7 @@ pub struct StudioApp {
     /// Commands that need the node catalog, held until it arrives.
     after_catalog: Vec<Command>,
     pub output_types: OutputTypesView,
+    pub runs: RunsView,
     /// Set by `--measure-startup`: when the process started.
     startup: Option<std::time::Instant>,
 }
@@ -88,6 +93,7 @@ impl StudioApp {
             left_tab: LeftTab::default(),
             after_catalog: Vec::new(),
             output_types: OutputTypesView::default(),
+            runs: RunsView::default(),
             startup: None,
         }
     }
@@ -213,8 +219,24 @@ impl StudioApp {
                     self.refresh_output_types();
                     self.refresh_workflows();
                 }
+                if view == MainView::Runs {
+                    self.refresh_runs();
+                }
                 Ok(())
             }
+            Command::RefreshRuns => {
+                self.refresh_runs();
+                Ok(())
+            }
+            Command::SelectRun(id) => {
+                self.load_run(id);
+                Ok(())
+            }
+            Command::CancelRun => self.cancel_selected_run(),
+            Command::Rerun => self.rerun_selected(),
+            Command::OpenRunInEditor => self.open_run_in_editor(),
+            Command::Preflight => self.preflight_open_workflow(),
+            Command::Dispatch => self.dispatch_open_workflow(),
             Command::RefreshOutputTypes => {
                 self.refresh_output_types();
                 Ok(())
@@ -282,7 +304,14 @@ impl StudioApp {
         egui::Panel::top("menu_bar").show(ui, |ui| self.menu_bar_ui(ui));
         egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
         let mut out = Vec::new();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         match self.editor.as_mut() {
+            _ if self.state.view == MainView::Runs => {
+                egui::CentralPanel::default()
+                    .show(ui, |ui| runs::runs_ui(ui, &mut self.runs, now_ms, &mut out));
+            }
             _ if self.state.view == MainView::OutputTypes => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     output_types::output_types_ui(
@@ -297,6 +326,7 @@ impl StudioApp {
             Some(editor) => {
                 let server = &self.server;
                 let tab = &mut self.left_tab;
+                let runs_view = &mut self.runs;
                 egui::Panel::left("palette")
                     .default_size(230.0)
                     .show(ui, |ui| {
@@ -311,6 +341,10 @@ impl StudioApp {
                     .show(ui, |ui| {
                         inspector::inspector_ui(ui, editor, &registry, &mut out);
                         if editor.selection.is_empty() {
+                            if server.client.is_some() {
+                                let saved = editor.doc.id.is_some() && !editor.doc.is_dirty();
+                                runs::run_panel_ui(ui, runs_view, saved, &mut out);
+                            }
                             panels::history_ui(ui, editor, server, &mut out);
                         }
                     });
@@ -339,6 +373,15 @@ impl StudioApp {
         }
         self.autosave(&ctx);
         self.schedule_validation(ctx.input(|i| i.time));
+        self.poll_live_run(ctx.input(|i| i.time));
+        if self
+            .runs
+            .selected
+            .as_ref()
+            .is_some_and(|r| !r.status.is_final())
+        {
+            ctx.request_repaint_after(std::time::Duration::from_millis(250));
+        }
         self.report_startup(&ctx);
     }
 }

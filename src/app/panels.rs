@@ -66,7 +66,7 @@ impl StudioApp {
                 self.command_button_ui(ui, Command::ToggleAbout);
             });
             ui.separator();
-            for view in [MainView::Editor, MainView::OutputTypes] {
+            for view in [MainView::Editor, MainView::OutputTypes, MainView::Runs] {
                 let command = Command::ShowView(view);
                 if ui
                     .selectable_label(self.state.view == view, command.label())

@@ -523,6 +523,10 @@ impl StudioApp {
                 }
                 self.refresh_workflows();
             }
+            event @ (BackendEvent::Runs(_)
+            | BackendEvent::RunLoaded(_)
+            | BackendEvent::Preflight(_)
+            | BackendEvent::Dispatched(_)) => self.on_runs_event(event),
             event @ (BackendEvent::OutputTypes(_)
             | BackendEvent::OutputTypeSaved(_)
             | BackendEvent::OutputTypeRejected { .. }

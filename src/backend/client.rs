@@ -4,10 +4,21 @@
 
 use reqwest::{header, StatusCode};
 use serde::de::DeserializeOwned;
+use serde_json::Map;
 use serde_json::{json, Value};
 use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::{Family, Graph, Registry, ValidationError, ValidationReport};
+use workflow_server::store::RunRecord;
 use workflow_server::store::{OutputTypeRecord, Revision, Workflow};
+
+/// One page of `GET /api/runs`.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct RunPage {
+    pub runs: Vec<RunRecord>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
@@ -262,6 +273,79 @@ impl ApiClient {
     pub async fn delete_output_type(&self, id: &str, version: i64) -> Result<(), ClientError> {
         self.delete(&format!("/api/output-types/{id}"), version)
             .await
+    }
+
+    /// A page of runs, newest first; `filter` holds `status`, `mode`, `workflow_id`… values.
+    pub async fn runs(
+        &self,
+        filter: &[(&str, String)],
+        limit: i64,
+        offset: i64,
+    ) -> Result<RunPage, ClientError> {
+        let mut query: Vec<(&str, String)> = filter.to_vec();
+        query.push(("limit", limit.to_string()));
+        query.push(("offset", offset.to_string()));
+        self.json(
+            self.request(reqwest::Method::GET, "/api/runs")
+                .query(&query),
+        )
+        .await
+    }
+
+    pub async fn run(&self, id: &str) -> Result<RunRecord, ClientError> {
+        self.json(self.request(reqwest::Method::GET, &format!("/api/runs/{id}")))
+            .await
+    }
+
+    /// Preflight of a workflow with dispatch inputs: `{ok, runs, problems}`.
+    pub async fn preflight_workflow(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let body = json!({"inputs": inputs});
+        self.json(
+            self.request(
+                reqwest::Method::POST,
+                &format!("/api/workflows/{id}/preflight"),
+            )
+            .json(&body),
+        )
+        .await
+    }
+
+    /// Starts a run of a workflow; answers the new run's id.
+    pub async fn dispatch_workflow(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+    ) -> Result<String, ClientError> {
+        let body = json!({"inputs": inputs});
+        let started: Value = self
+            .json(
+                self.request(
+                    reqwest::Method::POST,
+                    &format!("/api/workflows/{id}/dispatch"),
+                )
+                .json(&body),
+            )
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    pub async fn cancel_run(&self, id: &str) -> Result<RunRecord, ClientError> {
+        self.json(self.request(reqwest::Method::POST, &format!("/api/runs/{id}/cancel")))
+            .await
+    }
+
+    pub async fn rerun(&self, id: &str) -> Result<String, ClientError> {
+        let started: Value = self
+            .json(
+                self.request(reqwest::Method::POST, &format!("/api/runs/{id}/rerun"))
+                    .json(&json!({})),
+            )
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
     }
 
     pub async fn revisions(&self, id: &str) -> Result<Vec<Revision>, ClientError> {

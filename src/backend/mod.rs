@@ -13,7 +13,7 @@ use std::sync::Arc;
 use workflow_contracts::output_type::OutputTypeProblem;
 use workflow_contracts::{Family, Graph, Registry, ValidationError, ValidationReport};
 use workflow_server::embedded::BackgroundServer;
-use workflow_server::store::{OutputTypeRecord, Revision, Workflow};
+use workflow_server::store::{OutputTypeRecord, Revision, RunRecord, Workflow};
 
 /// Which server the app talks to.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +77,10 @@ pub enum BackendEvent {
         problems: Vec<OutputTypeProblem>,
     },
     OutputTypeDeleted(String),
+    Runs(client::RunPage),
+    RunLoaded(Box<RunRecord>),
+    Preflight(serde_json::Value),
+    Dispatched(String),
     Failed {
         task: &'static str,
         message: String,

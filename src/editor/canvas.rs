@@ -180,6 +180,7 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
         to_global: canvas.to_global,
         set_transform: canvas.set_transform.take(),
         stubs: &stubs,
+        run_status: &editor.run_status,
     };
     let mut style = SnarlStyle::new();
     style.collapsible = Some(false);
@@ -383,6 +384,8 @@ struct Viewer<'a> {
     set_transform: Option<TSTransform>,
     /// Edges to nodes culled away from the view, drawn as plain lines (graph space).
     stubs: &'a [(Pos2, Pos2, Color32)],
+    /// Statuses from the run the graph was opened from.
+    run_status: &'a HashMap<String, workflow_engine::runtime::NodeStatus>,
 }
 
 impl Viewer<'_> {
@@ -456,6 +459,12 @@ impl SnarlViewer<String> for Viewer<'_> {
     ) -> egui::Frame {
         let Some(id) = snarl.get_node(node) else {
             return default;
+        };
+        let default = match self.run_status.get(id) {
+            Some(status) => {
+                default.fill(super::style::run_status_color(*status).gamma_multiply(0.35))
+            }
+            None => default,
         };
         if self.selection.contains(id.as_str()) {
             default.stroke(Stroke::new(2.0, SELECTED))

@@ -24,6 +24,8 @@ pub struct Editor {
     report_revision: Option<u64>,
     pub canvas: canvas::CanvasView,
     pub palette: palette::PaletteState,
+    /// Node statuses of the run this graph was opened from (colours the canvas).
+    pub run_status: std::collections::HashMap<String, workflow_engine::runtime::NodeStatus>,
 }
 
 impl Editor {
@@ -39,6 +41,7 @@ impl Editor {
             report_revision: None,
             canvas: canvas::CanvasView::default(),
             palette: palette::PaletteState::default(),
+            run_status: std::collections::HashMap::new(),
         }
     }
 

@@ -33,3 +33,16 @@ pub fn port_dot_ui(ui: &mut egui::Ui, t: PortType) -> egui::Response {
 }
 
 pub const ONLINE: Color32 = Color32::from_rgb(0x5c, 0xc0, 0x7a);
+
+/// Colour of a node's status in a run (timeline bars, canvas tint after a run).
+pub fn run_status_color(status: workflow_engine::runtime::NodeStatus) -> Color32 {
+    use workflow_engine::runtime::NodeStatus;
+    match status {
+        NodeStatus::Pending => Color32::from_gray(110),
+        NodeStatus::Running => Color32::from_rgb(0x4c, 0x9b, 0xe8),
+        NodeStatus::Succeeded => Color32::from_rgb(0x5c, 0xc0, 0x7a),
+        NodeStatus::Failed => Color32::from_rgb(0xe8, 0x4c, 0x4c),
+        NodeStatus::Skipped => Color32::from_rgb(0x8a, 0x7a, 0x50),
+        NodeStatus::Cancelled => Color32::from_rgb(0xb0, 0x80, 0xe0),
+    }
+}

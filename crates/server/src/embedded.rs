@@ -51,10 +51,18 @@ impl EmbeddedServer {
 /// Starts the server on `127.0.0.1:0` with its SQLite database in `data_dir`. Must be called
 /// inside a Tokio runtime; the server runs on that runtime.
 pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
-    let store = open_store(&sqlite_url_in(data_dir)?).await?;
     // Production modules are registered here when the engine's modules are merged; until
     // then every node run fails with a structured `module_unavailable` error.
-    let runs = RunsConfig::new(ModuleRegistry::new(), data_dir);
+    start_with(data_dir, ModuleRegistry::new()).await
+}
+
+/// Like [`start`], running nodes with `modules`.
+pub async fn start_with(
+    data_dir: &Path,
+    modules: ModuleRegistry,
+) -> Result<EmbeddedServer, StartError> {
+    let store = open_store(&sqlite_url_in(data_dir)?).await?;
+    let runs = RunsConfig::new(modules, data_dir);
     let (router, state) = build(store, &ApiConfig::default(), runs).await?;
     let admin_token = generate_token();
     state.add_ephemeral_token(&hash_token(&admin_token), Role::Admin);
@@ -103,6 +111,14 @@ impl BackgroundServer {
 /// is opened and migrated (milliseconds on an existing database); call it off the UI thread
 /// if that matters.
 pub fn start_in_background(data_dir: &Path) -> Result<BackgroundServer, StartError> {
+    start_in_background_with(data_dir, ModuleRegistry::new())
+}
+
+/// Like [`start_in_background`], running nodes with `modules`.
+pub fn start_in_background_with(
+    data_dir: &Path,
+    modules: ModuleRegistry,
+) -> Result<BackgroundServer, StartError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("workflow-server")
@@ -112,7 +128,7 @@ pub fn start_in_background(data_dir: &Path) -> Result<BackgroundServer, StartErr
             addr: "runtime".into(),
             source,
         })?;
-    let server = runtime.block_on(start(data_dir))?;
+    let server = runtime.block_on(start_with(data_dir, modules))?;
     Ok(BackgroundServer {
         url: server.url.clone(),
         admin_token: server.admin_token.clone(),

@@ -3,14 +3,14 @@
 
 use super::StoreResult;
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::{ArtifactRole, Graph};
 use workflow_engine::runtime::{NodeRun, RunMode, RunStatus};
 
 /// A run as stored and served. `nodes` is filled by `get_run`, empty in lists.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
     pub id: String,
     pub mode: RunMode,
@@ -25,10 +25,10 @@ pub struct RunRecord {
     pub overrides: Map<String, Value>,
     /// The graph this run executes, as it was at dispatch: the workflow's (graph, shadow) or
     /// the legacy pipeline's steps as nodes (legacy; node ids are the legacy steps).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub graph: Option<Graph>,
     /// The output type as it was at dispatch (legacy runs read its `legacy_settings`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_type: Option<OutputTypeSpec>,
     /// Whether this run's outputs are deliverables (false for shadow runs).
     pub authoritative: bool,
@@ -42,7 +42,7 @@ pub struct RunRecord {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeRun>,
 }
 

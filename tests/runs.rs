@@ -1,0 +1,169 @@
+//! Run inspection against a real server: a dispatched run that fails shows as failed, names
+//! the failing node and its error, lists the nodes skipped because of it, and "Open in
+//! editor" selects the failing node. The server runs scripted test modules (the production
+//! modules live in the engine); everything else is the real server and the real app.
+
+use egui_kittest::kittest::Queryable as _;
+use egui_kittest::Harness;
+use serde_json::{json, Map, Value};
+use std::time::{Duration, Instant};
+use workflow_contracts::Registry;
+use workflow_engine::runtime::RunStatus;
+use workflow_engine::runtime::{
+    Module, ModuleError, ModuleRegistry, NodeContext, NodeInputs, NodeOutputs, NodeStatus,
+    PortValue,
+};
+use workflow_studio::app::{MainView, StudioApp};
+use workflow_studio::backend::{Backend, ServerChoice};
+use workflow_studio::command::Command;
+
+/// Produces every declared output; fails the node the run's `test_fail` input names.
+struct Scripted(Registry);
+
+impl Module for Scripted {
+    fn run(
+        &self,
+        ctx: &NodeContext,
+        _: &NodeInputs,
+        _: &Map<String, Value>,
+    ) -> Result<NodeOutputs, ModuleError> {
+        let id = ctx.node_id();
+        ctx.log(format!("{id} starts"));
+        if ctx.run_input("test_fail").and_then(Value::as_str) == Some(id) {
+            return Err(ModuleError::new(
+                "missing_materials",
+                format!("{id}: 3 parts have no material"),
+            ));
+        }
+        let def = self
+            .0
+            .get(ctx.node_type())
+            .ok_or_else(|| ModuleError::new("unknown_type", "no definition"))?;
+        Ok(def
+            .output_contract
+            .iter()
+            .fold(NodeOutputs::new(), |out, port| {
+                out.with(
+                    &port.name,
+                    PortValue::json(port.port_type, json!({"from": id})),
+                )
+            }))
+    }
+}
+
+fn scripted_modules() -> ModuleRegistry {
+    let registry = Registry::builtin();
+    let mut modules = ModuleRegistry::new();
+    let mut keys: Vec<String> = registry
+        .nodes
+        .iter()
+        .map(|d| d.module_key.clone())
+        .collect();
+    keys.dedup();
+    for key in keys {
+        modules.register(&key, Scripted(Registry::builtin()));
+    }
+    modules
+}
+
+fn until(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(h.state()) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting until {what}; status: {}",
+            h.state().status
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run();
+}
+
+#[test]
+fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server =
+        workflow_server::embedded::start_in_background_with(dir.path(), scripted_modules())
+            .expect("server starts");
+    let choice = ServerChoice::Remote {
+        url: server.url.clone(),
+        token: server.admin_token.clone(),
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1000.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| {
+            let backend = Backend::new(None).expect("backend runtime");
+            StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
+        });
+    until(&mut h, "connected", |app| {
+        app.server.catalog_ready && !app.server.workflows.is_empty()
+    });
+    h.get_by_label("New order_line workflow").click();
+    until(&mut h, "the starter opens", |app| app.editor.is_some());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    until(&mut h, "saved", |app| {
+        app.editor
+            .as_ref()
+            .is_some_and(|e| e.doc.id.is_some() && !e.doc.is_dirty())
+    });
+
+    h.state_mut().runs.inputs_text =
+        json!({"product_id": "p1", "order_line_id": "o1", "test_fail": "materials"}).to_string();
+    h.get_by_label("Preflight").click();
+    until(&mut h, "preflight answers", |app| {
+        app.runs.preflight.is_some()
+    });
+    assert_eq!(
+        h.state().runs.preflight.as_ref().map(|p| p["ok"].clone()),
+        Some(json!(true))
+    );
+    h.get_by_label("Dispatch").click();
+    until(&mut h, "the run finishes", |app| {
+        app.state.view == MainView::Runs
+            && app
+                .runs
+                .selected
+                .as_ref()
+                .is_some_and(|r| r.status == RunStatus::Failed)
+    });
+
+    let run = h.state().runs.selected.clone().expect("selected");
+    let status = |id: &str| run.nodes.iter().find(|n| n.node_id == id).map(|n| n.status);
+    assert_eq!(status("materials"), Some(NodeStatus::Failed));
+    assert_eq!(status("load_scene"), Some(NodeStatus::Succeeded));
+    for downstream in ["camera", "lighting", "render", "publish"] {
+        assert_eq!(
+            status(downstream),
+            Some(NodeStatus::Skipped),
+            "{downstream}"
+        );
+    }
+    // The runs list shows it failed; the failure view names the node, its error and the
+    // nodes skipped because of it.
+    assert!(h
+        .state()
+        .runs
+        .runs
+        .iter()
+        .any(|r| r.id == run.id && r.status == RunStatus::Failed));
+    h.get_by_label("Root cause: materials (material.resolve)");
+    assert!(h
+        .query_all_by_label_contains("missing_materials: materials: 3 parts have no material")
+        .next()
+        .is_some());
+    h.get_by_label("Skipped because of it: camera, lighting, render, publish");
+
+    h.state_mut().send(Command::OpenRunInEditor);
+    h.run();
+    let editor = h.state().editor.as_ref().expect("opened");
+    assert_eq!(editor.selection, ["materials"]);
+    assert_eq!(
+        editor.run_status.get("materials"),
+        Some(&NodeStatus::Failed)
+    );
+    assert_eq!(h.state().state.view, MainView::Editor);
+    drop(h);
+    server.shutdown();
+}
