@@ -29,6 +29,12 @@ impl Module for Scripted {
     ) -> Result<NodeOutputs, ModuleError> {
         let id = ctx.node_id();
         ctx.log(format!("{id} starts"));
+        if ctx.run_input("test_hang").and_then(Value::as_str) == Some(id) {
+            while !ctx.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            return Err(ModuleError::cancelled());
+        }
         if ctx.run_input("test_fail").and_then(Value::as_str) == Some(id) {
             return Err(ModuleError::new(
                 "missing_materials",
@@ -77,11 +83,16 @@ fn until(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioA
         h.step();
         std::thread::sleep(Duration::from_millis(10));
     }
-    h.run();
+    // run_ok: a live run keeps asking for repaints, so the UI never "settles".
+    h.run_ok();
 }
 
-#[test]
-fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
+/// The app connected to a server running scripted modules, with a saved order_line starter.
+fn saved_starter() -> (
+    Harness<'static, StudioApp>,
+    workflow_server::embedded::BackgroundServer,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().expect("temp dir");
     let server =
         workflow_server::embedded::start_in_background_with(dir.path(), scripted_modules())
@@ -108,6 +119,36 @@ fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
             .as_ref()
             .is_some_and(|e| e.doc.id.is_some() && !e.doc.is_dirty())
     });
+    (h, server, dir)
+}
+
+#[test]
+fn a_live_run_updates_from_its_event_stream_and_cancel_stops_it() {
+    let (mut h, server, _dir) = saved_starter();
+    h.state_mut().runs.inputs_text =
+        json!({"product_id": "p1", "order_line_id": "o1", "test_hang": "render"}).to_string();
+    h.get_by_label("Dispatch").click();
+    until(&mut h, "the render node is running", |app| {
+        app.runs.selected.as_ref().is_some_and(|r| {
+            r.nodes
+                .iter()
+                .any(|n| n.node_id == "render" && n.status == NodeStatus::Running)
+        })
+    });
+    h.get_by_label("Cancel").click();
+    until(&mut h, "the run is cancelled", |app| {
+        app.runs
+            .selected
+            .as_ref()
+            .is_some_and(|r| r.status == RunStatus::Cancelled)
+    });
+    drop(h);
+    server.shutdown();
+}
+
+#[test]
+fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
+    let (mut h, server, _dir) = saved_starter();
 
     h.state_mut().runs.inputs_text =
         json!({"product_id": "p1", "order_line_id": "o1", "test_fail": "materials"}).to_string();

@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use workflow_engine::runtime::{NodeRun, NodeStatus, RunMode, RunStatus};
 use workflow_server::store::RunRecord;
 
-/// Seconds between refreshes of a run that is still going.
-const LIVE_REFRESH: f64 = 0.5;
+/// Seconds between refreshes of a live run when its event stream is not followed (fallback).
+const LIVE_REFRESH: f64 = 2.0;
 const PAGE: i64 = 50;
 
 #[derive(Default)]
@@ -31,6 +31,10 @@ pub struct RunsView {
     pub preflight: Option<Value>,
     refreshing: bool,
     last_refresh: f64,
+    /// The run whose event stream is being followed.
+    following: Option<String>,
+    /// An event arrived since the detail was last loaded.
+    stale: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,6 +223,19 @@ impl StudioApp {
                         self.runs.axis = TimeAxis::default();
                     }
                     self.runs.selected = Some(*run);
+                }
+            }
+            BackendEvent::RunEvent { run_id, kind: _ } => {
+                if self.runs.selected.as_ref().is_some_and(|r| r.id == run_id) {
+                    self.runs.stale = true;
+                }
+            }
+            BackendEvent::RunEventsEnded(run_id) => {
+                if self.runs.following.as_deref() == Some(&run_id) {
+                    self.runs.following = None;
+                    // One last load so the final state shows even if the last event raced.
+                    self.load_run(run_id);
+                    self.refresh_runs();
                 }
             }
             BackendEvent::Preflight(report) => self.runs.preflight = Some(report),

@@ -526,7 +526,9 @@ impl StudioApp {
             event @ (BackendEvent::Runs(_)
             | BackendEvent::RunLoaded(_)
             | BackendEvent::Preflight(_)
-            | BackendEvent::Dispatched(_)) => self.on_runs_event(event),
+            | BackendEvent::Dispatched(_)
+            | BackendEvent::RunEvent { .. }
+            | BackendEvent::RunEventsEnded(_)) => self.on_runs_event(event),
             event @ (BackendEvent::OutputTypes(_)
             | BackendEvent::OutputTypeSaved(_)
             | BackendEvent::OutputTypeRejected { .. }

@@ -333,6 +333,49 @@ impl ApiClient {
         Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// Follows a run's server-sent events until the stream ends (the run finished) or the
+    /// connection drops; `on_event` gets each event's kind and JSON data.
+    pub async fn follow_run_events(
+        &self,
+        id: &str,
+        mut on_event: impl FnMut(&str, Value) + Send,
+    ) -> Result<(), ClientError> {
+        let mut response = self
+            .send(self.request(reqwest::Method::GET, &format!("/api/runs/{id}/events")))
+            .await?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.bytes().await.unwrap_or_default();
+            return Err(error_from(status, &body));
+        }
+        let mut buffer = String::new();
+        loop {
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|e| ClientError::Unreachable {
+                    url: self.base.clone(),
+                    reason: e.to_string(),
+                })?;
+            let Some(chunk) = chunk else { return Ok(()) };
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            // Events end with a blank line; keep a trailing partial event for the next chunk.
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                let mut kind = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        kind = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                on_event(&kind, serde_json::from_str(&data).unwrap_or(Value::Null));
+            }
+        }
+    }
+
     pub async fn cancel_run(&self, id: &str) -> Result<RunRecord, ClientError> {
         self.json(self.request(reqwest::Method::POST, &format!("/api/runs/{id}/cancel")))
             .await

@@ -81,6 +81,13 @@ pub enum BackendEvent {
     RunLoaded(Box<RunRecord>),
     Preflight(serde_json::Value),
     Dispatched(String),
+    /// A live event of a run (node status change, log line, artifact), from its SSE stream.
+    RunEvent {
+        run_id: String,
+        kind: String,
+    },
+    /// The run's event stream ended (the run finished or the connection dropped).
+    RunEventsEnded(String),
     Failed {
         task: &'static str,
         message: String,
@@ -132,6 +139,31 @@ impl Backend {
         self.runtime.spawn(async move {
             let event = task.await;
             let _ = sender.send(event);
+            if let Some(ctx) = repaint {
+                ctx.request_repaint();
+            }
+        });
+    }
+
+    /// Follows a run's event stream, reporting each event as it arrives.
+    pub fn follow_run(&self, client: &ApiClient, run_id: String) {
+        let client = client.clone();
+        let sender = self.sender.clone();
+        let repaint = self.repaint.clone();
+        self.runtime.spawn(async move {
+            let id = run_id.clone();
+            let _ = client
+                .follow_run_events(&run_id, |kind, _data| {
+                    let _ = sender.send(BackendEvent::RunEvent {
+                        run_id: id.clone(),
+                        kind: kind.to_owned(),
+                    });
+                    if let Some(ctx) = &repaint {
+                        ctx.request_repaint();
+                    }
+                })
+                .await;
+            let _ = sender.send(BackendEvent::RunEventsEnded(run_id));
             if let Some(ctx) = repaint {
                 ctx.request_repaint();
             }
