@@ -225,18 +225,18 @@ impl StudioApp {
                     self.runs.selected = Some(*run);
                 }
             }
-            BackendEvent::RunEvent { run_id, kind: _ } => {
-                if self.runs.selected.as_ref().is_some_and(|r| r.id == run_id) {
-                    self.runs.stale = true;
-                }
+            BackendEvent::RunEvent { run_id, kind: _ }
+                if self.runs.selected.as_ref().is_some_and(|r| r.id == run_id) =>
+            {
+                self.runs.stale = true;
             }
-            BackendEvent::RunEventsEnded(run_id) => {
-                if self.runs.following.as_deref() == Some(&run_id) {
-                    self.runs.following = None;
-                    // One last load so the final state shows even if the last event raced.
-                    self.load_run(run_id);
-                    self.refresh_runs();
-                }
+            BackendEvent::RunEventsEnded(run_id)
+                if self.runs.following.as_deref() == Some(&run_id) =>
+            {
+                self.runs.following = None;
+                // One last load so the final state shows even if the last event raced.
+                self.load_run(run_id);
+                self.refresh_runs();
             }
             BackendEvent::Preflight(report) => self.runs.preflight = Some(report),
             BackendEvent::Dispatched(run_id) => {
