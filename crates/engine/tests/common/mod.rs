@@ -10,7 +10,11 @@ pub fn fixtures() -> PathBuf {
         return PathBuf::from(dir);
     }
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for candidate in [here.join("../../../shared/fixtures"), PathBuf::from("/work/shared/fixtures")] {
+    for candidate in [
+        here.join("../../shared/fixtures"),
+        here.join("../../../shared/fixtures"),
+        PathBuf::from("/work/shared/fixtures"),
+    ] {
         if candidate.exists() {
             return candidate;
         }
