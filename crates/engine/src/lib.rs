@@ -29,4 +29,5 @@ pub mod turntable;
 pub use import::{import_file, ImportError, ImportParams};
 pub use manifest::{extract_manifest, Manifest, ManifestParams, PartEntry};
 
+pub use materials::{resolve_materials, MaterialResolution};
 pub use scene::Scene;

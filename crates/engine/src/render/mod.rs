@@ -1,1 +1,367 @@
-//! todo
+//! Headless renderer (`render.thumbnail`, `render.still`) on three-d 0.19 + surfaceless EGL.
+//!
+//! A [`Renderer`] keeps its GL context, three-d's compiled-program cache and the
+//! environment-light precompute (≈ 1.8 s on llvmpipe) warm between renders. It is bound to
+//! one thread at a time; [`RenderService`] owns one on a dedicated thread for callers on any
+//! thread (server workers, tests).
+
+pub mod context;
+pub mod image;
+pub mod scene_builder;
+
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+use three_d::{
+    AmbientLight, Camera, ClearState, CpuTexture, DepthTexture2D, Interpolation, Light, Mat4,
+    RenderTarget, RenderTargetMultisample, Srgba, Texture2D, TextureCubeMap, TextureData,
+    Viewport, Wrapping,
+};
+
+use crate::camera::{frame_camera, CameraParams, CameraPose};
+use crate::lighting::{light_rig, LightingParams};
+use crate::manifest::Manifest;
+use crate::materials::{parse_hex_color, MaterialResolution};
+use crate::scene::Scene;
+pub use self::image::{encode_gif, RenderedImage};
+use context::HeadlessContext;
+pub use scene_builder::{build_scene, BuiltScene};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot create the headless OpenGL context: {0} (needs libegl1, libegl-mesa0, libgl1-mesa-dri)")]
+    Context(String),
+    #[error("invalid render parameter: {0}")]
+    InvalidParam(String),
+    #[error("rendering failed: {0}")]
+    Render(String),
+    #[error("image encoding failed: {0}")]
+    Encode(String),
+    #[error("render thread is gone")]
+    ServiceGone,
+}
+
+impl RenderError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RenderError::Context(_) => "render_context",
+            RenderError::InvalidParam(_) => "invalid_param",
+            RenderError::Render(_) => "render_failed",
+            RenderError::Encode(_) => "encode_failed",
+            RenderError::ServiceGone => "render_service_gone",
+        }
+    }
+}
+
+/// `render.image` parameters (thumbnail and still).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageParams {
+    pub width: u32,
+    pub height: u32,
+    /// Multisampling samples per pixel (rounded down to a power of two the GPU supports).
+    pub samples: u32,
+    /// sRGB `#rrggbb` / `#rrggbbaa`.
+    pub background: String,
+    pub transparent_background: bool,
+    pub camera: CameraParams,
+}
+
+impl Default for ImageParams {
+    fn default() -> Self {
+        ImageParams {
+            width: 512,
+            height: 512,
+            samples: 4,
+            background: "#ffffff".into(),
+            transparent_background: false,
+            camera: CameraParams::default(),
+        }
+    }
+}
+
+/// Shadow map edge in texels.
+const SHADOW_MAP_SIZE: u32 = 1024;
+
+/// A warm headless renderer.
+pub struct Renderer {
+    ctx: HeadlessContext,
+    environment: Option<AmbientLight>,
+    max_samples: u32,
+    max_size: u32,
+}
+
+/// Procedural studio environment: bright sky, soft horizon, dark floor (linear HDR values).
+fn studio_environment(ctx: &three_d::Context) -> TextureCubeMap {
+    const N: u32 = 16;
+    // Direction of texel (u, v) on each face, in GL cube-map convention.
+    let face = |f: usize| -> CpuTexture {
+        let mut data = Vec::with_capacity((N * N) as usize);
+        for y in 0..N {
+            for x in 0..N {
+                let u = 2.0 * (x as f32 + 0.5) / N as f32 - 1.0;
+                let v = 2.0 * (y as f32 + 0.5) / N as f32 - 1.0;
+                let d = match f {
+                    0 => [1.0, -v, -u],
+                    1 => [-1.0, -v, u],
+                    2 => [u, 1.0, v],
+                    3 => [u, -1.0, -v],
+                    4 => [u, -v, 1.0],
+                    _ => [-u, -v, -1.0],
+                };
+                let len = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+                let up = d[1] / len;
+                let l = if up > 0.0 { 0.55 + 0.6 * up } else { 0.45 + 0.3 * up };
+                data.push([l, l, l * 1.02, 1.0]);
+            }
+        }
+        CpuTexture {
+            data: TextureData::RgbaF32(data),
+            width: N,
+            height: N,
+            ..Default::default()
+        }
+    };
+    let faces: Vec<CpuTexture> = (0..6).map(face).collect();
+    TextureCubeMap::new(ctx, &faces[0], &faces[1], &faces[2], &faces[3], &faces[4], &faces[5])
+}
+
+fn three_d_camera(pose: &CameraPose, width: u32, height: u32) -> Camera {
+    let viewport = Viewport::new_at_origo(width, height);
+    let eye = three_d::Vec3::from(pose.eye);
+    let target = three_d::Vec3::from(pose.target);
+    let up = three_d::Vec3::from(pose.up);
+    match pose.ortho_height {
+        Some(h) => Camera::new_orthographic(viewport, eye, target, up, h, pose.near, pose.far),
+        None => Camera::new_perspective(viewport, eye, target, up, three_d::degrees(pose.fov), pose.near, pose.far),
+    }
+}
+
+impl Renderer {
+    /// Creates the context and precomputes the environment light (slow: do it once).
+    pub fn new() -> Result<Self, RenderError> {
+        let ctx = HeadlessContext::new()?;
+        let (max_samples, max_size) = ctx.limits();
+        let env_map = studio_environment(ctx.gl());
+        let environment = Some(AmbientLight::new_with_environment(
+            ctx.gl(),
+            1.0,
+            Srgba::WHITE,
+            &env_map,
+        ));
+        Ok(Renderer {
+            ctx,
+            environment,
+            max_samples,
+            max_size,
+        })
+    }
+
+    /// The three-d context (for [`build_scene`]).
+    pub fn context(&self) -> &three_d::Context {
+        self.ctx.gl()
+    }
+
+    /// The GL renderer's name (e.g. llvmpipe).
+    pub fn gpu_name(&self) -> String {
+        self.ctx.renderer_name()
+    }
+
+    /// Uploads a scene for one or more renders.
+    pub fn prepare(
+        &self,
+        scene: &Scene,
+        manifest: &Manifest,
+        resolution: &MaterialResolution,
+    ) -> Result<BuiltScene, RenderError> {
+        self.ctx.make_current()?;
+        Ok(build_scene(self.ctx.gl(), scene, manifest, resolution))
+    }
+
+    /// Camera pose that `render_built` uses for these parameters.
+    pub fn camera_pose(built: &BuiltScene, params: &ImageParams) -> CameraPose {
+        frame_camera(&built.bounds, &params.camera, params.width as f32 / params.height.max(1) as f32)
+    }
+
+    fn check(&self, params: &ImageParams) -> Result<(u32, [f32; 4]), RenderError> {
+        for (what, v) in [("width", params.width), ("height", params.height)] {
+            if v < 1 || v > self.max_size.min(16384) {
+                return Err(RenderError::InvalidParam(format!(
+                    "{what} {v} is outside 1..{}",
+                    self.max_size.min(16384)
+                )));
+            }
+        }
+        let mut bg = parse_hex_color(&params.background).ok_or_else(|| {
+            RenderError::InvalidParam(format!("background `{}` is not #rrggbb", params.background))
+        })?;
+        // Clear colours are written as-is into the sRGB-encoded target: use sRGB values.
+        let srgb = scene_builder::linear_to_srgba(bg);
+        bg = [srgb.r as f32 / 255.0, srgb.g as f32 / 255.0, srgb.b as f32 / 255.0, bg[3]];
+        if params.transparent_background {
+            bg[3] = 0.0;
+        }
+        let wanted = params.samples.clamp(1, 16).min(self.max_samples);
+        let samples = 1u32 << (31 - wanted.leading_zeros());
+        Ok((samples, bg))
+    }
+
+    /// Renders an already built scene with an explicit camera pose.
+    pub fn render_built(
+        &mut self,
+        built: &BuiltScene,
+        lighting: &LightingParams,
+        params: &ImageParams,
+        pose: &CameraPose,
+    ) -> Result<RenderedImage, RenderError> {
+        self.ctx.make_current()?;
+        let (samples, bg) = self.check(params)?;
+        let (w, h) = (params.width, params.height);
+        let ctx = self.ctx.gl().clone();
+        let camera = three_d_camera(pose, w, h);
+        let rig = light_rig(lighting);
+        let mut directional: Vec<three_d::DirectionalLight> = rig
+            .directional
+            .iter()
+            .map(|l| {
+                three_d::DirectionalLight::new(
+                    &ctx,
+                    l.intensity,
+                    scene_builder::linear_to_srgba([l.color[0], l.color[1], l.color[2], 1.0]),
+                    three_d::Vec3::from(l.direction),
+                )
+            })
+            .collect();
+        for (light, spec) in directional.iter_mut().zip(&rig.directional) {
+            if spec.casts_shadow {
+                light
+                    .generate_shadow_map(SHADOW_MAP_SIZE, built.geometries())
+                    .map_err(|e| RenderError::Render(format!("shadow map: {e}")))?;
+            }
+        }
+        let plain_ambient;
+        let ambient: &AmbientLight = match (&mut self.environment, rig.environment) {
+            (Some(env), true) => {
+                env.intensity = rig.ambient_intensity;
+                env.color = scene_builder::linear_to_srgba([
+                    rig.ambient_color[0],
+                    rig.ambient_color[1],
+                    rig.ambient_color[2],
+                    1.0,
+                ]);
+                env
+            }
+            _ => {
+                plain_ambient = AmbientLight::new(
+                    &ctx,
+                    rig.ambient_intensity,
+                    scene_builder::linear_to_srgba([
+                        rig.ambient_color[0],
+                        rig.ambient_color[1],
+                        rig.ambient_color[2],
+                        1.0,
+                    ]),
+                );
+                &plain_ambient
+            }
+        };
+        let mut lights: Vec<&dyn Light> = directional.iter().map(|l| l as &dyn Light).collect();
+        lights.push(ambient);
+        let clear = ClearState::color_and_depth(bg[0], bg[1], bg[2], bg[3], 1.0);
+        let color = Texture2D::new_empty::<[u8; 4]>(
+            &ctx,
+            w,
+            h,
+            Interpolation::Nearest,
+            Interpolation::Nearest,
+            None,
+            Wrapping::ClampToEdge,
+            Wrapping::ClampToEdge,
+        );
+        let depth = DepthTexture2D::new::<f32>(&ctx, w, h, Wrapping::ClampToEdge, Wrapping::ClampToEdge);
+        let target = RenderTarget::new(color.as_color_target(None), depth.as_depth_target());
+        if samples > 1 {
+            let ms = RenderTargetMultisample::<[u8; 4], f32>::new(&ctx, w, h, samples);
+            ms.clear(clear).render(&camera, built.objects(), &lights);
+            ms.resolve_to(&target);
+        } else {
+            target.clear(clear).render(&camera, built.objects(), &lights);
+        }
+        let pixels: Vec<[u8; 4]> = target.read_color();
+        Ok(RenderedImage {
+            width: w,
+            height: h,
+            rgba: pixels.into_iter().flatten().collect(),
+        })
+    }
+
+    /// `render.thumbnail` / `render.still`: builds, frames and renders one image.
+    pub fn render_still(
+        &mut self,
+        scene: &Scene,
+        manifest: &Manifest,
+        resolution: &MaterialResolution,
+        lighting: &LightingParams,
+        params: &ImageParams,
+    ) -> Result<RenderedImage, RenderError> {
+        let built = self.prepare(scene, manifest, resolution)?;
+        let pose = Self::camera_pose(&built, params);
+        self.render_built(&built, lighting, params, &pose)
+    }
+}
+
+/// Rotation of `angle_deg` about the +Y axis through `center`.
+pub fn rotation_about(center: three_d::Vec3, angle_deg: f32) -> Mat4 {
+    Mat4::from_translation(center) * Mat4::from_angle_y(three_d::degrees(angle_deg)) * Mat4::from_translation(-center)
+}
+
+type Job = Box<dyn FnOnce(&mut Renderer) + Send>;
+
+/// A [`Renderer`] on its own thread; callable from any thread (`Send + Sync`).
+pub struct RenderService {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl RenderService {
+    /// Starts the render thread and waits until its renderer is ready.
+    pub fn start() -> Result<Self, RenderError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), RenderError>>();
+        std::thread::Builder::new()
+            .name("workflow-render".into())
+            .spawn(move || {
+                let mut renderer = match Renderer::new() {
+                    Ok(r) => {
+                        let _ = ready_tx.send(Ok(()));
+                        r
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok(job) = rx.recv() {
+                    job(&mut renderer);
+                }
+            })
+            .map_err(|e| RenderError::Context(format!("cannot spawn render thread: {e}")))?;
+        ready_rx.recv().map_err(|_| RenderError::ServiceGone)??;
+        Ok(RenderService { jobs: Mutex::new(tx) })
+    }
+
+    /// Runs `f` on the render thread and waits for its result.
+    pub fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Renderer) -> R + Send + 'static,
+    ) -> Result<R, RenderError> {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move |r| {
+            let _ = tx.send(f(r));
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| RenderError::ServiceGone)?
+            .send(job)
+            .map_err(|_| RenderError::ServiceGone)?;
+        rx.recv().map_err(|_| RenderError::ServiceGone)
+    }
+}
