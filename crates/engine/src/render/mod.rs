@@ -25,7 +25,7 @@ use crate::materials::{parse_hex_color, MaterialResolution};
 use crate::scene::Scene;
 pub use self::image::{encode_gif, RenderedImage};
 use context::HeadlessContext;
-pub use scene_builder::{build_scene, BuiltScene};
+pub use scene_builder::{build_scene, BuiltScene, Grouping};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
@@ -85,9 +85,18 @@ const SHADOW_MAP_SIZE: u32 = 1024;
 /// A warm headless renderer.
 pub struct Renderer {
     ctx: HeadlessContext,
+    /// Render targets of the last size used (turntables and repeated stills reuse them).
+    targets: Option<Targets>,
     environment: Option<AmbientLight>,
     max_samples: u32,
     max_size: u32,
+}
+
+struct Targets {
+    size: (u32, u32, u32),
+    color: Texture2D,
+    depth: DepthTexture2D,
+    multisample: Option<RenderTargetMultisample<[u8; 4], f32>>,
 }
 
 /// Procedural studio environment: bright sky, soft horizon, dark floor (linear HDR values).
@@ -150,6 +159,7 @@ impl Renderer {
         ));
         Ok(Renderer {
             ctx,
+            targets: None,
             environment,
             max_samples,
             max_size,
@@ -174,7 +184,7 @@ impl Renderer {
         resolution: &MaterialResolution,
     ) -> Result<BuiltScene, RenderError> {
         self.ctx.make_current()?;
-        Ok(build_scene(self.ctx.gl(), scene, manifest, resolution))
+        Ok(build_scene(self.ctx.gl(), scene, manifest, resolution, Grouping::ByMaterial))
     }
 
     /// Camera pose that `render_built` uses for these parameters.
@@ -267,24 +277,36 @@ impl Renderer {
         let mut lights: Vec<&dyn Light> = directional.iter().map(|l| l as &dyn Light).collect();
         lights.push(ambient);
         let clear = ClearState::color_and_depth(bg[0], bg[1], bg[2], bg[3], 1.0);
-        let color = Texture2D::new_empty::<[u8; 4]>(
-            &ctx,
-            w,
-            h,
-            Interpolation::Nearest,
-            Interpolation::Nearest,
-            None,
-            Wrapping::ClampToEdge,
-            Wrapping::ClampToEdge,
-        );
-        let depth = DepthTexture2D::new::<f32>(&ctx, w, h, Wrapping::ClampToEdge, Wrapping::ClampToEdge);
-        let target = RenderTarget::new(color.as_color_target(None), depth.as_depth_target());
-        if samples > 1 {
-            let ms = RenderTargetMultisample::<[u8; 4], f32>::new(&ctx, w, h, samples);
-            ms.clear(clear).render(&camera, built.objects(), &lights);
-            ms.resolve_to(&target);
-        } else {
-            target.clear(clear).render(&camera, built.objects(), &lights);
+        if self.targets.as_ref().map(|t| t.size) != Some((w, h, samples)) {
+            self.targets = Some(Targets {
+                size: (w, h, samples),
+                color: Texture2D::new_empty::<[u8; 4]>(
+                    &ctx,
+                    w,
+                    h,
+                    Interpolation::Nearest,
+                    Interpolation::Nearest,
+                    None,
+                    Wrapping::ClampToEdge,
+                    Wrapping::ClampToEdge,
+                ),
+                depth: DepthTexture2D::new::<f32>(&ctx, w, h, Wrapping::ClampToEdge, Wrapping::ClampToEdge),
+                multisample: (samples > 1)
+                    .then(|| RenderTargetMultisample::<[u8; 4], f32>::new(&ctx, w, h, samples)),
+            });
+        }
+        let Some(targets) = self.targets.as_mut() else {
+            return Err(RenderError::Render("render targets missing".into()));
+        };
+        let target = RenderTarget::new(targets.color.as_color_target(None), targets.depth.as_depth_target());
+        match &targets.multisample {
+            Some(ms) => {
+                ms.clear(clear).render(&camera, built.objects(), &lights);
+                ms.resolve_to(&target);
+            }
+            None => {
+                target.clear(clear).render(&camera, built.objects(), &lights);
+            }
         }
         let pixels: Vec<[u8; 4]> = target.read_color();
         Ok(RenderedImage {

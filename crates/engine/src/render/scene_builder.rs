@@ -47,8 +47,9 @@ impl Drawable {
 /// [`BuiltScene::set_transformation`] moves everything at once (turntable, viewer gizmos).
 pub struct BuiltScene {
     pub drawables: Vec<Drawable>,
-    /// Part key of each drawable (same order), for picking and highlighting in the viewer.
-    pub part_keys: Vec<String>,
+    /// Part keys drawn by each drawable (same order); exactly one per drawable with
+    /// [`Grouping::PerPart`], for picking and highlighting in the viewer.
+    pub part_keys: Vec<Vec<String>>,
     /// World bounds before any transformation.
     pub bounds: Aabb,
 }
@@ -162,12 +163,42 @@ impl Builder<'_> {
     }
 }
 
-/// Builds the GPU scene. Parts missing from `resolution` render with the neutral default.
+/// How [`build_scene`] groups geometry into draw calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grouping {
+    /// One drawable per material: fewest draw calls (the headless renderer).
+    #[default]
+    ByMaterial,
+    /// One drawable per primitive of each part instance (viewer picking/highlighting).
+    PerPart,
+}
+
+/// Identity of a material for batching.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum MaterialKey {
+    File(usize),
+    Library(String),
+    Placeholder(String),
+    Default,
+}
+
+#[derive(Default)]
+struct Batch {
+    positions: Vec<Vec3>,
+    normals: Vec<Vec3>,
+    uvs: Vec<Vec2>,
+    any_uvs: bool,
+    indices: Vec<u32>,
+    part_keys: Vec<String>,
+}
+
+/// Builds the GPU scene. Parts missing from `resolution` render with the file's materials.
 pub fn build_scene(
     ctx: &Context,
     scene: &Scene,
     manifest: &Manifest,
     resolution: &MaterialResolution,
+    grouping: Grouping,
 ) -> BuiltScene {
     let mut b = Builder {
         ctx,
@@ -176,8 +207,10 @@ pub fn build_scene(
     };
     let by_key: HashMap<&str, &crate::materials::PartMaterial> =
         resolution.parts.iter().map(|p| (p.part_key.as_str(), p)).collect();
-    let mut drawables = Vec::new();
-    let mut part_keys = Vec::new();
+    // Batches in first-seen order so the output is deterministic.
+    let mut order: Vec<(MaterialKey, Option<PbrMaterial>)> = Vec::new();
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut index_of: HashMap<MaterialKey, usize> = HashMap::new();
     let mut bounds = Aabb::EMPTY;
     for entry in &manifest.parts {
         let Some(part) = entry.part_instance(scene) else { continue };
@@ -187,38 +220,74 @@ pub fn build_scene(
             if prim.indices.is_empty() {
                 continue;
             }
-            let has_uvs = prim.uvs.is_some();
-            let cpu_mesh = CpuMesh {
-                positions: Positions::F32(prim.positions.iter().map(|p| Vec3::from(*p)).collect()),
-                indices: Indices::U32(prim.indices),
-                normals: Some(prim.normals.iter().map(|n| Vec3::from(*n)).collect()),
-                uvs: prim.uvs.map(|u| u.iter().map(|v| Vec2::new(v[0], v[1])).collect()),
-                ..Default::default()
-            };
-            let mesh = Mesh::new(ctx, &cpu_mesh);
-            let drawable = match resolved.map(|r| (&r.source, &r.material)) {
+            let (key, lib) = match resolved.map(|r| (&r.source, &r.material)) {
                 Some((MaterialSource::Placeholder, Some(m))) => {
-                    let mut mat = ColorMaterial {
-                        color: linear_to_srgba(m.base_color),
-                        ..Default::default()
-                    };
-                    mat.render_states.cull = Cull::None;
-                    Drawable::Placeholder(Gm::new(mesh, mat))
+                    (MaterialKey::Placeholder(format!("{:?}", m.base_color)), Some(m.clone()))
                 }
-                Some((_, Some(m))) => Drawable::Lit(Gm::new(mesh, b.library_material(m))),
-                Some((MaterialSource::File, None)) | None => {
-                    let mat = match prim.material.and_then(|i| scene.materials.get(i)) {
-                        Some(fm) => b.file_material(fm, has_uvs),
-                        None => b.library_material(&default_grey()),
-                    };
-                    Drawable::Lit(Gm::new(mesh, mat))
-                }
-                // Missing with no material can only come from a hand-built resolution.
-                Some((_, None)) => Drawable::Lit(Gm::new(mesh, b.library_material(&default_grey()))),
+                Some((_, Some(m))) => (
+                    MaterialKey::Library(format!("{}|{:?}|{}|{}", m.name, m.effective_color(), m.metallic, m.roughness)),
+                    Some(m.clone()),
+                ),
+                _ => match prim.material.filter(|&i| i < scene.materials.len()) {
+                    Some(i) => (MaterialKey::File(i), None),
+                    None => (MaterialKey::Default, Some(default_grey())),
+                },
             };
-            drawables.push(drawable);
-            part_keys.push(entry.part_key.clone());
+            let slot = match (grouping, index_of.get(&key)) {
+                (Grouping::ByMaterial, Some(&i)) => i,
+                _ => {
+                    index_of.insert(key.clone(), batches.len());
+                    order.push((key, lib));
+                    batches.push(Batch::default());
+                    batches.len() - 1
+                }
+            };
+            let batch = &mut batches[slot];
+            let base = batch.positions.len() as u32;
+            if batch.part_keys.last() != Some(&entry.part_key) {
+                batch.part_keys.push(entry.part_key.clone());
+            }
+            batch.positions.extend(prim.positions.iter().map(|p| Vec3::from(*p)));
+            batch.normals.extend(prim.normals.iter().map(|n| Vec3::from(*n)));
+            match &prim.uvs {
+                Some(uv) => {
+                    batch.any_uvs = true;
+                    batch.uvs.extend(uv.iter().map(|v| Vec2::new(v[0], v[1])));
+                }
+                None => batch.uvs.extend(std::iter::repeat_n(Vec2::new(0.0, 0.0), prim.positions.len())),
+            }
+            batch.indices.extend(prim.indices.iter().map(|i| i + base));
         }
+    }
+    let mut drawables = Vec::with_capacity(batches.len());
+    let mut part_keys = Vec::with_capacity(batches.len());
+    for ((key, lib), batch) in order.into_iter().zip(batches) {
+        let cpu_mesh = CpuMesh {
+            positions: Positions::F32(batch.positions),
+            indices: Indices::U32(batch.indices),
+            normals: Some(batch.normals),
+            uvs: batch.any_uvs.then_some(batch.uvs),
+            ..Default::default()
+        };
+        let mesh = Mesh::new(ctx, &cpu_mesh);
+        let drawable = match (key, lib) {
+            (MaterialKey::Placeholder(_), Some(m)) => {
+                let mut mat = ColorMaterial {
+                    color: linear_to_srgba(m.base_color),
+                    ..Default::default()
+                };
+                mat.render_states.cull = Cull::None;
+                Drawable::Placeholder(Gm::new(mesh, mat))
+            }
+            (MaterialKey::File(i), _) => {
+                let fm = scene.materials[i].clone();
+                Drawable::Lit(Gm::new(mesh, b.file_material(&fm, batch.any_uvs)))
+            }
+            (_, Some(m)) => Drawable::Lit(Gm::new(mesh, b.library_material(&m))),
+            (_, None) => Drawable::Lit(Gm::new(mesh, b.library_material(&default_grey()))),
+        };
+        drawables.push(drawable);
+        part_keys.push(batch.part_keys);
     }
     BuiltScene {
         drawables,
