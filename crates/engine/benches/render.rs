@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use workflow_engine::lighting::LightingParams;
-use workflow_engine::render::{ImageParams, Renderer};
+use workflow_engine::render::{AntiAliasing, ImageParams, Renderer};
 use workflow_engine::turntable::{render_turntable, TurntableParams};
 use workflow_engine::{extract_manifest, import_file, ImportParams, ManifestParams, MaterialResolution};
 
@@ -54,9 +54,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         renderer.render_built(&built, &lighting, &still, &pose)?; // first frame: shader compile
         let first = t.elapsed();
+        let fxaa_params = ImageParams { antialiasing: AntiAliasing::Fxaa, ..still.clone() };
+        renderer.render_built(&built, &lighting, &fxaa_params, &pose)?;
         let mut warm = Vec::new();
         let mut full = Vec::new();
+        let mut fxaa = Vec::new();
         for _ in 0..runs {
+            let t = Instant::now();
+            renderer.render_built(&built, &lighting, &fxaa_params, &pose)?;
+            fxaa.push(t.elapsed());
             let t = Instant::now();
             renderer.render_built(&built, &lighting, &still, &pose)?;
             warm.push(t.elapsed());
@@ -65,10 +71,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             full.push(t.elapsed());
         }
         println!(
-            "still 1024² {name:32} first {:7.1} ms | warm {} | with upload {}",
+            "still 1024² {name:32} first {:7.1} ms | MSAA×4 warm {} | MSAA×4 with upload {} | FXAA warm {}",
             first.as_secs_f64() * 1000.0,
             stats(warm),
-            stats(full)
+            stats(full),
+            stats(fxaa)
         );
     }
     // What the per-frame cost is made of, on the heaviest fixture.
@@ -80,7 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ("no environment", LightingParams { environment: false, ..LightingParams::default() }, 4),
             ("no shadows", LightingParams { shadows: false, ..LightingParams::default() }, 4),
             ("hard preset (1 light)", LightingParams { preset: workflow_engine::lighting::LightingPreset::Hard, ..LightingParams::default() }, 4),
-            ("1 sample", LightingParams::default(), 1),
+            ("1 sample, no AA", LightingParams::default(), 1),
         ] {
             let params = ImageParams { samples, ..still.clone() };
             let pose = Renderer::camera_pose(&built, &params);
@@ -98,19 +105,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let scene = import_file(&fixtures().join("gltf").join(name), &ImportParams::default())?;
         let manifest = extract_manifest(&scene, &ManifestParams::default())?;
         let res = MaterialResolution::file_preview(&manifest);
-        let params = TurntableParams {
-            image: ImageParams { width: 512, height: 512, ..ImageParams::default() },
-            frame_count: 36,
-            ..TurntableParams::default()
-        };
-        let mut times = Vec::new();
-        for _ in 0..runs.clamp(1, 3) {
-            let t = Instant::now();
-            let frames = render_turntable(&mut renderer, &scene, &manifest, &res, &lighting, &params)?;
-            times.push(t.elapsed());
-            assert_eq!(frames.len(), 36);
+        for aa in [AntiAliasing::Msaa, AntiAliasing::Fxaa] {
+            let params = TurntableParams {
+                image: ImageParams { width: 512, height: 512, antialiasing: aa, ..ImageParams::default() },
+                frame_count: 36,
+                ..TurntableParams::default()
+            };
+            let mut times = Vec::new();
+            for _ in 0..runs.clamp(1, 3) {
+                let t = Instant::now();
+                let frames = render_turntable(&mut renderer, &scene, &manifest, &res, &lighting, &params)?;
+                times.push(t.elapsed());
+                assert_eq!(frames.len(), 36);
+            }
+            println!("turntable 36×512² {name:26} {aa:?} {}", stats(times));
         }
-        println!("turntable 36×512² {name:26} {}", stats(times));
     }
     Ok(())
 }

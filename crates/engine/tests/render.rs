@@ -7,7 +7,7 @@ use workflow_engine::lighting::LightingParams;
 use workflow_engine::materials::{
     default_library, MaterialLibrary, MaterialMap, MissingPolicy, PbrMaterial, ResolveOptions,
 };
-use workflow_engine::render::{ImageParams, RenderService, RenderedImage, Renderer};
+use workflow_engine::render::{AntiAliasing, ImageParams, RenderService, RenderedImage, Renderer};
 use workflow_engine::turntable::{render_turntable, TurntableParams};
 use workflow_engine::{extract_manifest, resolve_materials, Manifest, ManifestParams, MaterialResolution, Scene};
 
@@ -179,4 +179,14 @@ fn invalid_parameters_are_errors() {
         .expect("service")
         .expect_err("bad colour");
     assert_eq!(err.code(), "invalid_param");
+}
+
+#[test]
+fn fxaa_keeps_background_and_object() {
+    let (scene, manifest) = prepared("Box.glb");
+    let params = ImageParams { antialiasing: AntiAliasing::Fxaa, ..small("#204060") };
+    let img = render(&scene, &manifest, MaterialResolution::file_preview(&manifest), params);
+    assert_eq!(img.pixel(0, 0), [0x20, 0x40, 0x60, 255]);
+    assert_eq!(img.pixel(127, 127), [0x20, 0x40, 0x60, 255]);
+    assert_ne!(img.pixel(64, 64), [0x20, 0x40, 0x60, 255]);
 }
