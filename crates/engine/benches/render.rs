@@ -9,32 +9,52 @@ use std::time::{Duration, Instant};
 use workflow_engine::lighting::LightingParams;
 use workflow_engine::render::{AntiAliasing, ImageParams, Renderer};
 use workflow_engine::turntable::{render_turntable, TurntableParams};
-use workflow_engine::{extract_manifest, import_file, ImportParams, ManifestParams, MaterialResolution};
+use workflow_engine::{
+    extract_manifest, import_file, ImportParams, ManifestParams, MaterialResolution,
+};
 
 fn fixtures() -> PathBuf {
     if let Ok(dir) = std::env::var("WORKFLOW_FIXTURES") {
         return PathBuf::from(dir);
     }
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [here.join("../../shared/fixtures"), here.join("../../../shared/fixtures")]
-        .into_iter()
-        .find(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures"))
+    [
+        here.join("../../shared/fixtures"),
+        here.join("../../../shared/fixtures"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+    .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures"))
 }
 
 fn stats(mut d: Vec<Duration>) -> String {
     d.sort();
     let ms = |x: Duration| x.as_secs_f64() * 1000.0;
-    format!("best {:8.1} ms  median {:8.1} ms", ms(d[0]), ms(d[d.len() / 2]))
+    format!(
+        "best {:8.1} ms  median {:8.1} ms",
+        ms(d[0]),
+        ms(d[d.len() / 2])
+    )
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
     let t = Instant::now();
     let mut renderer = Renderer::new()?;
-    println!("renderer: {} (context + environment precompute {:.0} ms)", renderer.gpu_name(), t.elapsed().as_secs_f64() * 1000.0);
+    println!(
+        "renderer: {} (context + environment precompute {:.0} ms)",
+        renderer.gpu_name(),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     let lighting = LightingParams::default();
-    let still = ImageParams { width: 1024, height: 1024, ..ImageParams::default() };
+    let still = ImageParams {
+        width: 1024,
+        height: 1024,
+        ..ImageParams::default()
+    };
     let names = [
         "Box.glb",
         "BoxTextured.glb",
@@ -46,7 +66,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     ];
     let filter = std::env::var("BENCH_FILTER").unwrap_or_default();
     for name in names.into_iter().filter(|n| n.contains(&filter)) {
-        let scene = import_file(&fixtures().join("gltf").join(name), &ImportParams::default())?;
+        let scene = import_file(
+            &fixtures().join("gltf").join(name),
+            &ImportParams::default(),
+        )?;
         let manifest = extract_manifest(&scene, &ManifestParams::default())?;
         let res = MaterialResolution::file_preview(&manifest);
         let built = renderer.prepare(&scene, &manifest, &res)?;
@@ -54,7 +77,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         renderer.render_built(&built, &lighting, &still, &pose)?; // first frame: shader compile
         let first = t.elapsed();
-        let fxaa_params = ImageParams { antialiasing: AntiAliasing::Fxaa, ..still.clone() };
+        let fxaa_params = ImageParams {
+            antialiasing: AntiAliasing::Fxaa,
+            ..still.clone()
+        };
         renderer.render_built(&built, &lighting, &fxaa_params, &pose)?;
         let mut warm = Vec::new();
         let mut full = Vec::new();
@@ -80,16 +106,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     // What the per-frame cost is made of, on the heaviest fixture.
     {
-        let scene = import_file(&fixtures().join("gltf/2CylinderEngine.glb"), &ImportParams::default())?;
+        let scene = import_file(
+            &fixtures().join("gltf/2CylinderEngine.glb"),
+            &ImportParams::default(),
+        )?;
         let manifest = extract_manifest(&scene, &ManifestParams::default())?;
-        let built = renderer.prepare(&scene, &manifest, &MaterialResolution::file_preview(&manifest))?;
+        let built = renderer.prepare(
+            &scene,
+            &manifest,
+            &MaterialResolution::file_preview(&manifest),
+        )?;
         for (label, light, samples) in [
-            ("no environment", LightingParams { environment: false, ..LightingParams::default() }, 4),
-            ("no shadows", LightingParams { shadows: false, ..LightingParams::default() }, 4),
-            ("hard preset (1 light)", LightingParams { preset: workflow_engine::lighting::LightingPreset::Hard, ..LightingParams::default() }, 4),
+            (
+                "no environment",
+                LightingParams {
+                    environment: false,
+                    ..LightingParams::default()
+                },
+                4,
+            ),
+            (
+                "no shadows",
+                LightingParams {
+                    shadows: false,
+                    ..LightingParams::default()
+                },
+                4,
+            ),
+            (
+                "hard preset (1 light)",
+                LightingParams {
+                    preset: workflow_engine::lighting::LightingPreset::Hard,
+                    ..LightingParams::default()
+                },
+                4,
+            ),
             ("1 sample, no AA", LightingParams::default(), 1),
         ] {
-            let params = ImageParams { samples, ..still.clone() };
+            let params = ImageParams {
+                samples,
+                ..still.clone()
+            };
             let pose = Renderer::camera_pose(&built, &params);
             renderer.render_built(&built, &light, &params, &pose)?;
             let mut times = Vec::new();
@@ -98,23 +155,38 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 renderer.render_built(&built, &light, &params, &pose)?;
                 times.push(t.elapsed());
             }
-            println!("still 1024² 2CylinderEngine.glb, {label:24} {}", stats(times));
+            println!(
+                "still 1024² 2CylinderEngine.glb, {label:24} {}",
+                stats(times)
+            );
         }
     }
-    for name in ["CesiumMilkTruck.glb", "2CylinderEngine.glb"].into_iter().filter(|n| n.contains(&filter)) {
-        let scene = import_file(&fixtures().join("gltf").join(name), &ImportParams::default())?;
+    for name in ["CesiumMilkTruck.glb", "2CylinderEngine.glb"]
+        .into_iter()
+        .filter(|n| n.contains(&filter))
+    {
+        let scene = import_file(
+            &fixtures().join("gltf").join(name),
+            &ImportParams::default(),
+        )?;
         let manifest = extract_manifest(&scene, &ManifestParams::default())?;
         let res = MaterialResolution::file_preview(&manifest);
         for aa in [AntiAliasing::Msaa, AntiAliasing::Fxaa] {
             let params = TurntableParams {
-                image: ImageParams { width: 512, height: 512, antialiasing: aa, ..ImageParams::default() },
+                image: ImageParams {
+                    width: 512,
+                    height: 512,
+                    antialiasing: aa,
+                    ..ImageParams::default()
+                },
                 frame_count: 36,
                 ..TurntableParams::default()
             };
             let mut times = Vec::new();
             for _ in 0..runs.clamp(1, 3) {
                 let t = Instant::now();
-                let frames = render_turntable(&mut renderer, &scene, &manifest, &res, &lighting, &params)?;
+                let frames =
+                    render_turntable(&mut renderer, &scene, &manifest, &res, &lighting, &params)?;
                 times.push(t.elapsed());
                 assert_eq!(frames.len(), 36);
             }

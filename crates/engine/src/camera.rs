@@ -111,7 +111,11 @@ pub fn frame_camera(bounds: &Aabb, params: &CameraParams, aspect: f32) -> Camera
         [0.0, 1.0, 0.0]
     };
     let margin = params.margin.clamp(0.0, 0.9);
-    let aspect = if aspect.is_finite() && aspect > 0.0 { aspect } else { 1.0 };
+    let aspect = if aspect.is_finite() && aspect > 0.0 {
+        aspect
+    } else {
+        1.0
+    };
     let half_v = (params.fov.clamp(1.0, 170.0).to_radians()) * 0.5;
     let half_h = (half_v.tan() * aspect).atan();
     let half = half_v.min(half_h);

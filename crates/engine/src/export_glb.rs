@@ -89,9 +89,8 @@ struct Writer {
 
 impl Writer {
     fn view(&mut self, bytes: &[u8], target: Option<u32>) -> usize {
-        while self.bin.len() % 4 != 0 {
-            self.bin.push(0);
-        }
+        let pad = (4 - self.bin.len() % 4) % 4;
+        self.bin.resize(self.bin.len() + pad, 0);
         let mut v = json!({"buffer": 0, "byteOffset": self.bin.len(), "byteLength": bytes.len()});
         if let Some(t) = target {
             v["target"] = json!(t);
@@ -102,14 +101,19 @@ impl Writer {
     }
 
     fn floats<const N: usize>(&mut self, data: &[[f32; N]], with_bounds: bool) -> usize {
-        let bytes: Vec<u8> = data.iter().flatten().flat_map(|f| f.to_le_bytes()).collect();
+        let bytes: Vec<u8> = data
+            .iter()
+            .flatten()
+            .flat_map(|f| f.to_le_bytes())
+            .collect();
         let view = self.view(&bytes, Some(34962));
         let kind = match N {
             2 => "VEC2",
             3 => "VEC3",
             _ => "VEC4",
         };
-        let mut acc = json!({"bufferView": view, "componentType": 5126, "count": data.len(), "type": kind});
+        let mut acc =
+            json!({"bufferView": view, "componentType": 5126, "count": data.len(), "type": kind});
         if with_bounds {
             let mut min = [f32::INFINITY; N];
             let mut max = [f32::NEG_INFINITY; N];
@@ -180,8 +184,16 @@ fn file_material_json(m: &FileMaterial, texture: Option<usize>) -> Value {
 /// Camera-to-world matrix of an object at `eye` whose -Z looks along `forward`.
 fn look_matrix(eye: three_d::Vec3, forward: three_d::Vec3, up: three_d::Vec3) -> Mat4 {
     let f = forward.normalize();
-    let up = if f.cross(up).magnitude2() < 1e-8 { three_d::vec3(0.0, 0.0, 1.0) } else { up };
-    let view = Mat4::look_at_rh(three_d::Point3::new(eye.x, eye.y, eye.z), three_d::Point3::new(eye.x + f.x, eye.y + f.y, eye.z + f.z), up);
+    let up = if f.cross(up).magnitude2() < 1e-8 {
+        three_d::vec3(0.0, 0.0, 1.0)
+    } else {
+        up
+    };
+    let view = Mat4::look_at_rh(
+        three_d::Point3::new(eye.x, eye.y, eye.z),
+        three_d::Point3::new(eye.x + f.x, eye.y + f.y, eye.z + f.z),
+        up,
+    );
     view.invert().unwrap_or_else(Mat4::identity)
 }
 
@@ -201,12 +213,25 @@ impl Build<'_> {
         if let Some(&t) = self.textures.get(&index) {
             return Ok(Some(t));
         }
-        let Some(img) = self.scene.textures.get(index) else { return Ok(None) };
-        let rendered = crate::render::RenderedImage { width: img.width, height: img.height, rgba: img.rgba.clone() };
-        let png = rendered.to_png().map_err(|e| ExportError::Texture { index, reason: e.to_string() })?;
+        let Some(img) = self.scene.textures.get(index) else {
+            return Ok(None);
+        };
+        let rendered = crate::render::RenderedImage {
+            width: img.width,
+            height: img.height,
+            rgba: img.rgba.clone(),
+        };
+        let png = rendered.to_png().map_err(|e| ExportError::Texture {
+            index,
+            reason: e.to_string(),
+        })?;
         let view = self.w.view(&png, None);
-        self.w.images.push(json!({"bufferView": view, "mimeType": "image/png"}));
-        self.w.textures.push(json!({"source": self.w.images.len() - 1}));
+        self.w
+            .images
+            .push(json!({"bufferView": view, "mimeType": "image/png"}));
+        self.w
+            .textures
+            .push(json!({"source": self.w.images.len() - 1}));
         let t = self.w.textures.len() - 1;
         self.textures.insert(index, t);
         Ok(Some(t))
@@ -242,7 +267,10 @@ impl Build<'_> {
     }
 
     fn geometry(&mut self, mesh: usize, prim: usize) -> (Map<String, Value>, usize) {
-        if let (Some(a), Some(&i)) = (self.prim_accessors.get(&(mesh, prim)), self.prim_indices.get(&(mesh, prim))) {
+        if let (Some(a), Some(&i)) = (
+            self.prim_accessors.get(&(mesh, prim)),
+            self.prim_indices.get(&(mesh, prim)),
+        ) {
             return (a.clone(), i);
         }
         let p = &self.scene.meshes[mesh].primitives[prim];
@@ -260,7 +288,11 @@ impl Build<'_> {
         (attrs, idx)
     }
 
-    fn part_mesh(&mut self, part: &PartEntry, resolution: Option<&MaterialResolution>) -> Result<usize, ExportError> {
+    fn part_mesh(
+        &mut self,
+        part: &PartEntry,
+        resolution: Option<&MaterialResolution>,
+    ) -> Result<usize, ExportError> {
         let resolved = resolution.and_then(|r| r.get(&part.part_key));
         let mut prims = Vec::new();
         for (pi, prim) in self.scene.meshes[part.mesh].primitives.iter().enumerate() {
@@ -300,8 +332,11 @@ fn build(
         library_materials: HashMap::new(),
         textures: HashMap::new(),
     };
-    let parts_by_node: HashMap<(usize, Option<usize>), &PartEntry> =
-        manifest.parts.iter().map(|p| ((p.node, p.instance_index), p)).collect();
+    let parts_by_node: HashMap<(usize, Option<usize>), &PartEntry> = manifest
+        .parts
+        .iter()
+        .map(|p| ((p.node, p.instance_index), p))
+        .collect();
     // Scene node index → output node index (nodes are written in the same order).
     let order = scene.depth_first();
     let out_index: HashMap<usize, usize> = order.iter().enumerate().map(|(i, &n)| (n, i)).collect();
@@ -317,7 +352,11 @@ fn build(
         if !is_identity(&node.local) {
             v["matrix"] = matrix_json(&node.local);
         }
-        children_of[i] = node.children.iter().filter_map(|c| out_index.get(c).copied()).collect();
+        children_of[i] = node
+            .children
+            .iter()
+            .filter_map(|c| out_index.get(c).copied())
+            .collect();
         if node.gpu_instances.is_empty() {
             if let Some(part) = parts_by_node.get(&(n, None)) {
                 v["mesh"] = json!(b.part_mesh(part, additions.resolution)?);
@@ -327,7 +366,9 @@ fn build(
             }
         } else {
             for (gi, m) in node.gpu_instances.iter().enumerate() {
-                let Some(part) = parts_by_node.get(&(n, Some(gi))) else { continue };
+                let Some(part) = parts_by_node.get(&(n, Some(gi))) else {
+                    continue;
+                };
                 let mut child = json!({
                     "name": format!("{}@{gi}", node.name.clone().unwrap_or_else(|| "instance".into())),
                     "mesh": b.part_mesh(part, additions.resolution)?,
@@ -355,34 +396,57 @@ fn build(
         }
     }
     b.w.nodes.extend(extra_nodes);
-    let mut roots: Vec<usize> = scene.roots.iter().filter_map(|r| out_index.get(r).copied()).collect();
+    let mut roots: Vec<usize> = scene
+        .roots
+        .iter()
+        .filter_map(|r| out_index.get(r).copied())
+        .collect();
     let mut doc = Map::new();
     let mut extensions_used: Vec<&str> = Vec::new();
     if let Some(pose) = &additions.camera {
         let eye = three_d::Vec3::from(pose.eye);
-        let m = look_matrix(eye, three_d::Vec3::from(pose.target) - eye, three_d::Vec3::from(pose.up));
+        let m = look_matrix(
+            eye,
+            three_d::Vec3::from(pose.target) - eye,
+            three_d::Vec3::from(pose.up),
+        );
         let camera = match pose.ortho_height {
-            Some(h) => json!({"type": "orthographic", "orthographic": {"xmag": h / 2.0, "ymag": h / 2.0, "znear": pose.near, "zfar": pose.far}}),
-            None => json!({"type": "perspective", "perspective": {"yfov": pose.fov.to_radians(), "znear": pose.near, "zfar": pose.far}}),
+            Some(h) => {
+                json!({"type": "orthographic", "orthographic": {"xmag": h / 2.0, "ymag": h / 2.0, "znear": pose.near, "zfar": pose.far}})
+            }
+            None => {
+                json!({"type": "perspective", "perspective": {"yfov": pose.fov.to_radians(), "znear": pose.near, "zfar": pose.far}})
+            }
         };
         doc.insert("cameras".into(), json!([camera]));
-        b.w.nodes.push(json!({"name": "camera", "camera": 0, "matrix": matrix_json(&m)}));
+        b.w.nodes
+            .push(json!({"name": "camera", "camera": 0, "matrix": matrix_json(&m)}));
         roots.push(b.w.nodes.len() - 1);
     }
     if let Some(rig) = additions.lights {
         let mut lights = Vec::new();
         for (i, l) in rig.directional.iter().enumerate() {
             lights.push(json!({"type": "directional", "color": l.color, "intensity": l.intensity, "name": format!("light_{i}")}));
-            let m = look_matrix(three_d::vec3(0.0, 0.0, 0.0), three_d::Vec3::from(l.direction), three_d::vec3(0.0, 1.0, 0.0));
+            let m = look_matrix(
+                three_d::vec3(0.0, 0.0, 0.0),
+                three_d::Vec3::from(l.direction),
+                three_d::vec3(0.0, 1.0, 0.0),
+            );
             b.w.nodes.push(json!({"name": format!("light_{i}"), "matrix": matrix_json(&m), "extensions": {"KHR_lights_punctual": {"light": i}}}));
             roots.push(b.w.nodes.len() - 1);
         }
         if !lights.is_empty() {
-            doc.insert("extensions".into(), json!({"KHR_lights_punctual": {"lights": lights}}));
+            doc.insert(
+                "extensions".into(),
+                json!({"KHR_lights_punctual": {"lights": lights}}),
+            );
             extensions_used.push("KHR_lights_punctual");
         }
     }
-    doc.insert("asset".into(), json!({"version": "2.0", "generator": "workflow-engine"}));
+    doc.insert(
+        "asset".into(),
+        json!({"version": "2.0", "generator": "workflow-engine"}),
+    );
     doc.insert("scene".into(), json!(0));
     doc.insert("scenes".into(), json!([{"nodes": roots}]));
     let w = b.w;
@@ -403,9 +467,8 @@ fn build(
         doc.insert("extensionsUsed".into(), json!(extensions_used));
     }
     let mut bin = w.bin;
-    while bin.len() % 4 != 0 {
-        bin.push(0);
-    }
+    let pad = (4 - bin.len() % 4) % 4;
+    bin.resize(bin.len() + pad, 0);
     if !bin.is_empty() {
         doc.insert("buffers".into(), json!([{"byteLength": bin.len()}]));
     }
@@ -421,9 +484,8 @@ pub fn export_glb(
 ) -> Result<Vec<u8>, ExportError> {
     let (doc, bin) = build(scene, manifest, params, additions)?;
     let mut json = serde_json::to_vec(&doc).map_err(|e| ExportError::Json(e.to_string()))?;
-    while json.len() % 4 != 0 {
-        json.push(b' ');
-    }
+    let pad = (4 - json.len() % 4) % 4;
+    json.extend(std::iter::repeat_n(b' ', pad));
     let total = 12 + 8 + json.len() + if bin.is_empty() { 0 } else { 8 + bin.len() };
     if total > u32::MAX as usize {
         return Err(ExportError::TooLarge(total));
@@ -464,10 +526,17 @@ pub fn export_scene(
             if let Some(buffers) = doc.get_mut("buffers") {
                 buffers[0]["uri"] = json!(bin_name);
             }
-            let json = serde_json::to_vec_pretty(&doc).map_err(|e| ExportError::Json(e.to_string()))?;
-            let mut files = vec![ExportedFile { name: format!("{stem}.gltf"), bytes: json }];
+            let json =
+                serde_json::to_vec_pretty(&doc).map_err(|e| ExportError::Json(e.to_string()))?;
+            let mut files = vec![ExportedFile {
+                name: format!("{stem}.gltf"),
+                bytes: json,
+            }];
             if !bin.is_empty() {
-                files.push(ExportedFile { name: bin_name, bytes: bin });
+                files.push(ExportedFile {
+                    name: bin_name,
+                    bytes: bin,
+                });
             }
             Ok(files)
         }

@@ -96,7 +96,10 @@ pub fn light_rig(params: &LightingParams) -> LightRig {
             0.5,
         ),
         LightingPreset::Soft => (
-            vec![light(k, white, 1.3, true), light(fill_dir, white, 1.0, false)],
+            vec![
+                light(k, white, 1.3, true),
+                light(fill_dir, white, 1.0, false),
+            ],
             white,
             0.9,
         ),

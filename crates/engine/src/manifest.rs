@@ -88,7 +88,11 @@ pub enum ManifestError {
     #[error("key_separator must not be empty")]
     EmptySeparator,
     #[error("part key `{key}` is used by two part instances (nodes {first} and {second})")]
-    DuplicateKey { key: String, first: usize, second: usize },
+    DuplicateKey {
+        key: String,
+        first: usize,
+        second: usize,
+    },
 }
 
 impl ManifestError {

@@ -91,7 +91,10 @@ impl Default for ResolveOptions {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MaterialSource {
     Explicit,
-    Rule { index: usize, pattern: String },
+    Rule {
+        index: usize,
+        pattern: String,
+    },
     /// The file's own per-primitive materials (the scene's `materials`).
     File,
     /// Preview only ([`MaterialResolution::file_preview`]): neutral grey, nothing assigned.
@@ -132,12 +135,19 @@ impl MaterialResolution {
                 let has_file = p.material_slots.iter().any(|s| s.material_index.is_some());
                 PartMaterial {
                     part_key: p.part_key.clone(),
-                    source: if has_file { MaterialSource::File } else { MaterialSource::Default },
+                    source: if has_file {
+                        MaterialSource::File
+                    } else {
+                        MaterialSource::Default
+                    },
                     material: (!has_file).then(default_grey),
                 }
             })
             .collect();
-        MaterialResolution { parts, ..Default::default() }
+        MaterialResolution {
+            parts,
+            ..Default::default()
+        }
     }
 }
 
@@ -213,8 +223,17 @@ pub fn parse_hex_color(hex: &str) -> Option<[f32; 4]> {
             ((s + 0.055) / 1.055).powf(2.4)
         }
     };
-    let a = if h.len() == 8 { byte(6)? as f32 / 255.0 } else { 1.0 };
-    Some([to_linear(byte(0)?), to_linear(byte(2)?), to_linear(byte(4)?), a])
+    let a = if h.len() == 8 {
+        byte(6)? as f32 / 255.0
+    } else {
+        1.0
+    };
+    Some([
+        to_linear(byte(0)?),
+        to_linear(byte(2)?),
+        to_linear(byte(4)?),
+        a,
+    ])
 }
 
 /// `material.resolve`.
@@ -225,10 +244,13 @@ pub fn resolve_materials(
     options: &ResolveOptions,
 ) -> Result<MaterialResolution, MaterialError> {
     let lookup = |place: String, name: &str| -> Result<PbrMaterial, MaterialError> {
-        library.get(name).cloned().ok_or_else(|| MaterialError::UnknownMaterial {
-            place,
-            material: name.to_owned(),
-        })
+        library
+            .get(name)
+            .cloned()
+            .ok_or_else(|| MaterialError::UnknownMaterial {
+                place,
+                material: name.to_owned(),
+            })
     };
     let placeholder_color = parse_hex_color(&options.placeholder_color)
         .ok_or_else(|| MaterialError::InvalidColor(options.placeholder_color.clone()))?;
@@ -237,7 +259,10 @@ pub fn resolve_materials(
         let key = &part.part_key;
         let path = part.node_path.join("/");
         let (source, material) = if let Some(name) = map.assignments.get(key) {
-            (MaterialSource::Explicit, Some(lookup(format!("assignment for `{key}`"), name)?))
+            (
+                MaterialSource::Explicit,
+                Some(lookup(format!("assignment for `{key}`"), name)?),
+            )
         } else if let Some((index, rule)) = map
             .rules
             .iter()
@@ -245,9 +270,18 @@ pub fn resolve_materials(
             .find(|(_, r)| glob_match(&r.pattern, key) || glob_match(&r.pattern, &path))
         {
             let m = lookup(format!("rule {index} (`{}`)", rule.pattern), &rule.material)?;
-            (MaterialSource::Rule { index, pattern: rule.pattern.clone() }, Some(m))
+            (
+                MaterialSource::Rule {
+                    index,
+                    pattern: rule.pattern.clone(),
+                },
+                Some(m),
+            )
         } else if options.use_file_materials
-            && part.material_slots.iter().any(|s| s.material_index.is_some())
+            && part
+                .material_slots
+                .iter()
+                .any(|s| s.material_index.is_some())
         {
             (MaterialSource::File, None)
         } else {
@@ -265,7 +299,11 @@ pub fn resolve_materials(
                 MissingPolicy::Fail => (MaterialSource::Missing, None),
             }
         };
-        out.parts.push(PartMaterial { part_key: key.clone(), source, material });
+        out.parts.push(PartMaterial {
+            part_key: key.clone(),
+            source,
+            material,
+        });
     }
     // Rules must name real materials even when they match nothing (a typo is a bug).
     for (index, rule) in map.rules.iter().enumerate() {
@@ -297,7 +335,13 @@ pub const DEFAULT_LIBRARY: &[Entry] = &[
     ("cast_iron", [0.25, 0.25, 0.25], 1.0, 0.7, 1.0),
     ("aluminium", [0.91, 0.92, 0.92], 1.0, 0.3, 1.0),
     ("aluminium_brushed", [0.85, 0.86, 0.87], 1.0, 0.45, 1.0),
-    ("aluminium_anodized_black", [0.03, 0.03, 0.03], 1.0, 0.4, 1.0),
+    (
+        "aluminium_anodized_black",
+        [0.03, 0.03, 0.03],
+        1.0,
+        0.4,
+        1.0,
+    ),
     ("aluminium_anodized_blue", [0.05, 0.15, 0.55], 1.0, 0.4, 1.0),
     ("chrome", [0.55, 0.56, 0.55], 1.0, 0.05, 1.0),
     ("brass", [0.91, 0.78, 0.42], 1.0, 0.3, 1.0),

@@ -72,8 +72,16 @@ pub fn node_path(scene: &Scene, segments: &[String], node: usize) -> Vec<String>
 }
 
 /// The part key of one part instance.
-pub fn part_key(scene: &Scene, segments: &[String], part: &PartInstance, separator: &str) -> String {
-    let stored = scene.nodes.get(part.node).and_then(|n| n.stored_part_key.clone());
+pub fn part_key(
+    scene: &Scene,
+    segments: &[String],
+    part: &PartInstance,
+    separator: &str,
+) -> String {
+    let stored = scene
+        .nodes
+        .get(part.node)
+        .and_then(|n| n.stored_part_key.clone());
     let base = stored.unwrap_or_else(|| node_path(scene, segments, part.node).join(separator));
     match part.gpu_instance {
         Some(i) => format!("{base}@{i}"),

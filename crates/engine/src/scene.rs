@@ -282,7 +282,11 @@ impl Scene {
         mesh.primitives
             .iter()
             .map(|p| {
-                let positions = p.positions.iter().map(|v| transform_point(&m, *v)).collect();
+                let positions = p
+                    .positions
+                    .iter()
+                    .map(|v| transform_point(&m, *v))
+                    .collect();
                 let normals = p
                     .normals
                     .iter()

@@ -36,8 +36,11 @@ fn malformed_files_are_errors_naming_the_defect() {
         ("length_mismatch.glb", "does not match file size"),
         ("truncated_chunk_data.glb", ""),
     ] {
-        let err = import_file(&gltf(&format!("malformed/{name}")), &ImportParams::default())
-            .expect_err("malformed file must fail");
+        let err = import_file(
+            &gltf(&format!("malformed/{name}")),
+            &ImportParams::default(),
+        )
+        .expect_err("malformed file must fail");
         assert_eq!(err.code(), "malformed_gltf", "{name}: {err}");
         assert!(err.to_string().contains(needle), "{name}: {err}");
         println!("{name}: {err}");
@@ -53,9 +56,8 @@ fn accessor_past_end_of_buffer_is_an_error() {
     let mut doc: serde_json::Value = serde_json::from_str(json.trim_end()).expect("json");
     doc["accessors"][1]["count"] = serde_json::json!(100_000);
     let mut text = serde_json::to_string(&doc).expect("serialize");
-    while text.len() % 4 != 0 {
-        text.push(' ');
-    }
+    let pad = (4 - text.len() % 4) % 4;
+    text.extend(std::iter::repeat_n(' ', pad));
     let rest = &bytes[20 + json_len..];
     let mut out = Vec::new();
     out.extend_from_slice(b"glTF");
@@ -84,7 +86,11 @@ fn negative_scale_instances_flip_winding() {
                     let p = |i: u32| three_d::Vec3::from(prim.positions[i as usize]);
                     let face = (p(t[1]) - p(t[0])).cross(p(t[2]) - p(t[0]));
                     let n = three_d::Vec3::from(prim.normals[t[0] as usize]);
-                    agree += if three_d::InnerSpace::dot(face, n) >= 0.0 { 1 } else { -1 };
+                    agree += if three_d::InnerSpace::dot(face, n) >= 0.0 {
+                        1
+                    } else {
+                        -1
+                    };
                 }
                 assert!(agree > 0, "winding disagrees with normals");
             }
@@ -95,8 +101,10 @@ fn negative_scale_instances_flip_winding() {
 
 #[test]
 fn same_file_twice_gives_same_keys() {
-    let a = extract_manifest(&load("2CylinderEngine.glb"), &ManifestParams::default()).expect("manifest");
-    let b = extract_manifest(&load("2CylinderEngine.glb"), &ManifestParams::default()).expect("manifest");
+    let a = extract_manifest(&load("2CylinderEngine.glb"), &ManifestParams::default())
+        .expect("manifest");
+    let b = extract_manifest(&load("2CylinderEngine.glb"), &ManifestParams::default())
+        .expect("manifest");
     assert_eq!(a, b);
 }
 
@@ -110,19 +118,34 @@ fn distinct(name: &str, expected_parts: usize) -> workflow_engine::Manifest {
 
 #[test]
 fn instanced_meshes_get_distinct_keys() {
-    let engine = distinct("2CylinderEngine.glb", 82 - count_meshless("2CylinderEngine.glb"));
+    let engine = distinct(
+        "2CylinderEngine.glb",
+        82 - count_meshless("2CylinderEngine.glb"),
+    );
     assert_eq!(engine.total_triangles, 121_496);
-    let max_uses = engine.parts.iter().map(|p| p.mesh_instance).max().expect("parts");
+    let max_uses = engine
+        .parts
+        .iter()
+        .map(|p| p.mesh_instance)
+        .max()
+        .expect("parts");
     assert_eq!(max_uses + 1, 20, "one mesh is used by 20 nodes");
     let inst = distinct("SimpleInstancing.glb", 125);
     assert!(inst.parts.iter().all(|p| p.instance_index.is_some()));
     assert_eq!(inst.total_triangles, 1500);
     let truck = distinct("CesiumMilkTruck.glb", 3);
-    let wheels: Vec<_> = truck.parts.iter().filter(|p| p.mesh_name.as_deref() == Some("Wheels")).collect();
+    let wheels: Vec<_> = truck
+        .parts
+        .iter()
+        .filter(|p| p.mesh_name.as_deref() == Some("Wheels"))
+        .collect();
     assert_eq!(wheels.len(), 2);
     assert_eq!(truck.total_triangles, 3624);
     let simple = distinct("SimpleMeshes/SimpleMeshes.gltf", 2);
-    println!("{:?}", simple.parts.iter().map(|p| &p.part_key).collect::<Vec<_>>());
+    println!(
+        "{:?}",
+        simple.parts.iter().map(|p| &p.part_key).collect::<Vec<_>>()
+    );
 }
 
 fn count_meshless(name: &str) -> usize {
@@ -134,7 +157,10 @@ fn adding_an_unrelated_node_keeps_keys() {
     let mut scene = load("CesiumMilkTruck.glb");
     let before = extract_manifest(&scene, &ManifestParams::default()).expect("manifest");
     // Add a differently named sibling with a mesh in front of the first root's children.
-    let mut extra = workflow_engine::scene::Node::new(Some("Antenna".into()), three_d::SquareMatrix::identity());
+    let mut extra = workflow_engine::scene::Node::new(
+        Some("Antenna".into()),
+        three_d::SquareMatrix::identity(),
+    );
     extra.mesh = Some(0);
     extra.parent = Some(scene.roots[0]);
     scene.nodes.push(extra);
@@ -145,7 +171,11 @@ fn adding_an_unrelated_node_keeps_keys() {
     let after = extract_manifest(&scene, &ManifestParams::default()).expect("manifest");
     assert_eq!(after.parts.len(), before.parts.len() + 1);
     for p in &before.parts {
-        assert!(after.get(&p.part_key).is_some(), "key {} changed", p.part_key);
+        assert!(
+            after.get(&p.part_key).is_some(),
+            "key {} changed",
+            p.part_key
+        );
     }
 }
 
@@ -154,9 +184,17 @@ fn separator_and_filters_apply() {
     let scene = load("CesiumMilkTruck.glb");
     let m = extract_manifest(
         &scene,
-        &ManifestParams { key_separator: "::".into(), include_hidden: false, min_triangles: 1000 },
+        &ManifestParams {
+            key_separator: "::".into(),
+            include_hidden: false,
+            min_triangles: 1000,
+        },
     )
     .expect("manifest");
     assert!(m.parts.iter().all(|p| p.triangle_count >= 1000));
-    assert!(m.parts.iter().any(|p| p.part_key.contains("::")), "{:?}", m.parts);
+    assert!(
+        m.parts.iter().any(|p| p.part_key.contains("::")),
+        "{:?}",
+        m.parts
+    );
 }

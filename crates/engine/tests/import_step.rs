@@ -25,7 +25,8 @@ fn assembly_yields_18_placed_instances_with_path_keys() {
     let unique: std::collections::HashSet<_> = keys.iter().collect();
     assert_eq!(unique.len(), 18);
     assert!(
-        keys.iter().any(|k| k.ends_with("l-bracket-assembly_2/nut-bolt-assembly_1/bolt_1")),
+        keys.iter()
+            .any(|k| k.ends_with("l-bracket-assembly_2/nut-bolt-assembly_1/bolt_1")),
         "{keys:?}"
     );
 }
@@ -39,7 +40,10 @@ fn converter_failures_are_clear_errors() {
     assert_eq!(err.code(), "step_conversion_failed", "{err}");
     let err = import_file(
         &step("as1-oc-214.step"),
-        &ImportParams { angular_tolerance: 9.0, ..ImportParams::default() },
+        &ImportParams {
+            angular_tolerance: 9.0,
+            ..ImportParams::default()
+        },
     )
     .expect_err("bad param");
     assert_eq!(err.code(), "invalid_param");
@@ -49,7 +53,10 @@ fn converter_failures_are_clear_errors() {
 fn memory_cap_stops_the_converter() {
     let err = import_file(
         &step("nist_mbe_pmi_1.step"),
-        &ImportParams { memory_limit_mb: 16, ..ImportParams::default() },
+        &ImportParams {
+            memory_limit_mb: 16,
+            ..ImportParams::default()
+        },
     )
     .expect_err("16 MB is too little for OpenCASCADE");
     assert_eq!(err.code(), "step_conversion_failed", "{err}");

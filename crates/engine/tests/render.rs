@@ -9,7 +9,9 @@ use workflow_engine::materials::{
 };
 use workflow_engine::render::{AntiAliasing, ImageParams, RenderService, RenderedImage, Renderer};
 use workflow_engine::turntable::{render_turntable, TurntableParams};
-use workflow_engine::{extract_manifest, resolve_materials, Manifest, ManifestParams, MaterialResolution, Scene};
+use workflow_engine::{
+    extract_manifest, resolve_materials, Manifest, ManifestParams, MaterialResolution, Scene,
+};
 
 /// One renderer per test binary: the environment precompute is slow.
 fn service() -> &'static RenderService {
@@ -32,25 +34,49 @@ fn render(
     let (scene, manifest) = (scene.clone(), manifest.clone());
     service()
         .run(move |r: &mut Renderer| {
-            r.render_still(&scene, &manifest, &resolution, &LightingParams::default(), &params)
+            r.render_still(
+                &scene,
+                &manifest,
+                &resolution,
+                &LightingParams::default(),
+                &params,
+            )
         })
         .expect("service")
         .expect("render")
 }
 
 fn small(background: &str) -> ImageParams {
-    ImageParams { width: 128, height: 128, background: background.into(), ..ImageParams::default() }
+    ImageParams {
+        width: 128,
+        height: 128,
+        background: background.into(),
+        ..ImageParams::default()
+    }
 }
 
 #[test]
 fn background_in_corners_object_in_middle() {
     let (scene, manifest) = prepared("Box.glb");
-    let img = render(&scene, &manifest, MaterialResolution::file_preview(&manifest), small("#204060"));
+    let img = render(
+        &scene,
+        &manifest,
+        MaterialResolution::file_preview(&manifest),
+        small("#204060"),
+    );
     for (x, y) in [(0, 0), (127, 0), (0, 127), (127, 127)] {
         assert_eq!(img.pixel(x, y), [0x20, 0x40, 0x60, 255], "corner {x},{y}");
     }
-    assert_ne!(img.pixel(64, 64), [0x20, 0x40, 0x60, 255], "object in the middle");
-    std::fs::write(std::env::temp_dir().join("engine-box.png"), img.to_png().expect("png")).expect("write");
+    assert_ne!(
+        img.pixel(64, 64),
+        [0x20, 0x40, 0x60, 255],
+        "object in the middle"
+    );
+    std::fs::write(
+        std::env::temp_dir().join("engine-box.png"),
+        img.to_png().expect("png"),
+    )
+    .expect("write");
 }
 
 #[test]
@@ -58,14 +84,22 @@ fn transparent_background_has_zero_alpha() {
     let (scene, manifest) = prepared("Box.glb");
     let mut params = small("#ffffff");
     params.transparent_background = true;
-    let img = render(&scene, &manifest, MaterialResolution::file_preview(&manifest), params);
+    let img = render(
+        &scene,
+        &manifest,
+        MaterialResolution::file_preview(&manifest),
+        params,
+    );
     assert_eq!(img.pixel(0, 0)[3], 0);
     assert_eq!(img.pixel(64, 64)[3], 255);
 }
 
 fn red_blue_library() -> MaterialLibrary {
     let mut lib = default_library();
-    for (name, c) in [("test_red", [1.0, 0.0, 0.0, 1.0]), ("test_blue", [0.0, 0.0, 1.0, 1.0])] {
+    for (name, c) in [
+        ("test_red", [1.0, 0.0, 0.0, 1.0]),
+        ("test_blue", [0.0, 0.0, 1.0, 1.0]),
+    ] {
         lib.materials.push(PbrMaterial {
             name: name.into(),
             base_color: c,
@@ -107,22 +141,49 @@ fn assigned_material_colour_is_on_its_part() {
     let mut map = MaterialMap::default();
     map.assignments.insert(keys[0].clone(), "test_red".into());
     map.assignments.insert(keys[1].clone(), "test_blue".into());
-    let res = resolve_materials(&manifest, &red_blue_library(), &map, &ResolveOptions::default()).expect("resolves");
+    let res = resolve_materials(
+        &manifest,
+        &red_blue_library(),
+        &map,
+        &ResolveOptions::default(),
+    )
+    .expect("resolves");
     let mut params = small("#ffffff");
-    params.camera = CameraParams { preset: CameraPreset::Front, ..CameraParams::default() };
+    params.camera = CameraParams {
+        preset: CameraPreset::Front,
+        ..CameraParams::default()
+    };
     let img = render(&scene, &manifest, res, params.clone());
-    std::fs::write(std::env::temp_dir().join("engine-redblue.png"), img.to_png().expect("png")).expect("write");
+    std::fs::write(
+        std::env::temp_dir().join("engine-redblue.png"),
+        img.to_png().expect("png"),
+    )
+    .expect("write");
     let bounds = manifest.bounds.expect("bounds");
     for (part, want_red) in [(&manifest.parts[0], true), (&manifest.parts[1], false)] {
         let b = part.bounds;
         // A point inside the triangle (0,0)-(1,0)-(0,1) of this instance: near its right angle.
-        let p = [b.min[0] + 0.25 * (b.max[0] - b.min[0]), b.min[1] + 0.25 * (b.max[1] - b.min[1]), 0.0];
+        let p = [
+            b.min[0] + 0.25 * (b.max[0] - b.min[0]),
+            b.min[1] + 0.25 * (b.max[1] - b.min[1]),
+            0.0,
+        ];
         let (x, y) = project(&params, &bounds, p);
         let [r, _g, bl, _] = img.pixel(x, y);
         if want_red {
-            assert!(r > 2 * bl.max(20) , "part {} at {x},{y} is {:?}", part.part_key, img.pixel(x, y));
+            assert!(
+                r > 2 * bl.max(20),
+                "part {} at {x},{y} is {:?}",
+                part.part_key,
+                img.pixel(x, y)
+            );
         } else {
-            assert!(bl > 2 * r.max(20), "part {} at {x},{y} is {:?}", part.part_key, img.pixel(x, y));
+            assert!(
+                bl > 2 * r.max(20),
+                "part {} at {x},{y} is {:?}",
+                part.part_key,
+                img.pixel(x, y)
+            );
         }
     }
 }
@@ -130,21 +191,48 @@ fn assigned_material_colour_is_on_its_part() {
 #[test]
 fn placeholder_colour_shows_for_missing_parts() {
     let (scene, manifest) = prepared("SimpleInstancing.glb");
-    let opts = ResolveOptions { missing_policy: MissingPolicy::Placeholder, ..ResolveOptions::default() };
-    let res = resolve_materials(&manifest, &default_library(), &MaterialMap::default(), &opts).expect("placeholder");
+    let opts = ResolveOptions {
+        missing_policy: MissingPolicy::Placeholder,
+        ..ResolveOptions::default()
+    };
+    let res = resolve_materials(
+        &manifest,
+        &default_library(),
+        &MaterialMap::default(),
+        &opts,
+    )
+    .expect("placeholder");
     assert_eq!(res.missing.len(), 125);
     let img = render(&scene, &manifest, res, small("#ffffff"));
-    let magenta = img.rgba.chunks_exact(4).filter(|p| p[0] == 255 && p[1] == 0 && p[2] == 255).count();
+    let magenta = img
+        .rgba
+        .chunks_exact(4)
+        .filter(|p| p[0] == 255 && p[1] == 0 && p[2] == 255)
+        .count();
     assert!(magenta > 500, "{magenta} placeholder pixels");
 }
 
 #[test]
 fn same_input_renders_identical_bytes() {
     let (scene, manifest) = prepared("CesiumMilkTruck.glb");
-    let a = render(&scene, &manifest, MaterialResolution::file_preview(&manifest), small("#ffffff"));
-    let b = render(&scene, &manifest, MaterialResolution::file_preview(&manifest), small("#ffffff"));
+    let a = render(
+        &scene,
+        &manifest,
+        MaterialResolution::file_preview(&manifest),
+        small("#ffffff"),
+    );
+    let b = render(
+        &scene,
+        &manifest,
+        MaterialResolution::file_preview(&manifest),
+        small("#ffffff"),
+    );
     assert_eq!(a.to_png().expect("png"), b.to_png().expect("png"));
-    std::fs::write(std::env::temp_dir().join("engine-truck.png"), a.to_png().expect("png")).expect("write");
+    std::fs::write(
+        std::env::temp_dir().join("engine-truck.png"),
+        a.to_png().expect("png"),
+    )
+    .expect("write");
 }
 
 #[test]
@@ -154,11 +242,22 @@ fn turntable_frames_differ_and_encode() {
     let frames = service()
         .run(move |r| {
             let params = TurntableParams {
-                image: ImageParams { width: 64, height: 64, ..ImageParams::default() },
+                image: ImageParams {
+                    width: 64,
+                    height: 64,
+                    ..ImageParams::default()
+                },
                 frame_count: 4,
                 ..TurntableParams::default()
             };
-            render_turntable(r, &s, &m, &MaterialResolution::file_preview(&m), &LightingParams::default(), &params)
+            render_turntable(
+                r,
+                &s,
+                &m,
+                &MaterialResolution::file_preview(&m),
+                &LightingParams::default(),
+                &params,
+            )
         })
         .expect("service")
         .expect("turntable");
@@ -174,7 +273,13 @@ fn invalid_parameters_are_errors() {
     let (s, m) = (scene.clone(), manifest.clone());
     let err = service()
         .run(move |r| {
-            r.render_still(&s, &m, &MaterialResolution::file_preview(&m), &LightingParams::default(), &small("red"))
+            r.render_still(
+                &s,
+                &m,
+                &MaterialResolution::file_preview(&m),
+                &LightingParams::default(),
+                &small("red"),
+            )
         })
         .expect("service")
         .expect_err("bad colour");
@@ -184,8 +289,16 @@ fn invalid_parameters_are_errors() {
 #[test]
 fn fxaa_keeps_background_and_object() {
     let (scene, manifest) = prepared("Box.glb");
-    let params = ImageParams { antialiasing: AntiAliasing::Fxaa, ..small("#204060") };
-    let img = render(&scene, &manifest, MaterialResolution::file_preview(&manifest), params);
+    let params = ImageParams {
+        antialiasing: AntiAliasing::Fxaa,
+        ..small("#204060")
+    };
+    let img = render(
+        &scene,
+        &manifest,
+        MaterialResolution::file_preview(&manifest),
+        params,
+    );
     assert_eq!(img.pixel(0, 0), [0x20, 0x40, 0x60, 255]);
     assert_eq!(img.pixel(127, 127), [0x20, 0x40, 0x60, 255]);
     assert_ne!(img.pixel(64, 64), [0x20, 0x40, 0x60, 255]);

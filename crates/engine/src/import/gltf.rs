@@ -79,7 +79,8 @@ fn check_glb_layout(bytes: &[u8]) -> Result<(), ImportError> {
             &bytes[0..4]
         )));
     }
-    let u32_at = |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
+    let u32_at =
+        |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
     let version = u32_at(4);
     if version != 2 {
         return Err(malformed(format!(
@@ -213,10 +214,14 @@ pub(crate) fn read_accessor_f32(
         Dimensions::Vec2 => 2,
         Dimensions::Vec3 => 3,
         Dimensions::Vec4 => 4,
-        other => return Err(malformed(format!("{what}: matrix type {other:?} is not supported here"))),
+        other => {
+            return Err(malformed(format!(
+                "{what}: matrix type {other:?} is not supported here"
+            )))
+        }
     };
     let count = accessor.count();
-    let total = count.checked_mul(dims).unwrap_or(usize::MAX);
+    let total = count.saturating_mul(dims);
     if total > MAX_ACCESSOR_COMPONENTS {
         return Err(ImportError::TooLarge(format!(
             "{what} declares {count} elements, above the {MAX_ACCESSOR_COMPONENTS}-component limit"
@@ -229,7 +234,11 @@ pub(crate) fn read_accessor_f32(
     let mut out = vec![0.0f32; total];
     if let Some(view) = accessor.view() {
         let stride = view.stride().unwrap_or(elem).max(elem);
-        let needed = if count == 0 { 0 } else { stride * (count - 1) + elem };
+        let needed = if count == 0 {
+            0
+        } else {
+            stride * (count - 1) + elem
+        };
         let data = view_slice(&view, accessor.offset(), needed, buffers, &what)?;
         for i in 0..count {
             for c in 0..dims {
@@ -241,7 +250,9 @@ pub(crate) fn read_accessor_f32(
     if let Some(sparse) = accessor.sparse() {
         let n = sparse.count();
         if n > count {
-            return Err(malformed(format!("{what}: sparse count {n} exceeds accessor count {count}")));
+            return Err(malformed(format!(
+                "{what}: sparse count {n} exceeds accessor count {count}"
+            )));
         }
         let idx = sparse.indices();
         let it = match idx.index_type() {
@@ -250,13 +261,27 @@ pub(crate) fn read_accessor_f32(
             gltf::accessor::sparse::IndexType::U32 => DataType::U32,
         };
         let isize_ = component_size(it);
-        let idata = view_slice(&idx.view(), idx.offset(), n * isize_, buffers, &format!("{what} sparse indices"))?;
+        let idata = view_slice(
+            &idx.view(),
+            idx.offset(),
+            n * isize_,
+            buffers,
+            &format!("{what} sparse indices"),
+        )?;
         let vals = sparse.values();
-        let vdata = view_slice(&vals.view(), vals.offset(), n * elem, buffers, &format!("{what} sparse values"))?;
+        let vdata = view_slice(
+            &vals.view(),
+            vals.offset(),
+            n * elem,
+            buffers,
+            &format!("{what} sparse values"),
+        )?;
         for k in 0..n {
             let target = read_component(&idata[k * isize_..(k + 1) * isize_], it, false) as usize;
             if target >= count {
-                return Err(malformed(format!("{what}: sparse index {target} is out of range ({count} elements)")));
+                return Err(malformed(format!(
+                    "{what}: sparse index {target} is out of range ({count} elements)"
+                )));
             }
             for c in 0..dims {
                 let o = k * elem + c * csize;
@@ -301,8 +326,13 @@ fn convert_mesh(
     for prim in mesh.primitives() {
         let where_ = format!("mesh {} primitive {}", mesh.index(), prim.index());
         let mode = prim.mode();
-        if !matches!(mode, Mode::Triangles | Mode::TriangleStrip | Mode::TriangleFan) {
-            warnings.push(format!("{where_}: {mode:?} primitives are not drawn as surfaces; skipped"));
+        if !matches!(
+            mode,
+            Mode::Triangles | Mode::TriangleStrip | Mode::TriangleFan
+        ) {
+            warnings.push(format!(
+                "{where_}: {mode:?} primitives are not drawn as surfaces; skipped"
+            ));
             continue;
         }
         let Some(pos_acc) = prim.get(&gltf::Semantic::Positions) else {
@@ -335,7 +365,9 @@ fn convert_mesh(
                 if n.len() == vcount {
                     n
                 } else {
-                    warnings.push(format!("{where_}: NORMAL count differs from POSITION; recomputed"));
+                    warnings.push(format!(
+                        "{where_}: NORMAL count differs from POSITION; recomputed"
+                    ));
                     compute_normals(&positions, &indices)
                 }
             }
@@ -431,9 +463,15 @@ fn load_textures(
             let px = img.pixels;
             let rgba: Vec<u8> = match img.format {
                 F::R8G8B8A8 => px,
-                F::R8G8B8 => px.chunks_exact(3).flat_map(|c| [c[0], c[1], c[2], 255]).collect(),
+                F::R8G8B8 => px
+                    .chunks_exact(3)
+                    .flat_map(|c| [c[0], c[1], c[2], 255])
+                    .collect(),
                 F::R8 => px.iter().flat_map(|&c| [c, c, c, 255]).collect(),
-                F::R8G8 => px.chunks_exact(2).flat_map(|c| [c[0], c[0], c[0], c[1]]).collect(),
+                F::R8G8 => px
+                    .chunks_exact(2)
+                    .flat_map(|c| [c[0], c[0], c[0], c[1]])
+                    .collect(),
                 other => {
                     warnings.push(format!("image {i}: format {other:?} replaced by white"));
                     vec![255; img.width as usize * img.height as usize * 4]
@@ -463,7 +501,9 @@ fn gpu_instances(
         .and_then(|a| a.as_object())
         .ok_or_else(|| malformed(format!("{where_}: no attributes object")))?;
     let read = |name: &str| -> Result<Option<Vec<f32>>, ImportError> {
-        let Some(v) = attrs.get(name) else { return Ok(None) };
+        let Some(v) = attrs.get(name) else {
+            return Ok(None);
+        };
         let idx = v
             .as_u64()
             .ok_or_else(|| malformed(format!("{where_}: {name} is not an accessor index")))?
@@ -477,11 +517,19 @@ fn gpu_instances(
     let t = read("TRANSLATION")?;
     let r = read("ROTATION")?;
     let s = read("SCALE")?;
-    let count = [t.as_ref().map(|v| v.len() / 3), r.as_ref().map(|v| v.len() / 4), s.as_ref().map(|v| v.len() / 3)];
+    let count = [
+        t.as_ref().map(|v| v.len() / 3),
+        r.as_ref().map(|v| v.len() / 4),
+        s.as_ref().map(|v| v.len() / 3),
+    ];
     let counts: Vec<usize> = count.iter().flatten().copied().collect();
-    let Some(&n) = counts.first() else { return Ok(Vec::new()) };
+    let Some(&n) = counts.first() else {
+        return Ok(Vec::new());
+    };
     if counts.iter().any(|&c| c != n) {
-        return Err(malformed(format!("{where_}: attribute counts differ ({counts:?})")));
+        return Err(malformed(format!(
+            "{where_}: attribute counts differ ({counts:?})"
+        )));
     }
     Ok((0..n)
         .map(|i| {
@@ -489,7 +537,12 @@ fn gpu_instances(
                 Mat4::from_translation(Vec3::new(t[3 * i], t[3 * i + 1], t[3 * i + 2]))
             });
             let rm = r.as_ref().map_or(Mat4::identity(), |r| {
-                Mat4::from(Quat::new(r[4 * i + 3], r[4 * i], r[4 * i + 1], r[4 * i + 2]))
+                Mat4::from(Quat::new(
+                    r[4 * i + 3],
+                    r[4 * i],
+                    r[4 * i + 1],
+                    r[4 * i + 2],
+                ))
             });
             let sm = s.as_ref().map_or(Mat4::identity(), |s| {
                 Mat4::from_nonuniform_scale(s[3 * i], s[3 * i + 1], s[3 * i + 2])
@@ -506,7 +559,10 @@ fn node_flags(node: &gltf::Node) -> (bool, Option<String>) {
         if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(raw.get()) {
             hidden |= map.get("hidden").and_then(|v| v.as_bool()) == Some(true);
             hidden |= map.get("visible").and_then(|v| v.as_bool()) == Some(false);
-            key = map.get("part_key").and_then(|v| v.as_str()).map(str::to_owned);
+            key = map
+                .get("part_key")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
         }
     }
     if let Some(v) = node.extension_value("KHR_node_visibility") {
@@ -521,19 +577,26 @@ fn build_hierarchy(
     buffers: &[Vec<u8>],
     scene: &mut Scene,
 ) -> Result<(), ImportError> {
-    let roots: Vec<gltf::Node> = match document.default_scene().or_else(|| document.scenes().next()) {
+    let roots: Vec<gltf::Node> = match document
+        .default_scene()
+        .or_else(|| document.scenes().next())
+    {
         Some(s) => s.nodes().collect(),
         None => {
             let children: HashSet<usize> = document
                 .nodes()
                 .flat_map(|n| n.children().map(|c| c.index()).collect::<Vec<_>>())
                 .collect();
-            document.nodes().filter(|n| !children.contains(&n.index())).collect()
+            document
+                .nodes()
+                .filter(|n| !children.contains(&n.index()))
+                .collect()
         }
     };
     let mut visited = HashSet::new();
     // (gltf node, parent index in scene.nodes)
-    let mut stack: Vec<(gltf::Node, Option<usize>)> = roots.into_iter().rev().map(|n| (n, None)).collect();
+    let mut stack: Vec<(gltf::Node, Option<usize>)> =
+        roots.into_iter().rev().map(|n| (n, None)).collect();
     while let Some((gnode, parent)) = stack.pop() {
         if !visited.insert(gnode.index()) {
             return Err(malformed(format!(

@@ -43,7 +43,9 @@ pub enum ImportError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unsupported CAD file type `{extension}` ({path}): expected .gltf, .glb, .step or .stp")]
+    #[error(
+        "unsupported CAD file type `{extension}` ({path}): expected .gltf, .glb, .step or .stp"
+    )]
     UnsupportedFormat { path: String, extension: String },
     #[error("malformed glTF: {0}")]
     MalformedGltf(String),

@@ -17,12 +17,21 @@ pub fn converter_program() -> String {
 }
 
 /// The DRAW batch script. DRAW's `incmesh -a` takes degrees, our parameter is radians.
-pub fn conversion_script(input: &Path, output: &Path, linear_tolerance: f64, angular_tolerance: f64) -> String {
+pub fn conversion_script(
+    input: &Path,
+    output: &Path,
+    linear_tolerance: f64,
+    angular_tolerance: f64,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "pload XDE OCAF MODELING VISUALIZATION");
     let _ = writeln!(s, "ReadStep D {{{}}}", input.display());
     let _ = writeln!(s, "XGetOneShape s D");
-    let _ = writeln!(s, "incmesh s {linear_tolerance} -a {}", angular_tolerance.to_degrees());
+    let _ = writeln!(
+        s,
+        "incmesh s {linear_tolerance} -a {}",
+        angular_tolerance.to_degrees()
+    );
     let _ = writeln!(s, "WriteGltf D {{{}}}", output.display());
     let _ = writeln!(s, "exit");
     s
@@ -31,7 +40,9 @@ pub fn conversion_script(input: &Path, output: &Path, linear_tolerance: f64, ang
 fn tail(text: &str, max: usize) -> String {
     let t = text.trim();
     let start = t.len().saturating_sub(max);
-    let start = (start..=t.len()).find(|&i| t.is_char_boundary(i)).unwrap_or(t.len());
+    let start = (start..=t.len())
+        .find(|&i| t.is_char_boundary(i))
+        .unwrap_or(t.len());
     t[start..].replace('\n', " | ")
 }
 
@@ -56,7 +67,10 @@ pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
             source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         });
     }
-    let io = |source| ImportError::Io { path: shown.clone(), source };
+    let io = |source| ImportError::Io {
+        path: shown.clone(),
+        source,
+    };
     let dir = tempfile::tempdir().map_err(io)?;
     // Work on a copy with a plain name so odd characters in the user's path never reach Tcl.
     let input = dir.path().join("in.step");
@@ -65,7 +79,12 @@ pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
     let script = dir.path().join("convert.tcl");
     std::fs::write(
         &script,
-        conversion_script(&input, &output, params.linear_tolerance, params.angular_tolerance),
+        conversion_script(
+            &input,
+            &output,
+            params.linear_tolerance,
+            params.angular_tolerance,
+        ),
     )
     .map_err(io)?;
     let log_out = std::fs::File::create(dir.path().join("stdout.txt")).map_err(io)?;
@@ -110,7 +129,10 @@ pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
     let produced = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
     if !status.success() || produced == 0 {
         let reason = if !status.success() {
-            format!("converter exited with {status} (memory limit {} MB)", params.memory_limit_mb)
+            format!(
+                "converter exited with {status} (memory limit {} MB)",
+                params.memory_limit_mb
+            )
         } else {
             "converter wrote no geometry (unreadable STEP or no solids)".to_owned()
         };
@@ -120,12 +142,16 @@ pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
             stderr_tail: tail(&log, 800),
         });
     }
-    let mut scene = super::gltf::import_gltf_file(&output).map_err(|e| ImportError::ConverterFailed {
-        path: shown.clone(),
-        reason: format!("converter output unreadable: {e}"),
-        stderr_tail: tail(&log, 400),
-    })?;
-    for line in log.lines().filter(|l| l.contains("Error") || l.contains("Warning")) {
+    let mut scene =
+        super::gltf::import_gltf_file(&output).map_err(|e| ImportError::ConverterFailed {
+            path: shown.clone(),
+            reason: format!("converter output unreadable: {e}"),
+            stderr_tail: tail(&log, 400),
+        })?;
+    for line in log
+        .lines()
+        .filter(|l| l.contains("Error") || l.contains("Warning"))
+    {
         scene.warnings.push(format!("occt: {}", line.trim()));
     }
     Ok(scene)

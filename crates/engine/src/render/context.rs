@@ -32,11 +32,16 @@ impl HeadlessContext {
         // SAFETY: DEFAULT_DISPLAY is the documented native display for the surfaceless
         // platform and the attribute list is NONE-terminated.
         let display = unsafe {
-            egl.get_platform_display(PLATFORM_SURFACELESS_MESA, egl::DEFAULT_DISPLAY, &[egl::ATTRIB_NONE])
+            egl.get_platform_display(
+                PLATFORM_SURFACELESS_MESA,
+                egl::DEFAULT_DISPLAY,
+                &[egl::ATTRIB_NONE],
+            )
         }
         .map_err(egl_err("eglGetPlatformDisplay(surfaceless)"))?;
         egl.initialize(display).map_err(egl_err("eglInitialize"))?;
-        egl.bind_api(egl::OPENGL_API).map_err(egl_err("eglBindAPI(OpenGL)"))?;
+        egl.bind_api(egl::OPENGL_API)
+            .map_err(egl_err("eglBindAPI(OpenGL)"))?;
         let config_attribs = [
             egl::SURFACE_TYPE,
             0,

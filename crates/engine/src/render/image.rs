@@ -15,7 +15,12 @@ pub struct RenderedImage {
 impl RenderedImage {
     pub fn pixel(&self, x: u32, y: u32) -> [u8; 4] {
         let i = ((y.min(self.height - 1) * self.width + x.min(self.width - 1)) * 4) as usize;
-        [self.rgba[i], self.rgba[i + 1], self.rgba[i + 2], self.rgba[i + 3]]
+        [
+            self.rgba[i],
+            self.rgba[i + 1],
+            self.rgba[i + 2],
+            self.rgba[i + 3],
+        ]
     }
 
     fn image(&self) -> Result<image::RgbaImage, RenderError> {

@@ -14,16 +14,16 @@ use std::sync::Mutex;
 
 use three_d::{
     AmbientLight, Camera, ClearState, CpuTexture, DepthTexture2D, Interpolation, Light, Mat4,
-    RenderTarget, RenderTargetMultisample, Srgba, Texture2D, TextureCubeMap, TextureData,
-    Viewport, Wrapping,
+    RenderTarget, RenderTargetMultisample, Srgba, Texture2D, TextureCubeMap, TextureData, Viewport,
+    Wrapping,
 };
 
+pub use self::image::{encode_gif, RenderedImage};
 use crate::camera::{frame_camera, CameraParams, CameraPose};
 use crate::lighting::{light_rig, LightingParams};
 use crate::manifest::Manifest;
 use crate::materials::{parse_hex_color, MaterialResolution};
 use crate::scene::Scene;
-pub use self::image::{encode_gif, RenderedImage};
 use context::HeadlessContext;
 pub use scene_builder::{build_scene, BuiltScene, Grouping};
 
@@ -134,7 +134,11 @@ fn studio_environment(ctx: &three_d::Context) -> TextureCubeMap {
                 };
                 let len = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
                 let up = d[1] / len;
-                let l = if up > 0.0 { 0.55 + 0.6 * up } else { 0.45 + 0.3 * up };
+                let l = if up > 0.0 {
+                    0.55 + 0.6 * up
+                } else {
+                    0.45 + 0.3 * up
+                };
                 data.push([l, l, l * 1.02, 1.0]);
             }
         }
@@ -146,7 +150,9 @@ fn studio_environment(ctx: &three_d::Context) -> TextureCubeMap {
         }
     };
     let faces: Vec<CpuTexture> = (0..6).map(face).collect();
-    TextureCubeMap::new(ctx, &faces[0], &faces[1], &faces[2], &faces[3], &faces[4], &faces[5])
+    TextureCubeMap::new(
+        ctx, &faces[0], &faces[1], &faces[2], &faces[3], &faces[4], &faces[5],
+    )
 }
 
 fn three_d_camera(pose: &CameraPose, width: u32, height: u32) -> Camera {
@@ -156,7 +162,15 @@ fn three_d_camera(pose: &CameraPose, width: u32, height: u32) -> Camera {
     let up = three_d::Vec3::from(pose.up);
     match pose.ortho_height {
         Some(h) => Camera::new_orthographic(viewport, eye, target, up, h, pose.near, pose.far),
-        None => Camera::new_perspective(viewport, eye, target, up, three_d::degrees(pose.fov), pose.near, pose.far),
+        None => Camera::new_perspective(
+            viewport,
+            eye,
+            target,
+            up,
+            three_d::degrees(pose.fov),
+            pose.near,
+            pose.far,
+        ),
     }
 }
 
@@ -199,12 +213,22 @@ impl Renderer {
         resolution: &MaterialResolution,
     ) -> Result<BuiltScene, RenderError> {
         self.ctx.make_current()?;
-        Ok(build_scene(self.ctx.gl(), scene, manifest, resolution, Grouping::ByMaterial))
+        Ok(build_scene(
+            self.ctx.gl(),
+            scene,
+            manifest,
+            resolution,
+            Grouping::ByMaterial,
+        ))
     }
 
     /// Camera pose that `render_built` uses for these parameters.
     pub fn camera_pose(built: &BuiltScene, params: &ImageParams) -> CameraPose {
-        frame_camera(&built.bounds, &params.camera, params.width as f32 / params.height.max(1) as f32)
+        frame_camera(
+            &built.bounds,
+            &params.camera,
+            params.width as f32 / params.height.max(1) as f32,
+        )
     }
 
     fn check(&self, params: &ImageParams) -> Result<(u32, [f32; 4]), RenderError> {
@@ -221,7 +245,12 @@ impl Renderer {
         })?;
         // Clear colours are written as-is into the sRGB-encoded target: use sRGB values.
         let srgb = scene_builder::linear_to_srgba(bg);
-        bg = [srgb.r as f32 / 255.0, srgb.g as f32 / 255.0, srgb.b as f32 / 255.0, bg[3]];
+        bg = [
+            srgb.r as f32 / 255.0,
+            srgb.g as f32 / 255.0,
+            srgb.b as f32 / 255.0,
+            bg[3],
+        ];
         if params.transparent_background {
             bg[3] = 0.0;
         }
@@ -313,7 +342,13 @@ impl Renderer {
                 size: (w, h, samples),
                 color: new_texture(),
                 post: None,
-                depth: DepthTexture2D::new::<f32>(&ctx, w, h, Wrapping::ClampToEdge, Wrapping::ClampToEdge),
+                depth: DepthTexture2D::new::<f32>(
+                    &ctx,
+                    w,
+                    h,
+                    Wrapping::ClampToEdge,
+                    Wrapping::ClampToEdge,
+                ),
                 multisample: (samples > 1)
                     .then(|| RenderTargetMultisample::<[u8; 4], f32>::new(&ctx, w, h, samples)),
             });
@@ -324,14 +359,19 @@ impl Renderer {
         if fxaa && targets.post.is_none() {
             targets.post = Some(new_texture());
         }
-        let target = RenderTarget::new(targets.color.as_color_target(None), targets.depth.as_depth_target());
+        let target = RenderTarget::new(
+            targets.color.as_color_target(None),
+            targets.depth.as_depth_target(),
+        );
         match &targets.multisample {
             Some(ms) => {
                 ms.clear(clear).render(&camera, built.objects(), &lights);
                 ms.resolve_to(&target);
             }
             None => {
-                target.clear(clear).render(&camera, built.objects(), &lights);
+                target
+                    .clear(clear)
+                    .render(&camera, built.objects(), &lights);
             }
         }
         let pixels: Vec<[u8; 4]> = match (&targets.post, fxaa) {
@@ -372,7 +412,9 @@ impl Renderer {
 
 /// Rotation of `angle_deg` about the +Y axis through `center`.
 pub fn rotation_about(center: three_d::Vec3, angle_deg: f32) -> Mat4 {
-    Mat4::from_translation(center) * Mat4::from_angle_y(three_d::degrees(angle_deg)) * Mat4::from_translation(-center)
+    Mat4::from_translation(center)
+        * Mat4::from_angle_y(three_d::degrees(angle_deg))
+        * Mat4::from_translation(-center)
 }
 
 type Job = Box<dyn FnOnce(&mut Renderer) + Send>;
@@ -406,7 +448,9 @@ impl RenderService {
             })
             .map_err(|e| RenderError::Context(format!("cannot spawn render thread: {e}")))?;
         ready_rx.recv().map_err(|_| RenderError::ServiceGone)??;
-        Ok(RenderService { jobs: Mutex::new(tx) })
+        Ok(RenderService {
+            jobs: Mutex::new(tx),
+        })
     }
 
     /// Runs `f` on the render thread and waits for its result.

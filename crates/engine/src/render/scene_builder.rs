@@ -17,9 +17,9 @@ use crate::scene::{Aabb, FileMaterial, Scene};
 
 /// One drawable: one primitive of one part instance.
 pub enum Drawable {
-    Lit(Gm<Mesh, PhysicalMaterial>),
+    Lit(Box<Gm<Mesh, PhysicalMaterial>>),
     /// Placeholder parts: unlit so the placeholder colour is unmistakable in every light.
-    Placeholder(Gm<Mesh, ColorMaterial>),
+    Placeholder(Box<Gm<Mesh, ColorMaterial>>),
 }
 
 impl Drawable {
@@ -37,8 +37,8 @@ impl Drawable {
     }
     pub fn object(&self) -> &dyn Object {
         match self {
-            Drawable::Lit(gm) => gm,
-            Drawable::Placeholder(gm) => gm,
+            Drawable::Lit(gm) => gm.as_ref(),
+            Drawable::Placeholder(gm) => gm.as_ref(),
         }
     }
 }
@@ -79,10 +79,21 @@ pub fn linear_to_srgba(c: [f32; 4]) -> Srgba {
         };
         (s * 255.0).round() as u8
     };
-    Srgba::new(enc(c[0]), enc(c[1]), enc(c[2]), (c[3].clamp(0.0, 1.0) * 255.0).round() as u8)
+    Srgba::new(
+        enc(c[0]),
+        enc(c[1]),
+        enc(c[2]),
+        (c[3].clamp(0.0, 1.0) * 255.0).round() as u8,
+    )
 }
 
-fn cpu_material(name: &str, color: [f32; 4], metallic: f32, roughness: f32, emissive: [f32; 3]) -> CpuMaterial {
+fn cpu_material(
+    name: &str,
+    color: [f32; 4],
+    metallic: f32,
+    roughness: f32,
+    emissive: [f32; 3],
+) -> CpuMaterial {
     CpuMaterial {
         name: name.to_owned(),
         albedo: linear_to_srgba(color),
@@ -119,7 +130,12 @@ impl Builder<'_> {
         let ctx = self.ctx;
         let tex = self.textures.entry(index).or_insert_with(|| {
             let mut cpu = CpuTexture {
-                data: TextureData::RgbaU8(img.rgba.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]).collect()),
+                data: TextureData::RgbaU8(
+                    img.rgba
+                        .chunks_exact(4)
+                        .map(|c| [c[0], c[1], c[2], c[3]])
+                        .collect(),
+                ),
                 width: img.width,
                 height: img.height,
                 min_filter: Interpolation::Linear,
@@ -205,15 +221,20 @@ pub fn build_scene(
         scene,
         textures: HashMap::new(),
     };
-    let by_key: HashMap<&str, &crate::materials::PartMaterial> =
-        resolution.parts.iter().map(|p| (p.part_key.as_str(), p)).collect();
+    let by_key: HashMap<&str, &crate::materials::PartMaterial> = resolution
+        .parts
+        .iter()
+        .map(|p| (p.part_key.as_str(), p))
+        .collect();
     // Batches in first-seen order so the output is deterministic.
     let mut order: Vec<(MaterialKey, Option<PbrMaterial>)> = Vec::new();
     let mut batches: Vec<Batch> = Vec::new();
     let mut index_of: HashMap<MaterialKey, usize> = HashMap::new();
     let mut bounds = Aabb::EMPTY;
     for entry in &manifest.parts {
-        let Some(part) = entry.part_instance(scene) else { continue };
+        let Some(part) = entry.part_instance(scene) else {
+            continue;
+        };
         bounds.merge(&entry.bounds);
         let resolved = by_key.get(entry.part_key.as_str());
         for prim in scene.world_primitives(&part) {
@@ -221,11 +242,18 @@ pub fn build_scene(
                 continue;
             }
             let (key, lib) = match resolved.map(|r| (&r.source, &r.material)) {
-                Some((MaterialSource::Placeholder, Some(m))) => {
-                    (MaterialKey::Placeholder(format!("{:?}", m.base_color)), Some(m.clone()))
-                }
+                Some((MaterialSource::Placeholder, Some(m))) => (
+                    MaterialKey::Placeholder(format!("{:?}", m.base_color)),
+                    Some(m.clone()),
+                ),
                 Some((_, Some(m))) => (
-                    MaterialKey::Library(format!("{}|{:?}|{}|{}", m.name, m.effective_color(), m.metallic, m.roughness)),
+                    MaterialKey::Library(format!(
+                        "{}|{:?}|{}|{}",
+                        m.name,
+                        m.effective_color(),
+                        m.metallic,
+                        m.roughness
+                    )),
                     Some(m.clone()),
                 ),
                 _ => match prim.material.filter(|&i| i < scene.materials.len()) {
@@ -247,14 +275,21 @@ pub fn build_scene(
             if batch.part_keys.last() != Some(&entry.part_key) {
                 batch.part_keys.push(entry.part_key.clone());
             }
-            batch.positions.extend(prim.positions.iter().map(|p| Vec3::from(*p)));
-            batch.normals.extend(prim.normals.iter().map(|n| Vec3::from(*n)));
+            batch
+                .positions
+                .extend(prim.positions.iter().map(|p| Vec3::from(*p)));
+            batch
+                .normals
+                .extend(prim.normals.iter().map(|n| Vec3::from(*n)));
             match &prim.uvs {
                 Some(uv) => {
                     batch.any_uvs = true;
                     batch.uvs.extend(uv.iter().map(|v| Vec2::new(v[0], v[1])));
                 }
-                None => batch.uvs.extend(std::iter::repeat_n(Vec2::new(0.0, 0.0), prim.positions.len())),
+                None => batch.uvs.extend(std::iter::repeat_n(
+                    Vec2::new(0.0, 0.0),
+                    prim.positions.len(),
+                )),
             }
             batch.indices.extend(prim.indices.iter().map(|i| i + base));
         }
@@ -277,14 +312,16 @@ pub fn build_scene(
                     ..Default::default()
                 };
                 mat.render_states.cull = Cull::None;
-                Drawable::Placeholder(Gm::new(mesh, mat))
+                Drawable::Placeholder(Box::new(Gm::new(mesh, mat)))
             }
             (MaterialKey::File(i), _) => {
                 let fm = scene.materials[i].clone();
-                Drawable::Lit(Gm::new(mesh, b.file_material(&fm, batch.any_uvs)))
+                Drawable::Lit(Box::new(Gm::new(mesh, b.file_material(&fm, batch.any_uvs))))
             }
-            (_, Some(m)) => Drawable::Lit(Gm::new(mesh, b.library_material(&m))),
-            (_, None) => Drawable::Lit(Gm::new(mesh, b.library_material(&default_grey()))),
+            (_, Some(m)) => Drawable::Lit(Box::new(Gm::new(mesh, b.library_material(&m)))),
+            (_, None) => {
+                Drawable::Lit(Box::new(Gm::new(mesh, b.library_material(&default_grey()))))
+            }
         };
         drawables.push(drawable);
         part_keys.push(batch.part_keys);
