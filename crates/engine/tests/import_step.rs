@@ -61,3 +61,38 @@ fn memory_cap_stops_the_converter() {
     .expect_err("16 MB is too little for OpenCASCADE");
     assert_eq!(err.code(), "step_conversion_failed", "{err}");
 }
+
+#[test]
+fn converter_is_killed_at_the_time_limit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let fake = dir.path().join("slow-converter.sh");
+    std::fs::write(&fake, "#!/bin/sh\nsleep 30\n").expect("write");
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&fake)
+        .status()
+        .expect("chmod");
+    let started = std::time::Instant::now();
+    let err = workflow_engine::import::step::import_step_with(
+        &step("abc-0000.step"),
+        &ImportParams {
+            timeout_s: 1,
+            ..ImportParams::default()
+        },
+        fake.to_str().expect("utf8 path"),
+    )
+    .expect_err("times out");
+    assert_eq!(err.code(), "step_timeout", "{err}");
+    assert!(started.elapsed().as_secs() < 10);
+}
+
+#[test]
+fn missing_converter_is_reported() {
+    let err = workflow_engine::import::step::import_step_with(
+        &step("abc-0000.step"),
+        &ImportParams::default(),
+        "/nonexistent/occt-draw",
+    )
+    .expect_err("missing");
+    assert_eq!(err.code(), "step_converter_missing", "{err}");
+}

@@ -44,6 +44,19 @@ pub fn import_gltf_slice(bytes: &[u8], base: Option<&Path>) -> Result<Scene, Imp
     if first != Some(b'{') {
         check_glb_layout(bytes)?;
     }
+    precheck_json(bytes)?;
+    // The gltf crates still `unwrap` on a few invariants their validation does not enforce
+    // (e.g. an image in a buffer view without a MIME type): a panic in there is turned into
+    // a malformed-file error instead of taking the worker down.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_document(bytes, base)))
+        .unwrap_or_else(|_| {
+            Err(malformed(
+                "the glTF parser rejected the file (an internal consistency check failed)",
+            ))
+        })
+}
+
+fn read_document(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError> {
     let gltf::Gltf { document, blob } =
         gltf::Gltf::from_slice(bytes).map_err(|e| malformed(format!("invalid glTF: {e}")))?;
     let buffers: Vec<Vec<u8>> = gltf::import_buffers(&document, base, blob)
@@ -63,6 +76,59 @@ pub fn import_gltf_slice(bytes: &[u8], base: Option<&Path>) -> Result<Scene, Imp
     }
     build_hierarchy(&document, &buffers, &mut scene)?;
     Ok(scene)
+}
+
+/// The JSON chunk of a GLB, or the whole file for `.gltf`.
+fn json_chunk(bytes: &[u8]) -> &[u8] {
+    if bytes.starts_with(b"glTF") && bytes.len() >= 20 {
+        let len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+        bytes.get(20..20usize.saturating_add(len)).unwrap_or(&[])
+    } else {
+        bytes
+    }
+}
+
+/// Accessor references of mesh primitives must be in range before gltf-json validates them
+/// (its POSITION hook indexes the accessor array unchecked).
+fn precheck_json(bytes: &[u8]) -> Result<(), ImportError> {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(json_chunk(bytes)) else {
+        return Ok(()); // gltf reports JSON syntax errors with positions
+    };
+    let accessors = doc
+        .get("accessors")
+        .and_then(|a| a.as_array())
+        .map_or(0, Vec::len);
+    let meshes = doc
+        .get("meshes")
+        .and_then(|m| m.as_array())
+        .cloned()
+        .unwrap_or_default();
+    for (mi, mesh) in meshes.iter().enumerate() {
+        let prims = mesh
+            .get("primitives")
+            .and_then(|p| p.as_array())
+            .cloned()
+            .unwrap_or_default();
+        for (pi, prim) in prims.iter().enumerate() {
+            let mut refs: Vec<(String, &serde_json::Value)> = Vec::new();
+            if let Some(attrs) = prim.get("attributes").and_then(|a| a.as_object()) {
+                refs.extend(attrs.iter().map(|(k, v)| (k.clone(), v)));
+            }
+            if let Some(i) = prim.get("indices") {
+                refs.push(("indices".into(), i));
+            }
+            for (name, v) in refs {
+                if let Some(i) = v.as_u64() {
+                    if i as usize >= accessors {
+                        return Err(malformed(format!(
+                            "mesh {mi} primitive {pi}: {name} names accessor {i}, but the file has {accessors} accessors"
+                        )));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks the GLB container (header and chunk table) and names the defect precisely.

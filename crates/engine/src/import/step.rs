@@ -48,6 +48,15 @@ fn tail(text: &str, max: usize) -> String {
 
 /// `cad.import` for `.step`/`.stp`.
 pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportError> {
+    import_step_with(path, params, &converter_program())
+}
+
+/// [`import_step`] with an explicit converter executable (tests, custom installs).
+pub fn import_step_with(
+    path: &Path,
+    params: &ImportParams,
+    program: &str,
+) -> Result<Scene, ImportError> {
     let shown = path.display().to_string();
     if !(0.0001..=1000.0).contains(&params.linear_tolerance) {
         return Err(ImportError::InvalidParam(format!(
@@ -96,7 +105,7 @@ pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
         .arg("ulimit -v \"$1\" && exec \"$2\" -b -f \"$3\"")
         .arg("sh")
         .arg(limit_kb.to_string())
-        .arg(converter_program())
+        .arg(program)
         .arg(&script)
         .current_dir(dir.path())
         .stdin(Stdio::null())
