@@ -21,6 +21,7 @@ pub mod import;
 pub mod lighting;
 pub mod manifest;
 pub mod materials;
+pub mod params;
 pub mod part_key;
 pub mod render;
 pub mod scene;

@@ -79,6 +79,43 @@ impl Primitive {
     pub fn triangle_count(&self) -> usize {
         self.indices.len() / 3
     }
+
+    /// Merges vertices with bit-identical position, normal and UV (lossless).
+    pub fn weld(&mut self) {
+        let n = self.positions.len();
+        if self.normals.len() != n || self.uvs.as_ref().is_some_and(|u| u.len() != n) {
+            return;
+        }
+        let mut map: std::collections::HashMap<[u32; 8], u32> =
+            std::collections::HashMap::with_capacity(n);
+        let mut remap = Vec::with_capacity(n);
+        let (mut pos, mut nor, mut uvs) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..n {
+            let p = self.positions[i];
+            let q = self.normals[i];
+            let t = self.uvs.as_ref().map_or([0.0; 2], |u| u[i]);
+            let key = [p[0], p[1], p[2], q[0], q[1], q[2], t[0], t[1]].map(f32::to_bits);
+            let next = pos.len() as u32;
+            let idx = *map.entry(key).or_insert_with(|| {
+                pos.push(p);
+                nor.push(q);
+                uvs.push(t);
+                next
+            });
+            remap.push(idx);
+        }
+        if pos.len() == n {
+            return;
+        }
+        for i in &mut self.indices {
+            *i = remap.get(*i as usize).copied().unwrap_or(0);
+        }
+        self.positions = pos;
+        self.normals = nor;
+        if self.uvs.is_some() {
+            self.uvs = Some(uvs);
+        }
+    }
 }
 
 /// A material as the file defines it (metallic-roughness PBR).

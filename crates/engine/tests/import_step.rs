@@ -96,3 +96,29 @@ fn missing_converter_is_reported() {
     .expect_err("missing");
     assert_eq!(err.code(), "step_converter_missing", "{err}");
 }
+
+#[test]
+fn merge_vertices_is_lossless() {
+    let count = |merge: bool| {
+        let s = import_file(
+            &step("abc-0000.step"),
+            &ImportParams {
+                merge_vertices: merge,
+                ..ImportParams::default()
+            },
+        )
+        .expect("imports");
+        let verts: usize = s
+            .meshes
+            .iter()
+            .flat_map(|m| &m.primitives)
+            .map(|p| p.positions.len())
+            .sum();
+        (verts, s.drawn_triangle_count(), s.bounds())
+    };
+    let (v_raw, t_raw, b_raw) = count(false);
+    let (v, t, b) = count(true);
+    assert_eq!(t, t_raw);
+    assert_eq!(b, b_raw);
+    assert!(v <= v_raw);
+}

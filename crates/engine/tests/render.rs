@@ -228,6 +228,10 @@ fn same_input_renders_identical_bytes() {
         small("#ffffff"),
     );
     assert_eq!(a.to_png().expect("png"), b.to_png().expect("png"));
+    let jpeg = a
+        .encode(workflow_engine::render::OutputFormat::Jpeg)
+        .expect("jpeg");
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
     std::fs::write(
         std::env::temp_dir().join("engine-truck.png"),
         a.to_png().expect("png"),

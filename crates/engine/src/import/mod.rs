@@ -16,6 +16,9 @@ pub struct ImportParams {
     pub angular_tolerance: f64,
     /// `"y"` or `"z"`: axis that points up in the source; `"z"` is rotated to +Y.
     pub up_axis: String,
+    /// Weld vertices that are identical in position, normal and UV (lossless; shrinks
+    /// per-face STEP tessellations).
+    pub merge_vertices: bool,
     /// STEP converter time limit in seconds.
     pub timeout_s: u64,
     /// STEP converter address-space limit in MB.
@@ -28,6 +31,7 @@ impl Default for ImportParams {
             linear_tolerance: 0.1,
             angular_tolerance: 0.5,
             up_axis: "y".to_owned(),
+            merge_vertices: true,
             timeout_s: 120,
             memory_limit_mb: 4096,
         }
@@ -97,6 +101,13 @@ pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
             })
         }
     };
+    if params.merge_vertices {
+        for mesh in &mut scene.meshes {
+            for prim in &mut mesh.primitives {
+                prim.weld();
+            }
+        }
+    }
     match params.up_axis.as_str() {
         "y" => {}
         "z" => scene.convert_z_up_to_y_up(),

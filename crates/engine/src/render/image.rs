@@ -38,6 +38,26 @@ impl RenderedImage {
     }
 }
 
+impl RenderedImage {
+    /// JPEG bytes (RGB; alpha dropped).
+    pub fn to_jpeg(&self, quality: u8) -> Result<Vec<u8>, RenderError> {
+        let rgb = image::DynamicImage::ImageRgba8(self.image()?).to_rgb8();
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality.clamp(1, 100))
+            .encode_image(&rgb)
+            .map_err(|e| RenderError::Encode(format!("JPEG: {e}")))?;
+        Ok(out)
+    }
+
+    /// Encodes in the requested delivery format (JPEG at quality 92).
+    pub fn encode(&self, format: super::OutputFormat) -> Result<Vec<u8>, RenderError> {
+        match format {
+            super::OutputFormat::Png => self.to_png(),
+            super::OutputFormat::Jpeg => self.to_jpeg(92),
+        }
+    }
+}
+
 /// Animated GIF (loops forever) from frames of equal size.
 pub fn encode_gif(frames: &[RenderedImage], frame_delay_ms: u32) -> Result<Vec<u8>, RenderError> {
     use image::codecs::gif::{GifEncoder, Repeat};

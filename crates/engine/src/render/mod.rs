@@ -65,6 +65,16 @@ pub struct ImageParams {
     pub transparent_background: bool,
     pub camera: CameraParams,
     pub antialiasing: AntiAliasing,
+    /// Encoding of the delivered file (`render.still` `file_format`).
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Png,
+    /// No alpha: transparent backgrounds come out as the background colour.
+    Jpeg,
 }
 
 /// How edges are smoothed.
@@ -88,6 +98,7 @@ impl Default for ImageParams {
             transparent_background: false,
             camera: CameraParams::default(),
             antialiasing: AntiAliasing::Msaa,
+            format: OutputFormat::Png,
         }
     }
 }
