@@ -307,3 +307,24 @@ fn fxaa_keeps_background_and_object() {
     assert_eq!(img.pixel(127, 127), [0x20, 0x40, 0x60, 255]);
     assert_ne!(img.pixel(64, 64), [0x20, 0x40, 0x60, 255]);
 }
+
+#[test]
+fn viewer_grouping_gives_one_drawable_per_part_primitive() {
+    use workflow_engine::render::{build_scene, Grouping};
+    let (scene, manifest) = prepared("CesiumMilkTruck.glb");
+    let (s, m) = (scene.clone(), manifest.clone());
+    let (per_part, batched) = service()
+        .run(move |r| {
+            let res = MaterialResolution::file_preview(&m);
+            let per_part = build_scene(r.context(), &s, &m, &res, Grouping::PerPart);
+            let batched = build_scene(r.context(), &s, &m, &res, Grouping::ByMaterial);
+            (per_part.part_keys, batched.part_keys)
+        })
+        .expect("service");
+    let prims: usize = manifest.parts.iter().map(|p| p.material_slots.len()).sum();
+    assert_eq!(per_part.len(), prims);
+    assert!(per_part.iter().all(|k| k.len() == 1));
+    assert!(batched.len() <= per_part.len());
+    let all: std::collections::BTreeSet<_> = batched.iter().flatten().collect();
+    assert_eq!(all.len(), manifest.parts.len());
+}

@@ -13,9 +13,8 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 
 use three_d::{
-    AmbientLight, Camera, ClearState, CpuTexture, DepthTexture2D, Interpolation, Light, Mat4,
-    RenderTarget, RenderTargetMultisample, Srgba, Texture2D, TextureCubeMap, TextureData, Viewport,
-    Wrapping,
+    AmbientLight, ClearState, DepthTexture2D, Interpolation, Light, Mat4, RenderTarget,
+    RenderTargetMultisample, Texture2D, Wrapping,
 };
 
 pub use self::image::{encode_gif, RenderedImage};
@@ -103,9 +102,6 @@ impl Default for ImageParams {
     }
 }
 
-/// Shadow map edge in texels.
-const SHADOW_MAP_SIZE: u32 = 1024;
-
 /// A warm headless renderer.
 pub struct Renderer {
     ctx: HeadlessContext,
@@ -125,78 +121,12 @@ struct Targets {
     post: Option<Texture2D>,
 }
 
-/// Procedural studio environment: bright sky, soft horizon, dark floor (linear HDR values).
-fn studio_environment(ctx: &three_d::Context) -> TextureCubeMap {
-    const N: u32 = 16;
-    // Direction of texel (u, v) on each face, in GL cube-map convention.
-    let face = |f: usize| -> CpuTexture {
-        let mut data = Vec::with_capacity((N * N) as usize);
-        for y in 0..N {
-            for x in 0..N {
-                let u = 2.0 * (x as f32 + 0.5) / N as f32 - 1.0;
-                let v = 2.0 * (y as f32 + 0.5) / N as f32 - 1.0;
-                let d = match f {
-                    0 => [1.0, -v, -u],
-                    1 => [-1.0, -v, u],
-                    2 => [u, 1.0, v],
-                    3 => [u, -1.0, -v],
-                    4 => [u, -v, 1.0],
-                    _ => [-u, -v, -1.0],
-                };
-                let len = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
-                let up = d[1] / len;
-                let l = if up > 0.0 {
-                    0.55 + 0.6 * up
-                } else {
-                    0.45 + 0.3 * up
-                };
-                data.push([l, l, l * 1.02, 1.0]);
-            }
-        }
-        CpuTexture {
-            data: TextureData::RgbaF32(data),
-            width: N,
-            height: N,
-            ..Default::default()
-        }
-    };
-    let faces: Vec<CpuTexture> = (0..6).map(face).collect();
-    TextureCubeMap::new(
-        ctx, &faces[0], &faces[1], &faces[2], &faces[3], &faces[4], &faces[5],
-    )
-}
-
-fn three_d_camera(pose: &CameraPose, width: u32, height: u32) -> Camera {
-    let viewport = Viewport::new_at_origo(width, height);
-    let eye = three_d::Vec3::from(pose.eye);
-    let target = three_d::Vec3::from(pose.target);
-    let up = three_d::Vec3::from(pose.up);
-    match pose.ortho_height {
-        Some(h) => Camera::new_orthographic(viewport, eye, target, up, h, pose.near, pose.far),
-        None => Camera::new_perspective(
-            viewport,
-            eye,
-            target,
-            up,
-            three_d::degrees(pose.fov),
-            pose.near,
-            pose.far,
-        ),
-    }
-}
-
 impl Renderer {
     /// Creates the context and precomputes the environment light (slow: do it once).
     pub fn new() -> Result<Self, RenderError> {
         let ctx = HeadlessContext::new()?;
         let (max_samples, max_size) = ctx.limits();
-        let env_map = studio_environment(ctx.gl());
-        let environment = Some(AmbientLight::new_with_environment(
-            ctx.gl(),
-            1.0,
-            Srgba::WHITE,
-            &env_map,
-        ));
+        let environment = Some(scene_builder::environment_light(ctx.gl()));
         Ok(Renderer {
             ctx,
             targets: None,
@@ -286,50 +216,17 @@ impl Renderer {
         }
         let (w, h) = (params.width, params.height);
         let ctx = self.ctx.gl().clone();
-        let camera = three_d_camera(pose, w, h);
+        let camera = scene_builder::camera(pose, w, h);
         let rig = light_rig(lighting);
-        let mut directional: Vec<three_d::DirectionalLight> = rig
-            .directional
-            .iter()
-            .map(|l| {
-                three_d::DirectionalLight::new(
-                    &ctx,
-                    l.intensity,
-                    scene_builder::linear_to_srgba([l.color[0], l.color[1], l.color[2], 1.0]),
-                    three_d::Vec3::from(l.direction),
-                )
-            })
-            .collect();
-        for (light, spec) in directional.iter_mut().zip(&rig.directional) {
-            if spec.casts_shadow {
-                light
-                    .generate_shadow_map(SHADOW_MAP_SIZE, built.geometries())
-                    .map_err(|e| RenderError::Render(format!("shadow map: {e}")))?;
-            }
-        }
+        let directional = scene_builder::directional_lights(&ctx, &rig, built)?;
         let plain_ambient;
         let ambient: &AmbientLight = match (&mut self.environment, rig.environment) {
             (Some(env), true) => {
-                env.intensity = rig.ambient_intensity;
-                env.color = scene_builder::linear_to_srgba([
-                    rig.ambient_color[0],
-                    rig.ambient_color[1],
-                    rig.ambient_color[2],
-                    1.0,
-                ]);
+                scene_builder::apply_ambient(env, &rig);
                 env
             }
             _ => {
-                plain_ambient = AmbientLight::new(
-                    &ctx,
-                    rig.ambient_intensity,
-                    scene_builder::linear_to_srgba([
-                        rig.ambient_color[0],
-                        rig.ambient_color[1],
-                        rig.ambient_color[2],
-                        1.0,
-                    ]),
-                );
+                plain_ambient = scene_builder::plain_ambient(&ctx, &rig);
                 &plain_ambient
             }
         };
