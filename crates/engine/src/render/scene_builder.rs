@@ -1,6 +1,30 @@
 //! THE scene builder: engine scene + material resolution → three-d objects. The headless
 //! renderer and the desktop viewer both use it (it only needs a `&three_d::Context`, however
 //! that context was created), so what the viewer shows is what the renderer renders.
+//!
+//! Viewer use (inside the paint callback that owns the three-d context):
+//!
+//! ```no_run
+//! # fn demo(ctx: &three_d::Context, screen: &three_d::RenderTarget<'_>,
+//! #         scene: &workflow_engine::Scene, manifest: &workflow_engine::Manifest,
+//! #         resolution: &workflow_engine::MaterialResolution)
+//! #         -> Result<(), workflow_engine::render::RenderError> {
+//! use workflow_engine::camera::{frame_camera, CameraParams};
+//! use workflow_engine::lighting::{light_rig, LightingParams};
+//! use workflow_engine::render::scene_builder::{self, build_scene, Grouping};
+//! let built = build_scene(ctx, scene, manifest, resolution, Grouping::PerPart); // on load
+//! let mut ambient = scene_builder::environment_light(ctx); // slow: once per context
+//! let pose = frame_camera(&built.bounds, &CameraParams::default(), 16.0 / 9.0);
+//! let camera = scene_builder::camera(&pose, 1280, 720); // or the viewer's orbit camera
+//! let rig = light_rig(&LightingParams::default());
+//! scene_builder::apply_ambient(&mut ambient, &rig);
+//! let directional = scene_builder::directional_lights(ctx, &rig, &built)?;
+//! let mut lights: Vec<&dyn three_d::Light> = directional.iter().map(|l| l as _).collect();
+//! lights.push(&ambient);
+//! screen.render(&camera, built.objects(), &lights);
+//! // built.part_keys[i]: the part drawn by built.drawables[i] (picking, highlighting)
+//! # Ok(()) }
+//! ```
 
 use std::collections::HashMap;
 use std::sync::Arc;
