@@ -210,6 +210,15 @@ fn placeholder_colour_shows_for_missing_parts() {
         .filter(|p| p[0] == 255 && p[1] == 0 && p[2] == 255)
         .count();
     assert!(magenta > 500, "{magenta} placeholder pixels");
+    // Striped: the dark shade of the placeholder is there too.
+    let dark = img
+        .rgba
+        .chunks_exact(4)
+        .filter(|p| p[0] == p[2] && p[0] > 10 && p[0] < 120 && p[1] == 0)
+        .count();
+    assert!(dark > 200, "{dark} dark stripe pixels");
+    let png = img.to_png().expect("png");
+    std::fs::write(std::env::temp_dir().join("engine-placeholder.png"), png).expect("write");
 }
 
 #[test]

@@ -144,6 +144,33 @@ fn physical(ctx: &Context, m: CpuMaterial, transparent: bool) -> PhysicalMateria
     mat
 }
 
+/// The missing-material look: unlit stripes of the placeholder colour and a dark shade of it,
+/// unmistakable under any lighting.
+fn placeholder_material(ctx: &Context, color: [f32; 4]) -> ColorMaterial {
+    let loud = linear_to_srgba(color);
+    let dark = linear_to_srgba([color[0] * 0.1, color[1] * 0.1, color[2] * 0.1, color[3]]);
+    let mut cpu = CpuTexture {
+        data: TextureData::RgbaU8(vec![
+            [loud.r, loud.g, loud.b, loud.a],
+            [dark.r, dark.g, dark.b, dark.a],
+        ]),
+        width: 2,
+        height: 1,
+        min_filter: Interpolation::Nearest,
+        mag_filter: Interpolation::Nearest,
+        mipmap: None,
+        wrap_s: Wrapping::Repeat,
+        wrap_t: Wrapping::Repeat,
+        ..Default::default()
+    };
+    cpu.data.to_linear_srgb();
+    ColorMaterial {
+        color: Srgba::WHITE,
+        texture: Some(Texture2DRef::from_cpu_texture(ctx, &cpu)),
+        ..Default::default()
+    }
+}
+
 struct Builder<'a> {
     ctx: &'a Context,
     scene: &'a Scene,
@@ -326,6 +353,17 @@ pub fn build_scene(
     let mut drawables = Vec::with_capacity(batches.len());
     let mut part_keys = Vec::with_capacity(batches.len());
     for ((key, lib), batch) in order.into_iter().zip(batches) {
+        let mut batch = batch;
+        if matches!(key, MaterialKey::Placeholder(_)) {
+            // Diagonal world-space stripes, ~12 across the product, baked as UVs.
+            let width = (bounds.radius() / 6.0).max(1e-6);
+            batch.uvs = batch
+                .positions
+                .iter()
+                .map(|p| Vec2::new((p.x + p.y + p.z) / width, 0.5))
+                .collect();
+            batch.any_uvs = true;
+        }
         let cpu_mesh = CpuMesh {
             positions: Positions::F32(batch.positions),
             indices: Indices::U32(batch.indices),
@@ -336,10 +374,7 @@ pub fn build_scene(
         let mesh = Mesh::new(ctx, &cpu_mesh);
         let drawable = match (key, lib) {
             (MaterialKey::Placeholder(_), Some(m)) => {
-                let mut mat = ColorMaterial {
-                    color: linear_to_srgba(m.base_color),
-                    ..Default::default()
-                };
+                let mut mat = placeholder_material(ctx, m.base_color);
                 mat.render_states.cull = Cull::None;
                 Drawable::Placeholder(Box::new(Gm::new(mesh, mat)))
             }
