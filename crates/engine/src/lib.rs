@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod materials;
 pub mod params;
 pub mod part_key;
+pub mod pipeline;
 pub mod render;
 pub mod scene;
 pub mod turntable;

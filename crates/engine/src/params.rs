@@ -275,9 +275,9 @@ pub fn image_params(r: &ParamReader) -> Result<ImageParams, ParamError> {
         background: r.string("background")?,
         transparent_background: r.bool("transparent_background")?,
         camera: if has_camera {
-            camera_params(r)?
+            Some(camera_params(r)?)
         } else {
-            CameraParams::default()
+            None
         },
         format: if has_format && r.string("file_format")? == "jpeg" {
             OutputFormat::Jpeg

@@ -115,7 +115,8 @@ fn red_blue_library() -> MaterialLibrary {
 /// Pixel position of a world point under the camera the renderer uses.
 fn project(params: &ImageParams, bounds: &workflow_engine::scene::Aabb, p: [f32; 3]) -> (u32, u32) {
     use three_d::{Vec4, Viewport};
-    let pose = workflow_engine::camera::frame_camera(bounds, &params.camera, 1.0);
+    let pose =
+        workflow_engine::camera::frame_camera(bounds, params.camera.as_ref().expect("camera"), 1.0);
     let cam = three_d::Camera::new_perspective(
         Viewport::new_at_origo(params.width, params.height),
         pose.eye.into(),
@@ -149,10 +150,10 @@ fn assigned_material_colour_is_on_its_part() {
     )
     .expect("resolves");
     let mut params = small("#ffffff");
-    params.camera = CameraParams {
+    params.camera = Some(CameraParams {
         preset: CameraPreset::Front,
         ..CameraParams::default()
-    };
+    });
     let img = render(&scene, &manifest, res, params.clone());
     std::fs::write(
         std::env::temp_dir().join("engine-redblue.png"),
@@ -336,4 +337,41 @@ fn viewer_grouping_gives_one_drawable_per_part_primitive() {
     assert!(batched.len() <= per_part.len());
     let all: std::collections::BTreeSet<_> = batched.iter().flatten().collect();
     assert_eq!(all.len(), manifest.parts.len());
+}
+
+#[test]
+fn pipeline_camera_precedence_node_then_scene_then_default() {
+    use workflow_engine::pipeline::{render_image, SceneValue};
+    let mut value = SceneValue::new(common::load("Box.glb"));
+    value.camera = Some(CameraParams {
+        preset: CameraPreset::Top,
+        ..CameraParams::default()
+    });
+    let v = value.clone();
+    let (from_scene, explicit_top, explicit_front) = service()
+        .run(move |r| {
+            let still = small("#ffffff");
+            let top = ImageParams {
+                camera: Some(CameraParams {
+                    preset: CameraPreset::Top,
+                    ..CameraParams::default()
+                }),
+                ..small("#ffffff")
+            };
+            let front = ImageParams {
+                camera: Some(CameraParams {
+                    preset: CameraPreset::Front,
+                    ..CameraParams::default()
+                }),
+                ..small("#ffffff")
+            };
+            (
+                render_image(r, &v, &still).expect("still"),
+                render_image(r, &v, &top).expect("top"),
+                render_image(r, &v, &front).expect("front"),
+            )
+        })
+        .expect("service");
+    assert_eq!(from_scene, explicit_top, "render.still uses scene.camera");
+    assert_ne!(from_scene, explicit_front, "a node's own camera wins");
 }

@@ -62,7 +62,9 @@ pub struct ImageParams {
     /// sRGB `#rrggbb` / `#rrggbbaa`.
     pub background: String,
     pub transparent_background: bool,
-    pub camera: CameraParams,
+    /// The render node's own camera (`render.thumbnail`); `None` uses the scene's camera
+    /// (`scene.camera`, see [`crate::pipeline::SceneValue`]) or the default framing.
+    pub camera: Option<CameraParams>,
     pub antialiasing: AntiAliasing,
     /// Encoding of the delivered file (`render.still` `file_format`).
     pub format: OutputFormat,
@@ -95,7 +97,7 @@ impl Default for ImageParams {
             samples: 4,
             background: "#ffffff".into(),
             transparent_background: false,
-            camera: CameraParams::default(),
+            camera: None,
             antialiasing: AntiAliasing::Msaa,
             format: OutputFormat::Png,
         }
@@ -167,7 +169,7 @@ impl Renderer {
     pub fn camera_pose(built: &BuiltScene, params: &ImageParams) -> CameraPose {
         frame_camera(
             &built.bounds,
-            &params.camera,
+            &params.camera.clone().unwrap_or_default(),
             params.width as f32 / params.height.max(1) as f32,
         )
     }
