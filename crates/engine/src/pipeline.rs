@@ -125,3 +125,52 @@ pub fn render_frames(
         &params,
     )?)
 }
+
+/// `export.scene` on a scene value: geometry with the resolved materials, plus the framed
+/// camera (square aspect) and the light rig when asked for.
+pub fn export_scene_value(
+    value: &SceneValue,
+    params: &crate::export_glb::ExportParams,
+    format: &str,
+    include_camera: bool,
+    include_lights: bool,
+    stem: &str,
+) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
+    use crate::export_glb::{export_scene, SceneAdditions};
+    let manifest = value.manifest()?;
+    let camera = include_camera.then(|| {
+        let bounds = manifest.bounds.unwrap_or(crate::scene::Aabb::EMPTY);
+        crate::camera::frame_camera(&bounds, &value.camera.clone().unwrap_or_default(), 1.0)
+    });
+    let rig = include_lights.then(|| crate::lighting::light_rig(&value.lighting()));
+    let additions = SceneAdditions {
+        resolution: value.resolution.as_deref(),
+        camera,
+        lights: rig.as_ref(),
+    };
+    Ok(export_scene(
+        &value.scene,
+        &manifest,
+        params,
+        &additions,
+        format,
+        stem,
+    )?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportPipelineError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Export(#[from] crate::export_glb::ExportError),
+}
+
+impl ExportPipelineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExportPipelineError::Manifest(e) => e.code(),
+            ExportPipelineError::Export(e) => e.code(),
+        }
+    }
+}

@@ -126,3 +126,20 @@ fn export_without_keys_or_normals() {
         .all(|p| p.get(&gltf::Semantic::Normals).is_none())));
     assert!(doc.nodes().all(|n| n.extras().is_none()));
 }
+
+#[test]
+fn pipeline_scene_export_obeys_flags() {
+    use workflow_engine::pipeline::{export_scene_value, SceneValue};
+    let value = SceneValue::new(common::load("Box.glb"));
+    let files = export_scene_value(&value, &ExportParams::default(), "glb", false, false, "box")
+        .expect("export");
+    let doc = gltf::Gltf::from_slice(&files[0].bytes).expect("valid");
+    assert_eq!(doc.cameras().count(), 0);
+    let files = export_scene_value(&value, &ExportParams::default(), "glb", true, true, "box")
+        .expect("export");
+    let doc = gltf::Gltf::from_slice(&files[0].bytes).expect("valid");
+    assert_eq!(doc.cameras().count(), 1);
+    let err = export_scene_value(&value, &ExportParams::default(), "fbx", true, true, "box")
+        .expect_err("format");
+    assert_eq!(err.code(), "invalid_param");
+}
