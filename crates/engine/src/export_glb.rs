@@ -13,7 +13,9 @@ use three_d::{InnerSpace, Mat4, SquareMatrix};
 use crate::camera::CameraPose;
 use crate::lighting::LightRig;
 use crate::manifest::{Manifest, PartEntry};
-use crate::materials::{default_grey, MaterialResolution, MaterialSource, PbrMaterial};
+use crate::materials::{
+    default_grey, MaterialResolution, MaterialSource, PartMaterial, PbrMaterial,
+};
 use crate::scene::{Aabb, FileMaterial, Scene};
 
 /// `cad.export_glb` parameters (and the geometry part of `export.scene`).
@@ -55,6 +57,8 @@ pub enum ExportError {
     Json(String),
     #[error("unknown export format `{0}` (expected glb or gltf)")]
     UnknownFormat(String),
+    #[error("part `{0}` in the manifest does not match the scene (mesh or node missing)")]
+    ManifestMismatch(String),
 }
 
 impl ExportError {
@@ -64,6 +68,7 @@ impl ExportError {
             ExportError::Texture { .. } => "export_texture",
             ExportError::Json(_) => "export_failed",
             ExportError::UnknownFormat(_) => "invalid_param",
+            ExportError::ManifestMismatch(_) => "manifest_mismatch",
         }
     }
 }
@@ -291,11 +296,16 @@ impl Build<'_> {
     fn part_mesh(
         &mut self,
         part: &PartEntry,
-        resolution: Option<&MaterialResolution>,
+        resolution: &HashMap<&str, &PartMaterial>,
     ) -> Result<usize, ExportError> {
-        let resolved = resolution.and_then(|r| r.get(&part.part_key));
+        let resolved = resolution.get(part.part_key.as_str()).copied();
+        let scene = self.scene;
+        let mesh = scene
+            .meshes
+            .get(part.mesh)
+            .ok_or_else(|| ExportError::ManifestMismatch(part.part_key.clone()))?;
         let mut prims = Vec::new();
-        for (pi, prim) in self.scene.meshes[part.mesh].primitives.iter().enumerate() {
+        for (pi, prim) in mesh.primitives.iter().enumerate() {
             if prim.indices.is_empty() {
                 continue;
             }
@@ -332,6 +342,10 @@ fn build(
         library_materials: HashMap::new(),
         textures: HashMap::new(),
     };
+    let resolution: HashMap<&str, &PartMaterial> = additions
+        .resolution
+        .map(|r| r.parts.iter().map(|p| (p.part_key.as_str(), p)).collect())
+        .unwrap_or_default();
     let parts_by_node: HashMap<(usize, Option<usize>), &PartEntry> = manifest
         .parts
         .iter()
@@ -359,7 +373,7 @@ fn build(
             .collect();
         if node.gpu_instances.is_empty() {
             if let Some(part) = parts_by_node.get(&(n, None)) {
-                v["mesh"] = json!(b.part_mesh(part, additions.resolution)?);
+                v["mesh"] = json!(b.part_mesh(part, &resolution)?);
                 if params.embed_part_keys {
                     v["extras"] = json!({"part_key": part.part_key});
                 }
@@ -371,7 +385,7 @@ fn build(
                 };
                 let mut child = json!({
                     "name": format!("{}@{gi}", node.name.clone().unwrap_or_else(|| "instance".into())),
-                    "mesh": b.part_mesh(part, additions.resolution)?,
+                    "mesh": b.part_mesh(part, &resolution)?,
                 });
                 if !is_identity(m) {
                     child["matrix"] = matrix_json(m);

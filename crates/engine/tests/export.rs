@@ -143,3 +143,19 @@ fn pipeline_scene_export_obeys_flags() {
         .expect_err("format");
     assert_eq!(err.code(), "invalid_param");
 }
+
+#[test]
+fn manifest_of_another_scene_is_an_error_not_a_panic() {
+    let engine = common::load("2CylinderEngine.glb");
+    let manifest = extract_manifest(&engine, &ManifestParams::default()).expect("manifest");
+    let boxed = common::load("Box.glb");
+    let result = export_glb(
+        &boxed,
+        &manifest,
+        &ExportParams::default(),
+        &SceneAdditions::default(),
+    );
+    if let Err(e) = result {
+        assert_eq!(e.code(), "manifest_mismatch");
+    }
+}
