@@ -6,7 +6,7 @@
 //! adding a differently named node never changes other keys. GPU instances append `@<index>`.
 //! A key stored in the node's extras by our own export wins, so keys survive round trips.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::scene::{PartInstance, Scene};
 
@@ -34,18 +34,26 @@ pub fn node_segments(scene: &Scene) -> Vec<String> {
     let mut segments = vec![String::new(); scene.nodes.len()];
     let assign = |siblings: &[usize], segments: &mut Vec<String>| {
         let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut used: HashSet<String> = HashSet::new();
         for &s in siblings {
             if s >= segments.len() {
                 continue;
             }
             let name = display_name(scene, s);
             let count = seen.entry(name.clone()).or_insert(0);
-            segments[s] = if *count == 0 {
-                name
+            // A sibling literally named `x[1]` must not collide with the second `x`.
+            let mut candidate = if *count == 0 {
+                name.clone()
             } else {
                 format!("{name}[{count}]")
             };
+            while used.contains(&candidate) {
+                *count += 1;
+                candidate = format!("{name}[{count}]");
+            }
             *count += 1;
+            used.insert(candidate.clone());
+            segments[s] = candidate;
         }
     };
     assign(&scene.roots, &mut segments);

@@ -198,3 +198,20 @@ fn separator_and_filters_apply() {
         m.parts
     );
 }
+
+#[test]
+fn sibling_literally_named_like_a_suffix_does_not_collide() {
+    let mut scene = load("SimpleMeshes/SimpleMeshes.gltf");
+    // Three siblings: "a", "a", "a[1]".
+    for (i, name) in ["a", "a"].iter().enumerate() {
+        scene.nodes[scene.roots[i]].name = Some((*name).into());
+    }
+    let mut extra =
+        workflow_engine::scene::Node::new(Some("a[1]".into()), three_d::SquareMatrix::identity());
+    extra.mesh = Some(0);
+    scene.nodes.push(extra);
+    scene.roots.push(scene.nodes.len() - 1);
+    let m = extract_manifest(&scene, &ManifestParams::default()).expect("no duplicate keys");
+    let keys: std::collections::HashSet<_> = m.parts.iter().map(|p| p.part_key.clone()).collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+}
