@@ -391,10 +391,9 @@ impl Scene {
             .unwrap_or(0)
     }
 
-    /// Rotates the whole scene so that +Z becomes +Y (for `up_axis = z` sources).
-    pub fn convert_z_up_to_y_up(&mut self) {
-        // Rotation of -90° about X maps +Z to +Y.
-        let r = Mat4::from_angle_x(three_d::degrees(-90.0));
+    /// Rotates the whole scene about +X (-90° turns a Z-up source Y-up).
+    pub fn rotate_about_x(&mut self, degrees: f32) {
+        let r = Mat4::from_angle_x(three_d::degrees(degrees));
         for &root in &self.roots {
             if let Some(n) = self.nodes.get_mut(root) {
                 n.local = r * n.local;

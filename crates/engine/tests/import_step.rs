@@ -122,3 +122,31 @@ fn merge_vertices_is_lossless() {
     assert_eq!(b, b_raw);
     assert!(v <= v_raw);
 }
+
+#[test]
+fn up_axis_is_the_source_up() {
+    // The two settings differ by a quarter turn about X: Y and Z extents swap.
+    let z_up = import_file(
+        &step("as1-oc-214.step"),
+        &ImportParams {
+            up_axis: "z".into(),
+            ..ImportParams::default()
+        },
+    )
+    .expect("imports")
+    .bounds();
+    let y_up = import_file(
+        &step("as1-oc-214.step"),
+        &ImportParams {
+            up_axis: "y".into(),
+            ..ImportParams::default()
+        },
+    )
+    .expect("imports")
+    .bounds();
+    let (zs, ys) = (z_up.size(), y_up.size());
+    assert!(
+        (zs.y - ys.z).abs() < 1e-4 && (zs.z - ys.y).abs() < 1e-4,
+        "{zs:?} vs {ys:?}"
+    );
+}

@@ -14,7 +14,7 @@ pub struct ImportParams {
     pub linear_tolerance: f64,
     /// STEP angular tolerance in radians.
     pub angular_tolerance: f64,
-    /// `"y"` or `"z"`: axis that points up in the source; `"z"` is rotated to +Y.
+    /// `"y"` or `"z"`: axis that points up in the source; the scene comes out with it as +Y.
     pub up_axis: String,
     /// Weld vertices that are identical in position, normal and UV (lossless; shrinks
     /// per-face STEP tessellations).
@@ -108,10 +108,15 @@ pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
             }
         }
     }
-    match params.up_axis.as_str() {
-        "y" => {}
-        "z" => scene.convert_z_up_to_y_up(),
-        other => {
+    // The engine's scenes are Y-up. glTF sources are Y-up by definition of the format's
+    // coordinates; OpenCASCADE's glTF writer already turns STEP's +Z into +Y (and mm into m).
+    let is_step = matches!(extension.as_str(), "step" | "stp");
+    match (params.up_axis.as_str(), is_step) {
+        ("y", false) | ("z", true) => {}
+        ("z", false) => scene.rotate_about_x(-90.0),
+        // A Y-up STEP source: undo the converter's Z→Y turn.
+        ("y", true) => scene.rotate_about_x(90.0),
+        (other, _) => {
             return Err(ImportError::InvalidParam(format!(
                 "up_axis `{other}` is not one of y, z"
             )))
