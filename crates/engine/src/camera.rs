@@ -94,47 +94,84 @@ impl CameraParams {
     }
 }
 
-/// Places the camera so the bounding sphere of `bounds` fills the frame minus the margin.
+/// Places the camera looking at the centre of `bounds` so that all eight corners of the box
+/// fit the frame minus the margin (tight product framing, not the loose bounding sphere).
 pub fn frame_camera(bounds: &Aabb, params: &CameraParams, aspect: f32) -> CameraPose {
-    let (center, radius) = if bounds.is_empty() {
-        (three_d::vec3(0.0, 0.0, 0.0), 1.0)
+    use three_d::InnerSpace;
+    let bounds = if bounds.is_empty() {
+        Aabb {
+            min: [-1.0; 3],
+            max: [1.0; 3],
+        }
     } else {
-        (bounds.center(), bounds.radius().max(1e-6))
+        *bounds
     };
+    let center = bounds.center();
+    let radius = bounds.radius().max(1e-6);
     let (az, el) = params.angles();
     let (az, el) = (az.to_radians(), el.to_radians());
     let dir = three_d::vec3(el.cos() * az.sin(), el.sin(), el.cos() * az.cos());
     // Looking straight down/up: "up" on screen is -Z/+Z so the front faces the viewer's bottom.
     let up = if el.abs() > 89.9f32.to_radians() {
-        [0.0, 0.0, -el.signum()]
+        three_d::vec3(0.0, 0.0, -el.signum())
     } else {
-        [0.0, 1.0, 0.0]
+        three_d::vec3(0.0, 1.0, 0.0)
     };
+    let right = up.cross(dir).normalize();
+    let screen_up = dir.cross(right).normalize();
     let margin = params.margin.clamp(0.0, 0.9);
     let aspect = if aspect.is_finite() && aspect > 0.0 {
         aspect
     } else {
         1.0
     };
-    let half_v = (params.fov.clamp(1.0, 170.0).to_radians()) * 0.5;
-    let half_h = (half_v.tan() * aspect).atan();
-    let half = half_v.min(half_h);
-    let fit_half = (half.tan() * (1.0 - margin)).atan();
+    let tan_v = ((params.fov.clamp(1.0, 170.0).to_radians()) * 0.5).tan() * (1.0 - margin);
+    let tan_h = tan_v * aspect;
+    let corners: Vec<three_d::Vec3> = (0..8)
+        .map(|i| {
+            let pick = |axis: usize| {
+                if i >> axis & 1 == 1 {
+                    bounds.max[axis]
+                } else {
+                    bounds.min[axis]
+                }
+            };
+            three_d::vec3(pick(0), pick(1), pick(2)) - center
+        })
+        .collect();
     let (distance, ortho_height) = match params.projection {
-        Projection::Perspective => (radius / fit_half.sin(), None),
+        // Each corner needs |x| ≤ depth·tan_h and |y| ≤ depth·tan_v, depth = d − p·dir.
+        Projection::Perspective => {
+            let d = corners
+                .iter()
+                .map(|p| {
+                    let along = p.dot(dir);
+                    (along + p.dot(right).abs() / tan_h).max(along + p.dot(screen_up).abs() / tan_v)
+                })
+                .fold(f32::MIN, f32::max);
+            (d.max(radius * 1e-3), None)
+        }
         Projection::Orthographic => {
-            let h = 2.0 * radius / (1.0 - margin) / aspect.min(1.0);
-            (radius * 3.0, Some(h))
+            let half_w = corners
+                .iter()
+                .map(|p| p.dot(right).abs())
+                .fold(0.0, f32::max);
+            let half_h = corners
+                .iter()
+                .map(|p| p.dot(screen_up).abs())
+                .fold(0.0, f32::max);
+            let h = 2.0 * half_h.max(half_w / aspect) / (1.0 - margin);
+            (radius * 3.0, Some(h.max(1e-6)))
         }
     };
     let eye = center + dir * distance;
     CameraPose {
         eye: eye.into(),
         target: center.into(),
-        up,
+        up: up.into(),
         fov: params.fov,
-        near: (distance - radius * 1.5).max(distance * 1e-3),
-        far: distance + radius * 1.5,
+        near: (distance - radius * 1.01).max(distance * 1e-3),
+        far: distance + radius * 1.01,
         ortho_height,
     }
 }

@@ -219,6 +219,20 @@ impl Aabb {
             self.max[2] - self.min[2],
         )
     }
+    /// The box swept by this box turning about the vertical axis through its centre (for
+    /// framing a turntable once for every angle).
+    pub fn turntable_envelope(&self) -> Aabb {
+        if self.is_empty() {
+            return *self;
+        }
+        let c = self.center();
+        let r = (0.5 * self.size().x).hypot(0.5 * self.size().z);
+        Aabb {
+            min: [c.x - r, self.min[1], c.z - r],
+            max: [c.x + r, self.max[1], c.z + r],
+        }
+    }
+
     /// Radius of the bounding sphere around the centre.
     pub fn radius(&self) -> f32 {
         0.5 * self.size().x.hypot(self.size().y).hypot(self.size().z)

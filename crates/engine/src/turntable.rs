@@ -61,8 +61,12 @@ pub fn render_turntable(
         )));
     }
     let mut built = renderer.prepare(scene, manifest, resolution)?;
-    // Framing on the bounding sphere keeps the product inside the frame at every angle.
-    let pose = Renderer::camera_pose(&built, &params.image);
+    // Frame the box the product sweeps while turning, so it stays inside at every angle.
+    let pose = crate::camera::frame_camera(
+        &built.bounds.turntable_envelope(),
+        &params.image.camera.clone().unwrap_or_default(),
+        params.image.width as f32 / params.image.height.max(1) as f32,
+    );
     let center = built.bounds.center();
     let mut frames = Vec::with_capacity(params.frame_count as usize);
     for i in 0..params.frame_count {

@@ -61,9 +61,46 @@ fn framing_fits_the_bounds_and_margin_moves_back() {
     let dist =
         |p: &workflow_engine::camera::CameraPose| p.eye.iter().map(|v| v * v).sum::<f32>().sqrt();
     assert!(dist(&loose) > dist(&tight));
-    // The bounding sphere (radius √3) fits in the 30° field of view.
-    let half = 15f32.to_radians();
-    assert!((3f32.sqrt() / dist(&tight) - half.sin()).abs() < 1e-3);
+    // Every corner projects inside the frame, and some corner touches its edge (tight fit).
+    let max_ndc = |pose: &workflow_engine::camera::CameraPose| {
+        let cam = three_d::Camera::new_perspective(
+            three_d::Viewport::new_at_origo(100, 100),
+            pose.eye.into(),
+            pose.target.into(),
+            pose.up.into(),
+            three_d::degrees(pose.fov),
+            pose.near,
+            pose.far,
+        );
+        let m = cam.projection() * cam.view();
+        (0..8)
+            .map(|i| {
+                let c = |a: usize| if i >> a & 1 == 1 { 1.0 } else { -1.0 };
+                let v = m * three_d::Vec4::new(c(0), c(1), c(2), 1.0);
+                (v.x / v.w).abs().max((v.y / v.w).abs())
+            })
+            .fold(0.0f32, f32::max)
+    };
+    for preset in [
+        CameraPreset::ThreeQuarter,
+        CameraPreset::Front,
+        CameraPreset::Top,
+    ] {
+        let pose = frame_camera(
+            &unit(),
+            &CameraParams {
+                preset,
+                margin: 0.1,
+                ..Default::default()
+            },
+            1.0,
+        );
+        let edge = max_ndc(&pose);
+        assert!(
+            (edge - 0.9).abs() < 1e-3,
+            "{preset:?}: corners reach {edge}"
+        );
+    }
     assert!(tight.near > 0.0 && tight.far > dist(&tight) + 1.7);
     let wide = frame_camera(
         &unit(),
@@ -85,7 +122,7 @@ fn framing_fits_the_bounds_and_margin_moves_back() {
         },
         1.0,
     );
-    assert!(ortho.ortho_height.expect("ortho") > 2.0 * 3f32.sqrt());
+    assert!(ortho.ortho_height.expect("ortho") > 2.0, "{ortho:?}");
 }
 
 #[test]

@@ -276,6 +276,11 @@ fn turntable_frames_differ_and_encode() {
         .expect("service")
         .expect("turntable");
     assert_eq!(frames.len(), 4);
+    for f in &frames {
+        for (x, y) in [(0, 0), (63, 0), (0, 63), (63, 63)] {
+            assert_eq!(f.pixel(x, y), [255, 255, 255, 255], "product leaves the frame");
+        }
+    }
     assert_ne!(frames[0], frames[1]);
     let gif = workflow_engine::render::encode_gif(&frames, 100).expect("gif");
     assert_eq!(&gif[..3], b"GIF");
