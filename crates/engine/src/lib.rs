@@ -14,6 +14,11 @@
 //! | `scene.lighting`                  | [`lighting::LightingParams`]             |
 //! | `render.thumbnail`, `render.still`| [`render::Renderer::render_still`]       |
 //! | `render.turntable`                | [`turntable::render_turntable`]          |
+//! | `export.scene`                    | [`export_glb::export_scene`] / [`pipeline::export_scene_value`] |
+//!
+//! [`params`] turns a node's JSON parameter map into these typed parameters (checked against
+//! the catalog); [`pipeline::SceneValue`] is what flows along `scene` edges and
+//! [`pipeline::render_image`] applies the one camera/material/lighting precedence.
 
 pub mod camera;
 pub mod export_glb;
