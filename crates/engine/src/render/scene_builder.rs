@@ -97,7 +97,7 @@ impl BuiltScene {
     }
 }
 
-/// Linear [0,1] → 8-bit sRGB (three-d materials take sRGB colours).
+/// Linear `[0, 1]` → 8-bit sRGB (three-d materials take sRGB colours).
 pub fn linear_to_srgba(c: [f32; 4]) -> Srgba {
     let enc = |v: f32| {
         let v = v.clamp(0.0, 1.0);
