@@ -278,7 +278,11 @@ fn turntable_frames_differ_and_encode() {
     assert_eq!(frames.len(), 4);
     for f in &frames {
         for (x, y) in [(0, 0), (63, 0), (0, 63), (63, 63)] {
-            assert_eq!(f.pixel(x, y), [255, 255, 255, 255], "product leaves the frame");
+            assert_eq!(
+                f.pixel(x, y),
+                [255, 255, 255, 255],
+                "product leaves the frame"
+            );
         }
     }
     assert_ne!(frames[0], frames[1]);

@@ -235,6 +235,58 @@ fn read_component(bytes: &[u8], t: DataType, normalized: bool) -> f32 {
     }
 }
 
+/// Unsigned integer component (indices): exact, unlike a round trip through f32.
+fn read_uint(bytes: &[u8], t: DataType) -> u32 {
+    match t {
+        DataType::U8 | DataType::I8 => bytes[0] as u32,
+        DataType::U16 | DataType::I16 => u16::from_le_bytes([bytes[0], bytes[1]]) as u32,
+        DataType::U32 | DataType::F32 => {
+            u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])
+        }
+    }
+}
+
+/// A scalar index accessor (u8/u16/u32) read exactly.
+fn read_indices(accessor: &gltf::Accessor, buffers: &[Vec<u8>]) -> Result<Vec<u32>, ImportError> {
+    let what = format!("accessor {}", accessor.index());
+    let t = accessor.data_type();
+    if accessor.dimensions() != Dimensions::Scalar
+        || !matches!(t, DataType::U8 | DataType::U16 | DataType::U32)
+    {
+        return Err(malformed(format!(
+            "{what}: indices must be unsigned integer scalars"
+        )));
+    }
+    if accessor.sparse().is_some() || accessor.view().is_none() {
+        // Rare for indices: the general reader handles sparse/zero data (exact below 2^24).
+        return Ok(read_accessor_f32(accessor, buffers)?
+            .0
+            .into_iter()
+            .map(|f| f as u32)
+            .collect());
+    }
+    let count = accessor.count();
+    if count > MAX_ACCESSOR_COMPONENTS {
+        return Err(ImportError::TooLarge(format!(
+            "{what} declares {count} indices, above the {MAX_ACCESSOR_COMPONENTS} limit"
+        )));
+    }
+    let Some(view) = accessor.view() else {
+        return Ok(Vec::new());
+    };
+    let size = component_size(t);
+    let stride = view.stride().unwrap_or(size).max(size);
+    let needed = if count == 0 {
+        0
+    } else {
+        stride * (count - 1) + size
+    };
+    let data = view_slice(&view, accessor.offset(), needed, buffers, &what)?;
+    Ok((0..count)
+        .map(|i| read_uint(&data[i * stride..i * stride + size], t))
+        .collect())
+}
+
 /// Bytes `[start, start + needed)` of a buffer view, checked against view and buffer.
 fn view_slice<'a>(
     view: &gltf::buffer::View,
@@ -343,7 +395,7 @@ pub(crate) fn read_accessor_f32(
             &format!("{what} sparse values"),
         )?;
         for k in 0..n {
-            let target = read_component(&idata[k * isize_..(k + 1) * isize_], it, false) as usize;
+            let target = read_uint(&idata[k * isize_..(k + 1) * isize_], it) as usize;
             if target >= count {
                 return Err(malformed(format!(
                     "{what}: sparse index {target} is out of range ({count} elements)"
@@ -409,10 +461,9 @@ fn convert_mesh(
         let vcount = positions.len();
         let raw_indices: Vec<u32> = match prim.indices() {
             Some(acc) => {
-                let (flat, _) = read_accessor_f32(&acc, buffers)?;
-                let mut v = Vec::with_capacity(flat.len());
-                for f in flat {
-                    let i = f as u32;
+                let indices = read_indices(&acc, buffers)?;
+                let mut v = Vec::with_capacity(indices.len());
+                for i in indices {
                     if i as usize >= vcount {
                         return Err(malformed(format!(
                             "{where_}: index {i} is out of range ({vcount} vertices)"
