@@ -152,3 +152,13 @@ fn corrupted_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn missing_external_buffer_names_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let gltf = dir.path().join("SimpleMeshes.gltf");
+    std::fs::copy(common::gltf("SimpleMeshes/SimpleMeshes.gltf"), &gltf).expect("copy");
+    let err = workflow_engine::import_file(&gltf, &Default::default()).expect_err("no .bin");
+    assert_eq!(err.code(), "malformed_gltf");
+    assert!(err.to_string().contains("triangle.bin"), "{err}");
+}

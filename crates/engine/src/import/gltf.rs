@@ -60,7 +60,12 @@ fn read_document(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError
     let gltf::Gltf { document, blob } =
         gltf::Gltf::from_slice(bytes).map_err(|e| malformed(format!("invalid glTF: {e}")))?;
     let buffers: Vec<Vec<u8>> = gltf::import_buffers(&document, base, blob)
-        .map_err(|e| malformed(format!("cannot load buffers: {e}")))?
+        .map_err(|e| {
+            malformed(format!(
+                "cannot load buffers: {e}{}",
+                missing_buffer_hint(&document, base)
+            ))
+        })?
         .into_iter()
         .map(|d| d.0)
         .collect();
@@ -76,6 +81,31 @@ fn read_document(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError
     }
     build_hierarchy(&document, &buffers, &mut scene)?;
     Ok(scene)
+}
+
+/// Names the external buffer files that do not exist next to the glTF.
+fn missing_buffer_hint(document: &gltf::Document, base: Option<&Path>) -> String {
+    let missing: Vec<String> = document
+        .buffers()
+        .filter_map(|b| match b.source() {
+            gltf::buffer::Source::Uri(uri) if !uri.starts_with("data:") => {
+                let path = base.map_or_else(|| Path::new(uri).to_path_buf(), |d| d.join(uri));
+                (!path.exists()).then(|| {
+                    format!(
+                        "buffer {} `{uri}` not found at {}",
+                        b.index(),
+                        path.display()
+                    )
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    if missing.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", missing.join("; "))
+    }
 }
 
 /// The JSON chunk of a GLB, or the whole file for `.gltf`.
