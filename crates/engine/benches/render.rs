@@ -27,6 +27,26 @@ fn fixtures() -> PathBuf {
     .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures"))
 }
 
+/// CPU time of this process (all threads, llvmpipe's included) in ms, from /proc: a figure
+/// that other builds on the same machine distort less than wall time.
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the full line (11 and 12 after the name).
+    (ticks(11) + ticks(12)) * 10.0
+}
+
 fn stats(mut d: Vec<Duration>) -> String {
     d.sort();
     let ms = |x: Duration| x.as_secs_f64() * 1000.0;
@@ -85,10 +105,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut warm = Vec::new();
         let mut full = Vec::new();
         let mut fxaa = Vec::new();
+        let mut cpu_warm = 0.0;
         for _ in 0..runs {
             let t = Instant::now();
             renderer.render_built(&built, &lighting, &fxaa_params, &pose)?;
             fxaa.push(t.elapsed());
+            let c = cpu_ms();
+            renderer.render_built(&built, &lighting, &still, &pose)?;
+            cpu_warm += cpu_ms() - c;
             let t = Instant::now();
             renderer.render_built(&built, &lighting, &still, &pose)?;
             warm.push(t.elapsed());
@@ -97,9 +121,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             full.push(t.elapsed());
         }
         println!(
-            "still 1024² {name:32} first {:7.1} ms | MSAA×4 warm {} | MSAA×4 with upload {} | FXAA warm {}",
+            "still 1024² {name:32} first {:7.1} ms | MSAA×4 warm {} (CPU {:.0} ms/frame) | MSAA×4 with upload {} | FXAA warm {}",
             first.as_secs_f64() * 1000.0,
             stats(warm),
+            cpu_warm / runs as f64,
             stats(full),
             stats(fxaa)
         );
