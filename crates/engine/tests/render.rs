@@ -384,3 +384,15 @@ fn pipeline_camera_precedence_node_then_scene_then_default() {
     assert_eq!(from_scene, explicit_top, "render.still uses scene.camera");
     assert_ne!(from_scene, explicit_front, "a node's own camera wins");
 }
+
+#[test]
+fn a_panicking_job_does_not_kill_the_service() {
+    let err = service()
+        .run(|_r: &mut Renderer| -> u32 { panic!("deliberate test panic") })
+        .expect_err("job panicked");
+    assert_eq!(err.code(), "render_failed");
+    let name = service()
+        .run(|r| r.gpu_name())
+        .expect("service still alive");
+    assert!(!name.is_empty());
+}

@@ -353,7 +353,11 @@ impl RenderService {
                     }
                 };
                 while let Ok(job) = rx.recv() {
-                    job(&mut renderer);
+                    // A panicking job (a three-d assertion, say) fails that job only; the
+                    // caller sees `render_failed` and the service keeps running.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        job(&mut renderer)
+                    }));
                 }
             })
             .map_err(|e| RenderError::Context(format!("cannot spawn render thread: {e}")))?;
@@ -377,6 +381,7 @@ impl RenderService {
             .map_err(|_| RenderError::ServiceGone)?
             .send(job)
             .map_err(|_| RenderError::ServiceGone)?;
-        rx.recv().map_err(|_| RenderError::ServiceGone)
+        rx.recv()
+            .map_err(|_| RenderError::Render("the render job panicked".into()))
     }
 }
