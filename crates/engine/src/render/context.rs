@@ -31,15 +31,34 @@ impl HeadlessContext {
         let egl = egl::Instance::new(egl::Static);
         // SAFETY: DEFAULT_DISPLAY is the documented native display for the surfaceless
         // platform and the attribute list is NONE-terminated.
-        let display = unsafe {
+        let surfaceless = unsafe {
             egl.get_platform_display(
                 PLATFORM_SURFACELESS_MESA,
                 egl::DEFAULT_DISPLAY,
                 &[egl::ATTRIB_NONE],
             )
         }
-        .map_err(egl_err("eglGetPlatformDisplay(surfaceless)"))?;
-        egl.initialize(display).map_err(egl_err("eglInitialize"))?;
+        .map_err(egl_err("eglGetPlatformDisplay(surfaceless)"))
+        .and_then(|d| {
+            egl.initialize(d)
+                .map(|_| d)
+                .map_err(egl_err("eglInitialize(surfaceless)"))
+        });
+        let display = match surfaceless {
+            Ok(d) => d,
+            // EGLs without the Mesa surfaceless platform: the default display (headless on
+            // NVIDIA's EGL, surfaceless on Mesa without a display server).
+            Err(first) => {
+                // SAFETY: EGL_DEFAULT_DISPLAY is always a valid argument.
+                let d = unsafe { egl.get_display(egl::DEFAULT_DISPLAY) }.ok_or_else(|| {
+                    RenderError::Context(format!("{first}; no default EGL display either"))
+                })?;
+                egl.initialize(d).map_err(|e| {
+                    RenderError::Context(format!("{first}; eglInitialize(default display): {e}"))
+                })?;
+                d
+            }
+        };
         egl.bind_api(egl::OPENGL_API)
             .map_err(egl_err("eglBindAPI(OpenGL)"))?;
         let config_attribs = [
