@@ -166,6 +166,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 },
                 4,
             ),
+            ("MSAA×2", LightingParams::default(), 2),
             ("1 sample, no AA", LightingParams::default(), 1),
         ] {
             let params = ImageParams {

@@ -45,6 +45,9 @@ pub struct SceneAdditions<'a> {
     pub camera: Option<CameraPose>,
     /// Written as `KHR_lights_punctual` directional lights.
     pub lights: Option<&'a LightRig>,
+    /// Write textures as PNG files beside the scene file instead of inside it
+    /// (`export.scene` with `embed_textures = false`; [`export_scene`] only).
+    pub external_textures: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,6 +214,9 @@ struct Build<'a> {
     file_materials: HashMap<usize, usize>,
     library_materials: HashMap<String, usize>,
     textures: HashMap<usize, usize>,
+    /// File stem for external textures; `None` embeds them in the buffer.
+    texture_stem: Option<String>,
+    extra_files: Vec<ExportedFile>,
 }
 
 impl Build<'_> {
@@ -230,10 +236,21 @@ impl Build<'_> {
             index,
             reason: e.to_string(),
         })?;
-        let view = self.w.view(&png, None);
-        self.w
-            .images
-            .push(json!({"bufferView": view, "mimeType": "image/png"}));
+        match &self.texture_stem {
+            Some(stem) => {
+                let name = format!("{stem}_texture_{index}.png");
+                self.w
+                    .images
+                    .push(json!({"uri": name, "mimeType": "image/png"}));
+                self.extra_files.push(ExportedFile { name, bytes: png });
+            }
+            None => {
+                let view = self.w.view(&png, None);
+                self.w
+                    .images
+                    .push(json!({"bufferView": view, "mimeType": "image/png"}));
+            }
+        }
         self.w
             .textures
             .push(json!({"source": self.w.images.len() - 1}));
@@ -331,8 +348,11 @@ fn build(
     manifest: &Manifest,
     params: &ExportParams,
     additions: &SceneAdditions,
-) -> Result<(Value, Vec<u8>), ExportError> {
+    texture_stem: Option<&str>,
+) -> Result<(Value, Vec<u8>, Vec<ExportedFile>), ExportError> {
     let mut b = Build {
+        texture_stem: texture_stem.map(str::to_owned),
+        extra_files: Vec::new(),
         scene,
         params,
         w: Writer::default(),
@@ -463,6 +483,7 @@ fn build(
     );
     doc.insert("scene".into(), json!(0));
     doc.insert("scenes".into(), json!([{"nodes": roots}]));
+    let extra_files = std::mem::take(&mut b.extra_files);
     let w = b.w;
     for (key, items) in [
         ("nodes", w.nodes),
@@ -486,7 +507,7 @@ fn build(
     if !bin.is_empty() {
         doc.insert("buffers".into(), json!([{"byteLength": bin.len()}]));
     }
-    Ok((Value::Object(doc), bin))
+    Ok((Value::Object(doc), bin, extra_files))
 }
 
 /// Writes a GLB (`cad.export_glb`, and `export.scene` with format `glb`).
@@ -496,8 +517,12 @@ pub fn export_glb(
     params: &ExportParams,
     additions: &SceneAdditions,
 ) -> Result<Vec<u8>, ExportError> {
-    let (doc, bin) = build(scene, manifest, params, additions)?;
-    let mut json = serde_json::to_vec(&doc).map_err(|e| ExportError::Json(e.to_string()))?;
+    let (doc, bin, _) = build(scene, manifest, params, additions, None)?;
+    glb_bytes(&doc, &bin)
+}
+
+fn glb_bytes(doc: &Value, bin: &[u8]) -> Result<Vec<u8>, ExportError> {
+    let mut json = serde_json::to_vec(doc).map_err(|e| ExportError::Json(e.to_string()))?;
     let pad = (4 - json.len() % 4) % 4;
     json.extend(std::iter::repeat_n(b' ', pad));
     let total = 12 + 8 + json.len() + if bin.is_empty() { 0 } else { 8 + bin.len() };
@@ -514,13 +539,13 @@ pub fn export_glb(
     if !bin.is_empty() {
         out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
         out.extend_from_slice(b"BIN\0");
-        out.extend_from_slice(&bin);
+        out.extend_from_slice(bin);
     }
     Ok(out)
 }
 
-/// `export.scene`: `format` `glb` → one `.glb`; `gltf` → `.gltf` + `.bin` beside it
-/// (textures are always inside the buffer, so `embed_textures` has nothing to split out).
+/// `export.scene`: `format` `glb` → one `.glb`; `gltf` → `.gltf` + `.bin` beside it; with
+/// `additions.external_textures` the textures become `<stem>_texture_<n>.png` files beside it.
 pub fn export_scene(
     scene: &Scene,
     manifest: &Manifest,
@@ -529,33 +554,36 @@ pub fn export_scene(
     format: &str,
     stem: &str,
 ) -> Result<Vec<ExportedFile>, ExportError> {
-    match format {
-        "glb" => Ok(vec![ExportedFile {
-            name: format!("{stem}.glb"),
-            bytes: export_glb(scene, manifest, params, additions)?,
-        }]),
-        "gltf" => {
-            let (mut doc, bin) = build(scene, manifest, params, additions)?;
-            let bin_name = format!("{stem}.bin");
-            if let Some(buffers) = doc.get_mut("buffers") {
-                buffers[0]["uri"] = json!(bin_name);
-            }
-            let json =
-                serde_json::to_vec_pretty(&doc).map_err(|e| ExportError::Json(e.to_string()))?;
-            let mut files = vec![ExportedFile {
-                name: format!("{stem}.gltf"),
-                bytes: json,
-            }];
-            if !bin.is_empty() {
-                files.push(ExportedFile {
-                    name: bin_name,
-                    bytes: bin,
-                });
-            }
-            Ok(files)
-        }
-        other => Err(ExportError::UnknownFormat(other.to_owned())),
+    if format != "glb" && format != "gltf" {
+        return Err(ExportError::UnknownFormat(format.to_owned()));
     }
+    let texture_stem = additions.external_textures.then_some(stem);
+    let (mut doc, bin, extra) = build(scene, manifest, params, additions, texture_stem)?;
+    let mut files = if format == "glb" {
+        vec![ExportedFile {
+            name: format!("{stem}.glb"),
+            bytes: glb_bytes(&doc, &bin)?,
+        }]
+    } else {
+        let bin_name = format!("{stem}.bin");
+        if let Some(buffers) = doc.get_mut("buffers") {
+            buffers[0]["uri"] = json!(bin_name);
+        }
+        let json = serde_json::to_vec_pretty(&doc).map_err(|e| ExportError::Json(e.to_string()))?;
+        let mut files = vec![ExportedFile {
+            name: format!("{stem}.gltf"),
+            bytes: json,
+        }];
+        if !bin.is_empty() {
+            files.push(ExportedFile {
+                name: bin_name,
+                bytes: bin,
+            });
+        }
+        files
+    };
+    files.extend(extra);
+    Ok(files)
 }
 
 /// Whether two boxes agree within `eps` on every coordinate.

@@ -204,19 +204,24 @@ pub fn export_params(r: &ParamReader) -> Result<ExportParams, ParamError> {
     })
 }
 
-/// `export.scene`: (format, include_camera, include_lights, export parameters).
-pub fn scene_export_params(
-    r: &ParamReader,
-) -> Result<(String, bool, bool, ExportParams), ParamError> {
-    Ok((
-        r.string("format")?,
-        r.bool("include_camera")?,
-        r.bool("include_lights")?,
-        ExportParams {
-            include_textures: r.bool("embed_textures")?,
-            ..ExportParams::default()
-        },
-    ))
+/// `export.scene` parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SceneExportParams {
+    /// `glb` or `gltf`.
+    pub format: String,
+    pub include_camera: bool,
+    pub include_lights: bool,
+    pub embed_textures: bool,
+}
+
+/// `export.scene`.
+pub fn scene_export_params(r: &ParamReader) -> Result<SceneExportParams, ParamError> {
+    Ok(SceneExportParams {
+        format: r.string("format")?,
+        include_camera: r.bool("include_camera")?,
+        include_lights: r.bool("include_lights")?,
+        embed_textures: r.bool("embed_textures")?,
+    })
 }
 
 /// `material.resolve`.

@@ -126,34 +126,34 @@ pub fn render_frames(
     )?)
 }
 
-/// `export.scene` on a scene value: geometry with the resolved materials, plus the framed
-/// camera (square aspect) and the light rig when asked for.
+/// `export.scene` on a scene value: geometry with the resolved materials (all textures), plus
+/// the framed camera (square aspect) and the light rig when asked for.
 pub fn export_scene_value(
     value: &SceneValue,
-    params: &crate::export_glb::ExportParams,
-    format: &str,
-    include_camera: bool,
-    include_lights: bool,
+    params: &crate::params::SceneExportParams,
     stem: &str,
 ) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
-    use crate::export_glb::{export_scene, SceneAdditions};
+    use crate::export_glb::{export_scene, ExportParams, SceneAdditions};
     let manifest = value.manifest()?;
-    let camera = include_camera.then(|| {
+    let camera = params.include_camera.then(|| {
         let bounds = manifest.bounds.unwrap_or(crate::scene::Aabb::EMPTY);
         crate::camera::frame_camera(&bounds, &value.camera.clone().unwrap_or_default(), 1.0)
     });
-    let rig = include_lights.then(|| crate::lighting::light_rig(&value.lighting()));
+    let rig = params
+        .include_lights
+        .then(|| crate::lighting::light_rig(&value.lighting()));
     let additions = SceneAdditions {
         resolution: value.resolution.as_deref(),
         camera,
         lights: rig.as_ref(),
+        external_textures: !params.embed_textures,
     };
     Ok(export_scene(
         &value.scene,
         &manifest,
-        params,
+        &ExportParams::default(),
         &additions,
-        format,
+        &params.format,
         stem,
     )?)
 }

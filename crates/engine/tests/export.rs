@@ -77,6 +77,7 @@ fn scene_export_carries_resolved_materials_camera_and_lights() {
         resolution: Some(&res),
         camera: Some(pose),
         lights: Some(&rig),
+        external_textures: false,
     };
     let files = export_scene(
         &scene,
@@ -129,18 +130,34 @@ fn export_without_keys_or_normals() {
 
 #[test]
 fn pipeline_scene_export_obeys_flags() {
+    use workflow_engine::params::SceneExportParams;
     use workflow_engine::pipeline::{export_scene_value, SceneValue};
-    let value = SceneValue::new(common::load("Box.glb"));
-    let files = export_scene_value(&value, &ExportParams::default(), "glb", false, false, "box")
-        .expect("export");
+    let p = |format: &str, camera: bool, lights: bool, embed: bool| SceneExportParams {
+        format: format.into(),
+        include_camera: camera,
+        include_lights: lights,
+        embed_textures: embed,
+    };
+    let value = SceneValue::new(common::load("BoxTextured.glb"));
+    let files = export_scene_value(&value, &p("glb", false, false, true), "box").expect("export");
+    assert_eq!(files.len(), 1);
     let doc = gltf::Gltf::from_slice(&files[0].bytes).expect("valid");
     assert_eq!(doc.cameras().count(), 0);
-    let files = export_scene_value(&value, &ExportParams::default(), "glb", true, true, "box")
-        .expect("export");
+    let files = export_scene_value(&value, &p("glb", true, true, true), "box").expect("export");
     let doc = gltf::Gltf::from_slice(&files[0].bytes).expect("valid");
     assert_eq!(doc.cameras().count(), 1);
-    let err = export_scene_value(&value, &ExportParams::default(), "fbx", true, true, "box")
-        .expect_err("format");
+    // Textures beside the file: .gltf + .bin + one PNG, and the set re-imports with its texture.
+    let files = export_scene_value(&value, &p("gltf", true, true, false), "box").expect("export");
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["box.gltf", "box.bin", "box_texture_0.png"]);
+    let dir = tempfile::tempdir().expect("tmp");
+    for f in &files {
+        std::fs::write(dir.path().join(&f.name), &f.bytes).expect("write");
+    }
+    let again = workflow_engine::import_file(&dir.path().join("box.gltf"), &Default::default())
+        .expect("re-import");
+    assert_eq!(again.textures.len(), 1);
+    let err = export_scene_value(&value, &p("fbx", true, true, true), "box").expect_err("format");
     assert_eq!(err.code(), "invalid_param");
 }
 
