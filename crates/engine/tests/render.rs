@@ -396,3 +396,66 @@ fn a_panicking_job_does_not_kill_the_service() {
         .expect("service still alive");
     assert!(!name.is_empty());
 }
+
+/// `cargo test -p workflow-engine --test render -- --ignored gallery`: writes a 256² render
+/// of every glTF fixture to `$TMPDIR/engine-gallery/` for a human look.
+#[test]
+#[ignore]
+fn gallery() {
+    let dir = std::env::temp_dir().join("engine-gallery");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    for name in [
+        "Box.glb",
+        "BoxTextured.glb",
+        "SimpleMeshes/SimpleMeshes.gltf",
+        "SimpleInstancing.glb",
+        "NegativeScaleTest.glb",
+        "CesiumMilkTruck.glb",
+        "2CylinderEngine.glb",
+    ] {
+        let (scene, manifest) = prepared(name);
+        let params = ImageParams {
+            width: 256,
+            height: 256,
+            ..ImageParams::default()
+        };
+        let img = render(
+            &scene,
+            &manifest,
+            MaterialResolution::file_preview(&manifest),
+            params,
+        );
+        let file = dir.join(format!("{}.png", name.replace('/', "_")));
+        std::fs::write(file, img.to_png().expect("png")).expect("write");
+    }
+}
+
+#[test]
+fn mirrored_instances_cull_like_their_originals() {
+    // NegativeScaleTest shows red crosses where back faces are drawn (culling off, or
+    // winding not flipped for det < 0) and green ticks where both are right.
+    let (scene, manifest) = prepared("NegativeScaleTest.glb");
+    let params = ImageParams {
+        width: 192,
+        height: 192,
+        ..small("#ffffff")
+    };
+    let img = render(
+        &scene,
+        &manifest,
+        MaterialResolution::file_preview(&manifest),
+        params,
+    );
+    let red = img
+        .rgba
+        .chunks_exact(4)
+        .filter(|p| p[0] > 150 && p[1] < 90 && p[2] < 90)
+        .count();
+    let green = img
+        .rgba
+        .chunks_exact(4)
+        .filter(|p| p[1] > 120 && p[0] < 90 && p[2] < 90)
+        .count();
+    assert!(red < 5, "{red} red (back-face) pixels");
+    assert!(green > 50, "{green} green (front-face) pixels");
+}

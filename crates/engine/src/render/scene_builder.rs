@@ -139,7 +139,8 @@ fn physical(ctx: &Context, m: CpuMaterial, transparent: bool) -> PhysicalMateria
     } else {
         PhysicalMaterial::new_opaque(ctx, &m)
     };
-    // CAD exports often have inconsistent winding: draw both sides.
+    // Library materials go on CAD parts whose winding we cannot trust: draw both sides.
+    // File materials follow glTF's `doubleSided` (see `file_material`).
     mat.render_states.cull = Cull::None;
     mat
 }
@@ -221,6 +222,11 @@ impl Builder<'_> {
             if let Some(t) = m.base_color_texture.and_then(|t| self.texture(t)) {
                 mat.albedo_texture = Some(t);
             }
+        }
+        // glTF: single-sided materials are back-face culled (winding is already corrected
+        // for mirrored instances, so this is exact).
+        if !m.double_sided {
+            mat.render_states.cull = Cull::Back;
         }
         mat
     }
