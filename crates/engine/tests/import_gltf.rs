@@ -118,10 +118,9 @@ fn distinct(name: &str, expected_parts: usize) -> workflow_engine::Manifest {
 
 #[test]
 fn instanced_meshes_get_distinct_keys() {
-    let engine = distinct(
-        "2CylinderEngine.glb",
-        82 - count_meshless("2CylinderEngine.glb"),
-    );
+    // 82 nodes, 67 of them with a mesh (the rest are groups and the camera).
+    let engine = distinct("2CylinderEngine.glb", 67);
+    assert_eq!(count_meshless("2CylinderEngine.glb"), 82 - 67);
     assert_eq!(engine.total_triangles, 121_496);
     let max_uses = engine
         .parts
@@ -130,6 +129,13 @@ fn instanced_meshes_get_distinct_keys() {
         .max()
         .expect("parts");
     assert_eq!(max_uses + 1, 20, "one mesh is used by 20 nodes");
+    // Fixtures README: 29 meshes, 14 of them shared by several nodes.
+    let mut uses = std::collections::HashMap::new();
+    for p in &engine.parts {
+        *uses.entry(p.mesh).or_insert(0) += 1;
+    }
+    assert_eq!(uses.len(), 29);
+    assert_eq!(uses.values().filter(|&&n| n > 1).count(), 14);
     let inst = distinct("SimpleInstancing.glb", 125);
     assert!(inst.parts.iter().all(|p| p.instance_index.is_some()));
     assert_eq!(inst.total_triangles, 1500);
