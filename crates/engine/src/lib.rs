@@ -8,7 +8,7 @@
 //! |-----------------------------------|------------------------------------------|
 //! | `cad.import`                      | [`import::import_file`]                  |
 //! | `cad.extract_metadata`            | [`manifest::extract_manifest`]           |
-//! | `cad.export_glb`, `export.scene`  | [`export_glb::export_glb`]               |
+//! | `cad.export_glb`                  | [`export_glb::export_glb`]               |
 //! | `material.resolve`                | [`materials::resolve_materials`]         |
 //! | `scene.camera`                    | [`camera::CameraParams`] / [`camera::frame_camera`] |
 //! | `scene.lighting`                  | [`lighting::LightingParams`]             |
@@ -35,6 +35,5 @@ pub mod turntable;
 
 pub use import::{import_file, ImportError, ImportParams};
 pub use manifest::{extract_manifest, Manifest, ManifestParams, PartEntry};
-
 pub use materials::{resolve_materials, MaterialResolution};
 pub use scene::Scene;
