@@ -26,6 +26,7 @@ pub mod import;
 pub mod lighting;
 pub mod manifest;
 pub mod materials;
+pub mod modules;
 pub mod params;
 pub mod part_key;
 pub mod pipeline;
