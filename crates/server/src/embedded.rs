@@ -18,7 +18,6 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use workflow_engine::runtime::ModuleRegistry;
 
 /// A running embedded server. Dropping it without [`EmbeddedServer::shutdown`] stops it too
 /// (the shutdown channel closes), but does not wait for in-flight requests.
@@ -52,9 +51,8 @@ impl EmbeddedServer {
 /// inside a Tokio runtime; the server runs on that runtime.
 pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
     let store = open_store(&sqlite_url_in(data_dir)?).await?;
-    // Production modules are registered here when the engine's modules are merged; until
-    // then every node run fails with a structured `module_unavailable` error.
-    let runs = RunsConfig::new(ModuleRegistry::new(), data_dir);
+    // The engine's production modules; the renderer starts on the first render.
+    let runs = RunsConfig::production(data_dir);
     let (router, state) = build(store, &ApiConfig::default(), runs).await?;
     let admin_token = generate_token();
     state.add_ephemeral_token(&hash_token(&admin_token), Role::Admin);

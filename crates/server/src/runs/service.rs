@@ -2,6 +2,7 @@
 //! cancellation tokens of running runs.
 
 use super::artifacts::DiskArtifacts;
+use crate::products::FsProducts;
 use crate::store::{Store, StoreResult};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 use workflow_contracts::Registry;
+use workflow_engine::modules::{production_modules, ProductionContext};
 use workflow_engine::runtime::{ModuleRegistry, RunOptions, Runtime};
 
 /// How runs execute in this process. The caller provides the modules: production wiring
@@ -22,6 +24,8 @@ pub struct RunsConfig {
     /// In-process workers (runs executing at once).
     pub workers: usize,
     pub options: RunOptions,
+    /// Products (uploads, processing results, material maps) in `<data_dir>/products`.
+    pub products: Arc<FsProducts>,
 }
 
 impl RunsConfig {
@@ -32,7 +36,16 @@ impl RunsConfig {
             artifact_dir: data_dir.join("artifacts"),
             workers: 2,
             options: RunOptions::default(),
+            products: Arc::new(FsProducts::new(data_dir.join("products"))),
         }
+    }
+
+    /// The production wiring: the engine's modules for every catalog `module_key`, reading
+    /// products from this data directory (the renderer starts on the first render).
+    pub fn production(data_dir: &Path) -> Self {
+        let mut config = RunsConfig::new(ModuleRegistry::new(), data_dir);
+        config.modules = production_modules(ProductionContext::new(config.products.clone()));
+        config
     }
 }
 
