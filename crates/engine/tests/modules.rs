@@ -238,3 +238,77 @@ async fn malformed_upload_fails_import_with_its_code() {
         NodeStatus::Skipped
     );
 }
+
+fn legacy_spec(
+    kind: workflow_contracts::output_type::ArtifactKind,
+    settings: Value,
+) -> workflow_contracts::output_type::OutputTypeSpec {
+    workflow_contracts::output_type::OutputTypeSpec {
+        name: "legacy".into(),
+        workflow_family: Family::OrderLine,
+        artifact_kind: kind,
+        workflow_id: None,
+        invocation_overrides: Map::new(),
+        legacy_settings: settings,
+        rollout: workflow_contracts::output_type::Rollout::Legacy,
+        fallback_to_legacy: true,
+    }
+}
+
+#[tokio::test]
+async fn legacy_pipelines_run_the_same_modules_still_turntable_and_scene_export() {
+    use workflow_contracts::output_type::ArtifactKind;
+    let (_dir, _products, runtime, artifacts) = setup("Box.glb");
+    process(&runtime, &artifacts).await;
+    let inputs: Map<String, Value> = json!({"product_id": "p1", "order_line_id": "l1"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let cases = [
+        (
+            ArtifactKind::Still,
+            json!({"width": 128, "height": 128, "format": "png"}),
+            "order.render_still",
+            ArtifactRole::Still,
+            "image/png",
+        ),
+        (
+            ArtifactKind::Turntable,
+            json!({"frames": 4, "width": 64, "height": 64}),
+            "order.render_turntable",
+            ArtifactRole::Turntable,
+            "image/gif",
+        ),
+        (
+            ArtifactKind::SceneExport,
+            json!({"format": "glb"}),
+            "order.export_scene",
+            ArtifactRole::SceneExport,
+            "model/gltf-binary",
+        ),
+    ];
+    for (kind, settings, step, role, media) in cases {
+        let report = runtime
+            .run_legacy(
+                &legacy_spec(kind, settings),
+                "legacy",
+                inputs.clone(),
+                Map::new(),
+                None,
+                CancellationToken::new(),
+            )
+            .await
+            .expect("legacy pipeline");
+        all_succeeded(&report);
+        let (media_type, bytes) = artifact(&report, &artifacts, step, role);
+        assert_eq!(media_type, media, "{step}");
+        assert!(!bytes.is_empty());
+        if role == ArtifactRole::Turntable {
+            assert_eq!(&bytes[..3], b"GIF");
+            assert_eq!(
+                report.node(step).expect("step").outputs["frames"]["frames"],
+                4
+            );
+        }
+    }
+}

@@ -17,8 +17,11 @@ use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, 
 
 type Params = Map<String, Value>;
 
-/// `cad.source`: the run input `cad_path` if given, else the product's uploaded file.
-pub struct CadSource(pub Arc<dyn ProductSource>);
+/// `cad.source`: the product's uploaded file (or the run input `cad_path`, when allowed).
+pub struct CadSource {
+    pub products: Arc<dyn ProductSource>,
+    pub allow_cad_path: bool,
+}
 
 impl Module for CadSource {
     fn run(
@@ -29,11 +32,18 @@ impl Module for CadSource {
     ) -> Result<NodeOutputs, ModuleError> {
         let r = reader(ctx, params)?;
         let max_mb = r.u64("max_file_size").map_err(param_error)?;
-        let (path, product_id) = match ctx.run_input("cad_path").and_then(Value::as_str) {
+        let cad_path = ctx
+            .run_input("cad_path")
+            .and_then(Value::as_str)
+            .filter(|_| self.allow_cad_path);
+        let (path, product_id) = match cad_path {
             Some(p) => (std::path::PathBuf::from(p), None),
             None => {
                 let id = run_input_str(ctx, "product_id")?;
-                let path = self.0.cad_file(&id).map_err(|m| product_error(&id, m))?;
+                let path = self
+                    .products
+                    .cad_file(&id)
+                    .map_err(|m| product_error(&id, m))?;
                 (path, Some(id))
             }
         };

@@ -69,6 +69,10 @@ pub struct ProductionContext {
     pub products: Arc<dyn ProductSource>,
     /// One warm renderer for every render module (started on first use).
     pub renderer: Arc<LazyRenderService>,
+    /// Whether `cad.source` may read a file path from the run input `cad_path` (CLI verbs and
+    /// tests). Off by default: a server takes CAD files from its products only, so a dispatch
+    /// cannot make it read an arbitrary file.
+    pub allow_cad_path: bool,
 }
 
 impl ProductionContext {
@@ -76,6 +80,7 @@ impl ProductionContext {
         ProductionContext {
             products,
             renderer: Arc::new(LazyRenderService::default()),
+            allow_cad_path: false,
         }
     }
 }
@@ -83,7 +88,13 @@ impl ProductionContext {
 /// The registry with a module for every `module_key` of the built-in catalog.
 pub fn production_modules(ctx: ProductionContext) -> ModuleRegistry {
     let mut m = ModuleRegistry::new();
-    m.register("cad.source", cad::CadSource(ctx.products.clone()));
+    m.register(
+        "cad.source",
+        cad::CadSource {
+            products: ctx.products.clone(),
+            allow_cad_path: ctx.allow_cad_path,
+        },
+    );
     m.register("cad.import", cad::CadImport);
     m.register("cad.extract_metadata", cad::ExtractMetadata);
     m.register("cad.export_glb", cad::ExportGlb);
