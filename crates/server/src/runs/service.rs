@@ -26,6 +26,9 @@ pub struct RunsConfig {
     pub options: RunOptions,
     /// Products (uploads, processing results, material maps) in `<data_dir>/products`.
     pub products: Arc<FsProducts>,
+    /// Whether preflight checks that `inputs.product_id` names a stored product (processed,
+    /// for order-line runs). On in the production wiring; off for scripted test modules.
+    pub resolve_products: bool,
 }
 
 impl RunsConfig {
@@ -37,6 +40,7 @@ impl RunsConfig {
             workers: 2,
             options: RunOptions::default(),
             products: Arc::new(FsProducts::new(data_dir.join("products"))),
+            resolve_products: false,
         }
     }
 
@@ -45,6 +49,7 @@ impl RunsConfig {
     pub fn production(data_dir: &Path) -> Self {
         let mut config = RunsConfig::new(ModuleRegistry::new(), data_dir);
         config.modules = production_modules(ProductionContext::new(config.products.clone()));
+        config.resolve_products = true;
         config
     }
 }
@@ -63,6 +68,8 @@ pub struct RunService {
     pub(crate) registry: Arc<Registry>,
     pub(crate) runtime: Runtime,
     pub(crate) artifacts: Arc<DiskArtifacts>,
+    /// Set when preflight resolves `inputs.product_id` against the product store.
+    pub(crate) products: Option<Arc<FsProducts>>,
     hub: broadcast::Sender<Arc<HubEvent>>,
     wake: Notify,
     cancels: Mutex<HashMap<String, CancellationToken>>,
@@ -88,6 +95,7 @@ impl RunService {
             registry,
             runtime,
             artifacts,
+            products: config.resolve_products.then(|| config.products.clone()),
             hub,
             wake: Notify::new(),
             cancels: Mutex::default(),

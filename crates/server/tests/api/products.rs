@@ -189,6 +189,29 @@ async fn a_malformed_upload_fails_processing_with_the_importer_error() {
         .as_str()
         .expect("message")
         .contains("glTF"));
+    // Order lines of an unprocessed or unknown product are refused at preflight.
+    let wf = app.create_workflow("Still", "order_line").await;
+    let path = format!(
+        "/api/workflows/{}/dispatch",
+        wf["id"].as_str().expect("wf id")
+    );
+    for (id, code) in [
+        (product_id.as_str(), "product_not_processed"),
+        ("no-such-product", "unknown_product"),
+    ] {
+        let body = json!({"inputs": {"product_id": id, "order_line_id": "line-1"}});
+        let refused = error_of(
+            app.post(&path, &app.debugger, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "preflight_failed",
+        )
+        .await;
+        let problems = refused["error"]["details"]["problems"]
+            .as_array()
+            .expect("problems")
+            .clone();
+        assert!(problems.iter().any(|p| p["code"] == code), "{refused:#}");
+    }
     // The upload is kept.
     let kept = app
         .dir
