@@ -271,3 +271,27 @@ async fn unsupported_uploads_are_refused_and_material_maps_are_versioned() {
     let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
     assert_eq!(run["status"], "succeeded", "{run:#}");
 }
+
+#[tokio::test]
+async fn a_step_assembly_is_processed_with_instance_part_keys() {
+    let app = spawn_app_production().await;
+    let created = json_of(
+        upload(&app, "step/as1-oc-214.step", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let id = created["product"]["id"].as_str().expect("id").to_owned();
+    let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let product = json_of(
+        app.get(&format!("/api/products/{id}"), &app.author).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(product["status"], "processed");
+    let parts = product["manifest"]["parts"].as_array().expect("parts");
+    assert_eq!(parts.len(), 18, "{parts:#?}");
+    assert!(parts
+        .iter()
+        .all(|p| p["part_key"].as_str().is_some_and(|k| k.contains('/'))));
+}
