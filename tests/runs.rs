@@ -95,7 +95,7 @@ fn saved_starter() -> (
 ) {
     let dir = tempfile::tempdir().expect("temp dir");
     let server =
-        workflow_server::embedded::start_in_background_with(dir.path(), scripted_modules())
+        workflow_server::embedded::start_in_background_with(dir.path(), Some(scripted_modules()))
             .expect("server starts");
     let choice = ServerChoice::Remote {
         url: server.url.clone(),

@@ -1,1 +1,41 @@
+//! Workflow Studio engine: the production modules that the graph runtime and the legacy
+//! pipeline both call (one implementation, so a parity fix lands once).
+//!
+//! Each module is a plain function over typed inputs and parameters returning typed outputs or
+//! an error with a stable code (`.code()`) and a message naming what is wrong and where.
+//!
+//! | node type(s)                      | module                                   |
+//! |-----------------------------------|------------------------------------------|
+//! | `cad.import`                      | [`import::import_file`]                  |
+//! | `cad.extract_metadata`            | [`manifest::extract_manifest`]           |
+//! | `cad.export_glb`                  | [`export_glb::export_glb`]               |
+//! | `material.resolve`                | [`materials::resolve_materials`]         |
+//! | `scene.camera`                    | [`camera::CameraParams`] / [`camera::frame_camera`] |
+//! | `scene.lighting`                  | [`lighting::LightingParams`]             |
+//! | `render.thumbnail`, `render.still`| [`render::Renderer::render_still`]       |
+//! | `render.turntable`                | [`turntable::render_turntable`]          |
+//! | `export.scene`                    | [`export_glb::export_scene`] / [`pipeline::export_scene_value`] |
+//!
+//! [`params`] turns a node's JSON parameter map into these typed parameters (checked against
+//! the catalog); [`pipeline::SceneValue`] is what flows along `scene` edges and
+//! [`pipeline::render_image`] applies the one camera/material/lighting precedence.
+
+pub mod camera;
+pub mod export_glb;
+pub mod import;
+pub mod lighting;
+pub mod manifest;
+pub mod materials;
+pub mod modules;
+pub mod params;
+pub mod part_key;
+pub mod pipeline;
+pub mod render;
 pub mod runtime;
+pub mod scene;
+pub mod turntable;
+
+pub use import::{import_file, ImportError, ImportParams};
+pub use manifest::{extract_manifest, Manifest, ManifestParams, PartEntry};
+pub use materials::{resolve_materials, MaterialResolution};
+pub use scene::Scene;

@@ -75,7 +75,13 @@ pub async fn build(
         }
     })?;
     service.start(runs.workers).await?;
-    let state = AppState::new(store, registry, config.body_limit, service);
+    let state = AppState::new(
+        store,
+        registry,
+        config.body_limit,
+        service,
+        runs.products.clone(),
+    );
     let (router, _) = api::router(state.clone(), config);
     Ok((router, state))
 }

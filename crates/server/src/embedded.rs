@@ -51,18 +51,13 @@ impl EmbeddedServer {
 /// Starts the server on `127.0.0.1:0` with its SQLite database in `data_dir`. Must be called
 /// inside a Tokio runtime; the server runs on that runtime.
 pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
-    // Production modules are registered here when the engine's modules are merged; until
-    // then every node run fails with a structured `module_unavailable` error.
-    start_with(data_dir, ModuleRegistry::new()).await
+    // The engine's production modules; the renderer starts on the first render.
+    start_with(data_dir, RunsConfig::production(data_dir)).await
 }
 
-/// Like [`start`], running nodes with `modules`.
-pub async fn start_with(
-    data_dir: &Path,
-    modules: ModuleRegistry,
-) -> Result<EmbeddedServer, StartError> {
+/// Like [`start`], with the given run configuration (modules, artifact dir, workers).
+pub async fn start_with(data_dir: &Path, runs: RunsConfig) -> Result<EmbeddedServer, StartError> {
     let store = open_store(&sqlite_url_in(data_dir)?).await?;
-    let runs = RunsConfig::new(modules, data_dir);
     let (router, state) = build(store, &ApiConfig::default(), runs).await?;
     let admin_token = generate_token();
     state.add_ephemeral_token(&hash_token(&admin_token), Role::Admin);
@@ -111,13 +106,13 @@ impl BackgroundServer {
 /// is opened and migrated (milliseconds on an existing database); call it off the UI thread
 /// if that matters.
 pub fn start_in_background(data_dir: &Path) -> Result<BackgroundServer, StartError> {
-    start_in_background_with(data_dir, ModuleRegistry::new())
+    start_in_background_with(data_dir, None)
 }
 
-/// Like [`start_in_background`], running nodes with `modules`.
+/// Like [`start_in_background`]; `modules` replaces the production modules (tests, tools).
 pub fn start_in_background_with(
     data_dir: &Path,
-    modules: ModuleRegistry,
+    modules: Option<ModuleRegistry>,
 ) -> Result<BackgroundServer, StartError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -128,7 +123,11 @@ pub fn start_in_background_with(
             addr: "runtime".into(),
             source,
         })?;
-    let server = runtime.block_on(start_with(data_dir, modules))?;
+    let runs = match modules {
+        Some(modules) => RunsConfig::new(modules, data_dir),
+        None => RunsConfig::production(data_dir),
+    };
+    let server = runtime.block_on(start_with(data_dir, runs))?;
     Ok(BackgroundServer {
         url: server.url.clone(),
         admin_token: server.admin_token.clone(),

@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod error;
 pub mod json;
 pub mod maintenance;
+pub mod products;
 pub mod runs;
 pub mod seed;
 pub mod state;

@@ -8,7 +8,6 @@ use std::process::ExitCode;
 use workflow_contracts::{
     markdown::catalog_markdown, starter_graph, validate, Family, Graph, Registry,
 };
-use workflow_engine::runtime::ModuleRegistry;
 use workflow_server::app;
 use workflow_server::auth::{generate_token, hash_token, Role};
 use workflow_server::runs::RunsConfig;
@@ -168,9 +167,8 @@ fn serve(addr: &str, url: &str, data_dir: &Path, body_limit: usize) -> anyhow::R
             body_limit,
             ..ApiConfig::default()
         };
-        // Production modules are registered here when the engine's modules are merged; until
-        // then every node run fails with a structured `module_unavailable` error.
-        let runs = RunsConfig::new(ModuleRegistry::new(), data_dir);
+        // The engine's production modules; the renderer starts on the first render.
+        let runs = RunsConfig::production(data_dir);
         let (router, _) = app::build(store, &config, runs).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await

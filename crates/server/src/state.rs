@@ -22,6 +22,8 @@ pub struct AppState {
     pub body_limit: usize,
     /// Dispatch, workers, live run events.
     pub runs: Arc<RunService>,
+    /// Uploaded products and their processing results.
+    pub products: Arc<crate::products::FsProducts>,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
         registry: Arc<Registry>,
         body_limit: usize,
         runs: Arc<RunService>,
+        products: Arc<crate::products::FsProducts>,
     ) -> Self {
         let registry_json = Bytes::from(serde_json::to_vec(&*registry).unwrap_or_default());
         let registry_etag = format!("\"{}\"", registry.fingerprint());
@@ -41,6 +44,7 @@ impl AppState {
             token_cache: Arc::default(),
             body_limit,
             runs,
+            products,
         }
     }
 

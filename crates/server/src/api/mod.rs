@@ -5,6 +5,7 @@ pub mod admin;
 pub mod contracts;
 pub mod dispatch;
 pub mod output_types;
+pub mod products;
 pub mod runs;
 pub mod workflows;
 
@@ -87,6 +88,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
         .merge(admin::routes())
         .merge(dispatch::routes())
         .merge(runs::routes())
+        .merge(products::routes())
         .split_for_parts();
     if config.debug_panic_route {
         router = router.route("/api/_debug/panic", axum::routing::get(debug_panic));

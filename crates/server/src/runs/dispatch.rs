@@ -1,7 +1,9 @@
 //! Dispatch, rerun and cancel: preflight, then create the run records (linked as the rollout
 //! plan says) with their jobs, and wake a worker.
 
-use super::preflight::{preflight_output_type, preflight_workflow, PreflightReport};
+use super::preflight::{
+    preflight_output_type, preflight_workflow, product_problems, PreflightReport,
+};
 use super::service::RunService;
 use crate::store::{NewRun, OutputTypeRecord, RunRecord, StoreError, Workflow};
 use serde_json::{Map, Value};
@@ -44,13 +46,27 @@ impl RunService {
     }
 
     pub fn preflight_workflow(&self, wf: &Workflow, input: &DispatchInput) -> PreflightReport {
-        preflight_workflow(
+        let report = preflight_workflow(
             &wf.graph,
             &input.overrides,
             &input.inputs,
             &self.registry,
             self.modules(),
-        )
+        );
+        self.resolve_products(report, wf.graph.family, &input.inputs)
+    }
+
+    /// Adds the product resolver's problems (production wiring only).
+    fn resolve_products(
+        &self,
+        report: PreflightReport,
+        family: Option<workflow_contracts::Family>,
+        inputs: &Map<String, Value>,
+    ) -> PreflightReport {
+        match &self.products {
+            Some(products) => report.with_problems(product_problems(products, family, inputs)),
+            None => report,
+        }
     }
 
     pub async fn preflight_output_type(
@@ -80,6 +96,7 @@ impl RunService {
             &self.registry,
             self.modules(),
         );
+        let report = self.resolve_products(report, Some(ot.spec.workflow_family), &input.inputs);
         Ok((report, workflow))
     }
 

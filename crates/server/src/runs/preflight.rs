@@ -51,6 +51,13 @@ fn problem(scope: &str, code: &str, message: String) -> PreflightProblem {
 }
 
 impl PreflightReport {
+    /// Adds problems found outside the graph checks (the product resolver).
+    pub(crate) fn with_problems(mut self, extra: Vec<PreflightProblem>) -> Self {
+        self.problems.extend(extra);
+        self.ok = !self.problems.iter().any(|p| p.severity == "error");
+        self
+    }
+
     fn new(runs: Vec<RunMode>, fallback: bool, problems: Vec<PreflightProblem>) -> Self {
         PreflightReport {
             ok: !problems.iter().any(|p| p.severity == "error"),
@@ -192,4 +199,39 @@ pub fn preflight_output_type(
         }
     }
     PreflightReport::new(runs, plan.fallback_to_legacy, problems)
+}
+
+/// The product resolver: `inputs.product_id` must name a stored product, and an order-line run
+/// needs it processed (its preview GLB and manifest exist).
+pub(crate) fn product_problems(
+    products: &crate::products::FsProducts,
+    family: Option<workflow_contracts::Family>,
+    inputs: &Map<String, Value>,
+) -> Vec<PreflightProblem> {
+    let Some(id) = inputs.get("product_id").and_then(Value::as_str) else {
+        return Vec::new(); // check_inputs reports a missing id
+    };
+    let mut p = match products.get(id) {
+        Err(_) => problem(
+            "inputs",
+            "unknown_product",
+            format!("inputs.product_id: no product '{id}' (upload it with POST /api/cad-files)"),
+        ),
+        Ok(product)
+            if family == Some(workflow_contracts::Family::OrderLine)
+                && product.status != "processed" =>
+        {
+            problem(
+                "inputs",
+                "product_not_processed",
+                format!(
+                    "product '{id}' is {}: its CAD file must be processed before order lines render it",
+                    product.status
+                ),
+            )
+        }
+        Ok(_) => return Vec::new(),
+    };
+    p.field = Some("inputs.product_id".into());
+    vec![p]
 }

@@ -2,6 +2,7 @@
 //! cancellation tokens of running runs.
 
 use super::artifacts::DiskArtifacts;
+use crate::products::FsProducts;
 use crate::store::{Store, StoreResult};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 use workflow_contracts::Registry;
+use workflow_engine::modules::{production_modules, ProductionContext};
 use workflow_engine::runtime::{ModuleRegistry, RunOptions, Runtime};
 
 /// How runs execute in this process. The caller provides the modules: production wiring
@@ -22,6 +24,11 @@ pub struct RunsConfig {
     /// In-process workers (runs executing at once).
     pub workers: usize,
     pub options: RunOptions,
+    /// Products (uploads, processing results, material maps) in `<data_dir>/products`.
+    pub products: Arc<FsProducts>,
+    /// Whether preflight checks that `inputs.product_id` names a stored product (processed,
+    /// for order-line runs). On in the production wiring; off for scripted test modules.
+    pub resolve_products: bool,
 }
 
 impl RunsConfig {
@@ -32,7 +39,18 @@ impl RunsConfig {
             artifact_dir: data_dir.join("artifacts"),
             workers: 2,
             options: RunOptions::default(),
+            products: Arc::new(FsProducts::new(data_dir.join("products"))),
+            resolve_products: false,
         }
+    }
+
+    /// The production wiring: the engine's modules for every catalog `module_key`, reading
+    /// products from this data directory (the renderer starts on the first render).
+    pub fn production(data_dir: &Path) -> Self {
+        let mut config = RunsConfig::new(ModuleRegistry::new(), data_dir);
+        config.modules = production_modules(ProductionContext::new(config.products.clone()));
+        config.resolve_products = true;
+        config
     }
 }
 
@@ -50,6 +68,8 @@ pub struct RunService {
     pub(crate) registry: Arc<Registry>,
     pub(crate) runtime: Runtime,
     pub(crate) artifacts: Arc<DiskArtifacts>,
+    /// Set when preflight resolves `inputs.product_id` against the product store.
+    pub(crate) products: Option<Arc<FsProducts>>,
     hub: broadcast::Sender<Arc<HubEvent>>,
     wake: Notify,
     cancels: Mutex<HashMap<String, CancellationToken>>,
@@ -75,6 +95,7 @@ impl RunService {
             registry,
             runtime,
             artifacts,
+            products: config.resolve_products.then(|| config.products.clone()),
             hub,
             wake: Notify::new(),
             cancels: Mutex::default(),

@@ -48,10 +48,26 @@ pub async fn spawn_app_in(dir: Arc<TempDir>, previous: Option<[String; 4]>) -> T
     spawn_app_full(dir, previous, super::modules::scripted_modules()).await
 }
 
+/// A server with the production wiring (`RunsConfig::production`: the engine's real modules).
+pub async fn spawn_app_production() -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let runs = RunsConfig::production(dir.path());
+    spawn_app_runs(dir, None, runs).await
+}
+
 async fn spawn_app_full(
     dir: Arc<TempDir>,
     previous: Option<[String; 4]>,
     modules: ModuleRegistry,
+) -> TestApp {
+    let runs = RunsConfig::new(modules, dir.path());
+    spawn_app_runs(dir, previous, runs).await
+}
+
+async fn spawn_app_runs(
+    dir: Arc<TempDir>,
+    previous: Option<[String; 4]>,
+    runs: RunsConfig,
 ) -> TestApp {
     let db_url = sqlite_url_in(dir.path()).expect("db url");
     let store = open_store(&db_url).await.expect("open store");
@@ -59,7 +75,6 @@ async fn spawn_app_full(
         body_limit: BODY_LIMIT,
         debug_panic_route: true,
     };
-    let runs = RunsConfig::new(modules, dir.path());
     let (router, _) = build(store.clone(), &config, runs)
         .await
         .expect("build app");

@@ -104,6 +104,14 @@ async fn openapi_lists_every_route() {
         ("post", "/api/runs/{id}/rerun"),
         ("get", "/api/runs/{id}/events"),
         ("get", "/api/artifacts/{id}"),
+        ("post", "/api/cad-files"),
+        ("get", "/api/products"),
+        ("get", "/api/products/{id}"),
+        ("get", "/api/products/{id}/glb"),
+        ("get", "/api/products/{id}/thumbnail"),
+        ("get", "/api/products/{id}/material-map"),
+        ("put", "/api/products/{id}/material-map"),
+        ("get", "/api/materials"),
     ];
     let paths = doc["paths"].as_object().expect("paths");
     let documented: usize = paths

@@ -8,6 +8,7 @@ mod errors;
 mod modules;
 mod output_types;
 mod persistence;
+mod products;
 mod rollout;
 mod runs;
 mod store;

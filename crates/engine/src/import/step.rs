@@ -1,0 +1,167 @@
+//! STEP import: OpenCASCADE's DRAW (`occt-draw`, Debian package `occt-draw`) tessellates the
+//! file into a GLB out of process, under a time limit and an address-space cap, and the GLB is
+//! read by the glTF importer. Out of process because tessellating real CAD can blow up in time
+//! and memory (see STACK-NOTES); a runaway converter must not take the worker down.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{ImportError, ImportParams};
+use crate::scene::Scene;
+
+/// Converter executable; `WORKFLOW_OCCT_DRAW` overrides it.
+pub fn converter_program() -> String {
+    std::env::var("WORKFLOW_OCCT_DRAW").unwrap_or_else(|_| "occt-draw".to_owned())
+}
+
+/// The DRAW batch script. DRAW's `incmesh -a` takes degrees, our parameter is radians.
+pub fn conversion_script(
+    input: &Path,
+    output: &Path,
+    linear_tolerance: f64,
+    angular_tolerance: f64,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "pload XDE OCAF MODELING VISUALIZATION");
+    let _ = writeln!(s, "ReadStep D {{{}}}", input.display());
+    let _ = writeln!(s, "XGetOneShape s D");
+    let _ = writeln!(
+        s,
+        "incmesh s {linear_tolerance} -a {}",
+        angular_tolerance.to_degrees()
+    );
+    let _ = writeln!(s, "WriteGltf D {{{}}}", output.display());
+    let _ = writeln!(s, "exit");
+    s
+}
+
+fn tail(text: &str, max: usize) -> String {
+    let t = text.trim();
+    let start = t.len().saturating_sub(max);
+    let start = (start..=t.len())
+        .find(|&i| t.is_char_boundary(i))
+        .unwrap_or(t.len());
+    t[start..].replace('\n', " | ")
+}
+
+/// `cad.import` for `.step`/`.stp`.
+pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportError> {
+    import_step_with(path, params, &converter_program())
+}
+
+/// [`import_step`] with an explicit converter executable (tests, custom installs).
+pub fn import_step_with(
+    path: &Path,
+    params: &ImportParams,
+    program: &str,
+) -> Result<Scene, ImportError> {
+    let shown = path.display().to_string();
+    if !(0.0001..=1000.0).contains(&params.linear_tolerance) {
+        return Err(ImportError::InvalidParam(format!(
+            "linear_tolerance {} is outside 0.0001..1000",
+            params.linear_tolerance
+        )));
+    }
+    if !(0.001..=std::f64::consts::PI).contains(&params.angular_tolerance) {
+        return Err(ImportError::InvalidParam(format!(
+            "angular_tolerance {} rad is outside 0.001..π",
+            params.angular_tolerance
+        )));
+    }
+    if !path.is_file() {
+        return Err(ImportError::Io {
+            path: shown,
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        });
+    }
+    let io = |source| ImportError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let dir = tempfile::tempdir().map_err(io)?;
+    // Work on a copy with a plain name so odd characters in the user's path never reach Tcl.
+    let input = dir.path().join("in.step");
+    std::fs::copy(path, &input).map_err(io)?;
+    let output = dir.path().join("out.glb");
+    let script = dir.path().join("convert.tcl");
+    std::fs::write(
+        &script,
+        conversion_script(
+            &input,
+            &output,
+            params.linear_tolerance,
+            params.angular_tolerance,
+        ),
+    )
+    .map_err(io)?;
+    let log_out = std::fs::File::create(dir.path().join("stdout.txt")).map_err(io)?;
+    let log_err = std::fs::File::create(dir.path().join("stderr.txt")).map_err(io)?;
+    // `ulimit -v` caps the address space without unsafe pre_exec; `exec` keeps one pid to kill.
+    let limit_kb = params.memory_limit_mb.saturating_mul(1024);
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v \"$1\" && exec \"$2\" -b -f \"$3\"")
+        .arg("sh")
+        .arg(limit_kb.to_string())
+        .arg(program)
+        .arg(&script)
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(log_out)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| ImportError::ConverterMissing(format!("cannot start sh: {e}")))?;
+    let deadline = Instant::now() + Duration::from_secs(params.timeout_s.max(1));
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(ImportError::ConverterTimeout {
+                    path: shown,
+                    timeout_s: params.timeout_s,
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(io(e)),
+        }
+    };
+    let stdout = std::fs::read_to_string(dir.path().join("stdout.txt")).unwrap_or_default();
+    let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
+    let log = format!("{stdout}\n{stderr}");
+    if status.code() == Some(127) && (log.contains("not found") || log.trim().is_empty()) {
+        return Err(ImportError::ConverterMissing(tail(&log, 400)));
+    }
+    let produced = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
+    if !status.success() || produced == 0 {
+        let reason = if !status.success() {
+            format!(
+                "converter exited with {status} (memory limit {} MB)",
+                params.memory_limit_mb
+            )
+        } else {
+            "converter wrote no geometry (unreadable STEP or no solids)".to_owned()
+        };
+        return Err(ImportError::ConverterFailed {
+            path: shown,
+            reason,
+            stderr_tail: tail(&log, 800),
+        });
+    }
+    let mut scene =
+        super::gltf::import_gltf_file(&output).map_err(|e| ImportError::ConverterFailed {
+            path: shown.clone(),
+            reason: format!("converter output unreadable: {e}"),
+            stderr_tail: tail(&log, 400),
+        })?;
+    for line in log
+        .lines()
+        .filter(|l| l.contains("Error") || l.contains("Warning"))
+    {
+        scene.warnings.push(format!("occt: {}", line.trim()));
+    }
+    Ok(scene)
+}

@@ -1,0 +1,136 @@
+//! `render.image` (thumbnail and still) and `render.turntable` on one shared, lazily started
+//! [`RenderService`].
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Map, Value};
+use workflow_contracts::{ArtifactRole, PortType};
+
+use super::values::{FramesValue, ImageValue};
+use super::{engine_error, param_error, reader, RENDERER_UNAVAILABLE};
+use crate::params::{image_params, turntable_params};
+use crate::pipeline::{render_frames, render_image, SceneValue};
+use crate::render::{encode_gif, OutputFormat, RenderService};
+use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
+
+type Params = Map<String, Value>;
+
+/// A [`RenderService`] started on first use, so a process that never renders never opens an
+/// EGL context. A failed start is reported to that node (`renderer_unavailable`) and retried
+/// by the next one.
+#[derive(Default)]
+pub struct LazyRenderService {
+    service: Mutex<Option<Arc<RenderService>>>,
+}
+
+impl LazyRenderService {
+    pub fn get(&self) -> Result<Arc<RenderService>, ModuleError> {
+        let mut slot = self
+            .service
+            .lock()
+            .map_err(|_| ModuleError::new(RENDERER_UNAVAILABLE, "the renderer lock is poisoned"))?;
+        if let Some(service) = slot.as_ref() {
+            return Ok(service.clone());
+        }
+        let service = Arc::new(RenderService::start().map_err(|e| {
+            ModuleError::new(RENDERER_UNAVAILABLE, e.to_string())
+                .with_details(json!({"cause": e.code()}))
+        })?);
+        *slot = Some(service.clone());
+        Ok(service)
+    }
+
+    /// Whether the renderer was started.
+    pub fn is_started(&self) -> bool {
+        self.service.lock().map(|s| s.is_some()).unwrap_or(false)
+    }
+}
+
+/// `render.image`: serves `render.thumbnail` (role `thumbnail`) and `render.still` (`still`).
+pub struct RenderImage(pub Arc<LazyRenderService>);
+
+impl Module for RenderImage {
+    fn run(
+        &self,
+        ctx: &NodeContext,
+        inputs: &NodeInputs,
+        params: &Params,
+    ) -> Result<NodeOutputs, ModuleError> {
+        let p = image_params(&reader(ctx, params)?).map_err(param_error)?;
+        let value = inputs.require_as::<SceneValue>("scene")?.clone();
+        let role = if ctx.node_type() == "render.thumbnail" {
+            ArtifactRole::Thumbnail
+        } else {
+            ArtifactRole::Still
+        };
+        let service = self.0.get()?;
+        ctx.check_cancelled()?;
+        ctx.log(format!("rendering {}×{}", p.width, p.height));
+        let format = p.format;
+        let image = service
+            .run(move |r| render_image(r, &value, &p))
+            .map_err(|e| engine_error(e.code(), &e))?
+            .map_err(|e| engine_error(e.code(), &e))?;
+        let bytes = image
+            .encode(format)
+            .map_err(|e| engine_error(e.code(), &e))?;
+        let (media_type, ext) = match format {
+            OutputFormat::Png => ("image/png", "png"),
+            OutputFormat::Jpeg => ("image/jpeg", "jpg"),
+        };
+        ctx.store_artifact(role, media_type, &bytes)?;
+        let summary = json!({"width": image.width, "height": image.height, "media_type": media_type, "size": bytes.len()});
+        let out = ImageValue {
+            bytes: Arc::new(bytes),
+            media_type,
+            ext,
+            width: image.width,
+            height: image.height,
+        };
+        Ok(NodeOutputs::new().with(
+            "image",
+            PortValue::new(PortType::Image, out).with_summary(summary),
+        ))
+    }
+}
+
+/// `render.turntable`: frames encoded as one animated GIF artifact.
+pub struct RenderTurntable(pub Arc<LazyRenderService>);
+
+impl Module for RenderTurntable {
+    fn run(
+        &self,
+        ctx: &NodeContext,
+        inputs: &NodeInputs,
+        params: &Params,
+    ) -> Result<NodeOutputs, ModuleError> {
+        let p = turntable_params(&reader(ctx, params)?).map_err(param_error)?;
+        let value = inputs.require_as::<SceneValue>("scene")?.clone();
+        let service = self.0.get()?;
+        ctx.check_cancelled()?;
+        ctx.log(format!(
+            "rendering {} frames of {}×{}",
+            p.frame_count, p.image.width, p.image.height
+        ));
+        let frames = service
+            .run(move |r| render_frames(r, &value, &p))
+            .map_err(|e| engine_error(e.code(), &e))?
+            .map_err(|e| engine_error(e.code(), &e))?;
+        ctx.check_cancelled()?;
+        let gif = encode_gif(&frames, 1000 / 12).map_err(|e| engine_error(e.code(), &e))?;
+        ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
+        let (width, height) = frames.first().map_or((0, 0), |f| (f.width, f.height));
+        let summary =
+            json!({"frames": frames.len(), "width": width, "height": height, "size": gif.len()});
+        let out = FramesValue {
+            gif: Arc::new(gif),
+            frame_count: frames.len(),
+            width,
+            height,
+        };
+        Ok(NodeOutputs::new().with(
+            "frames",
+            PortValue::new(PortType::Frames, out).with_summary(summary),
+        ))
+    }
+}

@@ -1,0 +1,95 @@
+//! `scene.camera`, `scene.lighting`, `export.scene`.
+
+use std::sync::Arc;
+
+use serde_json::{json, Map, Value};
+use workflow_contracts::{ArtifactRole, PortType};
+
+use super::cad::scene_value;
+use super::values::FileValue;
+use super::{engine_error, param_error, reader};
+use crate::params::{camera_params, lighting_params, scene_export_params};
+use crate::pipeline::{export_scene_value, SceneValue};
+use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
+
+type Params = Map<String, Value>;
+
+/// `scene.camera`: attaches the camera parameters (framed at render time).
+pub struct Camera;
+
+impl Module for Camera {
+    fn run(
+        &self,
+        ctx: &NodeContext,
+        inputs: &NodeInputs,
+        params: &Params,
+    ) -> Result<NodeOutputs, ModuleError> {
+        let camera = camera_params(&reader(ctx, params)?).map_err(param_error)?;
+        let mut value = inputs.require_as::<SceneValue>("scene")?.clone();
+        value.camera = Some(camera);
+        Ok(NodeOutputs::new().with("scene", scene_value(value)))
+    }
+}
+
+/// `scene.lighting`: attaches the light rig parameters.
+pub struct Lighting;
+
+impl Module for Lighting {
+    fn run(
+        &self,
+        ctx: &NodeContext,
+        inputs: &NodeInputs,
+        params: &Params,
+    ) -> Result<NodeOutputs, ModuleError> {
+        let lighting = lighting_params(&reader(ctx, params)?).map_err(param_error)?;
+        let mut value = inputs.require_as::<SceneValue>("scene")?.clone();
+        value.lighting = Some(lighting);
+        Ok(NodeOutputs::new().with("scene", scene_value(value)))
+    }
+}
+
+/// `export.scene`: the scene with materials, camera and lights as GLB (or glTF).
+pub struct ExportScene;
+
+impl Module for ExportScene {
+    fn run(
+        &self,
+        ctx: &NodeContext,
+        inputs: &NodeInputs,
+        params: &Params,
+    ) -> Result<NodeOutputs, ModuleError> {
+        let p = scene_export_params(&reader(ctx, params)?).map_err(param_error)?;
+        let value = inputs.require_as::<SceneValue>("scene")?;
+        let files =
+            export_scene_value(value, &p, "scene").map_err(|e| engine_error(e.code(), &e))?;
+        let mut main = None;
+        for file in files {
+            let media_type = media_type_of(&file.name);
+            ctx.store_artifact(ArtifactRole::SceneExport, media_type, &file.bytes)?;
+            if main.is_none() && (file.name.ends_with(".glb") || file.name.ends_with(".gltf")) {
+                main = Some(FileValue {
+                    name: file.name,
+                    media_type,
+                    bytes: Arc::new(file.bytes),
+                });
+            }
+        }
+        let main =
+            main.ok_or_else(|| engine_error("export_failed", "the export wrote no scene file"))?;
+        let summary = json!({"name": main.name, "size": main.bytes.len()});
+        Ok(NodeOutputs::new().with(
+            "scene_file",
+            PortValue::new(PortType::SceneFile, main).with_summary(summary),
+        ))
+    }
+}
+
+fn media_type_of(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("glb") => "model/gltf-binary",
+        Some("gltf") => "model/gltf+json",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,40 @@
+//! What the production modules put on edges besides [`crate::pipeline::SceneValue`]
+//! (`scene`), `Arc<Manifest>` (`part_manifest`) and `Arc<MaterialResolution>`
+//! (`material_report`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `cad_file`: the uploaded file on disk.
+#[derive(Debug, Clone)]
+pub struct CadFileValue {
+    pub path: PathBuf,
+    pub product_id: Option<String>,
+}
+
+/// `image`: an encoded still or thumbnail.
+#[derive(Debug, Clone)]
+pub struct ImageValue {
+    pub bytes: Arc<Vec<u8>>,
+    pub media_type: &'static str,
+    pub ext: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// `frames`: a turntable, encoded as an animated GIF.
+#[derive(Debug, Clone)]
+pub struct FramesValue {
+    pub gif: Arc<Vec<u8>>,
+    pub frame_count: usize,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// `scene_file`: an exported GLB (or the main file of a glTF export).
+#[derive(Debug, Clone)]
+pub struct FileValue {
+    pub name: String,
+    pub media_type: &'static str,
+    pub bytes: Arc<Vec<u8>>,
+}

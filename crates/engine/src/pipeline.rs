@@ -1,0 +1,176 @@
+//! What flows along `scene` edges between nodes, and the one place that decides how a render
+//! combines the scene's camera, lighting and materials with the render node's parameters.
+//! The graph runtime and the legacy pipeline both go through here.
+
+use std::sync::Arc;
+
+use crate::camera::CameraParams;
+use crate::lighting::LightingParams;
+use crate::manifest::{extract_manifest, Manifest, ManifestError, ManifestParams};
+use crate::materials::MaterialResolution;
+use crate::render::{ImageParams, RenderError, RenderedImage, Renderer};
+use crate::scene::Scene;
+use crate::turntable::{render_turntable, TurntableParams};
+
+/// A scene plus what later nodes attached to it.
+#[derive(Debug, Clone)]
+pub struct SceneValue {
+    pub scene: Arc<Scene>,
+    /// Set by `cad.extract_metadata` / `order.load_product_scene`.
+    pub manifest: Option<Arc<Manifest>>,
+    /// Set by `material.resolve`.
+    pub resolution: Option<Arc<MaterialResolution>>,
+    /// Set by `scene.camera`.
+    pub camera: Option<CameraParams>,
+    /// Set by `scene.lighting`.
+    pub lighting: Option<LightingParams>,
+}
+
+impl SceneValue {
+    pub fn new(scene: Scene) -> Self {
+        SceneValue {
+            scene: Arc::new(scene),
+            manifest: None,
+            resolution: None,
+            camera: None,
+            lighting: None,
+        }
+    }
+
+    /// The attached manifest, or one extracted with default parameters.
+    pub fn manifest(&self) -> Result<Arc<Manifest>, ManifestError> {
+        match &self.manifest {
+            Some(m) => Ok(m.clone()),
+            None => Ok(Arc::new(extract_manifest(
+                &self.scene,
+                &ManifestParams::default(),
+            )?)),
+        }
+    }
+
+    /// The resolved materials, or the file-material preview (`render.thumbnail`).
+    pub fn resolution(&self, manifest: &Manifest) -> Arc<MaterialResolution> {
+        self.resolution
+            .clone()
+            .unwrap_or_else(|| Arc::new(MaterialResolution::file_preview(manifest)))
+    }
+
+    /// Camera precedence: the render node's own camera parameters, else `scene.camera`'s,
+    /// else the default three-quarter framing.
+    pub fn image_params(&self, image: &ImageParams) -> ImageParams {
+        let mut p = image.clone();
+        if p.camera.is_none() {
+            p.camera = Some(self.camera.clone().unwrap_or_default());
+        }
+        p
+    }
+
+    pub fn lighting(&self) -> LightingParams {
+        self.lighting.clone().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+}
+
+impl PipelineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            PipelineError::Manifest(e) => e.code(),
+            PipelineError::Render(e) => e.code(),
+        }
+    }
+}
+
+/// `render.image` (thumbnail and still) on a scene value.
+pub fn render_image(
+    renderer: &mut Renderer,
+    value: &SceneValue,
+    image: &ImageParams,
+) -> Result<RenderedImage, PipelineError> {
+    let manifest = value.manifest()?;
+    let resolution = value.resolution(&manifest);
+    Ok(renderer.render_still(
+        &value.scene,
+        &manifest,
+        &resolution,
+        &value.lighting(),
+        &value.image_params(image),
+    )?)
+}
+
+/// `render.turntable` on a scene value.
+pub fn render_frames(
+    renderer: &mut Renderer,
+    value: &SceneValue,
+    params: &TurntableParams,
+) -> Result<Vec<RenderedImage>, PipelineError> {
+    let manifest = value.manifest()?;
+    let resolution = value.resolution(&manifest);
+    let params = TurntableParams {
+        image: value.image_params(&params.image),
+        ..params.clone()
+    };
+    Ok(render_turntable(
+        renderer,
+        &value.scene,
+        &manifest,
+        &resolution,
+        &value.lighting(),
+        &params,
+    )?)
+}
+
+/// `export.scene` on a scene value: geometry with the resolved materials (all textures), plus
+/// the framed camera (square aspect) and the light rig when asked for.
+pub fn export_scene_value(
+    value: &SceneValue,
+    params: &crate::params::SceneExportParams,
+    stem: &str,
+) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
+    use crate::export_glb::{export_scene, ExportParams, SceneAdditions};
+    let manifest = value.manifest()?;
+    let camera = params.include_camera.then(|| {
+        let bounds = manifest.bounds.unwrap_or(crate::scene::Aabb::EMPTY);
+        crate::camera::frame_camera(&bounds, &value.camera.clone().unwrap_or_default(), 1.0)
+    });
+    let rig = params
+        .include_lights
+        .then(|| crate::lighting::light_rig(&value.lighting()));
+    let additions = SceneAdditions {
+        resolution: value.resolution.as_deref(),
+        camera,
+        lights: rig.as_ref(),
+        external_textures: !params.embed_textures,
+    };
+    Ok(export_scene(
+        &value.scene,
+        &manifest,
+        &ExportParams::default(),
+        &additions,
+        &params.format,
+        stem,
+    )?)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportPipelineError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Export(#[from] crate::export_glb::ExportError),
+}
+
+impl ExportPipelineError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExportPipelineError::Manifest(e) => e.code(),
+            ExportPipelineError::Export(e) => e.code(),
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! Headless renderer (`render.thumbnail`, `render.still`) on three-d 0.19 + surfaceless EGL.
+//!
+//! A [`Renderer`] keeps its GL context, three-d's compiled-program cache and the
+//! environment-light precompute (≈ 1.8 s on llvmpipe) warm between renders. It is bound to
+//! one thread at a time; [`RenderService`] owns one on a dedicated thread for callers on any
+//! thread (server workers, tests).
+
+pub mod context;
+pub mod image;
+pub mod scene_builder;
+
+use std::sync::mpsc;
+use std::sync::Mutex;
+
+use three_d::{
+    AmbientLight, ClearState, DepthTexture2D, Interpolation, Light, Mat4, RenderTarget,
+    RenderTargetMultisample, Texture2D, Wrapping,
+};
+
+pub use self::image::{encode_gif, RenderedImage};
+use crate::camera::{frame_camera, CameraParams, CameraPose};
+use crate::lighting::{light_rig, LightingParams};
+use crate::manifest::Manifest;
+use crate::materials::{parse_hex_color, MaterialResolution};
+use crate::scene::Scene;
+use context::HeadlessContext;
+pub use scene_builder::{build_scene, BuiltScene, Grouping};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot create the headless OpenGL context: {0} (needs libegl1, libegl-mesa0, libgl1-mesa-dri)")]
+    Context(String),
+    #[error("invalid render parameter: {0}")]
+    InvalidParam(String),
+    #[error("rendering failed: {0}")]
+    Render(String),
+    #[error("image encoding failed: {0}")]
+    Encode(String),
+    #[error("render thread is gone")]
+    ServiceGone,
+}
+
+impl RenderError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RenderError::Context(_) => "render_context",
+            RenderError::InvalidParam(_) => "invalid_param",
+            RenderError::Render(_) => "render_failed",
+            RenderError::Encode(_) => "encode_failed",
+            RenderError::ServiceGone => "render_service_gone",
+        }
+    }
+}
+
+/// `render.image` parameters (thumbnail and still).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImageParams {
+    pub width: u32,
+    pub height: u32,
+    /// Multisampling samples per pixel (rounded down to a power of two the GPU supports).
+    pub samples: u32,
+    /// sRGB `#rrggbb` / `#rrggbbaa`.
+    pub background: String,
+    pub transparent_background: bool,
+    /// The render node's own camera (`render.thumbnail`); `None` uses the scene's camera
+    /// (`scene.camera`, see [`crate::pipeline::SceneValue`]) or the default framing.
+    pub camera: Option<CameraParams>,
+    pub antialiasing: AntiAliasing,
+    /// Encoding of the delivered file (`render.still` `file_format`).
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Png,
+    /// No alpha: transparent backgrounds come out as the background colour.
+    Jpeg,
+}
+
+/// How edges are smoothed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AntiAliasing {
+    /// Multisampling with `samples` per pixel (the catalog's meaning of `samples`).
+    #[default]
+    Msaa,
+    /// One sample + FXAA post-process: much faster on llvmpipe, which shades every sample
+    /// (`samples` is ignored). For previews where speed matters more than crisp edges.
+    Fxaa,
+}
+
+impl Default for ImageParams {
+    fn default() -> Self {
+        ImageParams {
+            width: 512,
+            height: 512,
+            samples: 4,
+            background: "#ffffff".into(),
+            transparent_background: false,
+            camera: None,
+            antialiasing: AntiAliasing::Msaa,
+            format: OutputFormat::Png,
+        }
+    }
+}
+
+/// A warm headless renderer.
+pub struct Renderer {
+    ctx: HeadlessContext,
+    /// Render targets of the last size used (turntables and repeated stills reuse them).
+    targets: Option<Targets>,
+    environment: Option<AmbientLight>,
+    max_samples: u32,
+    max_size: u32,
+}
+
+struct Targets {
+    size: (u32, u32, u32),
+    color: Texture2D,
+    depth: DepthTexture2D,
+    multisample: Option<RenderTargetMultisample<[u8; 4], f32>>,
+    /// FXAA output.
+    post: Option<Texture2D>,
+}
+
+impl Renderer {
+    /// Creates the context and precomputes the environment light (slow: do it once).
+    pub fn new() -> Result<Self, RenderError> {
+        let ctx = HeadlessContext::new()?;
+        let (max_samples, max_size) = ctx.limits();
+        let environment = Some(scene_builder::environment_light(ctx.gl()));
+        Ok(Renderer {
+            ctx,
+            targets: None,
+            environment,
+            max_samples,
+            max_size,
+        })
+    }
+
+    /// The three-d context (for [`build_scene`]).
+    pub fn context(&self) -> &three_d::Context {
+        self.ctx.gl()
+    }
+
+    /// The GL renderer's name (e.g. llvmpipe).
+    pub fn gpu_name(&self) -> String {
+        self.ctx.renderer_name()
+    }
+
+    /// Uploads a scene for one or more renders.
+    pub fn prepare(
+        &self,
+        scene: &Scene,
+        manifest: &Manifest,
+        resolution: &MaterialResolution,
+    ) -> Result<BuiltScene, RenderError> {
+        self.ctx.make_current()?;
+        Ok(build_scene(
+            self.ctx.gl(),
+            scene,
+            manifest,
+            resolution,
+            Grouping::ByMaterial,
+        ))
+    }
+
+    /// Camera pose that `render_built` uses for these parameters.
+    pub fn camera_pose(built: &BuiltScene, params: &ImageParams) -> CameraPose {
+        frame_camera(
+            &built.bounds,
+            &params.camera.clone().unwrap_or_default(),
+            params.width as f32 / params.height.max(1) as f32,
+        )
+    }
+
+    fn check(&self, params: &ImageParams) -> Result<(u32, [f32; 4]), RenderError> {
+        for (what, v) in [("width", params.width), ("height", params.height)] {
+            if v < 1 || v > self.max_size.min(16384) {
+                return Err(RenderError::InvalidParam(format!(
+                    "{what} {v} is outside 1..{}",
+                    self.max_size.min(16384)
+                )));
+            }
+        }
+        let mut bg = parse_hex_color(&params.background).ok_or_else(|| {
+            RenderError::InvalidParam(format!("background `{}` is not #rrggbb", params.background))
+        })?;
+        // Clear colours are written as-is into the sRGB-encoded target: use sRGB values.
+        let srgb = scene_builder::linear_to_srgba(bg);
+        bg = [
+            srgb.r as f32 / 255.0,
+            srgb.g as f32 / 255.0,
+            srgb.b as f32 / 255.0,
+            bg[3],
+        ];
+        if params.transparent_background {
+            bg[3] = 0.0;
+        }
+        let wanted = params.samples.clamp(1, 16).min(self.max_samples);
+        let samples = 1u32 << (31 - wanted.leading_zeros());
+        Ok((samples, bg))
+    }
+
+    /// Renders an already built scene with an explicit camera pose.
+    pub fn render_built(
+        &mut self,
+        built: &BuiltScene,
+        lighting: &LightingParams,
+        params: &ImageParams,
+        pose: &CameraPose,
+    ) -> Result<RenderedImage, RenderError> {
+        self.ctx.make_current()?;
+        let (mut samples, bg) = self.check(params)?;
+        let fxaa = params.antialiasing == AntiAliasing::Fxaa;
+        if fxaa {
+            samples = 1;
+        }
+        let (w, h) = (params.width, params.height);
+        let ctx = self.ctx.gl().clone();
+        let camera = scene_builder::camera(pose, w, h);
+        let rig = light_rig(lighting);
+        let directional = scene_builder::directional_lights(&ctx, &rig, built)?;
+        let plain_ambient;
+        let ambient: &AmbientLight = match (&mut self.environment, rig.environment) {
+            (Some(env), true) => {
+                scene_builder::apply_ambient(env, &rig);
+                env
+            }
+            _ => {
+                plain_ambient = scene_builder::plain_ambient(&ctx, &rig);
+                &plain_ambient
+            }
+        };
+        let mut lights: Vec<&dyn Light> = directional.iter().map(|l| l as &dyn Light).collect();
+        lights.push(ambient);
+        let clear = ClearState::color_and_depth(bg[0], bg[1], bg[2], bg[3], 1.0);
+        let new_texture = || {
+            Texture2D::new_empty::<[u8; 4]>(
+                &ctx,
+                w,
+                h,
+                Interpolation::Nearest,
+                Interpolation::Nearest,
+                None,
+                Wrapping::ClampToEdge,
+                Wrapping::ClampToEdge,
+            )
+        };
+        if self.targets.as_ref().map(|t| t.size) != Some((w, h, samples)) {
+            self.targets = Some(Targets {
+                size: (w, h, samples),
+                color: new_texture(),
+                post: None,
+                depth: DepthTexture2D::new::<f32>(
+                    &ctx,
+                    w,
+                    h,
+                    Wrapping::ClampToEdge,
+                    Wrapping::ClampToEdge,
+                ),
+                multisample: (samples > 1)
+                    .then(|| RenderTargetMultisample::<[u8; 4], f32>::new(&ctx, w, h, samples)),
+            });
+        }
+        let Some(targets) = self.targets.as_mut() else {
+            return Err(RenderError::Render("render targets missing".into()));
+        };
+        if fxaa && targets.post.is_none() {
+            targets.post = Some(new_texture());
+        }
+        let target = RenderTarget::new(
+            targets.color.as_color_target(None),
+            targets.depth.as_depth_target(),
+        );
+        match &targets.multisample {
+            Some(ms) => {
+                ms.clear(clear).render(&camera, built.objects(), &lights);
+                ms.resolve_to(&target);
+            }
+            None => {
+                target
+                    .clear(clear)
+                    .render(&camera, built.objects(), &lights);
+            }
+        }
+        let pixels: Vec<[u8; 4]> = match (&targets.post, fxaa) {
+            (Some(post), true) => post
+                .as_color_target(None)
+                .clear(clear)
+                .apply_screen_effect(
+                    &three_d::FxaaEffect {},
+                    &camera,
+                    &[],
+                    Some(three_d::ColorTexture::Single(&targets.color)),
+                    None,
+                )
+                .read(),
+            _ => target.read_color(),
+        };
+        Ok(RenderedImage {
+            width: w,
+            height: h,
+            rgba: pixels.into_iter().flatten().collect(),
+        })
+    }
+
+    /// `render.thumbnail` / `render.still`: builds, frames and renders one image.
+    pub fn render_still(
+        &mut self,
+        scene: &Scene,
+        manifest: &Manifest,
+        resolution: &MaterialResolution,
+        lighting: &LightingParams,
+        params: &ImageParams,
+    ) -> Result<RenderedImage, RenderError> {
+        let built = self.prepare(scene, manifest, resolution)?;
+        let pose = Self::camera_pose(&built, params);
+        self.render_built(&built, lighting, params, &pose)
+    }
+}
+
+/// Rotation of `angle_deg` about the +Y axis through `center`.
+pub fn rotation_about(center: three_d::Vec3, angle_deg: f32) -> Mat4 {
+    Mat4::from_translation(center)
+        * Mat4::from_angle_y(three_d::degrees(angle_deg))
+        * Mat4::from_translation(-center)
+}
+
+type Job = Box<dyn FnOnce(&mut Renderer) + Send>;
+
+/// A [`Renderer`] on its own thread; callable from any thread (`Send + Sync`).
+pub struct RenderService {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl RenderService {
+    /// Starts the render thread and waits until its renderer is ready.
+    pub fn start() -> Result<Self, RenderError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), RenderError>>();
+        std::thread::Builder::new()
+            .name("workflow-render".into())
+            .spawn(move || {
+                let mut renderer = match Renderer::new() {
+                    Ok(r) => {
+                        let _ = ready_tx.send(Ok(()));
+                        r
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok(job) = rx.recv() {
+                    // A panicking job (a three-d assertion, say) fails that job only; the
+                    // caller sees `render_failed` and the service keeps running.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        job(&mut renderer)
+                    }));
+                }
+            })
+            .map_err(|e| RenderError::Context(format!("cannot spawn render thread: {e}")))?;
+        ready_rx.recv().map_err(|_| RenderError::ServiceGone)??;
+        Ok(RenderService {
+            jobs: Mutex::new(tx),
+        })
+    }
+
+    /// Runs `f` on the render thread and waits for its result.
+    pub fn run<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Renderer) -> R + Send + 'static,
+    ) -> Result<R, RenderError> {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move |r| {
+            let _ = tx.send(f(r));
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| RenderError::ServiceGone)?
+            .send(job)
+            .map_err(|_| RenderError::ServiceGone)?;
+        rx.recv()
+            .map_err(|_| RenderError::Render("the render job panicked".into()))
+    }
+}

@@ -1,0 +1,516 @@
+//! THE scene builder: engine scene + material resolution → three-d objects. The headless
+//! renderer and the desktop viewer both use it (it only needs a `&three_d::Context`, however
+//! that context was created), so what the viewer shows is what the renderer renders.
+//!
+//! Viewer use (inside the paint callback that owns the three-d context):
+//!
+//! ```no_run
+//! # fn demo(ctx: &three_d::Context, screen: &three_d::RenderTarget<'_>,
+//! #         scene: &workflow_engine::Scene, manifest: &workflow_engine::Manifest,
+//! #         resolution: &workflow_engine::MaterialResolution)
+//! #         -> Result<(), workflow_engine::render::RenderError> {
+//! use workflow_engine::camera::{frame_camera, CameraParams};
+//! use workflow_engine::lighting::{light_rig, LightingParams};
+//! use workflow_engine::render::scene_builder::{self, build_scene, Grouping};
+//! let built = build_scene(ctx, scene, manifest, resolution, Grouping::PerPart); // on load
+//! let mut ambient = scene_builder::environment_light(ctx); // slow: once per context
+//! let pose = frame_camera(&built.bounds, &CameraParams::default(), 16.0 / 9.0);
+//! let camera = scene_builder::camera(&pose, 1280, 720); // or the viewer's orbit camera
+//! let rig = light_rig(&LightingParams::default());
+//! scene_builder::apply_ambient(&mut ambient, &rig);
+//! let directional = scene_builder::directional_lights(ctx, &rig, &built)?;
+//! let mut lights: Vec<&dyn three_d::Light> = directional.iter().map(|l| l as _).collect();
+//! lights.push(&ambient);
+//! screen.render(&camera, built.objects(), &lights);
+//! // built.part_keys[i]: the part drawn by built.drawables[i] (picking, highlighting)
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use three_d::{
+    ColorMaterial, Context, CpuMaterial, CpuMesh, CpuTexture, Cull, Geometry, Gm, Indices,
+    Interpolation, Mat4, Mesh, Object, PhysicalMaterial, Positions, Srgba, Texture2DRef,
+    TextureData, Vec2, Vec3, Wrapping,
+};
+
+use three_d::{AmbientLight, Camera, DirectionalLight, TextureCubeMap, Viewport};
+
+use super::RenderError;
+use crate::camera::CameraPose;
+use crate::lighting::LightRig;
+use crate::manifest::Manifest;
+use crate::materials::{default_grey, MaterialResolution, MaterialSource, PbrMaterial};
+use crate::scene::{Aabb, FileMaterial, Scene};
+
+/// One drawable: one primitive of one part instance.
+pub enum Drawable {
+    Lit(Box<Gm<Mesh, PhysicalMaterial>>),
+    /// Placeholder parts: unlit so the placeholder colour is unmistakable in every light.
+    Placeholder(Box<Gm<Mesh, ColorMaterial>>),
+}
+
+impl Drawable {
+    pub fn mesh(&self) -> &Mesh {
+        match self {
+            Drawable::Lit(gm) => &gm.geometry,
+            Drawable::Placeholder(gm) => &gm.geometry,
+        }
+    }
+    fn mesh_mut(&mut self) -> &mut Mesh {
+        match self {
+            Drawable::Lit(gm) => &mut gm.geometry,
+            Drawable::Placeholder(gm) => &mut gm.geometry,
+        }
+    }
+    pub fn object(&self) -> &dyn Object {
+        match self {
+            Drawable::Lit(gm) => gm.as_ref(),
+            Drawable::Placeholder(gm) => gm.as_ref(),
+        }
+    }
+}
+
+/// GPU-side scene. Geometry is baked to world space (mirrored instances already flipped);
+/// [`BuiltScene::set_transformation`] moves everything at once (turntable, viewer gizmos).
+pub struct BuiltScene {
+    pub drawables: Vec<Drawable>,
+    /// Part keys drawn by each drawable (same order); exactly one per drawable with
+    /// [`Grouping::PerPart`], for picking and highlighting in the viewer.
+    pub part_keys: Vec<Vec<String>>,
+    /// World bounds before any transformation.
+    pub bounds: Aabb,
+}
+
+impl BuiltScene {
+    pub fn objects(&self) -> impl Iterator<Item = &dyn Object> + Clone {
+        self.drawables.iter().map(Drawable::object)
+    }
+    pub fn geometries(&self) -> impl Iterator<Item = &dyn Geometry> + Clone {
+        self.drawables.iter().map(|d| d.mesh() as &dyn Geometry)
+    }
+    pub fn set_transformation(&mut self, m: Mat4) {
+        for d in &mut self.drawables {
+            d.mesh_mut().set_transformation(m);
+        }
+    }
+}
+
+/// Linear `[0, 1]` → 8-bit sRGB (three-d materials take sRGB colours).
+pub fn linear_to_srgba(c: [f32; 4]) -> Srgba {
+    let enc = |v: f32| {
+        let v = v.clamp(0.0, 1.0);
+        let s = if v <= 0.003_130_8 {
+            v * 12.92
+        } else {
+            1.055 * v.powf(1.0 / 2.4) - 0.055
+        };
+        (s * 255.0).round() as u8
+    };
+    Srgba::new(
+        enc(c[0]),
+        enc(c[1]),
+        enc(c[2]),
+        (c[3].clamp(0.0, 1.0) * 255.0).round() as u8,
+    )
+}
+
+fn cpu_material(
+    name: &str,
+    color: [f32; 4],
+    metallic: f32,
+    roughness: f32,
+    emissive: [f32; 3],
+) -> CpuMaterial {
+    CpuMaterial {
+        name: name.to_owned(),
+        albedo: linear_to_srgba(color),
+        metallic: metallic.clamp(0.0, 1.0),
+        roughness: roughness.clamp(0.02, 1.0),
+        emissive: linear_to_srgba([emissive[0], emissive[1], emissive[2], 1.0]),
+        ..Default::default()
+    }
+}
+
+fn physical(ctx: &Context, m: CpuMaterial, transparent: bool) -> PhysicalMaterial {
+    let mut mat = if transparent {
+        PhysicalMaterial::new_transparent(ctx, &m)
+    } else {
+        PhysicalMaterial::new_opaque(ctx, &m)
+    };
+    // Library materials go on CAD parts whose winding we cannot trust: draw both sides.
+    // File materials follow glTF's `doubleSided` (see `file_material`).
+    mat.render_states.cull = Cull::None;
+    mat
+}
+
+/// The missing-material look: unlit stripes of the placeholder colour and a dark shade of it,
+/// unmistakable under any lighting.
+fn placeholder_material(ctx: &Context, color: [f32; 4]) -> ColorMaterial {
+    let loud = linear_to_srgba(color);
+    let dark = linear_to_srgba([color[0] * 0.1, color[1] * 0.1, color[2] * 0.1, color[3]]);
+    let mut cpu = CpuTexture {
+        data: TextureData::RgbaU8(vec![
+            [loud.r, loud.g, loud.b, loud.a],
+            [dark.r, dark.g, dark.b, dark.a],
+        ]),
+        width: 2,
+        height: 1,
+        min_filter: Interpolation::Nearest,
+        mag_filter: Interpolation::Nearest,
+        mipmap: None,
+        wrap_s: Wrapping::Repeat,
+        wrap_t: Wrapping::Repeat,
+        ..Default::default()
+    };
+    cpu.data.to_linear_srgb();
+    ColorMaterial {
+        color: Srgba::WHITE,
+        texture: Some(Texture2DRef::from_cpu_texture(ctx, &cpu)),
+        ..Default::default()
+    }
+}
+
+struct Builder<'a> {
+    ctx: &'a Context,
+    scene: &'a Scene,
+    textures: HashMap<usize, Arc<three_d::Texture2D>>,
+}
+
+impl Builder<'_> {
+    fn texture(&mut self, index: usize) -> Option<Texture2DRef> {
+        let img = self.scene.textures.get(index)?;
+        if img.rgba.len() != img.width as usize * img.height as usize * 4 || img.width == 0 {
+            return None;
+        }
+        let ctx = self.ctx;
+        let tex = self.textures.entry(index).or_insert_with(|| {
+            let mut cpu = CpuTexture {
+                data: TextureData::RgbaU8(
+                    img.rgba
+                        .chunks_exact(4)
+                        .map(|c| [c[0], c[1], c[2], c[3]])
+                        .collect(),
+                ),
+                width: img.width,
+                height: img.height,
+                min_filter: Interpolation::Linear,
+                mag_filter: Interpolation::Linear,
+                mipmap: Some(Default::default()),
+                wrap_s: Wrapping::Repeat,
+                wrap_t: Wrapping::Repeat,
+                ..Default::default()
+            };
+            cpu.data.to_linear_srgb();
+            Arc::new(three_d::Texture2D::new(ctx, &cpu))
+        });
+        Some(Texture2DRef {
+            texture: tex.clone(),
+            transformation: three_d::Mat3::from_scale(1.0),
+        })
+    }
+
+    fn file_material(&mut self, m: &FileMaterial, has_uvs: bool) -> PhysicalMaterial {
+        let name = m.name.clone().unwrap_or_default();
+        let mut mat = physical(
+            self.ctx,
+            cpu_material(&name, m.base_color, m.metallic, m.roughness, m.emissive),
+            m.blend || m.base_color[3] < 0.999,
+        );
+        if has_uvs {
+            if let Some(t) = m.base_color_texture.and_then(|t| self.texture(t)) {
+                mat.albedo_texture = Some(t);
+            }
+        }
+        // glTF: single-sided materials are back-face culled (winding is already corrected
+        // for mirrored instances, so this is exact).
+        if !m.double_sided {
+            mat.render_states.cull = Cull::Back;
+        }
+        mat
+    }
+
+    fn library_material(&self, m: &PbrMaterial) -> PhysicalMaterial {
+        let c = m.effective_color();
+        physical(
+            self.ctx,
+            cpu_material(&m.name, c, m.metallic, m.roughness, m.emissive),
+            c[3] < 0.999,
+        )
+    }
+}
+
+/// How [`build_scene`] groups geometry into draw calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Grouping {
+    /// One drawable per material: fewest draw calls (the headless renderer).
+    #[default]
+    ByMaterial,
+    /// One drawable per primitive of each part instance (viewer picking/highlighting).
+    PerPart,
+}
+
+/// Identity of a material for batching.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum MaterialKey {
+    File(usize),
+    Library(String),
+    Placeholder(String),
+    Default,
+}
+
+#[derive(Default)]
+struct Batch {
+    positions: Vec<Vec3>,
+    normals: Vec<Vec3>,
+    uvs: Vec<Vec2>,
+    any_uvs: bool,
+    indices: Vec<u32>,
+    part_keys: Vec<String>,
+}
+
+/// Builds the GPU scene. Parts missing from `resolution` render with the file's materials.
+pub fn build_scene(
+    ctx: &Context,
+    scene: &Scene,
+    manifest: &Manifest,
+    resolution: &MaterialResolution,
+    grouping: Grouping,
+) -> BuiltScene {
+    let mut b = Builder {
+        ctx,
+        scene,
+        textures: HashMap::new(),
+    };
+    let by_key: HashMap<&str, &crate::materials::PartMaterial> = resolution
+        .parts
+        .iter()
+        .map(|p| (p.part_key.as_str(), p))
+        .collect();
+    // Batches in first-seen order so the output is deterministic.
+    let mut order: Vec<(MaterialKey, Option<PbrMaterial>)> = Vec::new();
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut index_of: HashMap<MaterialKey, usize> = HashMap::new();
+    let mut bounds = Aabb::EMPTY;
+    for entry in &manifest.parts {
+        let Some(part) = entry.part_instance(scene) else {
+            continue;
+        };
+        bounds.merge(&entry.bounds);
+        let resolved = by_key.get(entry.part_key.as_str());
+        for prim in scene.world_primitives(&part) {
+            if prim.indices.is_empty() {
+                continue;
+            }
+            let (key, lib) = match resolved.map(|r| (&r.source, &r.material)) {
+                Some((MaterialSource::Placeholder, Some(m))) => (
+                    MaterialKey::Placeholder(format!("{:?}", m.base_color)),
+                    Some(m.clone()),
+                ),
+                Some((_, Some(m))) => (
+                    MaterialKey::Library(format!(
+                        "{}|{:?}|{}|{}",
+                        m.name,
+                        m.effective_color(),
+                        m.metallic,
+                        m.roughness
+                    )),
+                    Some(m.clone()),
+                ),
+                _ => match prim.material.filter(|&i| i < scene.materials.len()) {
+                    Some(i) => (MaterialKey::File(i), None),
+                    None => (MaterialKey::Default, Some(default_grey())),
+                },
+            };
+            let slot = match (grouping, index_of.get(&key)) {
+                (Grouping::ByMaterial, Some(&i)) => i,
+                _ => {
+                    index_of.insert(key.clone(), batches.len());
+                    order.push((key, lib));
+                    batches.push(Batch::default());
+                    batches.len() - 1
+                }
+            };
+            let batch = &mut batches[slot];
+            let base = batch.positions.len() as u32;
+            if batch.part_keys.last() != Some(&entry.part_key) {
+                batch.part_keys.push(entry.part_key.clone());
+            }
+            batch
+                .positions
+                .extend(prim.positions.iter().map(|p| Vec3::from(*p)));
+            batch
+                .normals
+                .extend(prim.normals.iter().map(|n| Vec3::from(*n)));
+            match &prim.uvs {
+                Some(uv) => {
+                    batch.any_uvs = true;
+                    batch.uvs.extend(uv.iter().map(|v| Vec2::new(v[0], v[1])));
+                }
+                None => batch.uvs.extend(std::iter::repeat_n(
+                    Vec2::new(0.0, 0.0),
+                    prim.positions.len(),
+                )),
+            }
+            batch.indices.extend(prim.indices.iter().map(|i| i + base));
+        }
+    }
+    let mut drawables = Vec::with_capacity(batches.len());
+    let mut part_keys = Vec::with_capacity(batches.len());
+    for ((key, lib), batch) in order.into_iter().zip(batches) {
+        let mut batch = batch;
+        if matches!(key, MaterialKey::Placeholder(_)) {
+            // Diagonal world-space stripes, ~12 across the product, baked as UVs.
+            let width = (bounds.radius() / 6.0).max(1e-6);
+            batch.uvs = batch
+                .positions
+                .iter()
+                .map(|p| Vec2::new((p.x + p.y + p.z) / width, 0.5))
+                .collect();
+            batch.any_uvs = true;
+        }
+        let cpu_mesh = CpuMesh {
+            positions: Positions::F32(batch.positions),
+            indices: Indices::U32(batch.indices),
+            normals: Some(batch.normals),
+            uvs: batch.any_uvs.then_some(batch.uvs),
+            ..Default::default()
+        };
+        let mesh = Mesh::new(ctx, &cpu_mesh);
+        let drawable = match (key, lib) {
+            (MaterialKey::Placeholder(_), Some(m)) => {
+                let mut mat = placeholder_material(ctx, m.base_color);
+                mat.render_states.cull = Cull::None;
+                Drawable::Placeholder(Box::new(Gm::new(mesh, mat)))
+            }
+            (MaterialKey::File(i), _) => {
+                let fm = scene.materials[i].clone();
+                Drawable::Lit(Box::new(Gm::new(mesh, b.file_material(&fm, batch.any_uvs))))
+            }
+            (_, Some(m)) => Drawable::Lit(Box::new(Gm::new(mesh, b.library_material(&m)))),
+            (_, None) => {
+                Drawable::Lit(Box::new(Gm::new(mesh, b.library_material(&default_grey()))))
+            }
+        };
+        drawables.push(drawable);
+        part_keys.push(batch.part_keys);
+    }
+    BuiltScene {
+        drawables,
+        part_keys,
+        bounds,
+    }
+}
+
+// ---- Lights and camera: shared by the headless renderer and the viewer. ----
+
+/// Shadow map edge in texels.
+pub const SHADOW_MAP_SIZE: u32 = 1024;
+
+/// Procedural studio environment: bright sky, soft horizon, dark floor (linear HDR values).
+fn studio_environment(ctx: &three_d::Context) -> TextureCubeMap {
+    const N: u32 = 16;
+    // Direction of texel (u, v) on each face, in GL cube-map convention.
+    let face = |f: usize| -> CpuTexture {
+        let mut data = Vec::with_capacity((N * N) as usize);
+        for y in 0..N {
+            for x in 0..N {
+                let u = 2.0 * (x as f32 + 0.5) / N as f32 - 1.0;
+                let v = 2.0 * (y as f32 + 0.5) / N as f32 - 1.0;
+                let d = match f {
+                    0 => [1.0, -v, -u],
+                    1 => [-1.0, -v, u],
+                    2 => [u, 1.0, v],
+                    3 => [u, -1.0, -v],
+                    4 => [u, -v, 1.0],
+                    _ => [-u, -v, -1.0],
+                };
+                let len = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+                let up = d[1] / len;
+                let l = if up > 0.0 {
+                    0.55 + 0.6 * up
+                } else {
+                    0.45 + 0.3 * up
+                };
+                data.push([l, l, l * 1.02, 1.0]);
+            }
+        }
+        CpuTexture {
+            data: TextureData::RgbaF32(data),
+            width: N,
+            height: N,
+            ..Default::default()
+        }
+    };
+    let faces: Vec<CpuTexture> = (0..6).map(face).collect();
+    TextureCubeMap::new(
+        ctx, &faces[0], &faces[1], &faces[2], &faces[3], &faces[4], &faces[5],
+    )
+}
+
+/// The three-d camera for a framed pose (viewport at the origin).
+pub fn camera(pose: &CameraPose, width: u32, height: u32) -> Camera {
+    let viewport = Viewport::new_at_origo(width, height);
+    let eye = three_d::Vec3::from(pose.eye);
+    let target = three_d::Vec3::from(pose.target);
+    let up = three_d::Vec3::from(pose.up);
+    match pose.ortho_height {
+        Some(h) => Camera::new_orthographic(viewport, eye, target, up, h, pose.near, pose.far),
+        None => Camera::new_perspective(
+            viewport,
+            eye,
+            target,
+            up,
+            three_d::degrees(pose.fov),
+            pose.near,
+            pose.far,
+        ),
+    }
+}
+
+/// Ambient light with the studio environment (slow: ≈ 1.8 s precompute on llvmpipe; create
+/// once and reuse, updating it with [`apply_ambient`]).
+pub fn environment_light(ctx: &Context) -> AmbientLight {
+    AmbientLight::new_with_environment(ctx, 1.0, Srgba::WHITE, &studio_environment(ctx))
+}
+
+fn rgb(c: [f32; 3]) -> Srgba {
+    linear_to_srgba([c[0], c[1], c[2], 1.0])
+}
+
+/// Sets an ambient light's colour and intensity from the rig.
+pub fn apply_ambient(ambient: &mut AmbientLight, rig: &LightRig) {
+    ambient.intensity = rig.ambient_intensity;
+    ambient.color = rgb(rig.ambient_color);
+}
+
+/// Uniform ambient light (rig with `environment = false`).
+pub fn plain_ambient(ctx: &Context, rig: &LightRig) -> AmbientLight {
+    AmbientLight::new(ctx, rig.ambient_intensity, rgb(rig.ambient_color))
+}
+
+/// The rig's directional lights, with shadow maps generated over `built`'s geometry.
+/// Regenerate after moving the scene (turntable).
+pub fn directional_lights(
+    ctx: &Context,
+    rig: &LightRig,
+    built: &BuiltScene,
+) -> Result<Vec<DirectionalLight>, RenderError> {
+    let mut lights = Vec::with_capacity(rig.directional.len());
+    for spec in &rig.directional {
+        let mut light = DirectionalLight::new(
+            ctx,
+            spec.intensity,
+            rgb(spec.color),
+            Vec3::from(spec.direction),
+        );
+        if spec.casts_shadow {
+            light
+                .generate_shadow_map(SHADOW_MAP_SIZE, built.geometries())
+                .map_err(|e| RenderError::Render(format!("shadow map: {e}")))?;
+        }
+        lights.push(light);
+    }
+    Ok(lights)
+}

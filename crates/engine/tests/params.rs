@@ -1,0 +1,77 @@
+use serde_json::{json, Map, Value};
+use workflow_engine::params::*;
+
+fn map(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().expect("object")
+}
+
+/// Every catalog parameter of every node the engine implements is read by its parser
+/// (a new catalog parameter without engine support fails here), and the defaults parse.
+#[test]
+fn every_catalog_parameter_is_honoured() {
+    let empty = Map::new();
+    type Check = fn(&ParamReader) -> Result<(), ParamError>;
+    let cases: [(&str, Check); 10] = [
+        ("cad.import", |r| import_params(r).map(drop)),
+        ("cad.extract_metadata", |r| manifest_params(r).map(drop)),
+        ("cad.export_glb", |r| export_params(r).map(drop)),
+        ("render.thumbnail", |r| image_params(r).map(drop)),
+        ("render.still", |r| image_params(r).map(drop)),
+        ("render.turntable", |r| turntable_params(r).map(drop)),
+        ("material.resolve", |r| resolve_options(r).map(drop)),
+        ("scene.camera", |r| camera_params(r).map(drop)),
+        ("scene.lighting", |r| lighting_params(r).map(drop)),
+        ("export.scene", |r| scene_export_params(r).map(drop)),
+    ];
+    for (node, check) in cases {
+        let r = ParamReader::builtin(node, &empty).expect("node exists");
+        check(&r).unwrap_or_else(|e| panic!("{node} defaults: {e}"));
+        assert!(
+            r.unread().is_empty(),
+            "{node}: catalog parameters not honoured: {:?}",
+            r.unread()
+        );
+    }
+}
+
+#[test]
+fn values_override_defaults_and_bad_values_name_the_parameter() {
+    let values = map(json!({"timeout": 5, "up_axis": "z", "linear_tolerance": 0.5}));
+    let p =
+        import_params(&ParamReader::builtin("cad.import", &values).expect("node")).expect("valid");
+    assert_eq!(
+        (p.timeout_s, p.up_axis.as_str(), p.linear_tolerance),
+        (5, "z", 0.5)
+    );
+    for (node, values, needle) in [
+        ("cad.import", json!({"timeout": 1}), "timeout"),
+        ("cad.import", json!({"up_axis": "x"}), "up_axis"),
+        ("render.thumbnail", json!({"width": "wide"}), "width"),
+        (
+            "scene.lighting",
+            json!({"key_direction": [1, 2]}),
+            "key_direction",
+        ),
+        (
+            "cad.extract_metadata",
+            json!({"key_separator": ""}),
+            "key_separator",
+        ),
+    ] {
+        let values = map(values);
+        let r = ParamReader::builtin(node, &values).expect("node");
+        let err = match node {
+            "cad.import" => import_params(&r).map(drop),
+            "render.thumbnail" => image_params(&r).map(drop),
+            "scene.lighting" => lighting_params(&r).map(drop),
+            _ => manifest_params(&r).map(drop),
+        }
+        .expect_err("invalid");
+        assert_eq!(err.code(), "invalid_param");
+        assert!(
+            err.to_string().contains(needle) && err.to_string().contains(node),
+            "{err}"
+        );
+    }
+    assert!(ParamReader::builtin("no.such.node", &Map::new()).is_err());
+}

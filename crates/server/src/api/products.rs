@@ -1,0 +1,288 @@
+//! `/api/cad-files`, `/api/products`, `/api/materials`: upload a CAD file (which creates a
+//! product and dispatches its processing), read products with their processing results, and
+//! edit a product's material map. Handlers translate and delegate to [`FsProducts`] and the
+//! run service.
+
+use super::{if_match, version_etag};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ErrorBody};
+use crate::json::ApiPath;
+use crate::products::{FsProducts, Product, ProductError, CAD_EXTENSIONS};
+use crate::runs::dispatch::DispatchInput;
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use workflow_contracts::Family;
+use workflow_engine::materials::MaterialMap;
+
+/// Largest accepted CAD upload.
+pub const UPLOAD_LIMIT: usize = 512 * 1024 * 1024;
+
+const UPLOAD_ROLES: &[Role] = &[Role::Author, Role::Debugger];
+const MATERIAL_ROLES: &[Role] = &[Role::MaterialSpecialist, Role::Author];
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    let upload = OpenApiRouter::new()
+        .routes(routes!(upload_cad_file))
+        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT));
+    OpenApiRouter::new()
+        .routes(routes!(list_products))
+        .routes(routes!(get_product))
+        .routes(routes!(product_glb))
+        .routes(routes!(product_thumbnail))
+        .routes(routes!(get_material_map, put_material_map))
+        .routes(routes!(materials))
+        .merge(upload)
+}
+
+impl From<ProductError> for ApiError {
+    fn from(err: ProductError) -> Self {
+        match err {
+            ProductError::NotFound(id) => ApiError::NotFound(format!("product '{id}'")),
+            ProductError::UnsupportedFile(_) => ApiError::Unprocessable {
+                code: "unsupported_format",
+                message: err.to_string(),
+                details: json!({"expected": CAD_EXTENSIONS}),
+            },
+            ProductError::VersionMismatch { current, .. } => ApiError::Conflict {
+                code: "version_mismatch",
+                message: err.to_string(),
+                details: json!({"current_version": current}),
+            },
+            ProductError::Io(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+/// The product with its processing state (from the processing run when it is not processed).
+async fn product_json(state: &AppState, product: Product) -> Result<Value, ApiError> {
+    let mut status = product.status.clone();
+    let mut error = Value::Null;
+    if status == "processing" {
+        if let Some(run_id) = &product.processing_run_id {
+            if let Ok(run) = state.store.get_run(run_id).await {
+                let run_json = serde_json::to_value(&run).unwrap_or_default();
+                if run_json["status"] == "failed" || run_json["status"] == "cancelled" {
+                    status = "failed".into();
+                    error = failure(&run_json);
+                }
+            }
+        }
+    }
+    let mut body = serde_json::to_value(&product).map_err(|e| ApiError::Internal(e.to_string()))?;
+    body["status"] = json!(status);
+    body["error"] = error;
+    Ok(body)
+}
+
+/// The first failed node's error of a run (or the run's own error).
+fn failure(run: &Value) -> Value {
+    run["nodes"]
+        .as_array()
+        .and_then(|nodes| nodes.iter().find(|n| n["status"] == "failed"))
+        .map(|n| json!({"node": n["node_id"], "code": n["error"]["code"], "message": n["error"]["message"]}))
+        .unwrap_or_else(|| run["error"].clone())
+}
+
+/// Upload a CAD file (multipart field `file`; optional field `overrides`, a JSON object of
+/// dispatch overrides). Creates a product and dispatches its processing (the first `cad_file`
+/// output type, following its rollout).
+#[utoipa::path(post, path = "/api/cad-files", tag = "products", security(("bearer" = [])),
+    responses((status = 202, description = "product created, processing dispatched"),
+        (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn upload_cad_file(
+    caller: Caller,
+    State(state): State<AppState>,
+    mut multipart: Multipart,
+) -> Result<Response, ApiError> {
+    caller.require(UPLOAD_ROLES, "upload CAD files")?;
+    let mut file: Option<(String, Vec<u8>)> = None;
+    let mut overrides = Map::new();
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        ApiError::BadRequest(format!("malformed multipart body: {e}"))
+    };
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        match field.name() {
+            Some("file") => {
+                let name = field.file_name().map(str::to_owned).ok_or_else(|| {
+                    ApiError::BadRequest("the `file` field needs a file name".into())
+                })?;
+                file = Some((name, field.bytes().await.map_err(bad)?.to_vec()));
+            }
+            Some("overrides") => {
+                let text = field.text().await.map_err(bad)?;
+                overrides = serde_json::from_str(&text).map_err(|e| {
+                    ApiError::BadRequest(format!("`overrides` must be a JSON object: {e}"))
+                })?;
+            }
+            _ => {}
+        }
+    }
+    let (name, bytes) =
+        file.ok_or_else(|| ApiError::BadRequest("multipart field `file` is missing".into()))?;
+    let products = state.products.clone();
+    let product = tokio::task::spawn_blocking(move || products.create(&name, &bytes))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let output_types = state.store.list_output_types(Some(Family::CadFile)).await?;
+    let Some(ot) = output_types.first() else {
+        return Err(ApiError::Conflict {
+            code: "no_cad_processing",
+            message: format!(
+                "product {} was stored, but there is no cad_file output type to process it",
+                product.id
+            ),
+            details: json!({"product_id": product.id}),
+        });
+    };
+    let mut inputs = Map::new();
+    inputs.insert("product_id".into(), json!(product.id));
+    let runs = state
+        .runs
+        .dispatch_output_type(ot, DispatchInput { inputs, overrides })
+        .await?;
+    let run_id = runs.first().map(|r| r.id.clone()).unwrap_or_default();
+    let product = state.products.set_processing(&product.id, &run_id)?;
+    let location = format!("/api/products/{}", product.id);
+    let body = json!({"product": product_json(&state, product).await?, "run_id": run_id});
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(body),
+    )
+        .into_response())
+}
+
+/// Every product, newest first.
+#[utoipa::path(get, path = "/api/products", tag = "products", security(("bearer" = [])),
+    responses((status = 200, description = "products")))]
+async fn list_products(
+    _caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let mut out = Vec::new();
+    for p in state.products.list()? {
+        out.push(product_json(&state, p).await?);
+    }
+    Ok(Json(json!({"products": out})))
+}
+
+/// A product with its manifest and the URLs of its processing results.
+#[utoipa::path(get, path = "/api/products/{id}", tag = "products", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, description = "product"),
+        (status = 404, body = ErrorBody)))]
+async fn get_product(
+    _caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let product = state.products.get(&id)?;
+    let manifest = state.products.manifest(&id)?;
+    let mut body = product_json(&state, product).await?;
+    let has = |name: &str| state.products.file(&id, name).map(|f| f.is_some());
+    body["manifest"] = manifest.unwrap_or(Value::Null);
+    body["artifacts"] = json!({
+        "glb": has("preview.glb")?.then(|| format!("/api/products/{id}/glb")),
+        "thumbnail": has("thumbnail.png")?.then(|| format!("/api/products/{id}/thumbnail")),
+    });
+    Ok(Json(body))
+}
+
+fn download(
+    products: &FsProducts,
+    id: &str,
+    name: &str,
+    media_type: &str,
+) -> Result<Response, ApiError> {
+    let bytes = products.file(id, name)?.ok_or_else(|| {
+        ApiError::NotFound(format!("{name} of product '{id}' (not processed yet)"))
+    })?;
+    Ok(([(header::CONTENT_TYPE, media_type.to_owned())], bytes).into_response())
+}
+
+/// The processed preview GLB (part keys in node extras).
+#[utoipa::path(get, path = "/api/products/{id}/glb", tag = "products", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, content_type = "model/gltf-binary", description = "GLB"),
+        (status = 404, body = ErrorBody)))]
+async fn product_glb(
+    _caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    download(&state.products, &id, "preview.glb", "model/gltf-binary")
+}
+
+/// The processed thumbnail.
+#[utoipa::path(get, path = "/api/products/{id}/thumbnail", tag = "products", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, content_type = "image/png", description = "PNG"),
+        (status = 404, body = ErrorBody)))]
+async fn product_thumbnail(
+    _caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    download(&state.products, &id, "thumbnail.png", "image/png")
+}
+
+/// The product's material map (`ETag`: its version).
+#[utoipa::path(get, path = "/api/products/{id}/material-map", tag = "products", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, description = "material map"),
+        (status = 404, body = ErrorBody)))]
+async fn get_material_map(
+    _caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let (map, version) = state.products.material_map(&id)?;
+    Ok((version_etag(version), Json(map)).into_response())
+}
+
+/// Replaces the material map (`If-Match: <version>`). Materials must be in the library.
+#[utoipa::path(put, path = "/api/products/{id}/material-map", tag = "products", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, description = "stored"),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 428, body = ErrorBody)))]
+async fn put_material_map(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Result<Response, ApiError> {
+    caller.require(MATERIAL_ROLES, "edit material maps")?;
+    let map: MaterialMap = serde_json::from_value(body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "a material map is {{\"assignments\": {{part key: material}}, \"rules\": [{{\"pattern\", \"material\"}}]}}: {e}"
+        ))
+    })?;
+    let expected = if_match(&headers)?;
+    let library = state.products.library();
+    let unknown: Vec<&str> = map
+        .assignments
+        .values()
+        .chain(map.rules.iter().map(|r| &r.material))
+        .filter(|m| library.get(m).is_none())
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::Unprocessable {
+            code: "unknown_material",
+            message: format!("not in the material library: {}", unknown.join(", ")),
+            details: json!({"materials": unknown}),
+        });
+    }
+    let version = state.products.put_material_map(&id, expected, &map)?;
+    Ok((version_etag(version), Json(map)).into_response())
+}
+
+/// The material library (the engine's default library).
+#[utoipa::path(get, path = "/api/materials", tag = "products", security(("bearer" = [])),
+    responses((status = 200, description = "material library")))]
+async fn materials(_caller: Caller, State(state): State<AppState>) -> Json<Value> {
+    Json(json!(state.products.library()))
+}

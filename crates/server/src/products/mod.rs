@@ -1,0 +1,289 @@
+//! Products: an uploaded CAD file, its processing results (preview GLB, part manifest,
+//! thumbnail) and its material map. Kept as files under `<data dir>/products/<id>/`
+//! (`product.json` + the files), which is also what the engine's modules read through
+//! [`ProductSource`], synchronously, from their blocking threads.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use utoipa::ToSchema;
+use workflow_engine::materials::{default_library, MaterialLibrary, MaterialMap};
+use workflow_engine::modules::{CadPublication, ProductScene, ProductSource};
+
+/// CAD file extensions an upload may have.
+pub const CAD_EXTENSIONS: &[&str] = &["glb", "gltf", "step", "stp"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    /// The uploaded file's name.
+    pub file_name: String,
+    /// `uploaded` → `processing` → `processed` (`failed` is reported from the processing run).
+    pub status: String,
+    pub processing_run_id: Option<String>,
+    pub material_map_version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProductError {
+    #[error("product {0}")]
+    NotFound(String),
+    #[error("unsupported CAD file `{0}`: expected .glb, .gltf, .step or .stp")]
+    UnsupportedFile(String),
+    #[error("material map of product {id} is at version {current}, not {expected}")]
+    VersionMismatch {
+        id: String,
+        current: i64,
+        expected: i64,
+    },
+    #[error("product storage: {0}")]
+    Io(String),
+}
+
+fn io(e: impl std::fmt::Display) -> ProductError {
+    ProductError::Io(e.to_string())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Writes `bytes` to a temporary name beside `path`, then renames it.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProductError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// The products of one data directory.
+#[derive(Debug)]
+pub struct FsProducts {
+    root: PathBuf,
+    /// Serialises read-modify-write of `product.json` within this process.
+    lock: Mutex<()>,
+}
+
+impl FsProducts {
+    pub fn new(root: PathBuf) -> Self {
+        FsProducts {
+            root,
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// `<root>/<id>`, for well-formed ids only (no path tricks).
+    fn dir(&self, id: &str) -> Result<PathBuf, ProductError> {
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        let dir = self.root.join(id);
+        if ok && dir.join("product.json").exists() {
+            Ok(dir)
+        } else {
+            Err(ProductError::NotFound(id.to_owned()))
+        }
+    }
+
+    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores an upload as a new product.
+    pub fn create(&self, file_name: &str, bytes: &[u8]) -> Result<Product, ProductError> {
+        let ext = extension(file_name)
+            .filter(|e| CAD_EXTENSIONS.contains(&e.as_str()))
+            .ok_or_else(|| ProductError::UnsupportedFile(file_name.to_owned()))?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let dir = self.root.join(&id);
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        write_atomic(&dir.join(format!("source.{ext}")), bytes)?;
+        let now = now_ms();
+        let name = Path::new(file_name)
+            .file_stem()
+            .map_or_else(|| id.clone(), |s| s.to_string_lossy().into_owned());
+        let product = Product {
+            id,
+            name,
+            file_name: file_name.to_owned(),
+            status: "uploaded".into(),
+            processing_run_id: None,
+            material_map_version: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        self.save(&dir, &product)?;
+        Ok(product)
+    }
+
+    fn save(&self, dir: &Path, product: &Product) -> Result<(), ProductError> {
+        let json = serde_json::to_vec_pretty(product).map_err(io)?;
+        write_atomic(&dir.join("product.json"), &json)
+    }
+
+    pub fn get(&self, id: &str) -> Result<Product, ProductError> {
+        let dir = self.dir(id)?;
+        let bytes = std::fs::read(dir.join("product.json")).map_err(io)?;
+        serde_json::from_slice(&bytes).map_err(io)
+    }
+
+    /// Every product, newest first.
+    pub fn list(&self) -> Result<Vec<Product>, ProductError> {
+        let mut out = Vec::new();
+        let entries = match std::fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io(e)),
+        };
+        for entry in entries.flatten() {
+            if let Some(id) = entry.file_name().to_str() {
+                if let Ok(p) = self.get(id) {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    fn update(&self, id: &str, f: impl FnOnce(&mut Product)) -> Result<Product, ProductError> {
+        let _g = self.guard();
+        let mut product = self.get(id)?;
+        f(&mut product);
+        product.updated_at = now_ms();
+        self.save(&self.dir(id)?, &product)?;
+        Ok(product)
+    }
+
+    /// Records the run that processes the product.
+    pub fn set_processing(&self, id: &str, run_id: &str) -> Result<Product, ProductError> {
+        self.update(id, |p| {
+            p.status = "processing".into();
+            p.processing_run_id = Some(run_id.to_owned());
+        })
+    }
+
+    /// The stored part manifest, once processed.
+    pub fn manifest(&self, id: &str) -> Result<Option<Value>, ProductError> {
+        match std::fs::read(self.dir(id)?.join("manifest.json")) {
+            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(io)?)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// A processing result (`preview.glb`, `thumbnail.png`), if there is one.
+    pub fn file(&self, id: &str, name: &str) -> Result<Option<Vec<u8>>, ProductError> {
+        match std::fs::read(self.dir(id)?.join(name)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    pub fn material_map(&self, id: &str) -> Result<(MaterialMap, i64), ProductError> {
+        let product = self.get(id)?;
+        let map = match std::fs::read(self.dir(id)?.join("material_map.json")) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(io)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => MaterialMap::default(),
+            Err(e) => return Err(io(e)),
+        };
+        Ok((map, product.material_map_version))
+    }
+
+    /// Replaces the material map if it is still at `expected`; returns the new version.
+    pub fn put_material_map(
+        &self,
+        id: &str,
+        expected: i64,
+        map: &MaterialMap,
+    ) -> Result<i64, ProductError> {
+        let _g = self.guard();
+        let mut product = self.get(id)?;
+        if product.material_map_version != expected {
+            return Err(ProductError::VersionMismatch {
+                id: id.to_owned(),
+                current: product.material_map_version,
+                expected,
+            });
+        }
+        let dir = self.dir(id)?;
+        write_atomic(
+            &dir.join("material_map.json"),
+            &serde_json::to_vec_pretty(map).map_err(io)?,
+        )?;
+        product.material_map_version += 1;
+        product.updated_at = now_ms();
+        self.save(&dir, &product)?;
+        Ok(product.material_map_version)
+    }
+
+    /// The material library products are resolved against.
+    pub fn library(&self) -> MaterialLibrary {
+        default_library()
+    }
+}
+
+fn extension(file_name: &str) -> Option<String> {
+    Path::new(file_name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+}
+
+impl ProductSource for FsProducts {
+    fn cad_file(&self, product_id: &str) -> Result<PathBuf, String> {
+        let product = self.get(product_id).map_err(|e| e.to_string())?;
+        let ext = extension(&product.file_name).unwrap_or_default();
+        Ok(self
+            .dir(product_id)
+            .map_err(|e| e.to_string())?
+            .join(format!("source.{ext}")))
+    }
+
+    fn product_scene(&self, product_id: &str) -> Result<ProductScene, String> {
+        let product = self.get(product_id).map_err(|e| e.to_string())?;
+        let glb_path = self
+            .dir(product_id)
+            .map_err(|e| e.to_string())?
+            .join("preview.glb");
+        if !glb_path.exists() {
+            return Err(format!(
+                "product {product_id} has no preview GLB yet (status {})",
+                product.status
+            ));
+        }
+        Ok(ProductScene {
+            glb_path,
+            processed: product.status == "processed",
+        })
+    }
+
+    fn materials(&self, product_id: &str) -> Result<(MaterialLibrary, MaterialMap), String> {
+        let (map, _) = self.material_map(product_id).map_err(|e| e.to_string())?;
+        Ok((self.library(), map))
+    }
+
+    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), String> {
+        let dir = self.dir(p.product_id).map_err(|e| e.to_string())?;
+        let s = |e: ProductError| e.to_string();
+        write_atomic(&dir.join("preview.glb"), p.glb).map_err(s)?;
+        if let Some(manifest) = p.manifest {
+            let json = serde_json::to_vec_pretty(manifest).map_err(|e| e.to_string())?;
+            write_atomic(&dir.join("manifest.json"), &json).map_err(s)?;
+        }
+        if let Some(png) = p.thumbnail_png {
+            write_atomic(&dir.join("thumbnail.png"), png).map_err(s)?;
+        }
+        if p.mark_processed {
+            self.update(p.product_id, |prod| prod.status = "processed".into())
+                .map_err(s)?;
+        }
+        Ok(())
+    }
+}

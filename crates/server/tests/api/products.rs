@@ -1,0 +1,297 @@
+//! The production wiring end to end: upload a CAD file, let the real modules process it, render
+//! an order line for the product, download the still. Real fixtures, real (llvmpipe) renderer.
+
+use super::common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+fn fixture(rel: &str) -> PathBuf {
+    let base = std::env::var("WORKFLOW_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            [
+                here.join("../../../shared/fixtures"),
+                PathBuf::from("/work/shared/fixtures"),
+            ]
+            .into_iter()
+            .find(|p| p.exists())
+            .unwrap_or_else(|| here.join("../../../shared/fixtures"))
+        });
+    base.join(rel)
+}
+
+/// `POST /api/cad-files` with a hand-built multipart body (file + overrides).
+async fn upload(app: &TestApp, rel: &str, overrides: Value) -> reqwest::Response {
+    let path = fixture(rel);
+    let bytes = std::fs::read(&path).expect("fixture exists");
+    let name = path
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    let boundary = "----workflow-test-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"overrides\"\r\n\r\n{overrides}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    app.req(Method::POST, "/api/cad-files", Some(&app.author))
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Polls a run until it is final (renders on llvmpipe in a debug build: allow a minute).
+async fn finished(app: &TestApp, run_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let run = json_of(
+            app.get(&format!("/api/runs/{run_id}"), &app.debugger).await,
+            StatusCode::OK,
+        )
+        .await;
+        if matches!(
+            run["status"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run_id} did not finish: {run:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn small_thumbnail() -> Value {
+    json!({"render.thumbnail.width": 128, "render.thumbnail.height": 128})
+}
+
+#[tokio::test]
+async fn upload_process_then_render_an_order_line() {
+    let app = spawn_app_production().await;
+    let created = json_of(
+        upload(&app, "gltf/Box.glb", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let product_id = created["product"]["id"]
+        .as_str()
+        .expect("product id")
+        .to_owned();
+    let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+
+    let product = json_of(
+        app.get(&format!("/api/products/{product_id}"), &app.author)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(product["status"], "processed", "{product:#}");
+    assert!(!product["manifest"]["parts"]
+        .as_array()
+        .expect("parts")
+        .is_empty());
+    let glb = app
+        .get(&format!("/api/products/{product_id}/glb"), &app.author)
+        .await;
+    assert_eq!(glb.status(), StatusCode::OK);
+    assert_eq!(glb.headers()["content-type"], "model/gltf-binary");
+    assert_eq!(&glb.bytes().await.expect("glb")[..4], b"glTF");
+    let list = json_of(app.get("/api/products", &app.author).await, StatusCode::OK).await;
+    assert_eq!(list["products"][0]["id"], product_id);
+    let library = json_of(app.get("/api/materials", &app.author).await, StatusCode::OK).await;
+    assert!(library["materials"].as_array().expect("materials").len() > 10);
+
+    let wf = app.create_workflow("Still", "order_line").await;
+    let dispatch = app
+        .post(
+            &format!(
+                "/api/workflows/{}/dispatch",
+                wf["id"].as_str().expect("wf id")
+            ),
+            &app.debugger,
+            &json!({"inputs": {"product_id": product_id, "order_line_id": "line-1"},
+                    "overrides": {"render.still.width": 128, "render.still.height": 128}}),
+        )
+        .await;
+    let dispatched = json_of(dispatch, StatusCode::ACCEPTED).await;
+    let run = finished(&app, dispatched["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let still = run["artifacts"]
+        .as_array()
+        .expect("artifacts")
+        .iter()
+        .find(|a| a["role"] == "still")
+        .unwrap_or_else(|| panic!("a still artifact: {run:#}"))
+        .clone();
+    let png = app
+        .get(
+            &format!("/api/artifacts/{}", still["id"].as_str().expect("id")),
+            &app.debugger,
+        )
+        .await;
+    assert_eq!(png.status(), StatusCode::OK);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let bytes = png.bytes().await.expect("png");
+    assert_eq!(&bytes[1..4], b"PNG");
+    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    assert_eq!(width, 128);
+}
+
+#[tokio::test]
+async fn a_malformed_upload_fails_processing_with_the_importer_error() {
+    let app = spawn_app_production().await;
+    let created = json_of(
+        upload(&app, "gltf/malformed/invalid_magic.glb", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let product_id = created["product"]["id"]
+        .as_str()
+        .expect("product id")
+        .to_owned();
+    let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "failed", "{run:#}");
+    let failed = run["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .find(|n| n["status"] == "failed")
+        .expect("a failed node")
+        .clone();
+    assert_eq!(failed["error"]["code"], "malformed_gltf", "{failed:#}");
+    let product = json_of(
+        app.get(&format!("/api/products/{product_id}"), &app.author)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(product["status"], "failed", "{product:#}");
+    assert_eq!(product["error"]["code"], "malformed_gltf");
+    assert!(product["error"]["message"]
+        .as_str()
+        .expect("message")
+        .contains("glTF"));
+    // Order lines of an unprocessed or unknown product are refused at preflight.
+    let wf = app.create_workflow("Still", "order_line").await;
+    let path = format!(
+        "/api/workflows/{}/dispatch",
+        wf["id"].as_str().expect("wf id")
+    );
+    for (id, code) in [
+        (product_id.as_str(), "product_not_processed"),
+        ("no-such-product", "unknown_product"),
+    ] {
+        let body = json!({"inputs": {"product_id": id, "order_line_id": "line-1"}});
+        let refused = error_of(
+            app.post(&path, &app.debugger, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "preflight_failed",
+        )
+        .await;
+        let problems = refused["error"]["details"]["problems"]
+            .as_array()
+            .expect("problems")
+            .clone();
+        assert!(problems.iter().any(|p| p["code"] == code), "{refused:#}");
+    }
+    // The upload is kept.
+    let kept = app
+        .dir
+        .path()
+        .join("products")
+        .join(&product_id)
+        .join("source.glb");
+    assert!(kept.exists(), "{kept:?}");
+}
+
+#[tokio::test]
+async fn unsupported_uploads_are_refused_and_material_maps_are_versioned() {
+    let app = spawn_app_production().await;
+    error_of(
+        upload(&app, "README.md", json!({})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unsupported_format",
+    )
+    .await;
+    let created = json_of(
+        upload(&app, "gltf/Box.glb", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let id = created["product"]["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/products/{id}/material-map");
+    let map = json!({"assignments": {}, "rules": [{"pattern": "*", "material": "paint_red"}]});
+    error_of(
+        app.put(&path, &app.material_specialist, 5, &map).await,
+        StatusCode::CONFLICT,
+        "version_mismatch",
+    )
+    .await;
+    let bad = json!({"assignments": {}, "rules": [{"pattern": "*", "material": "unobtainium"}]});
+    error_of(
+        app.put(&path, &app.material_specialist, 0, &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown_material",
+    )
+    .await;
+    let stored = app.put(&path, &app.material_specialist, 0, &map).await;
+    assert_eq!(stored.status(), StatusCode::OK);
+    assert_eq!(stored.headers()["etag"], "\"1\"");
+    let got = app.get(&path, &app.author).await;
+    assert_eq!(got.headers()["etag"], "\"1\"");
+    finished(&app, created["run_id"].as_str().expect("run id")).await;
+    // Uploads have their own body limit: this file is larger than the API's (256 KiB here).
+    let truck = std::fs::metadata(fixture("gltf/CesiumMilkTruck.glb"))
+        .expect("fixture")
+        .len();
+    assert!(truck as usize > BODY_LIMIT);
+    let created = json_of(
+        upload(&app, "gltf/CesiumMilkTruck.glb", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+}
+
+#[tokio::test]
+async fn a_step_assembly_is_processed_with_instance_part_keys() {
+    let app = spawn_app_production().await;
+    let created = json_of(
+        upload(&app, "step/as1-oc-214.step", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let id = created["product"]["id"].as_str().expect("id").to_owned();
+    let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let product = json_of(
+        app.get(&format!("/api/products/{id}"), &app.author).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(product["status"], "processed");
+    let parts = product["manifest"]["parts"].as_array().expect("parts");
+    assert_eq!(parts.len(), 18, "{parts:#?}");
+    assert!(parts
+        .iter()
+        .all(|p| p["part_key"].as_str().is_some_and(|k| k.contains('/'))));
+}
