@@ -113,8 +113,12 @@ impl StudioApp {
             }
             if self.server.client.is_some() {
                 ui.add_space(16.0);
-                ui.set_max_width(420.0);
-                workflows_ui(ui, &self.server, &mut out);
+                let width = 420.0_f32.min(ui.available_width());
+                ui.allocate_ui_with_layout(
+                    egui::vec2(width, ui.available_height()),
+                    egui::Layout::top_down(egui::Align::Min),
+                    |ui| workflows_ui(ui, &self.server, &mut out),
+                );
             }
         });
         self.pending.extend(out);

@@ -405,9 +405,10 @@ impl Viewer<'_> {
     }
 
     /// Below this zoom, port labels are unreadable: nodes draw without them, which keeps
-    /// frames of large graphs cheap.
+    /// frames cheap (sooner on large graphs, where it matters most).
     fn zoomed_out(&self) -> bool {
-        self.to_global.scaling < 0.55
+        let scale = self.to_global.scaling;
+        scale < 0.35 || (scale < 0.6 && self.types.len() > CULL_ABOVE)
     }
 
     fn pin(&self, t: PortType, error: bool) -> PinInfo {
