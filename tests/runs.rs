@@ -196,6 +196,23 @@ fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
         .is_some());
     h.get_by_label("Skipped because of it: camera, lighting, render, publish");
 
+    // Re-run with an edited parameter: a new run linked to this one, carrying the override.
+    h.state_mut().runs.rerun_overrides = json!({"render.width": 640}).to_string();
+    h.get_by_label("Re-run").click();
+    let original = run.id.clone();
+    until(&mut h, "the re-run is selected", |app| {
+        app.runs
+            .selected
+            .as_ref()
+            .is_some_and(|r| r.rerun_of.as_deref() == Some(original.as_str()))
+    });
+    let rerun = h.state().runs.selected.clone().expect("re-run");
+    assert_eq!(rerun.overrides.get("render.width"), Some(&json!(640)));
+    h.state_mut().send(Command::SelectRun(original.clone()));
+    until(&mut h, "the original is selected again", |app| {
+        app.runs.selected.as_ref().is_some_and(|r| r.id == original)
+    });
+
     h.state_mut().send(Command::OpenRunInEditor);
     h.run();
     let editor = h.state().editor.as_ref().expect("opened");

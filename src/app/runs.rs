@@ -29,10 +29,14 @@ pub struct RunsView {
     /// The editor's Run panel: dispatch inputs as JSON, and the last preflight answer.
     pub inputs_text: String,
     pub preflight: Option<Value>,
+    /// Parameter overrides for "Re-run with", as JSON (`{"render.width": 1024}`).
+    pub rerun_overrides: String,
     refreshing: bool,
     last_refresh: f64,
     /// The run whose event stream is being followed.
     following: Option<String>,
+    /// The run the user last asked for (it replaces the detail when it arrives).
+    wanted: Option<String>,
     /// An event arrived since the detail was last loaded.
     stale: bool,
 }
@@ -77,6 +81,7 @@ impl StudioApp {
             return;
         };
         self.runs.refreshing = true;
+        self.runs.wanted = Some(id.clone());
         self.spawn(async move {
             reported("load run", c.run(&id), |r| {
                 BackendEvent::RunLoaded(Box::new(r))
@@ -110,24 +115,15 @@ impl StudioApp {
             .as_ref()
             .map(|r| r.id.clone())
             .ok_or("No run selected")?;
-        self.spawn(async move { reported("re-run", c.rerun(&id), BackendEvent::Dispatched).await });
+        let overrides = json_object(&self.runs.rerun_overrides, "Re-run overrides")?;
+        self.spawn(async move {
+            reported("re-run", c.rerun(&id, &overrides), BackendEvent::Dispatched).await
+        });
         Ok(())
     }
 
     fn run_inputs(&self) -> Result<Map<String, Value>, String> {
-        let text = self.runs.inputs_text.trim();
-        if text.is_empty() {
-            return Ok(Map::new());
-        }
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err("Run inputs must be a JSON object, e.g. {\"product_id\": \"…\"}".into()),
-            Err(e) => Err(format!(
-                "Run inputs: line {}, column {}: {e}",
-                e.line(),
-                e.column()
-            )),
-        }
+        json_object(&self.runs.inputs_text, "Run inputs")
     }
 
     pub(super) fn preflight_open_workflow(&self) -> Result<(), String> {
@@ -211,7 +207,8 @@ impl StudioApp {
             }
             BackendEvent::RunLoaded(run) => {
                 self.runs.refreshing = false;
-                let replace = self.runs.selected.as_ref().is_none_or(|s| s.id == run.id);
+                let replace = self.runs.wanted.as_deref() == Some(run.id.as_str())
+                    || self.runs.selected.as_ref().is_none_or(|s| s.id == run.id);
                 if let Some(listed) = self.runs.runs.iter_mut().find(|r| r.id == run.id) {
                     *listed = RunRecord {
                         nodes: Vec::new(),
@@ -264,6 +261,25 @@ impl StudioApp {
             self.load_run(id);
             self.refresh_runs();
         }
+    }
+}
+
+/// Parses a JSON object typed by the user; empty text is an empty object.
+fn json_object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(format!(
+            "{what} must be a JSON object, e.g. {{\"render.width\": 1024}}"
+        )),
+        Err(e) => Err(format!(
+            "{what}: line {}, column {}: {e}",
+            e.line(),
+            e.column()
+        )),
     }
 }
 
@@ -425,12 +441,24 @@ fn run_detail_ui(
         if ui.button("Open in editor").clicked() {
             out.push(Command::OpenRunInEditor);
         }
-        if ui.button("Re-run").clicked() {
+        if ui
+            .button("Re-run")
+            .on_hover_text("With the overrides below, if any")
+            .clicked()
+        {
             out.push(Command::Rerun);
         }
         if !run.status.is_final() && ui.button("Cancel").clicked() {
             out.push(Command::CancelRun);
         }
+    });
+    ui.horizontal(|ui| {
+        ui.label("Re-run with");
+        ui.add(
+            egui::TextEdit::singleline(&mut view.rerun_overrides)
+                .hint_text("{\"render.width\": 1024}")
+                .desired_width(320.0),
+        );
     });
     ui.separator();
     ui.label(RichText::new("Timeline").strong());

@@ -381,11 +381,17 @@ impl ApiClient {
             .await
     }
 
-    pub async fn rerun(&self, id: &str) -> Result<String, ClientError> {
+    /// Runs a run again, optionally with parameter overrides (`<node id>.<param>`).
+    pub async fn rerun(
+        &self,
+        id: &str,
+        overrides: &Map<String, Value>,
+    ) -> Result<String, ClientError> {
+        let body = json!({"overrides": overrides});
         let started: Value = self
             .json(
                 self.request(reqwest::Method::POST, &format!("/api/runs/{id}/rerun"))
-                    .json(&json!({})),
+                    .json(&body),
             )
             .await?;
         Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
