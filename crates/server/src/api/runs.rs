@@ -47,6 +47,10 @@ pub struct RunQuery {
     pub workflow_id: Option<String>,
     pub output_type_id: Option<String>,
     pub product_id: Option<String>,
+    /// Created at or after this time, in milliseconds since the Unix epoch.
+    pub created_from: Option<i64>,
+    /// Created before this time, in milliseconds since the Unix epoch.
+    pub created_until: Option<i64>,
     /// 1–200, default 50.
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -129,6 +133,8 @@ async fn list(
         workflow_id: q.workflow_id,
         output_type_id: q.output_type_id,
         product_id: q.product_id,
+        created_from: q.created_from,
+        created_until: q.created_until,
         limit: q.limit.unwrap_or(50).clamp(1, 200),
         offset: q.offset.unwrap_or(0).max(0),
     };

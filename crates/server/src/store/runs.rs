@@ -72,6 +72,10 @@ pub struct RunFilter {
     pub workflow_id: Option<String>,
     pub output_type_id: Option<String>,
     pub product_id: Option<String>,
+    /// Created at or after this time (ms since the epoch).
+    pub created_from: Option<i64>,
+    /// Created before this time (ms since the epoch).
+    pub created_until: Option<i64>,
     pub limit: i64,
     pub offset: i64,
 }

@@ -449,3 +449,62 @@ async fn a_run_the_runtime_refuses_is_failed_with_a_run_level_error() {
         .expect("stream");
     assert!(text.contains("invalid_legacy_settings"), "{text}");
 }
+
+#[tokio::test]
+async fn runs_filter_by_workflow_product_and_time_range() {
+    let app = spawn_app().await;
+    let a = app.create_workflow("A", "order_line").await;
+    let b = app.create_workflow("B", "order_line").await;
+    let a_id = a["id"].as_str().expect("id");
+    let b_id = b["id"].as_str().expect("id");
+    let first = dispatch_workflow(&app, a_id, json!({"inputs": inputs()})).await;
+    wait_final(&app, &first).await;
+    let created_first = json_of(
+        app.get(&format!("/api/runs/{first}"), &app.debugger).await,
+        StatusCode::OK,
+    )
+    .await["created_at"]
+        .as_i64()
+        .expect("created_at");
+    // Run creation times are in milliseconds; make sure the next run is strictly later.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let other_inputs = json!({"order_line_id": "ol-2", "product_id": "p-2"});
+    let second = dispatch_workflow(&app, b_id, json!({"inputs": other_inputs})).await;
+    wait_final(&app, &second).await;
+
+    let ids = |page: Value| -> Vec<String> {
+        page["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|r| r["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let list = |query: String| {
+        let app = &app;
+        async move {
+            json_of(
+                app.get(&format!("/api/runs?{query}"), &app.debugger).await,
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        ids(list(format!("workflow_id={a_id}")).await),
+        [first.clone()]
+    );
+    assert_eq!(ids(list("product_id=p-2".into()).await), [second.clone()]);
+    assert_eq!(
+        ids(list(format!("created_until={}", created_first + 1)).await),
+        [first.clone()]
+    );
+    assert_eq!(
+        ids(list(format!("created_from={}", created_first + 1)).await),
+        [second.clone()]
+    );
+    let bad = app
+        .get("/api/runs?created_from=yesterday", &app.debugger)
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}

@@ -94,6 +94,15 @@ fn run_where(filter: &RunFilter) -> StoreResult<(String, Vec<String>)> {
     if let Some(v) = &filter.product_id {
         add("product_id", v.clone());
     }
+    // Binds are text; the cast keeps the comparison numeric on SQLite and PostgreSQL alike.
+    if let Some(v) = filter.created_from {
+        binds.push(v.to_string());
+        clauses.push(format!("created_at >= CAST(${} AS BIGINT)", binds.len()));
+    }
+    if let Some(v) = filter.created_until {
+        binds.push(v.to_string());
+        clauses.push(format!("created_at < CAST(${} AS BIGINT)", binds.len()));
+    }
     let sql = if clauses.is_empty() {
         String::new()
     } else {
