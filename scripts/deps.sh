@@ -18,8 +18,9 @@ ensure_packages() {
     fi
 }
 
-# What the desktop app needs at run time (X11/Wayland windowing and OpenGL through Mesa).
-APP_RUNTIME_PACKAGES=(libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libwayland-client0 libgl1 libegl1 libgl1-mesa-dri)
+# What the desktop app needs at run time (X11/Wayland windowing and OpenGL through Mesa;
+# zenity is the file dialog when no desktop portal runs, e.g. on a bare X server).
+APP_RUNTIME_PACKAGES=(libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libwayland-client0 libgl1 libegl1 libgl1-mesa-dri zenity)
 # Building the engine: khronos-egl links the system libEGL through pkg-config.
 BUILD_PACKAGES=(pkg-config libegl-dev)
 # The headless renderer (EGL surfaceless; Mesa llvmpipe without a GPU) and STEP import

@@ -40,6 +40,23 @@ pub enum Command {
     OpenRunInEditor,
     Preflight,
     Dispatch,
+    /// Show one node's record (times, error, params, outputs, logs) in the run detail.
+    SelectRunNode(String),
+    /// Two runs side by side.
+    CompareRuns {
+        left: String,
+        right: String,
+    },
+    CloseCompare,
+    /// Fetch and decode an artifact for display (thumbnails ask on first show).
+    FetchArtifact(String),
+    OpenArtifact {
+        id: String,
+        title: String,
+    },
+    CloseArtifact,
+    /// Ask where to save an artifact, then write it there.
+    SaveArtifact(crate::app::ArtifactItem),
     RefreshOutputTypes,
     NewOutputType,
     SelectOutputType(String),
@@ -167,6 +184,13 @@ impl Command {
             Command::OpenRunInEditor => "Open in editor",
             Command::Preflight => "Preflight",
             Command::Dispatch => "Dispatch",
+            Command::SelectRunNode(_) => "Show node record",
+            Command::CompareRuns { .. } => "Compare runs",
+            Command::CloseCompare => "Close compare",
+            Command::FetchArtifact(_) => "Load artifact",
+            Command::OpenArtifact { .. } => "Open artifact",
+            Command::CloseArtifact => "Close artifact",
+            Command::SaveArtifact(_) => "Save artifact…",
             Command::RefreshOutputTypes => "Refresh output types",
             Command::NewOutputType => "New output type",
             Command::SelectOutputType(_) => "Select output type",

@@ -1,14 +1,18 @@
 //! The application: state apart from runtime handles, one `apply` for every command, and the
 //! panels that make up the editor window.
 
+mod artifacts;
 mod autosave;
+mod compare;
 mod edit_commands;
 mod output_types;
 mod panels;
+mod run_detail;
 mod runs;
 mod server_sync;
 mod timeline;
 
+pub use artifacts::{ArtifactItem, LoadedArtifact};
 pub use output_types::{OutputTypeForm, OutputTypesView};
 pub use runs::RunsView;
 
@@ -66,6 +70,7 @@ pub struct StudioApp {
     after_catalog: Vec<Command>,
     pub output_types: OutputTypesView,
     pub runs: RunsView,
+    pub artifacts: artifacts::ArtifactView,
     /// Set by `--measure-startup`: when the process started.
     startup: Option<std::time::Instant>,
 }
@@ -94,6 +99,7 @@ impl StudioApp {
             after_catalog: Vec::new(),
             output_types: OutputTypesView::default(),
             runs: RunsView::default(),
+            artifacts: artifacts::ArtifactView::default(),
             startup: None,
         }
     }
@@ -229,7 +235,23 @@ impl StudioApp {
                 Ok(())
             }
             Command::SelectRun(id) => {
+                self.runs.compare = None;
+                if self.runs.selected.as_ref().is_none_or(|r| r.id != id) {
+                    self.runs.selected_node = None;
+                }
                 self.load_run(id);
+                Ok(())
+            }
+            Command::SelectRunNode(node) => {
+                self.runs.selected_node = Some(node);
+                Ok(())
+            }
+            Command::CompareRuns { left, right } => {
+                self.compare_runs(left, right);
+                Ok(())
+            }
+            Command::CloseCompare => {
+                self.runs.compare = None;
                 Ok(())
             }
             Command::CancelRun => self.cancel_selected_run(),
@@ -237,6 +259,26 @@ impl StudioApp {
             Command::OpenRunInEditor => self.open_run_in_editor(),
             Command::Preflight => self.preflight_open_workflow(),
             Command::Dispatch => self.dispatch_open_workflow(),
+            Command::FetchArtifact(id) => {
+                self.fetch_artifact(id);
+                Ok(())
+            }
+            Command::OpenArtifact { id, title } => {
+                self.fetch_artifact(id.clone());
+                self.artifacts.open = Some(artifacts::OpenArtifact {
+                    id,
+                    title,
+                    frame: 0,
+                    playing: true,
+                    frame_started: ctx.input(|i| i.time),
+                });
+                Ok(())
+            }
+            Command::CloseArtifact => {
+                self.artifacts.open = None;
+                Ok(())
+            }
+            Command::SaveArtifact(item) => self.save_artifact(item),
             Command::RefreshOutputTypes => {
                 self.refresh_output_types();
                 Ok(())
@@ -309,8 +351,20 @@ impl StudioApp {
             .map_or(0, |d| d.as_millis() as i64);
         match self.editor.as_mut() {
             _ if self.state.view == MainView::Runs => {
-                egui::CentralPanel::default()
-                    .show(ui, |ui| runs::runs_ui(ui, &mut self.runs, now_ms, &mut out));
+                let choices = runs::FilterChoices {
+                    workflows: &self.server.workflows,
+                    output_types: &self.output_types.records,
+                };
+                egui::CentralPanel::default().show(ui, |ui| {
+                    runs::runs_ui(
+                        ui,
+                        &mut self.runs,
+                        &mut self.artifacts,
+                        &choices,
+                        now_ms,
+                        &mut out,
+                    )
+                });
             }
             _ if self.state.view == MainView::OutputTypes => {
                 egui::CentralPanel::default().show(ui, |ui| {
@@ -356,6 +410,7 @@ impl StudioApp {
                 egui::CentralPanel::default().show(ui, |ui| self.welcome_ui(ui));
             }
         }
+        artifacts::open_artifact_ui(&ctx, &mut self.artifacts, &mut out);
         self.pending.extend(out);
         self.help_ui(&ctx);
         self.about_ui(&ctx);

@@ -1,7 +1,9 @@
 //! Run inspection: the runs list (filters, paging, live refresh), a run's timeline, node
 //! table and failure view, and the editor's Run panel (preflight, dispatch).
 
-use super::timeline::{fmt_ms, status_color, timeline_ui, TimeAxis};
+use super::artifacts::ArtifactView;
+use super::run_detail::run_detail_ui;
+use super::timeline::{fmt_ms, status_color, TimeAxis};
 use super::StudioApp;
 use crate::backend::{reported, BackendEvent};
 use crate::command::Command;
@@ -9,7 +11,7 @@ use crate::editor::style::{ERROR, WARNING};
 use egui::{RichText, Ui};
 use serde_json::{Map, Value};
 use workflow_engine::runtime::{NodeRun, NodeStatus, RunMode, RunStatus};
-use workflow_server::store::RunRecord;
+use workflow_server::store::{OutputTypeRecord, RunRecord, Workflow};
 
 /// Seconds between refreshes of a live run when its event stream is not followed (fallback).
 const LIVE_REFRESH: f64 = 2.0;
@@ -20,9 +22,13 @@ pub struct RunsView {
     pub runs: Vec<RunRecord>,
     pub total: i64,
     pub offset: i64,
-    pub status_filter: Option<RunStatus>,
-    pub mode_filter: Option<RunMode>,
+    pub filter: RunListFilter,
     pub selected: Option<RunRecord>,
+    /// The node whose record shows below the node table.
+    pub selected_node: Option<String>,
+    pub node_log_search: String,
+    /// Two runs side by side (replaces the detail while open).
+    pub compare: Option<super::compare::Comparison>,
     pub axis: TimeAxis,
     pub log_search: String,
     pub sort: NodeSort,
@@ -41,6 +47,81 @@ pub struct RunsView {
     stale: bool,
 }
 
+/// The runs list's filters; a change refreshes from the first page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunListFilter {
+    pub status: Option<RunStatus>,
+    pub mode: Option<RunMode>,
+    pub workflow_id: Option<String>,
+    pub output_type_id: Option<String>,
+    pub product_id: String,
+    pub time: TimeRange,
+}
+
+/// How far back the runs list looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimeRange {
+    #[default]
+    Any,
+    LastHour,
+    LastDay,
+    LastWeek,
+}
+
+impl TimeRange {
+    pub const ALL: [TimeRange; 4] = [
+        TimeRange::Any,
+        TimeRange::LastHour,
+        TimeRange::LastDay,
+        TimeRange::LastWeek,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TimeRange::Any => "any time",
+            TimeRange::LastHour => "last hour",
+            TimeRange::LastDay => "last 24 hours",
+            TimeRange::LastWeek => "last 7 days",
+        }
+    }
+
+    fn span_ms(self) -> Option<i64> {
+        match self {
+            TimeRange::Any => None,
+            TimeRange::LastHour => Some(3_600_000),
+            TimeRange::LastDay => Some(86_400_000),
+            TimeRange::LastWeek => Some(7 * 86_400_000),
+        }
+    }
+}
+
+impl RunListFilter {
+    /// Query parameters of `GET /api/runs`.
+    pub fn query(&self, now_ms: i64) -> Vec<(&'static str, String)> {
+        let mut q = Vec::new();
+        if let Some(s) = self.status {
+            q.push(("status", enum_str(&s)));
+        }
+        if let Some(m) = self.mode {
+            q.push(("mode", enum_str(&m)));
+        }
+        if let Some(w) = &self.workflow_id {
+            q.push(("workflow_id", w.clone()));
+        }
+        if let Some(o) = &self.output_type_id {
+            q.push(("output_type_id", o.clone()));
+        }
+        let product = self.product_id.trim();
+        if !product.is_empty() {
+            q.push(("product_id", product.to_owned()));
+        }
+        if let Some(span) = self.time.span_ms() {
+            q.push(("created_from", (now_ms - span).to_string()));
+        }
+        q
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NodeSort {
     #[default]
@@ -49,22 +130,15 @@ pub enum NodeSort {
     Duration,
 }
 
-fn duration_ms(n: &NodeRun) -> Option<i64> {
-    Some(n.finished_at? - n.started_at?)
-}
-
 impl StudioApp {
     pub(super) fn refresh_runs(&self) {
         let Some(c) = self.server.client.clone() else {
             return;
         };
-        let mut filter = Vec::new();
-        if let Some(s) = self.runs.status_filter {
-            filter.push(("status", enum_str(&s)));
-        }
-        if let Some(m) = self.runs.mode_filter {
-            filter.push(("mode", enum_str(&m)));
-        }
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let filter = self.runs.filter.query(now_ms);
         let offset = self.runs.offset;
         self.spawn(async move {
             reported(
@@ -283,11 +357,11 @@ fn json_object(text: &str, what: &str) -> Result<Map<String, Value>, String> {
     }
 }
 
-fn short(id: &str) -> &str {
+pub(super) fn short(id: &str) -> &str {
     id.get(..8).unwrap_or(id)
 }
 
-fn enum_str<T: serde::Serialize>(v: &T) -> String {
+pub(super) fn enum_str<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -299,9 +373,22 @@ pub fn root_causes(nodes: &[NodeRun]) -> impl Iterator<Item = &NodeRun> {
     nodes.iter().filter(|n| n.status == NodeStatus::Failed)
 }
 
-pub(super) fn runs_ui(ui: &mut Ui, view: &mut RunsView, now_ms: i64, out: &mut Vec<Command>) {
+/// What the runs list offers to filter by (from the server's lists).
+pub(super) struct FilterChoices<'a> {
+    pub workflows: &'a [Workflow],
+    pub output_types: &'a [OutputTypeRecord],
+}
+
+pub(super) fn runs_ui(
+    ui: &mut Ui,
+    view: &mut RunsView,
+    artifacts: &mut ArtifactView,
+    choices: &FilterChoices<'_>,
+    now_ms: i64,
+    out: &mut Vec<Command>,
+) {
     egui::Panel::left("runs_list")
-        .default_size(380.0)
+        .default_size(400.0)
         .show(ui, |ui| {
             ui.horizontal(|ui| {
                 ui.heading("Runs");
@@ -309,86 +396,186 @@ pub(super) fn runs_ui(ui: &mut Ui, view: &mut RunsView, now_ms: i64, out: &mut V
                     out.push(Command::RefreshRuns);
                 }
             });
-            ui.horizontal(|ui| {
-                let before = (view.status_filter, view.mode_filter);
-                egui::ComboBox::from_id_salt("run_status_filter")
-                    .selected_text(
-                        view.status_filter
-                            .map_or("any status".into(), |s| enum_str(&s)),
-                    )
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut view.status_filter, None, "any status");
-                        for s in [
-                            RunStatus::Queued,
-                            RunStatus::Running,
-                            RunStatus::Succeeded,
-                            RunStatus::Failed,
-                            RunStatus::Cancelled,
-                        ] {
-                            ui.selectable_value(&mut view.status_filter, Some(s), enum_str(&s));
-                        }
-                    });
-                egui::ComboBox::from_id_salt("run_mode_filter")
-                    .selected_text(view.mode_filter.map_or("any mode".into(), |m| enum_str(&m)))
-                    .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut view.mode_filter, None, "any mode");
-                        for m in [RunMode::Graph, RunMode::Legacy, RunMode::Shadow] {
-                            ui.selectable_value(&mut view.mode_filter, Some(m), enum_str(&m));
-                        }
-                    });
-                if before != (view.status_filter, view.mode_filter) {
-                    view.offset = 0;
-                    out.push(Command::RefreshRuns);
-                }
-            });
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                for r in &view.runs {
-                    let selected = view.selected.as_ref().is_some_and(|s| s.id == r.id);
-                    ui.horizontal(|ui| {
-                        crate::editor::style::dot_ui(ui, run_color(r.status));
-                        let label = format!(
-                            "{} · {} · {}",
-                            short(&r.id),
-                            enum_str(&r.mode),
-                            enum_str(&r.status)
-                        );
-                        if ui.selectable_label(selected, label).clicked() {
-                            out.push(Command::SelectRun(r.id.clone()));
-                        }
-                        if let (Some(s), Some(f)) = (r.started_at, r.finished_at) {
-                            ui.weak(fmt_ms((f - s) as f64));
-                        }
-                    });
-                }
-                ui.horizontal(|ui| {
-                    ui.weak(format!(
-                        "{}–{} of {}",
-                        view.offset + 1,
-                        view.offset + view.runs.len() as i64,
-                        view.total
-                    ));
-                    if view.offset > 0 && ui.small_button("‹ newer").clicked() {
-                        view.offset = (view.offset - PAGE).max(0);
-                        out.push(Command::RefreshRuns);
-                    }
-                    if view.offset + PAGE < view.total && ui.small_button("older ›").clicked() {
-                        view.offset += PAGE;
-                        out.push(Command::RefreshRuns);
-                    }
-                });
-            });
+            filters_ui(ui, view, choices, out);
+            ui.separator();
+            run_list_ui(ui, view, out);
         });
-    egui::CentralPanel::default().show(ui, |ui| match view.selected.clone() {
-        Some(run) => {
-            egui::ScrollArea::vertical().show(ui, |ui| run_detail_ui(ui, view, &run, now_ms, out));
+    egui::CentralPanel::default().show(ui, |ui| {
+        if let Some(mut compare) = view.compare.take() {
+            super::compare::compare_ui(ui, &mut compare, artifacts, out);
+            view.compare = Some(compare);
+            return;
         }
-        None => {
-            ui.weak("Select a run.");
+        // Taken out and put back: a run with thousands of log lines is not cloned per frame.
+        match view.selected.take() {
+            Some(run) => {
+                egui::ScrollArea::vertical()
+                    .id_salt("run_detail")
+                    .show(ui, |ui| {
+                        run_detail_ui(ui, view, artifacts, &run, now_ms, out)
+                    });
+                if view.selected.is_none() {
+                    view.selected = Some(run);
+                }
+            }
+            None => {
+                ui.weak("Select a run.");
+            }
         }
     });
 }
 
-fn run_color(status: RunStatus) -> egui::Color32 {
+fn filters_ui(
+    ui: &mut Ui,
+    view: &mut RunsView,
+    choices: &FilterChoices<'_>,
+    out: &mut Vec<Command>,
+) {
+    let before = view.filter.clone();
+    let f = &mut view.filter;
+    ui.horizontal(|ui| {
+        egui::ComboBox::from_id_salt("run_status_filter")
+            .selected_text(f.status.map_or("any status".into(), |s| enum_str(&s)))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.status, None, "any status");
+                for s in [
+                    RunStatus::Queued,
+                    RunStatus::Running,
+                    RunStatus::Succeeded,
+                    RunStatus::Failed,
+                    RunStatus::Cancelled,
+                ] {
+                    ui.selectable_value(&mut f.status, Some(s), enum_str(&s));
+                }
+            });
+        egui::ComboBox::from_id_salt("run_mode_filter")
+            .selected_text(f.mode.map_or("any mode".into(), |m| enum_str(&m)))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.mode, None, "any mode");
+                for m in [RunMode::Graph, RunMode::Legacy, RunMode::Shadow] {
+                    ui.selectable_value(&mut f.mode, Some(m), enum_str(&m));
+                }
+            });
+        egui::ComboBox::from_id_salt("run_time_filter")
+            .selected_text(f.time.label())
+            .show_ui(ui, |ui| {
+                for t in TimeRange::ALL {
+                    ui.selectable_value(&mut f.time, t, t.label());
+                }
+            });
+    });
+    ui.horizontal(|ui| {
+        let workflow_name = |id: &str| {
+            choices
+                .workflows
+                .iter()
+                .find(|w| w.id == id)
+                .map_or(short(id).to_owned(), |w| w.name.clone())
+        };
+        egui::ComboBox::from_id_salt("run_workflow_filter")
+            .width(150.0)
+            .selected_text(
+                f.workflow_id
+                    .as_deref()
+                    .map_or("any workflow".into(), workflow_name),
+            )
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.workflow_id, None, "any workflow");
+                for w in choices.workflows {
+                    ui.selectable_value(&mut f.workflow_id, Some(w.id.clone()), &w.name);
+                }
+            });
+        let output_type_name = |id: &str| {
+            choices
+                .output_types
+                .iter()
+                .find(|o| o.id == id)
+                .map_or(short(id).to_owned(), |o| o.spec.name.clone())
+        };
+        egui::ComboBox::from_id_salt("run_output_type_filter")
+            .width(150.0)
+            .selected_text(
+                f.output_type_id
+                    .as_deref()
+                    .map_or("any output type".into(), output_type_name),
+            )
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.output_type_id, None, "any output type");
+                for o in choices.output_types {
+                    ui.selectable_value(&mut f.output_type_id, Some(o.id.clone()), &o.spec.name);
+                }
+            });
+    });
+    ui.horizontal(|ui| {
+        ui.label("product");
+        ui.add(
+            egui::TextEdit::singleline(&mut f.product_id)
+                .hint_text("any product (id)")
+                .desired_width(220.0),
+        );
+    });
+    if before != view.filter {
+        view.offset = 0;
+        out.push(Command::RefreshRuns);
+    }
+}
+
+fn run_list_ui(ui: &mut Ui, view: &mut RunsView, out: &mut Vec<Command>) {
+    let selected_id = view.selected.as_ref().map(|s| s.id.clone());
+    egui::ScrollArea::vertical()
+        .id_salt("run_list")
+        .show(ui, |ui| {
+            for r in &view.runs {
+                let selected = selected_id.as_deref() == Some(r.id.as_str());
+                ui.horizontal(|ui| {
+                    crate::editor::style::dot_ui(ui, run_color(r.status));
+                    let label = format!(
+                        "{} · {} · {}",
+                        short(&r.id),
+                        enum_str(&r.mode),
+                        enum_str(&r.status)
+                    );
+                    let row = ui.selectable_label(selected, label);
+                    if row.clicked() {
+                        out.push(Command::SelectRun(r.id.clone()));
+                    }
+                    if let (Some(s), Some(f)) = (r.started_at, r.finished_at) {
+                        ui.weak(fmt_ms((f - s) as f64));
+                    }
+                    if let Some(current) = selected_id.as_deref().filter(|c| *c != r.id) {
+                        if ui
+                            .small_button("compare")
+                            .on_hover_text("Side by side with the selected run")
+                            .clicked()
+                        {
+                            out.push(Command::CompareRuns {
+                                left: current.to_owned(),
+                                right: r.id.clone(),
+                            });
+                        }
+                    }
+                });
+            }
+            ui.horizontal(|ui| {
+                ui.weak(format!(
+                    "{}–{} of {}",
+                    (view.offset + 1).min(view.total),
+                    view.offset + view.runs.len() as i64,
+                    view.total
+                ));
+                if view.offset > 0 && ui.small_button("‹ newer").clicked() {
+                    view.offset = (view.offset - PAGE).max(0);
+                    out.push(Command::RefreshRuns);
+                }
+                if view.offset + PAGE < view.total && ui.small_button("older ›").clicked() {
+                    view.offset += PAGE;
+                    out.push(Command::RefreshRuns);
+                }
+            });
+        });
+}
+
+pub(super) fn run_color(status: RunStatus) -> egui::Color32 {
     status_color(match status {
         RunStatus::Queued => NodeStatus::Pending,
         RunStatus::Running => NodeStatus::Running,
@@ -396,173 +583,6 @@ fn run_color(status: RunStatus) -> egui::Color32 {
         RunStatus::Failed => NodeStatus::Failed,
         RunStatus::Cancelled => NodeStatus::Cancelled,
     })
-}
-
-fn run_detail_ui(
-    ui: &mut Ui,
-    view: &mut RunsView,
-    run: &RunRecord,
-    now_ms: i64,
-    out: &mut Vec<Command>,
-) {
-    ui.horizontal(|ui| {
-        ui.heading(format!("Run {}", short(&run.id)));
-        ui.colored_label(run_color(run.status), enum_str(&run.status));
-    });
-    ui.label(format!(
-        "mode {} · trigger {}{}",
-        enum_str(&run.mode),
-        run.trigger,
-        if run.authoritative {
-            ""
-        } else {
-            " · not delivered (shadow)"
-        }
-    ));
-    if let (Some(link), Some(other)) = (&run.link, &run.linked_run_id) {
-        ui.horizontal(|ui| {
-            ui.label(format!("linked: {link}"));
-            if ui.link(short(other)).clicked() {
-                out.push(Command::SelectRun(other.clone()));
-            }
-        });
-    }
-    if let Some(err) = &run.error {
-        ui.colored_label(
-            ERROR,
-            format!(
-                "{}: {}",
-                err["code"].as_str().unwrap_or("error"),
-                err["message"].as_str().unwrap_or("")
-            ),
-        );
-    }
-    ui.horizontal(|ui| {
-        if ui.button("Open in editor").clicked() {
-            out.push(Command::OpenRunInEditor);
-        }
-        if ui
-            .button("Re-run")
-            .on_hover_text("With the overrides below, if any")
-            .clicked()
-        {
-            out.push(Command::Rerun);
-        }
-        if !run.status.is_final() && ui.button("Cancel").clicked() {
-            out.push(Command::CancelRun);
-        }
-    });
-    ui.horizontal(|ui| {
-        ui.label("Re-run with");
-        ui.add(
-            egui::TextEdit::singleline(&mut view.rerun_overrides)
-                .hint_text("{\"render.width\": 1024}")
-                .desired_width(320.0),
-        );
-    });
-    ui.separator();
-    ui.label(RichText::new("Timeline").strong());
-    timeline_ui(ui, &run.nodes, run.graph.as_ref(), now_ms, &mut view.axis);
-    ui.separator();
-    failure_ui(ui, view, run);
-    ui.label(RichText::new("Nodes").strong());
-    node_table_ui(ui, view, &run.nodes);
-}
-
-fn failure_ui(ui: &mut Ui, view: &mut RunsView, run: &RunRecord) {
-    let causes: Vec<&NodeRun> = root_causes(&run.nodes).collect();
-    if causes.is_empty() {
-        return;
-    }
-    ui.label(RichText::new("Failure").strong().color(ERROR));
-    for n in &causes {
-        egui::Frame::group(ui.style()).show(ui, |ui| {
-            ui.label(
-                RichText::new(format!("Root cause: {} ({})", n.node_id, n.node_type)).strong(),
-            );
-            if let Some(e) = &n.error {
-                ui.colored_label(ERROR, format!("{}: {}", e.code, e.message));
-                if !e.details.is_null() {
-                    ui.monospace(e.details.to_string());
-                }
-            }
-            let skipped: Vec<&str> = run
-                .nodes
-                .iter()
-                .filter(|s| s.status == NodeStatus::Skipped)
-                .filter(|s| {
-                    s.error.as_ref().and_then(|e| e.root_cause_node.as_deref())
-                        == Some(n.node_id.as_str())
-                })
-                .map(|s| s.node_id.as_str())
-                .collect();
-            if !skipped.is_empty() {
-                ui.colored_label(
-                    WARNING,
-                    format!("Skipped because of it: {}", skipped.join(", ")),
-                );
-            }
-            ui.collapsing("Parameters it ran with", |ui| {
-                for (k, v) in &n.params {
-                    ui.monospace(format!("{k} = {v}"));
-                }
-            });
-            ui.horizontal(|ui| {
-                ui.label("Logs");
-                ui.add(egui::TextEdit::singleline(&mut view.log_search).hint_text("search logs"));
-            });
-            let needle = view.log_search.to_lowercase();
-            for line in n
-                .logs
-                .iter()
-                .filter(|l| needle.is_empty() || l.message.to_lowercase().contains(&needle))
-            {
-                ui.monospace(format!("{:?} {}", line.level, line.message));
-            }
-        });
-    }
-}
-
-fn node_table_ui(ui: &mut Ui, view: &mut RunsView, nodes: &[NodeRun]) {
-    let mut rows: Vec<&NodeRun> = nodes.iter().collect();
-    match view.sort {
-        NodeSort::Order => {}
-        NodeSort::Status => rows.sort_by_key(|n| enum_str(&n.status)),
-        NodeSort::Duration => rows.sort_by_key(|n| std::cmp::Reverse(duration_ms(n).unwrap_or(0))),
-    }
-    egui::Grid::new("node_table")
-        .striped(true)
-        .num_columns(6)
-        .show(ui, |ui| {
-            if ui.button("node").clicked() {
-                view.sort = NodeSort::Order;
-            }
-            if ui.button("status").clicked() {
-                view.sort = NodeSort::Status;
-            }
-            if ui.button("duration").clicked() {
-                view.sort = NodeSort::Duration;
-            }
-            ui.strong("outputs");
-            ui.strong("artifacts");
-            ui.strong("error");
-            ui.end_row();
-            for n in rows {
-                ui.label(&n.node_id).on_hover_text(&n.node_type);
-                ui.colored_label(status_color(n.status), enum_str(&n.status));
-                ui.label(duration_ms(n).map_or("—".into(), |d| fmt_ms(d as f64)));
-                ui.label(n.outputs.keys().cloned().collect::<Vec<_>>().join(", "));
-                ui.label(
-                    n.artifacts
-                        .iter()
-                        .map(|a| format!("{} ({} B)", a.role, a.size))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                );
-                ui.label(n.error.as_ref().map_or(String::new(), |e| e.code.clone()));
-                ui.end_row();
-            }
-        });
 }
 
 /// The editor's Run panel: dispatch inputs, preflight (every problem at once), dispatch.

@@ -533,6 +533,9 @@ impl StudioApp {
             | BackendEvent::OutputTypeSaved(_)
             | BackendEvent::OutputTypeRejected { .. }
             | BackendEvent::OutputTypeDeleted(_)) => self.on_output_type_event(event),
+            BackendEvent::CompareRun(run) => self.on_compare_run(*run),
+            BackendEvent::Artifact { id, result } => self.on_artifact(id, result),
+            BackendEvent::Notice(message) => self.status = message,
             BackendEvent::Failed { task, message } => {
                 self.status = format!("Could not {task}: {message}");
                 if message.starts_with("cannot reach the server") {

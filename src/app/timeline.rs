@@ -45,16 +45,17 @@ pub fn critical_path(nodes: &[NodeRun], graph: Option<&Graph>) -> HashSet<String
     path
 }
 
+/// Draws the timeline; returns the node whose row was clicked.
 pub fn timeline_ui(
     ui: &mut Ui,
     nodes: &[NodeRun],
     graph: Option<&Graph>,
     now_ms: i64,
     axis: &mut TimeAxis,
-) {
+) -> Option<String> {
     let Some(t0) = nodes.iter().map(|n| n.queued_at).min() else {
         ui.weak("No nodes yet.");
-        return;
+        return None;
     };
     let end = nodes
         .iter()
@@ -117,9 +118,14 @@ pub fn timeline_ui(
         tick += tick_ms;
     }
     let mut hovered: Option<&NodeRun> = None;
+    // Only the rows inside the visible part of the scroll area are drawn.
+    let visible = ui.clip_rect();
     for (i, n) in nodes.iter().enumerate() {
         let y = rect.top() + row_h * (i as f32 + 1.0);
         let row = Rect::from_min_size(pos2(rect.left(), y), vec2(width, row_h));
+        if !row.intersects(visible) {
+            continue;
+        }
         painter.text(
             pos2(rect.left() + 4.0, y + row_h / 2.0),
             egui::Align2::LEFT_CENTER,
@@ -159,6 +165,9 @@ pub fn timeline_ui(
             hovered = Some(n);
         }
     }
+    let clicked = hovered
+        .filter(|_| response.clicked())
+        .map(|n| n.node_id.clone());
     if let Some(n) = hovered {
         response.on_hover_ui_at_pointer(|ui| {
             ui.label(format!("{} · {:?}", n.node_id, n.status));
@@ -180,8 +189,10 @@ pub fn timeline_ui(
             if critical.contains(&n.node_id) {
                 ui.label("on the critical path");
             }
+            ui.weak("click for the node's record");
         });
     }
+    clicked
 }
 
 fn nice_step(ms: f64) -> f64 {

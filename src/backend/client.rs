@@ -297,6 +297,47 @@ impl ApiClient {
             .await
     }
 
+    /// An artifact's bytes and media type.
+    pub async fn artifact(&self, id: &str) -> Result<(Vec<u8>, String), ClientError> {
+        let response = self
+            .send(self.request(reqwest::Method::GET, &format!("/api/artifacts/{id}")))
+            .await?;
+        let status = response.status();
+        let media_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+        if status.is_success() {
+            Ok((body.to_vec(), media_type))
+        } else {
+            Err(error_from(status, &body))
+        }
+    }
+
+    /// Products, newest first (`GET /api/products`).
+    pub async fn products(&self) -> Result<Vec<Value>, ClientError> {
+        let page: Value = self
+            .json(self.request(reqwest::Method::GET, "/api/products"))
+            .await?;
+        Ok(match page {
+            Value::Array(items) => items,
+            Value::Object(mut o) => match o.remove("products") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        })
+    }
+
     /// Preflight of a workflow with dispatch inputs: `{ok, runs, problems}`.
     pub async fn preflight_workflow(
         &self,

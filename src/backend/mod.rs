@@ -88,6 +88,15 @@ pub enum BackendEvent {
     },
     /// The run's event stream ended (the run finished or the connection dropped).
     RunEventsEnded(String),
+    /// One of the two runs of a comparison.
+    CompareRun(Box<RunRecord>),
+    /// An artifact fetched and decoded (or why not).
+    Artifact {
+        id: String,
+        result: Result<Arc<crate::app::LoadedArtifact>, String>,
+    },
+    /// Something finished that the user should hear about (a file saved…).
+    Notice(String),
     Failed {
         task: &'static str,
         message: String,

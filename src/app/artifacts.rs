@@ -1,0 +1,454 @@
+//! A run's artifacts in the app: fetched and decoded in the background, shown as thumbnails
+//! that open large; animated turntables play frame by frame; any artifact can be saved with
+//! the platform's file dialog.
+
+use super::StudioApp;
+use crate::backend::{reported, BackendEvent};
+use crate::command::Command;
+use egui::{ColorImage, TextureHandle, TextureOptions, Ui};
+use std::collections::HashMap;
+use std::sync::Arc;
+use workflow_engine::runtime::NodeRun;
+
+/// Thumbnail edge in points.
+const THUMB: f32 = 112.0;
+
+/// One decoded frame of an image artifact.
+#[derive(Clone)]
+pub struct Frame {
+    pub image: Arc<ColorImage>,
+    /// How long the frame shows when played (animated GIFs); 0 for stills.
+    pub delay_ms: u32,
+}
+
+/// An artifact's bytes and, for images, its decoded frames.
+pub struct LoadedArtifact {
+    pub bytes: Arc<Vec<u8>>,
+    pub media_type: String,
+    pub frames: Vec<Frame>,
+}
+
+impl std::fmt::Debug for LoadedArtifact {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedArtifact")
+            .field("media_type", &self.media_type)
+            .field("bytes", &self.bytes.len())
+            .field("frames", &self.frames.len())
+            .finish()
+    }
+}
+
+pub enum Entry {
+    Loading,
+    Failed(String),
+    Ready(Arc<LoadedArtifact>),
+}
+
+/// The artifact shown large, with its playback state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenArtifact {
+    pub id: String,
+    pub title: String,
+    pub frame: usize,
+    pub playing: bool,
+    /// When the current frame started showing (egui time, seconds).
+    pub frame_started: f64,
+}
+
+#[derive(Default)]
+pub struct ArtifactView {
+    entries: HashMap<String, Entry>,
+    /// GPU textures of decoded frames, made on first draw: `(artifact id, frame)`.
+    textures: HashMap<(String, usize), TextureHandle>,
+    pub open: Option<OpenArtifact>,
+}
+
+impl ArtifactView {
+    pub fn entry(&self, id: &str) -> Option<&Entry> {
+        self.entries.get(id)
+    }
+
+    pub fn loaded(&self, id: &str) -> Option<Arc<LoadedArtifact>> {
+        match self.entries.get(id) {
+            Some(Entry::Ready(a)) => Some(Arc::clone(a)),
+            _ => None,
+        }
+    }
+
+    /// The texture of one frame, uploaded on first use.
+    pub fn texture(
+        &mut self,
+        ctx: &egui::Context,
+        id: &str,
+        frame: usize,
+    ) -> Option<TextureHandle> {
+        let key = (id.to_owned(), frame);
+        if let Some(t) = self.textures.get(&key) {
+            return Some(t.clone());
+        }
+        let Some(Entry::Ready(a)) = self.entries.get(id) else {
+            return None;
+        };
+        let image = a.frames.get(frame)?.image.clone();
+        let texture = ctx.load_texture(
+            format!("artifact-{id}-{frame}"),
+            image,
+            TextureOptions::LINEAR,
+        );
+        self.textures.insert(key, texture.clone());
+        Some(texture)
+    }
+}
+
+/// Decodes an image artifact into frames (every frame of an animated GIF); other media types
+/// have none.
+pub fn decode_frames(bytes: &[u8], media_type: &str) -> Result<Vec<Frame>, String> {
+    use image::AnimationDecoder;
+    let to_color = |rgba: &image::RgbaImage| {
+        Arc::new(ColorImage::from_rgba_unmultiplied(
+            [rgba.width() as usize, rgba.height() as usize],
+            rgba.as_raw(),
+        ))
+    };
+    match media_type {
+        "image/gif" => {
+            let decoder = image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes))
+                .map_err(|e| format!("GIF: {e}"))?;
+            let mut frames = Vec::new();
+            for frame in decoder.into_frames() {
+                let frame = frame.map_err(|e| format!("GIF frame {}: {e}", frames.len()))?;
+                let (num, den) = frame.delay().numer_denom_ms();
+                frames.push(Frame {
+                    delay_ms: num.checked_div(den).unwrap_or(100).max(20),
+                    image: to_color(frame.buffer()),
+                });
+            }
+            Ok(frames)
+        }
+        "image/png" | "image/jpeg" => {
+            let image = image::load_from_memory(bytes).map_err(|e| e.to_string())?;
+            Ok(vec![Frame {
+                image: to_color(&image.to_rgba8()),
+                delay_ms: 0,
+            }])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// An artifact as the run detail lists it: which node made it, in which role.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactItem {
+    pub id: String,
+    pub node_id: String,
+    pub role: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// Every artifact of a run's nodes, in node order.
+pub fn run_artifacts(nodes: &[NodeRun]) -> Vec<ArtifactItem> {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            n.artifacts.iter().map(|a| ArtifactItem {
+                id: a.id.clone(),
+                node_id: n.node_id.clone(),
+                role: a.role.to_string(),
+                media_type: a.media_type.clone(),
+                size: a.size,
+            })
+        })
+        .collect()
+}
+
+/// A file name for saving an artifact: role and short id, extension by media type.
+pub fn suggested_file_name(meta: &ArtifactItem) -> String {
+    let ext = match meta.media_type.as_str() {
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/gif" => "gif",
+        "model/gltf-binary" => "glb",
+        "application/json" => "json",
+        _ => "bin",
+    };
+    let short = meta.id.get(..8).unwrap_or(&meta.id);
+    format!("{}-{}-{short}.{ext}", meta.node_id, meta.role)
+}
+
+impl StudioApp {
+    /// Starts fetching and decoding an artifact unless it is loaded or on its way.
+    pub(super) fn fetch_artifact(&mut self, id: String) {
+        if self.artifacts.entries.contains_key(&id) {
+            return;
+        }
+        let Some(c) = self.server.client.clone() else {
+            return;
+        };
+        self.artifacts.entries.insert(id.clone(), Entry::Loading);
+        self.spawn(async move {
+            match c.artifact(&id).await {
+                Ok((bytes, media_type)) => {
+                    // Decoding a long turntable takes a while: off the async workers.
+                    let decoded = tokio::task::spawn_blocking(move || {
+                        let frames = decode_frames(&bytes, &media_type);
+                        frames.map(|frames| LoadedArtifact {
+                            bytes: Arc::new(bytes),
+                            media_type,
+                            frames,
+                        })
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
+                    BackendEvent::Artifact {
+                        id,
+                        result: decoded.map(Arc::new),
+                    }
+                }
+                Err(e) => BackendEvent::Artifact {
+                    id,
+                    result: Err(e.to_string()),
+                },
+            }
+        });
+    }
+
+    pub(super) fn on_artifact(&mut self, id: String, result: Result<Arc<LoadedArtifact>, String>) {
+        let entry = match result {
+            Ok(a) => Entry::Ready(a),
+            Err(e) => Entry::Failed(e),
+        };
+        self.artifacts.textures.retain(|(a, _), _| *a != id);
+        self.artifacts.entries.insert(id, entry);
+    }
+
+    /// Asks where to save an artifact (native dialog), then writes it there.
+    pub(super) fn save_artifact(&self, meta: ArtifactItem) -> Result<(), String> {
+        let c = self.server.client.clone().ok_or("Not connected")?;
+        let name = suggested_file_name(&meta);
+        self.spawn(async move {
+            let Some(file) = rfd::AsyncFileDialog::new()
+                .set_title("Save artifact")
+                .set_file_name(&name)
+                .save_file()
+                .await
+            else {
+                return BackendEvent::Notice("Save cancelled".into());
+            };
+            let path = file.path().to_owned();
+            reported(
+                "save artifact",
+                c.artifact(&meta.id),
+                move |(bytes, _)| match std::fs::write(&path, bytes) {
+                    Ok(()) => BackendEvent::Notice(format!("Saved {}", path.display())),
+                    Err(e) => BackendEvent::Failed {
+                        task: "save artifact",
+                        message: format!("{}: {e}", path.display()),
+                    },
+                },
+            )
+            .await
+        });
+        Ok(())
+    }
+}
+
+/// The artifacts of a run as thumbnails (images) or labelled chips (other files); each can be
+/// opened large or saved.
+pub(super) fn artifacts_ui(
+    ui: &mut Ui,
+    view: &mut ArtifactView,
+    artifacts: &[ArtifactItem],
+    out: &mut Vec<Command>,
+) {
+    if artifacts.is_empty() {
+        ui.weak("No artifacts.");
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        for meta in artifacts {
+            ui.vertical(|ui| {
+                ui.set_width(THUMB);
+                thumbnail_ui(ui, view, meta, out);
+                ui.label(format!("{} · {}", meta.node_id, meta.role))
+                    .on_hover_text(format!("{} · {} bytes", meta.media_type, meta.size));
+                if ui.small_button("Save…").clicked() {
+                    out.push(Command::SaveArtifact(meta.clone()));
+                }
+            });
+        }
+    });
+}
+
+fn thumbnail_ui(ui: &mut Ui, view: &mut ArtifactView, meta: &ArtifactItem, out: &mut Vec<Command>) {
+    if !meta.media_type.starts_with("image/") {
+        ui.add_sized([THUMB, THUMB * 0.5], egui::Label::new(&meta.media_type));
+        return;
+    }
+    match view.entry(&meta.id) {
+        None => {
+            out.push(Command::FetchArtifact(meta.id.clone()));
+            ui.add_sized([THUMB, THUMB], egui::Spinner::new());
+        }
+        Some(Entry::Loading) => {
+            ui.add_sized([THUMB, THUMB], egui::Spinner::new());
+        }
+        Some(Entry::Failed(e)) => {
+            ui.colored_label(crate::editor::style::ERROR, e.clone());
+        }
+        Some(Entry::Ready(_)) => {
+            let Some(texture) = view.texture(ui.ctx(), &meta.id, 0) else {
+                ui.weak("no image");
+                return;
+            };
+            let frames = view.loaded(&meta.id).map_or(0, |a| a.frames.len());
+            let hover = if frames > 1 {
+                format!("{frames} frames: click to play")
+            } else {
+                "Click to open large".to_owned()
+            };
+            let r = ui
+                .add(
+                    egui::Image::new(&texture)
+                        .max_size(egui::vec2(THUMB, THUMB))
+                        .sense(egui::Sense::click()),
+                )
+                .on_hover_text(hover);
+            if r.clicked() {
+                out.push(Command::OpenArtifact {
+                    id: meta.id.clone(),
+                    title: format!("{} · {}", meta.node_id, meta.role),
+                });
+            }
+        }
+    }
+}
+
+/// The artifact opened large, in its own window; turntables play, pause and step.
+pub(super) fn open_artifact_ui(
+    ctx: &egui::Context,
+    view: &mut ArtifactView,
+    out: &mut Vec<Command>,
+) {
+    let Some(mut open) = view.open.clone() else {
+        return;
+    };
+    let now = ctx.input(|i| i.time);
+    let frames = view.loaded(&open.id).map_or(0, |a| a.frames.len());
+    let mut keep_open = true;
+    egui::Window::new(format!("Artifact {}", open.title))
+        .id(egui::Id::new("open_artifact"))
+        .open(&mut keep_open)
+        .default_size([720.0, 720.0])
+        .resizable(true)
+        .show(ctx, |ui| {
+            if frames > 1 {
+                ui.horizontal(|ui| {
+                    if ui
+                        .button(if open.playing {
+                            "⏸ Pause"
+                        } else {
+                            "▶ Play"
+                        })
+                        .clicked()
+                    {
+                        open.playing = !open.playing;
+                        open.frame_started = now;
+                    }
+                    if ui.button("◀").on_hover_text("Previous frame").clicked() {
+                        open.playing = false;
+                        open.frame = (open.frame + frames - 1) % frames;
+                    }
+                    if ui.button("▶|").on_hover_text("Next frame").clicked() {
+                        open.playing = false;
+                        open.frame = (open.frame + 1) % frames;
+                    }
+                    let mut shown = open.frame + 1;
+                    if ui
+                        .add(egui::Slider::new(&mut shown, 1..=frames).text(format!("of {frames}")))
+                        .changed()
+                    {
+                        open.playing = false;
+                        open.frame = shown.saturating_sub(1);
+                    }
+                });
+            }
+            if open.playing {
+                let delay = view
+                    .loaded(&open.id)
+                    .and_then(|a| a.frames.get(open.frame).map(|f| f.delay_ms))
+                    .unwrap_or(100) as f64
+                    / 1e3;
+                if now - open.frame_started >= delay {
+                    open.frame = (open.frame + 1) % frames.max(1);
+                    open.frame_started = now;
+                }
+                ctx.request_repaint_after(std::time::Duration::from_secs_f64(delay.max(0.01)));
+            }
+            match view.texture(ctx, &open.id, open.frame) {
+                Some(texture) => {
+                    let size = texture.size_vec2();
+                    ui.weak(format!("{} × {} px", size.x, size.y));
+                    ui.add(egui::Image::new(&texture).shrink_to_fit());
+                }
+                None => {
+                    ui.spinner();
+                }
+            }
+        });
+    if keep_open {
+        if view.open.as_ref() != Some(&open) {
+            view.open = Some(open);
+        }
+    } else {
+        out.push(Command::CloseArtifact);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(w: u32, h: u32, rgba: [u8; 4]) -> Vec<u8> {
+        let img = image::RgbaImage::from_pixel(w, h, image::Rgba(rgba));
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .expect("encode");
+        out
+    }
+
+    #[test]
+    fn decodes_png_and_every_gif_frame() {
+        let frames = decode_frames(&png(4, 3, [255, 0, 0, 255]), "image/png").expect("png");
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].image.size, [4, 3]);
+        assert_eq!(frames[0].image.pixels[0], egui::Color32::RED);
+
+        let mut gif = Vec::new();
+        {
+            let mut encoder = image::codecs::gif::GifEncoder::new(&mut gif);
+            for c in [[255, 0, 0, 255], [0, 0, 255, 255], [0, 255, 0, 255]] {
+                let frame = image::Frame::from_parts(
+                    image::RgbaImage::from_pixel(2, 2, image::Rgba(c)),
+                    0,
+                    0,
+                    image::Delay::from_numer_denom_ms(80, 1),
+                );
+                encoder.encode_frame(frame).expect("frame");
+            }
+        }
+        let frames = decode_frames(&gif, "image/gif").expect("gif");
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[1].image.pixels[0], egui::Color32::BLUE);
+        assert_eq!(frames[2].delay_ms, 80);
+    }
+
+    #[test]
+    fn broken_images_are_errors_and_other_files_have_no_frames() {
+        assert!(decode_frames(b"not a png", "image/png").is_err());
+        assert!(decode_frames(b"glTF", "model/gltf-binary")
+            .expect("no frames")
+            .is_empty());
+    }
+}

@@ -1,0 +1,343 @@
+//! One run in detail: header and actions, the timeline, the failure view (root cause apart
+//! from what it skipped), artifacts, the node table and the selected node's record. Long
+//! lists (node table, log lines) draw only the rows in view, so a run with hundreds of nodes
+//! and tens of thousands of log lines stays smooth.
+
+use super::artifacts::{artifacts_ui, run_artifacts, ArtifactView};
+use super::runs::{enum_str, root_causes, run_color, short, NodeSort, RunsView};
+use super::timeline::{fmt_ms, status_color, timeline_ui};
+use crate::command::Command;
+use crate::editor::style::{ERROR, WARNING};
+use egui::{RichText, Ui};
+use workflow_engine::runtime::{LogLine, NodeRun, NodeStatus};
+use workflow_server::store::RunRecord;
+
+const ROW: f32 = 20.0;
+/// Tallest a scrolling list inside the detail grows before it scrolls on its own.
+const LIST_HEIGHT: f32 = 320.0;
+
+pub fn duration_ms(n: &NodeRun) -> Option<i64> {
+    Some(n.finished_at? - n.started_at?)
+}
+
+pub(super) fn run_detail_ui(
+    ui: &mut Ui,
+    view: &mut RunsView,
+    artifacts: &mut ArtifactView,
+    run: &RunRecord,
+    now_ms: i64,
+    out: &mut Vec<Command>,
+) {
+    header_ui(ui, view, run, out);
+    ui.separator();
+    ui.label(RichText::new("Timeline").strong());
+    if let Some(node) = timeline_ui(ui, &run.nodes, run.graph.as_ref(), now_ms, &mut view.axis) {
+        out.push(Command::SelectRunNode(node));
+    }
+    ui.separator();
+    failure_ui(ui, view, run, out);
+    ui.label(RichText::new("Artifacts").strong());
+    artifacts_ui(ui, artifacts, &run_artifacts(&run.nodes), out);
+    ui.separator();
+    ui.label(RichText::new("Nodes").strong());
+    node_table_ui(ui, view, &run.nodes, out);
+    if let Some(node) = view
+        .selected_node
+        .as_deref()
+        .and_then(|id| run.nodes.iter().find(|n| n.node_id == id))
+    {
+        ui.separator();
+        node_record_ui(ui, view, node);
+    }
+}
+
+fn header_ui(ui: &mut Ui, view: &mut RunsView, run: &RunRecord, out: &mut Vec<Command>) {
+    ui.horizontal(|ui| {
+        ui.heading(format!("Run {}", short(&run.id)));
+        ui.colored_label(run_color(run.status), enum_str(&run.status));
+    });
+    ui.label(format!(
+        "mode {} · trigger {}{}",
+        enum_str(&run.mode),
+        run.trigger,
+        if run.authoritative {
+            ""
+        } else {
+            " · not delivered (shadow)"
+        }
+    ));
+    if let (Some(link), Some(other)) = (&run.link, &run.linked_run_id) {
+        ui.horizontal(|ui| {
+            ui.label(format!("linked: {link}"));
+            if ui.link(short(other)).clicked() {
+                out.push(Command::SelectRun(other.clone()));
+            }
+        });
+    }
+    if let Some(err) = &run.error {
+        ui.colored_label(
+            ERROR,
+            format!(
+                "{}: {}",
+                err["code"].as_str().unwrap_or("error"),
+                err["message"].as_str().unwrap_or("")
+            ),
+        );
+    }
+    ui.horizontal(|ui| {
+        if ui.button("Open in editor").clicked() {
+            out.push(Command::OpenRunInEditor);
+        }
+        if ui
+            .button("Re-run")
+            .on_hover_text("With the overrides below, if any")
+            .clicked()
+        {
+            out.push(Command::Rerun);
+        }
+        if !run.status.is_final() && ui.button("Cancel").clicked() {
+            out.push(Command::CancelRun);
+        }
+        let partner = run.linked_run_id.clone().or_else(|| run.rerun_of.clone());
+        let compare = ui
+            .add_enabled(partner.is_some(), egui::Button::new("Compare"))
+            .on_hover_text("Side by side with the linked run (shadow, fallback or re-run)")
+            .on_disabled_hover_text("No linked run: pick one with \"compare\" in the runs list");
+        if compare.clicked() {
+            if let Some(other) = partner {
+                out.push(Command::CompareRuns {
+                    left: run.id.clone(),
+                    right: other,
+                });
+            }
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("Re-run with");
+        ui.add(
+            egui::TextEdit::singleline(&mut view.rerun_overrides)
+                .hint_text("{\"render.width\": 1024}")
+                .desired_width(320.0),
+        );
+    });
+}
+
+fn failure_ui(ui: &mut Ui, view: &mut RunsView, run: &RunRecord, out: &mut Vec<Command>) {
+    let causes: Vec<&NodeRun> = root_causes(&run.nodes).collect();
+    if causes.is_empty() {
+        return;
+    }
+    ui.label(RichText::new("Failure").strong().color(ERROR));
+    for n in &causes {
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(format!("Root cause: {} ({})", n.node_id, n.node_type)).strong(),
+                );
+                if ui.small_button("details").clicked() {
+                    out.push(Command::SelectRunNode(n.node_id.clone()));
+                }
+            });
+            error_ui(ui, n);
+            let skipped: Vec<&str> = run
+                .nodes
+                .iter()
+                .filter(|s| s.status == NodeStatus::Skipped)
+                .filter(|s| {
+                    s.error.as_ref().and_then(|e| e.root_cause_node.as_deref())
+                        == Some(n.node_id.as_str())
+                })
+                .map(|s| s.node_id.as_str())
+                .collect();
+            if !skipped.is_empty() {
+                ui.colored_label(
+                    WARNING,
+                    format!("Skipped because of it: {}", skipped.join(", ")),
+                );
+            }
+            params_ui(ui, n);
+            logs_ui(ui, &mut view.log_search, &n.logs, &n.node_id);
+        });
+    }
+}
+
+fn error_ui(ui: &mut Ui, n: &NodeRun) {
+    if let Some(e) = &n.error {
+        ui.colored_label(ERROR, format!("{}: {}", e.code, e.message));
+        if !e.details.is_null() {
+            ui.monospace(e.details.to_string());
+        }
+    }
+}
+
+fn params_ui(ui: &mut Ui, n: &NodeRun) {
+    egui::CollapsingHeader::new("Parameters it ran with")
+        .id_salt(("params", &n.node_id))
+        .show(ui, |ui| {
+            for (k, v) in &n.params {
+                ui.monospace(format!("{k} = {v}"));
+            }
+        });
+}
+
+/// A node's log lines, filtered by the search text; only the lines in view are laid out.
+fn logs_ui(ui: &mut Ui, search: &mut String, logs: &[LogLine], salt: &str) {
+    ui.horizontal(|ui| {
+        ui.label(format!("Logs ({})", logs.len()));
+        ui.add(egui::TextEdit::singleline(search).hint_text("search logs"));
+    });
+    let needle = search.to_lowercase();
+    let shown: Vec<&LogLine> = if needle.is_empty() {
+        logs.iter().collect()
+    } else {
+        logs.iter()
+            .filter(|l| l.message.to_lowercase().contains(&needle))
+            .collect()
+    };
+    if shown.is_empty() {
+        ui.weak(if logs.is_empty() {
+            "No log lines."
+        } else {
+            "No line matches."
+        });
+        return;
+    }
+    let row = ui.text_style_height(&egui::TextStyle::Monospace);
+    egui::ScrollArea::vertical()
+        .id_salt(("logs", salt))
+        .max_height(LIST_HEIGHT)
+        .auto_shrink([false, true])
+        .show_rows(ui, row, shown.len(), |ui, range| {
+            for line in &shown[range] {
+                let level = enum_str(&line.level);
+                let text = format!("{level:<5} {}", line.message);
+                let color = match level.as_str() {
+                    "error" => ERROR,
+                    "warn" => WARNING,
+                    _ => ui.visuals().text_color(),
+                };
+                ui.label(RichText::new(text).monospace().color(color));
+            }
+        });
+}
+
+fn sorted_rows(nodes: &[NodeRun], sort: NodeSort) -> Vec<&NodeRun> {
+    let mut rows: Vec<&NodeRun> = nodes.iter().collect();
+    match sort {
+        NodeSort::Order => {}
+        NodeSort::Status => rows.sort_by_key(|n| enum_str(&n.status)),
+        NodeSort::Duration => rows.sort_by_key(|n| std::cmp::Reverse(duration_ms(n).unwrap_or(0))),
+    }
+    rows
+}
+
+fn node_table_ui(ui: &mut Ui, view: &mut RunsView, nodes: &[NodeRun], out: &mut Vec<Command>) {
+    let widths = [170.0, 80.0, 80.0, 170.0, 150.0];
+    ui.horizontal(|ui| {
+        for (label, sort, w) in [
+            ("node", NodeSort::Order, widths[0]),
+            ("status", NodeSort::Status, widths[1]),
+            ("duration", NodeSort::Duration, widths[2]),
+        ] {
+            let text = if view.sort == sort {
+                format!("{label} ⏷")
+            } else {
+                label.to_owned()
+            };
+            if ui
+                .add_sized([w, ROW], egui::Button::new(text).frame(false))
+                .clicked()
+            {
+                view.sort = sort;
+            }
+        }
+        ui.add_sized(
+            [widths[3], ROW],
+            egui::Label::new(RichText::new("outputs").strong()),
+        );
+        ui.add_sized(
+            [widths[4], ROW],
+            egui::Label::new(RichText::new("artifacts").strong()),
+        );
+        ui.label(RichText::new("error").strong());
+    });
+    let rows = sorted_rows(nodes, view.sort);
+    egui::ScrollArea::vertical()
+        .id_salt("node_table")
+        .max_height(LIST_HEIGHT)
+        .auto_shrink([false, true])
+        .show_rows(ui, ROW, rows.len(), |ui, range| {
+            for n in &rows[range] {
+                ui.horizontal(|ui| {
+                    ui.set_height(ROW);
+                    let selected = view.selected_node.as_deref() == Some(n.node_id.as_str());
+                    let r = ui
+                        .add_sized(
+                            [widths[0], ROW],
+                            egui::Button::selectable(selected, &n.node_id),
+                        )
+                        .on_hover_text(&n.node_type);
+                    if r.clicked() {
+                        out.push(Command::SelectRunNode(n.node_id.clone()));
+                    }
+                    ui.add_sized(
+                        [widths[1], ROW],
+                        egui::Label::new(
+                            RichText::new(enum_str(&n.status)).color(status_color(n.status)),
+                        ),
+                    );
+                    ui.add_sized(
+                        [widths[2], ROW],
+                        egui::Label::new(duration_ms(n).map_or("—".into(), |d| fmt_ms(d as f64))),
+                    );
+                    ui.add_sized(
+                        [widths[3], ROW],
+                        egui::Label::new(n.outputs.keys().cloned().collect::<Vec<_>>().join(", "))
+                            .truncate(),
+                    );
+                    ui.add_sized(
+                        [widths[4], ROW],
+                        egui::Label::new(
+                            n.artifacts
+                                .iter()
+                                .map(|a| format!("{} ({} B)", a.role, a.size))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        )
+                        .truncate(),
+                    );
+                    ui.label(n.error.as_ref().map_or(String::new(), |e| e.code.clone()));
+                });
+            }
+        });
+}
+
+/// Everything recorded about the selected node: times, error, parameters, outputs, logs.
+fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("Node {}", n.node_id)).strong());
+        ui.weak(format!("{} · module {}", n.node_type, n.module_key));
+        ui.colored_label(status_color(n.status), enum_str(&n.status));
+    });
+    let times = match (n.started_at, n.finished_at) {
+        (Some(s), Some(f)) => format!(
+            "waited {} · ran {}",
+            fmt_ms((s - n.queued_at) as f64),
+            fmt_ms((f - s) as f64)
+        ),
+        (Some(s), None) => format!("waited {} · running", fmt_ms((s - n.queued_at) as f64)),
+        _ => "never started".to_owned(),
+    };
+    ui.label(times);
+    error_ui(ui, n);
+    params_ui(ui, n);
+    egui::CollapsingHeader::new(format!("Outputs ({})", n.outputs.len()))
+        .id_salt(("outputs", &n.node_id))
+        .default_open(true)
+        .show(ui, |ui| {
+            for (port, summary) in &n.outputs {
+                ui.monospace(format!("{port}: {summary}"));
+            }
+        });
+    logs_ui(ui, &mut view.node_log_search, &n.logs, &n.node_id);
+}
