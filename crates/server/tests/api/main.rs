@@ -5,6 +5,7 @@ mod auth;
 mod common;
 mod contracts;
 mod errors;
+mod materials;
 mod modules;
 mod output_types;
 mod persistence;
