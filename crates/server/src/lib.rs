@@ -11,6 +11,7 @@ pub mod error;
 pub mod json;
 pub mod maintenance;
 pub mod materials;
+pub mod orders;
 pub mod products;
 pub mod runs;
 pub mod seed;

@@ -115,6 +115,10 @@ async fn openapi_lists_every_route() {
         ("post", "/api/materials"),
         ("get", "/api/materials/{name}"),
         ("put", "/api/materials/{name}"),
+        ("get", "/api/order-lines"),
+        ("post", "/api/order-lines"),
+        ("get", "/api/order-lines/{id}"),
+        ("post", "/api/order-lines/{id}/dispatch"),
     ];
     let paths = doc["paths"].as_object().expect("paths");
     let documented: usize = paths
