@@ -68,6 +68,8 @@ pub async fn build(
 ) -> Result<(Router, AppState), StartError> {
     let registry = Arc::new(Registry::builtin());
     crate::seed::seed(store.as_ref(), &registry).await?;
+    // Runs, preflight and material-map checks read the library from the products' mirror.
+    crate::materials::reload(store.as_ref(), &runs.products).await?;
     let service = RunService::new(store.clone(), registry.clone(), &runs).map_err(|source| {
         StartError::DataDir {
             path: runs.artifact_dir.clone(),

@@ -48,6 +48,9 @@ pub enum ApiError {
     Forbidden { role: String, action: String },
     #[error("{0} not found")]
     NotFound(String),
+    /// A record named by a field of the request body does not exist (`details.field`).
+    #[error("{what} not found")]
+    FieldNotFound { what: String, field: String },
     #[error("If-Match header with the current version is required for this request")]
     PreconditionRequired,
     #[error("{message}")]
@@ -77,7 +80,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::FieldNotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -94,7 +97,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden { .. } => "forbidden",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::NotFound(_) | ApiError::FieldNotFound { .. } => "not_found",
             ApiError::PreconditionRequired => "precondition_required",
             ApiError::Conflict { code, .. } | ApiError::Unprocessable { code, .. } => code,
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -109,6 +112,7 @@ impl ApiError {
                 json!({"line": line, "column": column})
             }
             ApiError::PayloadTooLarge { limit } => json!({"limit_bytes": limit}),
+            ApiError::FieldNotFound { field, .. } => json!({"field": field}),
             ApiError::Conflict { details, .. } | ApiError::Unprocessable { details, .. } => {
                 details.clone()
             }
@@ -158,6 +162,11 @@ impl From<crate::store::StoreError> for ApiError {
                     "{what} was changed by someone else: your version is stale, the current version is {current_version}; reload, merge and retry with If-Match: {current_version}"
                 ),
                 details: json!({"current_version": current_version, "current": current}),
+            },
+            StoreError::AlreadyExists(what) => ApiError::Conflict {
+                code: "already_exists",
+                message: format!("{what} already exists"),
+                details: Value::Null,
             },
             StoreError::InUse { what, users } => ApiError::Conflict {
                 code: "in_use",

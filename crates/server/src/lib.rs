@@ -10,11 +10,14 @@ pub mod embedded;
 pub mod error;
 pub mod json;
 pub mod maintenance;
+pub mod materials;
+pub mod orders;
 pub mod products;
 pub mod runs;
 pub mod seed;
 pub mod state;
 pub mod store;
+pub mod validation;
 
 pub use api::ApiConfig;
 pub use embedded::EmbeddedServer;

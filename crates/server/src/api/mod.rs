@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod contracts;
 pub mod dispatch;
+pub mod materials;
+pub mod order_lines;
 pub mod output_types;
 pub mod products;
 pub mod runs;
@@ -49,7 +51,7 @@ impl Default for ApiConfig {
     info(
         title = "Workflow Studio API",
         description = "Node contracts, workflows with optimistic concurrency, output types, \
-            runs. \
+            runs, products, materials, order lines. \
             Errors are always `{\"error\": {\"code\", \"message\", \"details\"}}`."
     ),
     modifiers(&BearerAuth),
@@ -60,7 +62,10 @@ impl Default for ApiConfig {
         (name = "workflows", description = "Workflow graphs, revisions and validation"),
         (name = "output-types", description = "Invocation profiles"),
         (name = "admin", description = "Tokens and maintenance"),
-        (name = "runs", description = "Preflight, dispatch, runs, live events, artifacts")
+        (name = "runs", description = "Preflight, dispatch, runs, live events, artifacts"),
+        (name = "products", description = "CAD uploads, products, material maps"),
+        (name = "materials", description = "The material library: defaults and user materials"),
+        (name = "order-lines", description = "Order lines: a product + an output type to render")
     )
 )]
 struct ApiDoc;
@@ -89,6 +94,8 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
         .merge(dispatch::routes())
         .merge(runs::routes())
         .merge(products::routes())
+        .merge(materials::routes())
+        .merge(order_lines::routes())
         .split_for_parts();
     if config.debug_panic_route {
         router = router.route("/api/_debug/panic", axum::routing::get(debug_panic));

@@ -1,4 +1,4 @@
-//! `/api/cad-files`, `/api/products`, `/api/materials`: upload a CAD file (which creates a
+//! `/api/cad-files`, `/api/products`: upload a CAD file (which creates a
 //! product and dispatches its processing), read products with their processing results, and
 //! edit a product's material map. Handlers translate and delegate to [`FsProducts`] and the
 //! run service.
@@ -24,7 +24,8 @@ use workflow_engine::materials::MaterialMap;
 pub const UPLOAD_LIMIT: usize = 512 * 1024 * 1024;
 
 const UPLOAD_ROLES: &[Role] = &[Role::Author, Role::Debugger];
-const MATERIAL_ROLES: &[Role] = &[Role::MaterialSpecialist, Role::Author];
+/// Who may edit material maps and the material library.
+pub(crate) const MATERIAL_ROLES: &[Role] = &[Role::MaterialSpecialist, Role::Author];
 
 pub fn routes() -> OpenApiRouter<AppState> {
     let upload = OpenApiRouter::new()
@@ -36,7 +37,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(product_glb))
         .routes(routes!(product_thumbnail))
         .routes(routes!(get_material_map, put_material_map))
-        .routes(routes!(materials))
         .merge(upload)
 }
 
@@ -278,11 +278,4 @@ async fn put_material_map(
     }
     let version = state.products.put_material_map(&id, expected, &map)?;
     Ok((version_etag(version), Json(map)).into_response())
-}
-
-/// The material library (the engine's default library).
-#[utoipa::path(get, path = "/api/materials", tag = "products", security(("bearer" = [])),
-    responses((status = 200, description = "material library")))]
-async fn materials(_caller: Caller, State(state): State<AppState>) -> Json<Value> {
-    Json(json!(state.products.library()))
 }

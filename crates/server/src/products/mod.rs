@@ -6,9 +6,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use utoipa::ToSchema;
-use workflow_engine::materials::{default_library, MaterialLibrary, MaterialMap};
+use workflow_engine::materials::{default_library, MaterialLibrary, MaterialMap, PbrMaterial};
 use workflow_engine::modules::{CadPublication, ProductScene, ProductSource};
 
 /// CAD file extensions an upload may have.
@@ -67,6 +67,10 @@ pub struct FsProducts {
     root: PathBuf,
     /// Serialises read-modify-write of `product.json` within this process.
     lock: Mutex<()>,
+    /// The user materials (stored in the database; see `crate::materials`), merged over the
+    /// default library by [`FsProducts::library`]. Modules read materials synchronously from
+    /// their blocking threads, so the store's copy is mirrored here.
+    user_materials: RwLock<Vec<PbrMaterial>>,
 }
 
 impl FsProducts {
@@ -74,6 +78,7 @@ impl FsProducts {
         FsProducts {
             root,
             lock: Mutex::new(()),
+            user_materials: RwLock::default(),
         }
     }
 
@@ -223,9 +228,34 @@ impl FsProducts {
         Ok(product.material_map_version)
     }
 
-    /// The material library products are resolved against.
+    /// The material library products are resolved against: the engine's default library with
+    /// the user materials merged over it (a user material replaces a default of the same name;
+    /// new names follow the defaults, by name).
     pub fn library(&self) -> MaterialLibrary {
-        default_library()
+        let mut library = default_library();
+        for m in self.user_materials() {
+            match library.materials.iter_mut().find(|d| d.name == m.name) {
+                Some(slot) => *slot = m,
+                None => library.materials.push(m),
+            }
+        }
+        library
+    }
+
+    /// The user materials as last loaded from the store.
+    pub fn user_materials(&self) -> Vec<PbrMaterial> {
+        self.user_materials
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Replaces the mirrored user materials (after a write, or a reload from the store).
+    pub fn set_user_materials(&self, materials: Vec<PbrMaterial>) {
+        match self.user_materials.write() {
+            Ok(mut m) => *m = materials,
+            Err(p) => *p.into_inner() = materials,
+        }
     }
 }
 

@@ -70,6 +70,9 @@ pub struct RunService {
     pub(crate) artifacts: Arc<DiskArtifacts>,
     /// Set when preflight resolves `inputs.product_id` against the product store.
     pub(crate) products: Option<Arc<FsProducts>>,
+    /// The products the modules read (always set): its material-library mirror is reloaded
+    /// from the store before each run, so materials written by another process are seen.
+    pub(crate) library: Arc<FsProducts>,
     hub: broadcast::Sender<Arc<HubEvent>>,
     wake: Notify,
     cancels: Mutex<HashMap<String, CancellationToken>>,
@@ -96,6 +99,7 @@ impl RunService {
             runtime,
             artifacts,
             products: config.resolve_products.then(|| config.products.clone()),
+            library: config.products.clone(),
             hub,
             wake: Notify::new(),
             cancels: Mutex::default(),

@@ -34,6 +34,10 @@ pub(crate) async fn execute(service: &Arc<RunService>, job: &Job) -> StoreResult
         // Cancelled while queued, between claim and here.
         return store.set_job_status(&job.id, "done").await;
     }
+    // The material library may have changed in another process since this one last read it.
+    if let Err(err) = crate::materials::reload(store.as_ref(), &service.library).await {
+        tracing::warn!(run = %run.id, %err, "cannot reload the material library; using the last one read");
+    }
     let cancel = service.register_cancel(&run.id);
     store.mark_run_started(&run.id, now_ms()).await?;
     let (tx, rx) = unbounded_channel();

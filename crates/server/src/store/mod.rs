@@ -3,9 +3,11 @@
 //! business decisions beyond optimistic concurrency (the version check) and referential
 //! integrity (a workflow in use cannot be deleted).
 
+mod orders;
 mod runs;
 mod sqlite;
 
+pub use orders::{MaterialStore, NewOrderLine, OrderLine, OrderLineFilter, OrderStore};
 pub use runs::{ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
 pub use sqlite::SqliteStore;
 
@@ -76,6 +78,9 @@ pub enum StoreError {
         /// The current record as the API shows it, so the client can merge.
         current: serde_json::Value,
     },
+    /// A record with that key (e.g. a material name) is already stored.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
     #[error("{what} is in use")]
     InUse { what: String, users: Vec<UsedBy> },
     #[error(transparent)]
@@ -96,7 +101,7 @@ pub mod note {
 }
 
 #[async_trait]
-pub trait Store: RunStore + Send + Sync + 'static {
+pub trait Store: RunStore + OrderStore + MaterialStore + Send + Sync + 'static {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
 

@@ -112,6 +112,13 @@ async fn openapi_lists_every_route() {
         ("get", "/api/products/{id}/material-map"),
         ("put", "/api/products/{id}/material-map"),
         ("get", "/api/materials"),
+        ("post", "/api/materials"),
+        ("get", "/api/materials/{name}"),
+        ("put", "/api/materials/{name}"),
+        ("get", "/api/order-lines"),
+        ("post", "/api/order-lines"),
+        ("get", "/api/order-lines/{id}"),
+        ("post", "/api/order-lines/{id}/dispatch"),
     ];
     let paths = doc["paths"].as_object().expect("paths");
     let documented: usize = paths
@@ -128,7 +135,8 @@ async fn openapi_lists_every_route() {
         let concrete = path
             .replace("{family}", "order_line")
             .replace("{id}", "nope")
-            .replace("{rev}", "1");
+            .replace("{rev}", "1")
+            .replace("{name}", "nope");
         let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
         let r = app
             .req(m, &concrete, Some(&app.admin))

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-fn fixture(rel: &str) -> PathBuf {
+pub fn fixture(rel: &str) -> PathBuf {
     let base = std::env::var("WORKFLOW_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|_| {
@@ -24,7 +24,7 @@ fn fixture(rel: &str) -> PathBuf {
 }
 
 /// `POST /api/cad-files` with a hand-built multipart body (file + overrides).
-async fn upload(app: &TestApp, rel: &str, overrides: Value) -> reqwest::Response {
+pub async fn upload(app: &TestApp, rel: &str, overrides: Value) -> reqwest::Response {
     let path = fixture(rel);
     let bytes = std::fs::read(&path).expect("fixture exists");
     let name = path
@@ -56,7 +56,7 @@ async fn upload(app: &TestApp, rel: &str, overrides: Value) -> reqwest::Response
 }
 
 /// Polls a run until it is final (renders on llvmpipe in a debug build: allow a minute).
-async fn finished(app: &TestApp, run_id: &str) -> Value {
+pub async fn finished(app: &TestApp, run_id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let run = json_of(
@@ -78,7 +78,7 @@ async fn finished(app: &TestApp, run_id: &str) -> Value {
     }
 }
 
-fn small_thumbnail() -> Value {
+pub fn small_thumbnail() -> Value {
     json!({"render.thumbnail.width": 128, "render.thumbnail.height": 128})
 }
 

@@ -3,9 +3,10 @@
 
 use workflow_contracts::output_type::{ArtifactKind, OutputTypeSpec, Rollout};
 use workflow_contracts::{starter_graph, Family, Registry};
+use workflow_engine::materials::PbrMaterial;
 use workflow_server::app::{open_store, sqlite_url_in};
 use workflow_server::auth::Role;
-use workflow_server::store::{Store, StoreError};
+use workflow_server::store::{NewOrderLine, OrderLineFilter, Store, StoreError};
 
 pub async fn store_contract(store: &dyn Store) {
     let registry = Registry::builtin();
@@ -140,6 +141,88 @@ pub async fn store_contract(store: &dyn Store) {
     );
 }
 
+/// Order lines and user materials, as every store must keep them.
+pub async fn order_and_material_contract(store: &dyn Store) {
+    let new = |product: &str, ot: &str| NewOrderLine {
+        product_id: product.into(),
+        output_type_id: ot.into(),
+        overrides: serde_json::json!({"render.still.width": 128})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        quantity: 2,
+        reference: Some("PO-1".into()),
+        priority: -5,
+    };
+    let a = store.create_order_line(&new("p1", "ot1")).await.expect("a");
+    let b = store.create_order_line(&new("p1", "ot2")).await.expect("b");
+    store.create_order_line(&new("p2", "ot1")).await.expect("c");
+    assert_eq!(store.get_order_line(&a.id).await.expect("get"), a);
+    assert_eq!(
+        (a.quantity, a.priority, a.last_run_id.as_deref()),
+        (2, -5, None)
+    );
+    assert!(matches!(
+        store.get_order_line("nope").await,
+        Err(StoreError::NotFound(_))
+    ));
+    let filter = |product: Option<&str>, ot: Option<&str>, limit, offset| OrderLineFilter {
+        product_id: product.map(str::to_owned),
+        output_type_id: ot.map(str::to_owned),
+        limit,
+        offset,
+    };
+    let (lines, total) = store
+        .list_order_lines(&filter(Some("p1"), None, 1, 0))
+        .await
+        .expect("list");
+    assert_eq!((lines.len(), total), (1, 2));
+    let (lines, total) = store
+        .list_order_lines(&filter(Some("p1"), Some("ot1"), 10, 0))
+        .await
+        .expect("list");
+    assert_eq!((lines, total), (vec![a.clone()], 1));
+    let (_, total) = store
+        .list_order_lines(&filter(None, None, 10, 0))
+        .await
+        .expect("list");
+    assert_eq!(total, 3);
+    store.set_order_line_run(&b.id, "run-1").await.expect("run");
+    assert_eq!(
+        store
+            .get_order_line(&b.id)
+            .await
+            .expect("get")
+            .last_run_id
+            .as_deref(),
+        Some("run-1")
+    );
+    assert!(matches!(
+        store.set_order_line_run("nope", "run-1").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let mut m = PbrMaterial {
+        name: "signal_red".into(),
+        base_color: [0.5, 0.01, 0.02, 1.0],
+        metallic: 0.0,
+        roughness: 0.35,
+        emissive: [0.0, 0.1, 0.0],
+        opacity: 0.75,
+    };
+    store.create_material(&m).await.expect("create");
+    assert!(matches!(
+        store.create_material(&m).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    m.roughness = 0.6;
+    assert!(!store.put_material(&m).await.expect("replace"));
+    let mut n = m.clone();
+    n.name = "blue".into();
+    assert!(store.put_material(&n).await.expect("create"));
+    assert_eq!(store.list_materials().await.expect("list"), vec![n, m]);
+}
+
 #[tokio::test]
 async fn sqlite_store_meets_the_store_contract() {
     let dir = tempfile::tempdir().expect("dir");
@@ -147,6 +230,7 @@ async fn sqlite_store_meets_the_store_contract() {
         .await
         .expect("open");
     store_contract(store.as_ref()).await;
+    order_and_material_contract(store.as_ref()).await;
     // Migrations are idempotent: reopening the same file applies nothing new.
     let again = open_store(&sqlite_url_in(dir.path()).expect("url"))
         .await

@@ -1,0 +1,401 @@
+//! Order lines: validated against the product, the output type and what it runs; stored,
+//! listed and dispatched as an output-type dispatch whose run carries the order line id.
+
+use super::common::*;
+use super::products::{finished, small_thumbnail, upload};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+/// The id of the seeded output type called `name`.
+async fn output_type(app: &TestApp, name: &str) -> String {
+    let all = json_of(
+        app.get("/api/output-types", &app.author).await,
+        StatusCode::OK,
+    )
+    .await;
+    all.as_array()
+        .expect("output types")
+        .iter()
+        .find(|o| o["name"] == name)
+        .and_then(|o| o["id"].as_str())
+        .unwrap_or_else(|| panic!("output type {name}: {all:#}"))
+        .to_owned()
+}
+
+/// Uploads `rel` and waits for its processing run; returns the product id.
+async fn product(app: &TestApp, rel: &str) -> String {
+    let created = json_of(
+        upload(app, rel, small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    finished(app, created["run_id"].as_str().expect("run id")).await;
+    created["product"]["id"]
+        .as_str()
+        .expect("product id")
+        .to_owned()
+}
+
+/// The `field`s of a 422 `invalid_order_line`.
+async fn bad_fields(response: reqwest::Response) -> Vec<String> {
+    let body = error_of(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_order_line",
+    )
+    .await;
+    body["error"]["details"]["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().expect("field").to_owned())
+        .collect()
+}
+
+fn small_still() -> Value {
+    json!({"render.still.width": 128, "render.still.height": 128})
+}
+
+#[tokio::test]
+async fn order_lines_are_validated_stored_listed_and_dispatched() {
+    let app = spawn_app().await;
+    let product_id = product(&app, "gltf/Box.glb").await;
+    let still = output_type(&app, "Still 2048 white").await;
+    let thumbnail = output_type(&app, "CAD thumbnail").await;
+    let line = |product: &str, ot: &str, overrides: Value| json!({"product_id": product, "output_type_id": ot, "overrides": overrides});
+
+    // Unknown product or output type: 404 naming the field.
+    for (body, field) in [
+        (line("no-such-product", &still, json!({})), "product_id"),
+        (
+            line(&product_id, "no-such-type", json!({})),
+            "output_type_id",
+        ),
+    ] {
+        let err = error_of(
+            app.post("/api/order-lines", &app.author, &body).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+        assert_eq!(err["error"]["details"]["field"], field, "{err:#}");
+    }
+    // A cad_file output type, bad overrides (unknown target, bad value, a node type the
+    // legacy still pipeline does not run) and bad plain fields: 422 naming each.
+    assert_eq!(
+        bad_fields(
+            app.post(
+                "/api/order-lines",
+                &app.author,
+                &line(&product_id, &thumbnail, json!({}))
+            )
+            .await
+        )
+        .await,
+        ["output_type_id"]
+    );
+    let bad = line(
+        &product_id,
+        &still,
+        json!({"render.still.width": "huge", "nonsense.param": 1,
+               "render.turntable.frame_count": 12, "render.still.height": 256,
+               // Legacy steps are node ids of a legacy run: checked like any node's params.
+               "order.render_still.height": 64, "order.render_still.gloss": 4,
+               "order.render_still.width": -3}),
+    );
+    let mut fields = bad_fields(app.post("/api/order-lines", &app.author, &bad).await).await;
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "overrides.nonsense.param",
+            "overrides.order.render_still.gloss",
+            "overrides.order.render_still.width",
+            "overrides.render.still.width",
+            "overrides.render.turntable.frame_count"
+        ]
+    );
+    let mut bad = line(&product_id, &still, json!({}));
+    bad["quantity"] = json!(0);
+    bad["priority"] = json!(1000);
+    assert_eq!(
+        bad_fields(app.post("/api/order-lines", &app.author, &bad).await).await,
+        ["quantity", "priority"]
+    );
+    // Unknown body fields are a shape error, as elsewhere.
+    let mut bad = line(&product_id, &still, json!({}));
+    bad["colour"] = json!("red");
+    error_of(
+        app.post("/api/order-lines", &app.author, &bad).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    error_of(
+        app.post(
+            "/api/order-lines",
+            &app.material_specialist,
+            &line(&product_id, &still, json!({})),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    // Created, read back, listed.
+    let mut body = line(&product_id, &still, small_still());
+    body["quantity"] = json!(3);
+    body["reference"] = json!("PO-4711/1");
+    let r = app.post("/api/order-lines", &app.author, &body).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let location = r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let created: Value = r.json().await.expect("json");
+    let id = created["id"].as_str().expect("id").to_owned();
+    assert_eq!(location, format!("/api/order-lines/{id}"));
+    assert_eq!(
+        (
+            &created["quantity"],
+            &created["priority"],
+            &created["reference"]
+        ),
+        (&json!(3), &json!(0), &json!("PO-4711/1"))
+    );
+    assert_eq!(created["overrides"], small_still());
+    assert_eq!(created["last_run_id"], Value::Null);
+    let got = json_of(app.get(&location, &app.debugger).await, StatusCode::OK).await;
+    assert_eq!(got, created);
+    error_of(
+        app.get("/api/order-lines/nope", &app.author).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let second = app
+        .post(
+            "/api/order-lines",
+            &app.debugger,
+            &line(&product_id, &still, json!({})),
+        )
+        .await;
+    assert_eq!(second.status(), StatusCode::CREATED);
+    let page = json_of(
+        app.get(
+            &format!("/api/order-lines?product_id={product_id}&limit=1"),
+            &app.author,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!((&page["total"], &page["limit"]), (&json!(2), &json!(1)));
+    assert_eq!(page["order_lines"].as_array().expect("lines").len(), 1);
+    let page = json_of(
+        app.get("/api/order-lines?offset=1&limit=5", &app.author)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    // Newest first: the first line is on the second page position.
+    assert_eq!(page["order_lines"][0]["id"], id.as_str());
+    let page = json_of(
+        app.get(
+            &format!("/api/order-lines?output_type_id={thumbnail}"),
+            &app.author,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page["total"], 0);
+
+    // Dispatch: debugger (as output-type dispatch); the run carries the order line.
+    let dispatch = format!("/api/order-lines/{id}/dispatch");
+    error_of(
+        app.post(&dispatch, &app.author, &json!({})).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    error_of(
+        app.post("/api/order-lines/nope/dispatch", &app.debugger, &json!({}))
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let dispatched = json_of(
+        app.post(&dispatch, &app.debugger, &json!({})).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let run_id = dispatched["run_id"].as_str().expect("run id").to_owned();
+    assert_eq!(dispatched["runs"][0]["mode"], "legacy");
+    let run = wait_final(&app, &run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_eq!(run["inputs"]["order_line_id"], id.as_str());
+    assert_eq!(run["inputs"]["product_id"], product_id.as_str());
+    assert_eq!(run["output_type_id"], still.as_str());
+    assert_eq!(run["overrides"], small_still());
+    let runs = json_of(
+        app.get(&format!("/api/runs?output_type_id={still}"), &app.debugger)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(runs["runs"][0]["id"], run_id.as_str());
+    assert_eq!(runs["runs"][0]["inputs"]["order_line_id"], id.as_str());
+    let got = json_of(app.get(&location, &app.author).await, StatusCode::OK).await;
+    assert_eq!(got["last_run_id"], run_id.as_str());
+}
+
+/// Real modules: a product processed by the real pipeline, a material created over the API and
+/// assigned in the material map, an order line dispatched and rendered with it.
+#[tokio::test]
+async fn an_order_line_renders_with_a_new_material() {
+    let app = spawn_app_production().await;
+    let product_id = product(&app, "gltf/Box.glb").await;
+    let material = json!({"name": "signal_red", "base_color": "#c1121c", "metallic": 0,
+                          "roughness": 0.35});
+    let r = app
+        .post("/api/materials", &app.material_specialist, &material)
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let map = json!({"assignments": {}, "rules": [{"pattern": "*", "material": "signal_red"}]});
+    let r = app
+        .put(
+            &format!("/api/products/{product_id}/material-map"),
+            &app.material_specialist,
+            0,
+            &map,
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let still = output_type(&app, "Still 2048 white").await;
+    let body =
+        json!({"product_id": product_id, "output_type_id": still, "overrides": small_still()});
+    let line = json_of(
+        app.post("/api/order-lines", &app.author, &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = line["id"].as_str().expect("id");
+    let dispatched = json_of(
+        app.post(
+            &format!("/api/order-lines/{id}/dispatch"),
+            &app.debugger,
+            &json!({}),
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let run = finished(&app, dispatched["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let artifact = |role: &str| {
+        run["artifacts"]
+            .as_array()
+            .expect("artifacts")
+            .iter()
+            .find(|a| a["role"] == role)
+            .and_then(|a| a["id"].as_str())
+            .unwrap_or_else(|| panic!("a {role} artifact: {run:#}"))
+            .to_owned()
+    };
+    // order.source read the line from the run inputs.
+    let source = run["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .find(|n| n["node_id"] == "order.load")
+        .unwrap_or_else(|| panic!("order.load step: {run:#}"))
+        .clone();
+    assert_eq!(
+        source["outputs"]["order_line"]["order_line_id"], id,
+        "{source:#}"
+    );
+    // Every part resolved to the new material.
+    let report: Value = app
+        .get(
+            &format!("/api/artifacts/{}", artifact("material_report")),
+            &app.debugger,
+        )
+        .await
+        .json()
+        .await
+        .expect("report json");
+    let parts = report["parts"].as_array().expect("parts");
+    assert!(!parts.is_empty(), "{report:#}");
+    assert!(
+        parts.iter().all(|p| p["material"]["name"] == "signal_red"),
+        "{report:#}"
+    );
+    let png = app
+        .get(
+            &format!("/api/artifacts/{}", artifact("still")),
+            &app.debugger,
+        )
+        .await;
+    assert_eq!(png.headers()["content-type"], "image/png");
+}
+
+/// Preflight problems of an order-line dispatch come back exactly as the output-type dispatch
+/// reports them (here: the product failed processing, so it is not processed).
+#[tokio::test]
+async fn order_line_preflight_failures_match_the_output_type_dispatch() {
+    let app = spawn_app_production().await;
+    let product_id = product(&app, "gltf/malformed/invalid_magic.glb").await;
+    let still = output_type(&app, "Still 2048 white").await;
+    let body =
+        json!({"product_id": product_id, "output_type_id": still, "overrides": small_still()});
+    let line = json_of(
+        app.post("/api/order-lines", &app.author, &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = line["id"].as_str().expect("id");
+    let refused = error_of(
+        app.post(
+            &format!("/api/order-lines/{id}/dispatch"),
+            &app.debugger,
+            &json!({}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "preflight_failed",
+    )
+    .await;
+    let problems = refused["error"]["details"]["problems"]
+        .as_array()
+        .expect("problems");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["code"] == "product_not_processed"),
+        "{refused:#}"
+    );
+    let same = error_of(
+        app.post(
+            &format!("/api/output-types/{still}/dispatch"),
+            &app.debugger,
+            &json!({"inputs": {"product_id": product_id, "order_line_id": id},
+                    "overrides": small_still()}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "preflight_failed",
+    )
+    .await;
+    assert_eq!(refused, same);
+    let got = json_of(
+        app.get(&format!("/api/order-lines/{id}"), &app.author)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(got["last_run_id"], Value::Null);
+}
