@@ -31,6 +31,10 @@ struct Args {
     /// Open a new workflow of this family at start (cad_file or order_line).
     #[arg(long, value_name = "FAMILY")]
     new: Option<Family>,
+    /// Open the glTF viewer on a local .glb/.gltf/STEP file, or on a server product with
+    /// `product:<id>`.
+    #[arg(long, value_name = "FILE|product:ID")]
+    view: Option<String>,
     /// Print the time from start to an interactive editor, then quit (docs/performance.md).
     #[arg(long)]
     measure_startup: bool,
@@ -60,6 +64,7 @@ fn main() -> eframe::Result {
     };
     let new = args.new;
     let measure = args.measure_startup;
+    let view = args.view.clone();
     eframe::run_native(
         "Workflow Studio",
         options,
@@ -97,6 +102,13 @@ fn main() -> eframe::Result {
             }
             if let Some(family) = new {
                 app.send(Command::NewWorkflow(family));
+            }
+            if let Some(target) = view {
+                let source = match target.strip_prefix("product:") {
+                    Some(id) => workflow_studio::viewer::GlbSource::Product(id.to_owned()),
+                    None => workflow_studio::viewer::GlbSource::Path(PathBuf::from(target)),
+                };
+                app.send(Command::OpenGlbInViewer(source));
             }
             if measure {
                 app.measure_startup(started);
