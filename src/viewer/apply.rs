@@ -21,6 +21,13 @@ impl StudioApp {
         self.state.view = MainView::Viewer;
         let client = self.server.client.clone();
         let has_backend = self.server.backend.is_some();
+        let needs_server = matches!(source, GlbSource::Product(_) | GlbSource::Artifact { .. });
+        if needs_server && client.is_none() && has_backend {
+            // Still connecting: open once the server answers.
+            self.viewer.loading = Some("waiting for the server".into());
+            self.viewer.pending_open = Some(source);
+            return Ok(());
+        }
         match source {
             GlbSource::Product(id) => {
                 let c = client.ok_or("Not connected: products come from the server")?;
@@ -496,6 +503,11 @@ impl StudioApp {
                 .map(|e| e.material.name.clone());
         }
         let connected = self.server.client.is_some();
+        if connected {
+            if let Some(source) = self.viewer.pending_open.take() {
+                out.push(crate::command::Command::OpenGlbInViewer(source));
+            }
+        }
         super::viewer_ui(ui, &mut self.viewer, connected, out);
     }
 }

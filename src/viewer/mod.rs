@@ -77,6 +77,8 @@ pub struct ViewerState {
     pub fit_pending: bool,
     /// Index into the missing parts for "next missing".
     pub missing_cursor: usize,
+    /// A product or artifact to open once the server is connected (start-up `--view`).
+    pub pending_open: Option<GlbSource>,
     viewport_cache: viewport::FrameCache,
     inbox: (mpsc::Sender<ViewerEvent>, mpsc::Receiver<ViewerEvent>),
 }
@@ -104,6 +106,7 @@ impl Default for ViewerState {
             preview: preview::PreviewState::default(),
             fit_pending: false,
             missing_cursor: 0,
+            pending_open: None,
             viewport_cache: viewport::FrameCache::default(),
             inbox: mpsc::channel(),
         }

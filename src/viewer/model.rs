@@ -94,14 +94,14 @@ pub fn resolve_for_view(
     clean.assignments.retain(|key, material| {
         let ok = library.get(material).is_some();
         if !ok {
-            unknown.push(format!("{key} → {material}"));
+            unknown.push(format!("{key} -> {material}"));
         }
         ok
     });
     clean.rules.retain(|r| {
         let ok = library.get(&r.material).is_some();
         if !ok {
-            unknown.push(format!("rule {} → {}", r.pattern, r.material));
+            unknown.push(format!("rule {} -> {}", r.pattern, r.material));
         }
         ok
     });

@@ -220,7 +220,7 @@ pub fn repair_panel_ui(
         )
         .labelled_by(label.id)
         .on_hover_text("* matches any run of characters, ? one; matched against the part key and node path, case-insensitive");
-        ui.label(format!("→ {material}"));
+        ui.label(format!("-> {material}"));
     });
     ui.checkbox(&mut v.rule.before_others, "Before other rules");
     let preview = v.rule.preview(doc, doc_id, &material);
@@ -288,7 +288,7 @@ fn rules_list_ui(ui: &mut egui::Ui, doc: &ViewerDoc, out: &mut Vec<Command>) {
         ui.horizontal(|ui| {
             ui.label(format!("{}.", i + 1));
             ui.monospace(&rule.pattern);
-            ui.label(format!("→ {}", rule.material));
+            ui.label(format!("-> {}", rule.material));
             ui.weak(format!("({} parts)", decided[i]));
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let del = ui.small_button("✕");

@@ -23,19 +23,30 @@ pub struct FrameCache {
     pick_mode: Option<SelectMode>,
 }
 
-/// A stable, distinct colour per material name (missing: the loud placeholder magenta).
-pub fn false_colour(name: &str, source: &SourceKind) -> [u8; 4] {
-    if *source == SourceKind::Missing {
-        return [255, 0, 255, 255];
-    }
-    let mut h: u32 = 0x811c_9dc5;
-    for b in name.bytes() {
-        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
-    }
-    let hue = (h % 360) as f32;
-    let c = egui::ecolor::Hsva::new(hue / 360.0, 0.55, 0.85, 1.0);
-    let rgb = egui::Color32::from(c);
-    [rgb.r(), rgb.g(), rgb.b(), 255]
+/// One distinct colour per resolved material (golden-ratio hues over the sorted material
+/// names); parts without one get the loud placeholder magenta.
+pub fn false_colours(doc: &ViewerDoc) -> Vec<[u8; 4]> {
+    let names: std::collections::BTreeSet<&str> = doc
+        .views
+        .iter()
+        .filter(|v| v.source != SourceKind::Missing)
+        .map(|v| v.material.as_str())
+        .collect();
+    let index: std::collections::HashMap<&str, usize> =
+        names.into_iter().enumerate().map(|(i, n)| (n, i)).collect();
+    doc.views
+        .iter()
+        .map(|v| {
+            if v.source == SourceKind::Missing {
+                return [255, 0, 255, 255];
+            }
+            let i = index.get(v.material.as_str()).copied().unwrap_or(0);
+            // Skip the magenta band so no material looks missing.
+            let hue = (0.13 + i as f32 * 0.618_034).fract() * 0.8;
+            let c = egui::Color32::from(egui::ecolor::Hsva::new(hue, 0.8, 0.9, 1.0));
+            [c.r(), c.g(), c.b(), 255]
+        })
+        .collect()
 }
 
 impl FrameCache {
@@ -51,12 +62,7 @@ impl FrameCache {
                 .map(|v| v.source == SourceKind::Missing)
                 .collect(),
         );
-        self.false_colours = Arc::new(
-            doc.views
-                .iter()
-                .map(|v| false_colour(&v.material, &v.source))
-                .collect(),
-        );
+        self.false_colours = Arc::new(false_colours(doc));
         true
     }
 }
