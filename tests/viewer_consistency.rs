@@ -327,7 +327,11 @@ fn viewer_and_render_modules_resolve_and_show_the_same_materials() {
         // 3. The probe's colour is on the target's pixels, blue on the others'.
         let shot = render(&service, &viewer);
         let mine = &shot.pixels[&target];
-        assert!(mine.len() >= 20, "{fixture}: {target} covers {} px", mine.len());
+        assert!(
+            mine.len() >= 20,
+            "{fixture}: {target} covers {} px",
+            mine.len()
+        );
         let green = share(&shot.rgba, mine, |[r, g, b]| g > r + 40 && g > b + 40);
         assert!(
             green > 0.9,
@@ -360,7 +364,10 @@ fn viewer_and_render_modules_resolve_and_show_the_same_materials() {
             differing * 200 < total,
             "{fixture}: {differing} of {total} pixels differ between per-part and by-material"
         );
-        checked.push(format!("{fixture}: {} parts, target {target}", module.parts.len()));
+        checked.push(format!(
+            "{fixture}: {} parts, target {target}",
+            module.parts.len()
+        ));
     }
     eprintln!("{}", checked.join("\n"));
     assert!(checked.len() >= 7, "every glTF fixture was checked");

@@ -122,7 +122,11 @@ fn keys_survive_export_and_the_viewer_sees_them() {
             None,
         )
         .unwrap_or_else(|e| panic!("{fixture}: {e}"));
-        assert_eq!(keys(&doc.manifest), keys(&m), "{fixture}: keys after export");
+        assert_eq!(
+            keys(&doc.manifest),
+            keys(&m),
+            "{fixture}: keys after export"
+        );
         // A second round trip changes nothing either.
         let again = export_glb(
             &doc.scene,
@@ -141,6 +145,10 @@ fn keys_survive_export_and_the_viewer_sees_them() {
             None,
         )
         .expect("second import");
-        assert_eq!(keys(&doc2.manifest), keys(&m), "{fixture}: second round trip");
+        assert_eq!(
+            keys(&doc2.manifest),
+            keys(&m),
+            "{fixture}: second round trip"
+        );
     }
 }

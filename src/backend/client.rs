@@ -445,14 +445,22 @@ impl ApiClient {
     }
 
     /// A JSON body with the version its `ETag` names.
-    async fn versioned(&self, builder: reqwest::RequestBuilder) -> Result<(Value, i64), ClientError> {
+    async fn versioned(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<(Value, i64), ClientError> {
         let response = self.send(builder).await?;
         let status = response.status();
         let version = response
             .headers()
             .get(header::ETAG)
             .and_then(|v| v.to_str().ok())
-            .map(|t| t.trim().trim_start_matches("W/").trim_matches('"').to_owned())
+            .map(|t| {
+                t.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .to_owned()
+            })
             .and_then(|t| t.parse::<i64>().ok());
         let body = response
             .bytes()

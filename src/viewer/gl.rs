@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use eframe::egui_glow;
 use three_d::{
     AmbientLight, Blend, ClearState, ColorMaterial, Context, CpuMaterial, DepthTest,
-    DirectionalLight, Light, Object, PhysicalMaterial, RenderStates, RenderTarget,
-    RendererError, ScissorBox, Srgba, Viewport, Wireframe, WriteMask,
+    DirectionalLight, Light, Object, PhysicalMaterial, RenderStates, RenderTarget, RendererError,
+    ScissorBox, Srgba, Viewport, Wireframe, WriteMask,
 };
 use workflow_engine::camera::CameraPose;
 use workflow_engine::lighting::{light_rig, LightingParams};
@@ -264,8 +264,8 @@ impl GpuScene {
             .map(|keys| keys.first().and_then(|k| index.get(k.as_str()).copied()))
             .collect();
         let rig = light_rig(&LightingParams::default());
-        let directional = scene_builder::directional_lights(ctx, &rig, &built)
-            .map_err(|e| e.to_string())?;
+        let directional =
+            scene_builder::directional_lights(ctx, &rig, &built).map_err(|e| e.to_string())?;
         Ok(GpuScene {
             doc_id: up.doc_id,
             generation: 0,
@@ -373,8 +373,14 @@ impl GpuScene {
                 .filter(|&i| self.part_of(i).is_some_and(|p| set.contains(&p)))
                 .collect()
         };
-        overlays.push((tint(ctx, Srgba::new(0, 200, 255, 120)), pick(&frame.previewed)));
-        overlays.push((tint(ctx, Srgba::new(255, 170, 0, 140)), pick(&frame.selected)));
+        overlays.push((
+            tint(ctx, Srgba::new(0, 200, 255, 120)),
+            pick(&frame.previewed),
+        ));
+        overlays.push((
+            tint(ctx, Srgba::new(255, 170, 0, 140)),
+            pick(&frame.selected),
+        ));
         screen
             .write_partially::<RendererError>(scissor, || {
                 if toggles.wireframe {

@@ -170,7 +170,12 @@ pub fn library_panel_ui(
     ui.horizontal(|ui| {
         ui.heading("Library");
         ui.weak(format!("{} materials", lib.entries.len()));
-        if connected && ui.small_button("⟳").on_hover_text("Refresh library").clicked() {
+        if connected
+            && ui
+                .small_button("⟳")
+                .on_hover_text("Refresh library")
+                .clicked()
+        {
             out.push(cmd(ViewerCommand::RefreshLibrary));
         }
     });

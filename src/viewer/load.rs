@@ -193,7 +193,9 @@ pub async fn open_product(client: ApiClient, id: String, seq: u64) -> ViewerEven
 /// The server's library, or the defaults when there is no server.
 async fn library_or_defaults(client: Option<&ApiClient>) -> Vec<LibraryEntry> {
     match client {
-        Some(c) => library(c).await.unwrap_or_else(|_| LibraryEntry::defaults()),
+        Some(c) => library(c)
+            .await
+            .unwrap_or_else(|_| LibraryEntry::defaults()),
         None => LibraryEntry::defaults(),
     }
 }
@@ -205,10 +207,9 @@ pub async fn open_artifact(client: ApiClient, id: String, title: String, seq: u6
         let lib = library_or_defaults(Some(&client)).await;
         let engine_lib = library_of(&lib);
         let source = DocSource::Artifact { id, title };
-        let doc = blocking(move || {
-            load_glb(&bytes, source, engine_lib, MaterialMap::default(), None)
-        })
-        .await?;
+        let doc =
+            blocking(move || load_glb(&bytes, source, engine_lib, MaterialMap::default(), None))
+                .await?;
         Ok::<_, String>((doc, lib))
     }
     .await;
@@ -295,12 +296,7 @@ pub async fn products(client: ApiClient) -> ViewerEvent {
         client
             .products()
             .await
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(ProductSummary::from_json)
-                    .collect()
-            })
+            .map(|items| items.iter().filter_map(ProductSummary::from_json).collect())
             .map_err(err),
     )
 }
@@ -431,7 +427,10 @@ pub fn preview_overrides() -> Map<String, Value> {
     let mut o = Map::new();
     o.insert("render.still.width".into(), json!(PREVIEW_SIZE));
     o.insert("render.still.height".into(), json!(PREVIEW_SIZE));
-    o.insert("material.resolve.missing_policy".into(), json!("placeholder"));
+    o.insert(
+        "material.resolve.missing_policy".into(),
+        json!("placeholder"),
+    );
     o
 }
 
@@ -470,7 +469,11 @@ pub async fn render_preview(client: ApiClient, product_id: String) -> ViewerEven
             let why = run
                 .nodes
                 .iter()
-                .find_map(|n| n.error.as_ref().map(|e| format!("{}: {}", n.node_id, e.message)))
+                .find_map(|n| {
+                    n.error
+                        .as_ref()
+                        .map(|e| format!("{}: {}", n.node_id, e.message))
+                })
                 .unwrap_or_else(|| format!("the run ended {:?}", run.status));
             return Err(format!("preview run {run_id} failed: {why}"));
         }
@@ -500,8 +503,5 @@ pub fn decode_image(bytes: &[u8]) -> Result<egui::ColorImage, String> {
         .map_err(|e| format!("the still is not a readable image: {e}"))?
         .to_rgba8();
     let size = [img.width() as usize, img.height() as usize];
-    Ok(egui::ColorImage::from_rgba_unmultiplied(
-        size,
-        img.as_raw(),
-    ))
+    Ok(egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw()))
 }

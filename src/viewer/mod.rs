@@ -159,8 +159,11 @@ impl ViewerState {
             gl.restyle = None;
         }
         self.tree.reset(&doc);
-        self.camera
-            .preset(workflow_engine::camera::CameraPreset::ThreeQuarter, &doc.bounds(), self.aspect);
+        self.camera.preset(
+            workflow_engine::camera::CameraPreset::ThreeQuarter,
+            &doc.bounds(),
+            self.aspect,
+        );
         self.fit_pending = true;
         self.notice = Some(format!(
             "{}: {} parts, {} triangles, loaded in {:.0} ms",

@@ -105,13 +105,9 @@ pub fn resolve_for_view(
         }
         ok
     });
-    let resolution = resolve_materials(
-        manifest,
-        library,
-        &clean,
-        &view_options(use_file_materials),
-    )
-    .unwrap_or_else(|_| MaterialResolution::file_preview(manifest));
+    let resolution =
+        resolve_materials(manifest, library, &clean, &view_options(use_file_materials))
+            .unwrap_or_else(|_| MaterialResolution::file_preview(manifest));
     Resolved {
         resolution,
         unknown,
@@ -325,7 +321,9 @@ impl ViewerDoc {
                             .and_then(|i| scene.materials.get(i).map(|m| (i, m)));
                         match first {
                             Some((i, m)) => (
-                                m.name.clone().unwrap_or_else(|| format!("file material {i}")),
+                                m.name
+                                    .clone()
+                                    .unwrap_or_else(|| format!("file material {i}")),
                                 srgb_bytes(m.base_color),
                             ),
                             None => ("file material".to_owned(), [150, 150, 150, 255]),
@@ -411,7 +409,8 @@ impl ViewerDoc {
     /// reachable through undo.
     pub fn replace_map(&mut self, map: MaterialMap, version: i64) {
         if map != self.map {
-            self.undo.push(std::mem::replace(&mut self.map, map.clone()));
+            self.undo
+                .push(std::mem::replace(&mut self.map, map.clone()));
             self.redo.clear();
         }
         self.saved_map = map;
@@ -583,7 +582,9 @@ mod tests {
         for bytes in [&b""[..], b"glTF\x02\0\0\0", b"{not json"] {
             let err = load_glb(
                 bytes,
-                DocSource::File { name: "x.glb".into() },
+                DocSource::File {
+                    name: "x.glb".into(),
+                },
                 default_library(),
                 MaterialMap::default(),
                 None,

@@ -59,7 +59,11 @@ impl PreviewState {
 pub fn preview_panel_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Command>) {
     ui.horizontal(|ui| {
         ui.heading("Preview still");
-        if ui.small_button("✕").on_hover_text("Close preview").clicked() {
+        if ui
+            .small_button("✕")
+            .on_hover_text("Close preview")
+            .clicked()
+        {
             out.push(cmd(ViewerCommand::ClosePreview));
         }
     });

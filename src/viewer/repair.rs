@@ -8,12 +8,15 @@ use super::tree_panel::MISSING_COLOR;
 use super::{cmd, RulePlace, ViewerCommand, ViewerState};
 use crate::command::Command;
 
+/// What a cached preview was computed for: model, resolution, pattern, material, placement.
+type PreviewKey = (u64, u64, String, String, bool);
+
 /// The rule being typed and its preview.
 #[derive(Debug, Default)]
 pub struct RuleDraft {
     pub pattern: String,
     pub before_others: bool,
-    preview: Option<((u64, u64, String, String, bool), RulePreview)>,
+    preview: Option<(PreviewKey, RulePreview)>,
 }
 
 impl RuleDraft {
@@ -225,10 +228,7 @@ pub fn repair_panel_ui(
     ui.checkbox(&mut v.rule.before_others, "Before other rules");
     let preview = v.rule.preview(doc, doc_id, &material);
     if !v.rule.pattern.trim().is_empty() {
-        ui.label(format!(
-            "Rule would catch {} part(s)",
-            preview.caught.len()
-        ));
+        ui.label(format!("Rule would catch {} part(s)", preview.caught.len()));
         ui.weak(format!(
             "{} match the pattern; {} decided by an assignment or an earlier rule; fixes {} missing",
             preview.matching, preview.decided_elsewhere, preview.fixes_missing

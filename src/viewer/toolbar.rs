@@ -77,7 +77,9 @@ pub fn toolbar_ui(ui: &mut egui::Ui, v: &mut ViewerState, connected: bool, out: 
         for (preset, label) in PRESETS {
             if ui
                 .small_button(label)
-                .on_hover_text(format!("Camera preset {label}, framed as scene.camera frames it"))
+                .on_hover_text(format!(
+                    "Camera preset {label}, framed as scene.camera frames it"
+                ))
                 .clicked()
             {
                 out.push(cmd(ViewerCommand::CameraPreset(preset)));
@@ -128,14 +130,21 @@ pub fn empty_state_ui(ui: &mut egui::Ui, v: &ViewerState, connected: bool, out: 
     ui.vertical_centered(|ui| {
         ui.add_space(ui.available_height() * 0.2);
         ui.heading("glTF viewer");
-        ui.label("See which material every part instance gets, find parts with none, repair the map.");
+        ui.label(
+            "See which material every part instance gets, find parts with none, repair the map.",
+        );
         ui.add_space(12.0);
         if v.loading.is_some() {
             ui.spinner();
             return;
         }
         if connected {
-            for p in v.products.iter().filter(|p| p.status == "processed").take(12) {
+            for p in v
+                .products
+                .iter()
+                .filter(|p| p.status == "processed")
+                .take(12)
+            {
                 if ui.button(format!("Open {}", p.name)).clicked() {
                     out.push(Command::OpenGlbInViewer(GlbSource::Product(p.id.clone())));
                 }

@@ -106,7 +106,10 @@ pub fn swatch_ui(ui: &mut egui::Ui, rgba: [u8; 4], missing: bool) -> egui::Respo
         for k in 0..3 {
             let x = rect.left() + k as f32 * 5.0;
             painter.line_segment(
-                [egui::pos2(x, rect.bottom()), egui::pos2(x + 6.0, rect.top())],
+                [
+                    egui::pos2(x, rect.bottom()),
+                    egui::pos2(x + 6.0, rect.top()),
+                ],
                 egui::Stroke::new(2.0, MISSING_COLOR),
             );
         }
@@ -263,22 +266,24 @@ fn part_row_ui(
         ui.add_space(depth as f32 * 14.0 + 4.0);
         swatch_ui(ui, view.swatch, missing);
         let selected = doc.selection.contains(&part);
-        let response = ui
-            .selectable_label(selected, &name)
-            .on_hover_ui(|ui| {
-                ui.label(format!("Part key: {}", entry.part_key));
-                ui.label(format!(
-                    "Mesh {}{} · {} triangles",
-                    entry.mesh,
-                    entry
-                        .mesh_name
-                        .as_deref()
-                        .map(|n| format!(" ({n})"))
-                        .unwrap_or_default(),
-                    entry.triangle_count
-                ));
-                ui.label(format!("Material: {} ({})", view.material, view.source.label()));
-            });
+        let response = ui.selectable_label(selected, &name).on_hover_ui(|ui| {
+            ui.label(format!("Part key: {}", entry.part_key));
+            ui.label(format!(
+                "Mesh {}{} · {} triangles",
+                entry.mesh,
+                entry
+                    .mesh_name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                entry.triangle_count
+            ));
+            ui.label(format!(
+                "Material: {} ({})",
+                view.material,
+                view.source.label()
+            ));
+        });
         if response.clicked() {
             out.push(cmd(ViewerCommand::Select {
                 parts: vec![part],

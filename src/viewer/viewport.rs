@@ -67,7 +67,12 @@ impl FrameCache {
     }
 }
 
-fn navigate(camera: &mut super::camera::OrbitCamera, ui: &egui::Ui, response: &egui::Response, height: f32) {
+fn navigate(
+    camera: &mut super::camera::OrbitCamera,
+    ui: &egui::Ui,
+    response: &egui::Response,
+    height: f32,
+) {
     let delta = response.drag_delta();
     let shift = ui.input(|i| i.modifiers.shift);
     if response.dragged_by(egui::PointerButton::Primary) && !shift {
@@ -93,10 +98,18 @@ pub fn viewport_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Command
     // A pick from the last frame.
     let (picked, gl_error, has_scene) = match v.gl.lock() {
         Ok(mut gl) => (gl.pick_result.take(), gl.error.take(), gl.has_scene),
-        Err(_) => (None, Some("the viewport's GL state is poisoned".into()), false),
+        Err(_) => (
+            None,
+            Some("the viewport's GL state is poisoned".into()),
+            false,
+        ),
     };
     if let Some(result) = picked {
-        let mode = v.viewport_cache.pick_mode.take().unwrap_or(SelectMode::Replace);
+        let mode = v
+            .viewport_cache
+            .pick_mode
+            .take()
+            .unwrap_or(SelectMode::Replace);
         match result {
             Some(part) => {
                 v.tree.scroll_to_part = Some(part);
@@ -185,11 +198,8 @@ pub fn viewport_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Command
     let missing = doc.missing_count();
     if missing > 0 {
         let text = format!("⚠ {missing} part(s) without a material");
-        let galley = painter.layout_no_wrap(
-            text,
-            egui::FontId::proportional(15.0),
-            egui::Color32::WHITE,
-        );
+        let galley =
+            painter.layout_no_wrap(text, egui::FontId::proportional(15.0), egui::Color32::WHITE);
         let pos = rect.left_top() + egui::vec2(10.0, 10.0);
         let bg = egui::Rect::from_min_size(pos, galley.size()).expand(5.0);
         painter.rect_filled(bg, 4.0, MISSING_COLOR);
