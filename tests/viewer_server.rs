@@ -210,7 +210,11 @@ fn repair_save_conflict_library_and_preview_against_a_real_server() {
         .expect("their save");
     // Our next edit and save: 409, local edits kept.
     s.choose("brass");
-    s.harness.get_all_by_label("Cesium_Milk_Truck").next().expect("row").click();
+    s.harness
+        .get_all_by_label("Cesium_Milk_Truck")
+        .next()
+        .expect("row")
+        .click();
     s.settle();
     s.harness.get_by_label("Assign to selection").click();
     s.settle();
@@ -220,7 +224,15 @@ fn repair_save_conflict_library_and_preview_against_a_real_server() {
     s.until("the conflict", Duration::from_secs(20), |app| {
         app.viewer.conflict.is_some()
     });
-    assert_eq!(s.harness.state().viewer.conflict.as_ref().map(|c| c.version), Some(2));
+    assert_eq!(
+        s.harness
+            .state()
+            .viewer
+            .conflict
+            .as_ref()
+            .map(|c| c.version),
+        Some(2)
+    );
     assert_eq!(s.doc().map, ours, "local edits kept");
     assert!(s.doc().is_dirty());
 
@@ -228,7 +240,10 @@ fn repair_save_conflict_library_and_preview_against_a_real_server() {
     s.harness.get_by_label("Reload server map").click();
     s.settle();
     s.until("reloaded", Duration::from_secs(20), |app| {
-        app.viewer.doc.as_ref().is_some_and(|d| d.version == Some(2))
+        app.viewer
+            .doc
+            .as_ref()
+            .is_some_and(|d| d.version == Some(2))
     });
     assert_eq!(s.doc().map.rules[0].material, "chrome");
     s.send(Command::Viewer(ViewerCommand::Undo));
@@ -243,8 +258,7 @@ fn repair_save_conflict_library_and_preview_against_a_real_server() {
     assert_eq!(s.doc().version, Some(3));
     let (server_map, _) = s.runtime.block_on(other.material_map(&id)).expect("map");
     assert_eq!(
-        serde_json::from_value::<workflow_engine::materials::MaterialMap>(server_map)
-            .expect("map"),
+        serde_json::from_value::<workflow_engine::materials::MaterialMap>(server_map).expect("map"),
         ours
     );
     s.runtime
