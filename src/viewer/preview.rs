@@ -60,7 +60,7 @@ pub fn preview_panel_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Co
     ui.horizontal(|ui| {
         ui.heading("Preview still");
         if ui
-            .small_button("✕")
+            .small_button("Close")
             .on_hover_text("Close preview")
             .clicked()
         {

@@ -175,6 +175,29 @@ pub fn repair_panel_ui(
     }
     ui.separator();
 
+    // What is selected.
+    match doc.selection.len() {
+        0 => {
+            ui.weak("Nothing selected: click a part in the tree or the viewport.");
+        }
+        1 => {
+            if let Some(&p) = doc.selection.iter().next() {
+                if let (Some(entry), Some(view)) = (doc.manifest.parts.get(p), doc.views.get(p)) {
+                    ui.label(egui::RichText::new(&entry.part_key).monospace());
+                    let text = format!("{} ({})", view.material, view.source.label());
+                    if view.source == super::model::SourceKind::Missing {
+                        ui.colored_label(MISSING_COLOR, "⚠ no material");
+                    } else {
+                        ui.label(text);
+                    }
+                }
+            }
+        }
+        n => {
+            ui.label(format!("{n} parts selected"));
+        }
+    }
+
     // Assign the chosen material.
     let Some(material) = v.library.chosen.clone() else {
         ui.weak("Choose a material in the library below to assign it.");
@@ -285,28 +308,26 @@ fn rules_list_ui(ui: &mut egui::Ui, doc: &ViewerDoc, out: &mut Vec<Command>) {
     }
     let n = rules.len();
     for (i, rule) in rules.iter().enumerate() {
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
+            let up = ui.add_enabled(i > 0, egui::Button::new("⏶").small());
+            if labelled(up, format!("Move rule {} up", i + 1)).clicked() {
+                out.push(cmd(ViewerCommand::MoveRule {
+                    from: i,
+                    to: i.saturating_sub(1),
+                }));
+            }
+            let down = ui.add_enabled(i + 1 < n, egui::Button::new("⏷").small());
+            if labelled(down, format!("Move rule {} down", i + 1)).clicked() {
+                out.push(cmd(ViewerCommand::MoveRule { from: i, to: i + 1 }));
+            }
+            let del = ui.small_button("🗑");
+            if labelled(del, format!("Delete rule {}", i + 1)).clicked() {
+                out.push(cmd(ViewerCommand::DeleteRule(i)));
+            }
             ui.label(format!("{}.", i + 1));
             ui.monospace(&rule.pattern);
             ui.label(format!("-> {}", rule.material));
             ui.weak(format!("({} parts)", decided[i]));
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let del = ui.small_button("✕");
-                if labelled(del, format!("Delete rule {}", i + 1)).clicked() {
-                    out.push(cmd(ViewerCommand::DeleteRule(i)));
-                }
-                let down = ui.add_enabled(i + 1 < n, egui::Button::new("⏷").small());
-                if labelled(down, format!("Move rule {} down", i + 1)).clicked() {
-                    out.push(cmd(ViewerCommand::MoveRule { from: i, to: i + 1 }));
-                }
-                let up = ui.add_enabled(i > 0, egui::Button::new("⏶").small());
-                if labelled(up, format!("Move rule {} up", i + 1)).clicked() {
-                    out.push(cmd(ViewerCommand::MoveRule {
-                        from: i,
-                        to: i.saturating_sub(1),
-                    }));
-                }
-            });
         });
     }
 }

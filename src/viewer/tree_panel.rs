@@ -184,12 +184,14 @@ pub fn tree_panel_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Comma
             area = area.vertical_scroll_offset(offset);
         }
     }
+    let filtering = v.tree.missing_only || !v.tree.filter.trim().is_empty();
     let mut toggles = Vec::new();
     area.show_rows(ui, row_h, rows.len(), |ui, range| {
         for row in &rows[range] {
             match *row {
                 TreeRow::Group { node, depth } => {
-                    if group_row_ui(ui, doc, node, depth, v.tree.expanded.contains(&node), out) {
+                    let open = filtering || v.tree.expanded.contains(&node);
+                    if group_row_ui(ui, doc, node, depth, open, out) {
                         toggles.push(node);
                     }
                 }
