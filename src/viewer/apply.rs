@@ -324,7 +324,8 @@ impl StudioApp {
                 v.preview.status = PreviewStatus::Rendering {
                     map_version: doc.version,
                 };
-                self.viewer_spawn(load::render_preview(c, id));
+                let use_file = doc.use_file_materials;
+                self.viewer_spawn(load::render_preview(c, id, use_file));
             }
             ViewerCommand::ClosePreview => {
                 v.preview = Default::default();
@@ -402,13 +403,14 @@ impl StudioApp {
                     return;
                 };
                 doc.mark_saved(map, version);
+                let use_file = doc.use_file_materials;
                 v.notice = Some(format!("Saved the material map (version {version})"));
                 if std::mem::take(&mut v.preview.after_save) {
                     if let Some(c) = self.server.client.clone() {
                         v.preview.status = PreviewStatus::Rendering {
                             map_version: Some(version),
                         };
-                        self.viewer_spawn(load::render_preview(c, product_id));
+                        self.viewer_spawn(load::render_preview(c, product_id, use_file));
                     }
                 }
             }

@@ -421,9 +421,10 @@ pub async fn save_material(client: ApiClient, material: PbrMaterial, create: boo
 /// Edge of the preview still in pixels.
 pub const PREVIEW_SIZE: u32 = 768;
 
-/// Parameters of a preview run: the render.still node's size, and placeholders instead of a
-/// failed run for parts without a material (the viewer shows those too).
-pub fn preview_overrides() -> Map<String, Value> {
+/// Parameters of a preview run: the render.still node's size, placeholders instead of a
+/// failed run for parts without a material (the viewer shows those too), and the viewer's
+/// "Use file materials" choice.
+pub fn preview_overrides(use_file_materials: bool) -> Map<String, Value> {
     let mut o = Map::new();
     o.insert("render.still.width".into(), json!(PREVIEW_SIZE));
     o.insert("render.still.height".into(), json!(PREVIEW_SIZE));
@@ -431,13 +432,21 @@ pub fn preview_overrides() -> Map<String, Value> {
         "material.resolve.missing_policy".into(),
         json!("placeholder"),
     );
+    o.insert(
+        "material.resolve.use_file_materials".into(),
+        json!(use_file_materials),
+    );
     o
 }
 
 /// Dispatches the product through an order_line workflow (the same modules as every render:
 /// `order.load_product_scene` → `material.resolve` with the saved map → `render.still`),
 /// waits for it and fetches the still.
-pub async fn render_preview(client: ApiClient, product_id: String) -> ViewerEvent {
+pub async fn render_preview(
+    client: ApiClient,
+    product_id: String,
+    use_file_materials: bool,
+) -> ViewerEvent {
     let result = async {
         let workflows = client.workflows().await.map_err(err)?;
         let workflow = workflows
@@ -451,7 +460,11 @@ pub async fn render_preview(client: ApiClient, product_id: String) -> ViewerEven
         inputs.insert("product_id".into(), json!(product_id));
         inputs.insert("order_line_id".into(), json!("viewer-preview"));
         let run_id = client
-            .dispatch_workflow_with(&workflow.id, &inputs, &preview_overrides())
+            .dispatch_workflow_with(
+                &workflow.id,
+                &inputs,
+                &preview_overrides(use_file_materials),
+            )
             .await
             .map_err(err)?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
