@@ -96,12 +96,18 @@ pub fn viewport_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Command
         return;
     };
     // A pick from the last frame.
-    let (picked, gl_error, has_scene) = match v.gl.lock() {
-        Ok(mut gl) => (gl.pick_result.take(), gl.error.take(), gl.has_scene),
+    let (picked, gl_error, has_scene, draw_ms) = match v.gl.lock() {
+        Ok(mut gl) => (
+            gl.pick_result.take(),
+            gl.error.take(),
+            gl.has_scene,
+            gl.last_draw_ms,
+        ),
         Err(_) => (
             None,
             Some("the viewport's GL state is poisoned".into()),
             false,
+            0.0,
         ),
     };
     if let Some(result) = picked {
@@ -211,6 +217,15 @@ pub fn viewport_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Command
             egui::Align2::CENTER_CENTER,
             "Preparing the viewport…",
             egui::FontId::proportional(16.0),
+            ui.visuals().weak_text_color(),
+        );
+    }
+    if has_scene {
+        painter.text(
+            rect.right_bottom() + egui::vec2(-10.0, -8.0),
+            egui::Align2::RIGHT_BOTTOM,
+            format!("GL {draw_ms:.0} ms"),
+            egui::FontId::proportional(11.0),
             ui.visuals().weak_text_color(),
         );
     }
