@@ -21,6 +21,7 @@
 //! [`pipeline::render_image`] applies the one camera/material/lighting precedence.
 
 pub mod camera;
+pub mod digest;
 pub mod export_glb;
 pub mod import;
 pub mod lighting;
