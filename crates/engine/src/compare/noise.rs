@@ -145,12 +145,17 @@ fn describe(label: &str, before: &ImageThresholds, after: &ImageThresholds) -> O
 /// same input, and returns the judged copy (with [`ComparisonReport::noise_baseline`] set).
 ///
 /// The rule:
-/// 1. **Images and turntable frames** are judged again with limits widened by the noise the
-///    same artifact (same role and position) showed between the legacy runs; for a turntable
-///    the noise is the worst over its frames. See the per-limit formulas on `widen` in the
-///    source: pixel-share limits grow to `margin ×` the noise's share, hard limits to the
-///    noise's largest difference, SSIM/PSNR floors drop by `margin ×` the noise's loss.
-///    Per-channel tolerances and a size mismatch are never widened.
+/// 1. **Images and turntable frames** are judged again with limits widened by the noise `N`
+///    the same artifact (same role and position) showed between the legacy runs (for a
+///    turntable, the worst over its frames), with `m` = [`NoiseRule::margin`]:
+///    - `warn_percent' = max(warn_percent, m × N.percent_over(warn))`, likewise
+///      `fail_percent` with `fail`;
+///    - `hard_warn' = max(hard_warn, N.max_difference)`, likewise `hard_fail`;
+///    - `warn_ssim' = min(warn_ssim, 1 − m × (1 − N.ssim))`, likewise `fail_ssim`;
+///    - `warn_psnr' = min(warn_psnr, N.psnr − 10·log10(m))` (m × the legacy runs' mean
+///      squared error), likewise `fail_psnr`; unchanged when the legacy runs were identical.
+///
+///    The per-channel tolerances (`warn`, `fail`) and a size mismatch are never widened.
 /// 2. **Scene parts**: a part difference (part key and aspect) that the legacy runs also
 ///    show is dropped; anything else stands.
 /// 3. **JSON documents**: paths where the legacy runs' documents also differ are ignored.
