@@ -19,8 +19,14 @@
 //! [`params`] turns a node's JSON parameter map into these typed parameters (checked against
 //! the catalog); [`pipeline::SceneValue`] is what flows along `scene` edges and
 //! [`pipeline::render_image`] applies the one camera/material/lighting precedence.
+//!
+//! [`compare`] judges two runs' outputs against each other (golden-case parity: images,
+//! turntables, scene files, side effects; thresholds as data; attribution of a regression to
+//! the first differing node, through the per-node output digests of [`digest`]).
 
 pub mod camera;
+pub mod compare;
+pub mod digest;
 pub mod export_glb;
 pub mod import;
 pub mod lighting;

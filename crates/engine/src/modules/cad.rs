@@ -9,6 +9,7 @@ use super::values::{CadFileValue, FileValue, ImageValue};
 use super::{
     engine_error, param_error, product_error, reader, run_input_str, CadPublication, ProductSource,
 };
+use crate::digest::{bytes_digest, serde_digest, Digest};
 use crate::export_glb::{export_glb, SceneAdditions};
 use crate::manifest::{extract_manifest, Manifest};
 use crate::params::{export_params, import_params, manifest_params};
@@ -61,10 +62,17 @@ impl Module for CadSource {
         }
         ctx.log(format!("CAD file {} ({size} bytes)", path.display()));
         let summary = json!({"file": path.file_name().map(|n| n.to_string_lossy()), "size": size});
+        // Identity, not content: hashing a large CAD file on every run is not cheap.
+        let digest = Digest::new("cad_file")
+            .str(&path.to_string_lossy())
+            .u64(size)
+            .finish();
         let value = CadFileValue { path, product_id };
         Ok(NodeOutputs::new().with(
             "cad_file",
-            PortValue::new(PortType::CadFile, value).with_summary(summary),
+            PortValue::new(PortType::CadFile, value)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }
@@ -87,16 +95,25 @@ impl Module for CadImport {
         })?;
         let summary = json!({"nodes": scene.nodes.len(), "meshes": scene.meshes.len()});
         ctx.log(format!("imported {summary}"));
+        let value = SceneValue::new(scene);
+        let digest = value.digest();
         Ok(NodeOutputs::new().with(
             "scene",
-            PortValue::new(PortType::Scene, SceneValue::new(scene)).with_summary(summary),
+            PortValue::new(PortType::Scene, value)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }
 
 pub(crate) fn manifest_value(manifest: Arc<Manifest>) -> PortValue {
     let summary = json!({"parts": manifest.parts.len(), "triangles": manifest.total_triangles});
-    PortValue::new(PortType::PartManifest, manifest).with_summary(summary)
+    let digest = serde_digest("part_manifest", manifest.as_ref());
+    let value = PortValue::new(PortType::PartManifest, manifest).with_summary(summary);
+    match digest {
+        Some(d) => value.with_digest(d),
+        None => value,
+    }
 }
 
 pub(crate) fn scene_value(value: SceneValue) -> PortValue {
@@ -106,7 +123,10 @@ pub(crate) fn scene_value(value: SceneValue) -> PortValue {
         "camera": value.camera.is_some(),
         "lighting": value.lighting.is_some(),
     });
-    PortValue::new(PortType::Scene, value).with_summary(summary)
+    let digest = value.digest();
+    PortValue::new(PortType::Scene, value)
+        .with_summary(summary)
+        .with_digest(digest)
 }
 
 /// `cad.extract_metadata`.
@@ -151,6 +171,7 @@ impl Module for ExportGlb {
             .map_err(|e| engine_error(e.code(), &e))?;
         ctx.store_artifact(ArtifactRole::PreviewGlb, "model/gltf-binary", &glb)?;
         let summary = json!({"size": glb.len(), "parts": manifest.parts.len()});
+        let digest = bytes_digest("scene_file", &glb);
         let file = FileValue {
             name: "preview.glb".into(),
             media_type: "model/gltf-binary",
@@ -158,7 +179,9 @@ impl Module for ExportGlb {
         };
         Ok(NodeOutputs::new().with(
             "glb",
-            PortValue::new(PortType::SceneFile, file).with_summary(summary),
+            PortValue::new(PortType::SceneFile, file)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }

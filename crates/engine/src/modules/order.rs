@@ -7,6 +7,7 @@ use workflow_contracts::{ArtifactRole, PortType};
 
 use super::cad::{manifest_value, scene_value};
 use super::{engine_error, param_error, product_error, reader, run_input_str, ProductSource};
+use crate::digest::serde_digest;
 use crate::import::{import_file, ImportParams};
 use crate::manifest::{extract_manifest, Manifest, ManifestParams};
 use crate::materials::resolve_materials;
@@ -125,13 +126,17 @@ impl Module for ResolveMaterials {
             "missing": resolution.missing.len(),
             "stale_assignments": resolution.stale_assignments.len(),
         });
+        let digest = serde_digest("material_report", &resolution);
         let resolution = Arc::new(resolution);
         let mut value = scene.clone();
         value.manifest = Some(manifest);
         value.resolution = Some(resolution.clone());
-        Ok(NodeOutputs::new().with("scene", scene_value(value)).with(
-            "report",
-            PortValue::new(PortType::MaterialReport, resolution).with_summary(summary),
-        ))
+        let mut report = PortValue::new(PortType::MaterialReport, resolution).with_summary(summary);
+        if let Some(d) = digest {
+            report = report.with_digest(d);
+        }
+        Ok(NodeOutputs::new()
+            .with("scene", scene_value(value))
+            .with("report", report))
     }
 }

@@ -8,6 +8,7 @@ use workflow_contracts::{ArtifactRole, PortType};
 
 use super::values::{FramesValue, ImageValue};
 use super::{engine_error, param_error, reader, RENDERER_UNAVAILABLE};
+use crate::digest::bytes_digest;
 use crate::params::{image_params, turntable_params};
 use crate::pipeline::{render_frames, render_image, SceneValue};
 use crate::render::{encode_gif, OutputFormat, RenderService};
@@ -80,6 +81,7 @@ impl Module for RenderImage {
         };
         ctx.store_artifact(role, media_type, &bytes)?;
         let summary = json!({"width": image.width, "height": image.height, "media_type": media_type, "size": bytes.len()});
+        let digest = bytes_digest("image", &bytes);
         let out = ImageValue {
             bytes: Arc::new(bytes),
             media_type,
@@ -89,7 +91,9 @@ impl Module for RenderImage {
         };
         Ok(NodeOutputs::new().with(
             "image",
-            PortValue::new(PortType::Image, out).with_summary(summary),
+            PortValue::new(PortType::Image, out)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }
@@ -122,6 +126,7 @@ impl Module for RenderTurntable {
         let (width, height) = frames.first().map_or((0, 0), |f| (f.width, f.height));
         let summary =
             json!({"frames": frames.len(), "width": width, "height": height, "size": gif.len()});
+        let digest = bytes_digest("frames", &gif);
         let out = FramesValue {
             gif: Arc::new(gif),
             frame_count: frames.len(),
@@ -130,7 +135,9 @@ impl Module for RenderTurntable {
         };
         Ok(NodeOutputs::new().with(
             "frames",
-            PortValue::new(PortType::Frames, out).with_summary(summary),
+            PortValue::new(PortType::Frames, out)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }

@@ -77,9 +77,12 @@ impl Module for ExportScene {
         let main =
             main.ok_or_else(|| engine_error("export_failed", "the export wrote no scene file"))?;
         let summary = json!({"name": main.name, "size": main.bytes.len()});
+        let digest = crate::digest::bytes_digest("scene_file", &main.bytes);
         Ok(NodeOutputs::new().with(
             "scene_file",
-            PortValue::new(PortType::SceneFile, main).with_summary(summary),
+            PortValue::new(PortType::SceneFile, main)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }
