@@ -97,6 +97,7 @@ fn big_run() -> RunRecord {
             finished_at: Some(start + 20 + (i as i64 % 13) * 7),
             params,
             outputs: BTreeMap::from([("image".to_owned(), json!({"width": 1024}))]),
+            output_digests: BTreeMap::new(),
             artifacts: Vec::new(),
             logs,
             error,
@@ -149,19 +150,19 @@ fn main() {
         t.elapsed()
     };
     let cases: [(&str, Option<Command>, Option<&str>, bool); 4] = [
-        ("detail at the top (timeline, failure view, node table)", None, None, false),
+        (
+            "detail at the top (timeline, failure view, node table)",
+            None,
+            None,
+            false,
+        ),
         (
             "node with 10,000 log lines selected",
             Some(Command::SelectRunNode(format!("n{FAILING}"))),
             None,
             false,
         ),
-        (
-            "log search over 10,000 lines",
-            None,
-            Some("tile 7 "),
-            false,
-        ),
+        ("log search over 10,000 lines", None, Some("tile 7 "), false),
         ("scrolling the detail", None, None, true),
     ];
     for (label, command, search, scroll) in cases {
@@ -175,7 +176,10 @@ fn main() {
         for i in 0..10 {
             frame(
                 &mut app,
-                vec![egui::Event::PointerMoved(egui::pos2(900.0, 300.0 + i as f32))],
+                vec![egui::Event::PointerMoved(egui::pos2(
+                    900.0,
+                    300.0 + i as f32,
+                ))],
             );
         }
         let mut frames: Vec<Duration> = (0..120)

@@ -40,6 +40,7 @@ pub enum Command {
     OpenRunInEditor,
     Preflight,
     Dispatch,
+    RefreshProducts,
     /// Show one node's record (times, error, params, outputs, logs) in the run detail.
     SelectRunNode(String),
     /// Two runs side by side.
@@ -184,6 +185,7 @@ impl Command {
             Command::OpenRunInEditor => "Open in editor",
             Command::Preflight => "Preflight",
             Command::Dispatch => "Dispatch",
+            Command::RefreshProducts => "Refresh products",
             Command::SelectRunNode(_) => "Show node record",
             Command::CompareRuns { .. } => "Compare runs",
             Command::CloseCompare => "Close compare",

@@ -259,6 +259,10 @@ impl StudioApp {
             Command::OpenRunInEditor => self.open_run_in_editor(),
             Command::Preflight => self.preflight_open_workflow(),
             Command::Dispatch => self.dispatch_open_workflow(),
+            Command::RefreshProducts => {
+                self.refresh_products();
+                Ok(())
+            }
             Command::FetchArtifact(id) => {
                 self.fetch_artifact(id);
                 Ok(())

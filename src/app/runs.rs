@@ -32,8 +32,14 @@ pub struct RunsView {
     pub axis: TimeAxis,
     pub log_search: String,
     pub sort: NodeSort,
-    /// The editor's Run panel: dispatch inputs as JSON, and the last preflight answer.
+    /// The editor's Run panel: the product to run on, an order line, extra inputs as JSON,
+    /// parameter overrides, and the last preflight answer.
+    pub run_product: Option<String>,
+    pub run_order_line: String,
     pub inputs_text: String,
+    pub run_overrides: String,
+    /// Products the server knows (`GET /api/products`), for the Run panel's picker.
+    pub products: Vec<Value>,
     pub preflight: Option<Value>,
     /// Parameter overrides for "Re-run with", as JSON (`{"render.width": 1024}`).
     pub rerun_overrides: String,
@@ -196,8 +202,30 @@ impl StudioApp {
         Ok(())
     }
 
+    /// The Run panel's inputs: the JSON typed under "More inputs", then the picked product
+    /// and order line over it.
     fn run_inputs(&self) -> Result<Map<String, Value>, String> {
-        json_object(&self.runs.inputs_text, "Run inputs")
+        let mut inputs = json_object(&self.runs.inputs_text, "Run inputs")?;
+        if let Some(p) = &self.runs.run_product {
+            inputs.insert("product_id".into(), Value::String(p.clone()));
+        }
+        let line = self.runs.run_order_line.trim();
+        if !line.is_empty() {
+            inputs.insert("order_line_id".into(), Value::String(line.to_owned()));
+        }
+        Ok(inputs)
+    }
+
+    fn run_overrides(&self) -> Result<Map<String, Value>, String> {
+        json_object(&self.runs.run_overrides, "Overrides")
+    }
+
+    pub(super) fn refresh_products(&self) {
+        if let Some(c) = self.server.client.clone() {
+            self.spawn(async move {
+                reported("list products", c.products(), BackendEvent::Products).await
+            });
+        }
     }
 
     pub(super) fn preflight_open_workflow(&self) -> Result<(), String> {
@@ -209,10 +237,11 @@ impl StudioApp {
             .clone()
             .ok_or("Save the workflow before running it")?;
         let inputs = self.run_inputs()?;
+        let overrides = self.run_overrides()?;
         self.spawn(async move {
             reported(
                 "preflight",
-                c.preflight_workflow(&id, &inputs),
+                c.preflight_workflow(&id, &inputs, &overrides),
                 BackendEvent::Preflight,
             )
             .await
@@ -232,10 +261,11 @@ impl StudioApp {
             .clone()
             .ok_or("Save the workflow before running it")?;
         let inputs = self.run_inputs()?;
+        let overrides = self.run_overrides()?;
         self.spawn(async move {
             reported(
                 "dispatch",
-                c.dispatch_workflow(&id, &inputs),
+                c.dispatch_workflow(&id, &inputs, &overrides),
                 BackendEvent::Dispatched,
             )
             .await
@@ -310,6 +340,14 @@ impl StudioApp {
                 self.refresh_runs();
             }
             BackendEvent::Preflight(report) => self.runs.preflight = Some(report),
+            BackendEvent::Products(products) => {
+                if let Some(p) = &self.runs.run_product {
+                    if !products.iter().any(|x| x["id"].as_str() == Some(p)) {
+                        self.runs.run_product = None;
+                    }
+                }
+                self.runs.products = products;
+            }
             BackendEvent::Dispatched(run_id) => {
                 self.status = format!("Run {} started", short(&run_id));
                 self.runs.preflight = None;
@@ -588,13 +626,42 @@ pub(super) fn run_color(status: RunStatus) -> egui::Color32 {
 /// The editor's Run panel: dispatch inputs, preflight (every problem at once), dispatch.
 pub(super) fn run_panel_ui(ui: &mut Ui, view: &mut RunsView, saved: bool, out: &mut Vec<Command>) {
     ui.separator();
-    ui.label(RichText::new("Run").strong());
-    ui.label("Inputs (JSON)");
-    ui.add(
-        egui::TextEdit::multiline(&mut view.inputs_text)
-            .hint_text("{\"product_id\": \"…\"}")
-            .desired_rows(2),
-    );
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Run").strong());
+        if ui
+            .small_button("⟳")
+            .on_hover_text("Reload the product list")
+            .clicked()
+        {
+            out.push(Command::RefreshProducts);
+        }
+    });
+    product_picker_ui(ui, view);
+    ui.horizontal(|ui| {
+        ui.label("Order line");
+        ui.add(
+            egui::TextEdit::singleline(&mut view.run_order_line)
+                .hint_text("optional id")
+                .desired_width(160.0),
+        );
+    });
+    ui.horizontal(|ui| {
+        ui.label("Overrides");
+        ui.add(
+            egui::TextEdit::singleline(&mut view.run_overrides)
+                .hint_text("{\"render.width\": 512}")
+                .desired_width(200.0),
+        );
+    });
+    egui::CollapsingHeader::new("More inputs (JSON)")
+        .id_salt("run_more_inputs")
+        .show(ui, |ui| {
+            ui.add(
+                egui::TextEdit::multiline(&mut view.inputs_text)
+                    .hint_text("{\"product_id\": \"…\"}")
+                    .desired_rows(2),
+            );
+        });
     ui.horizontal(|ui| {
         ui.add_enabled_ui(saved, |ui| {
             if ui.button("Preflight").clicked() {
@@ -643,4 +710,42 @@ pub(super) fn run_panel_ui(ui: &mut Ui, view: &mut RunsView, saved: bool, out: &
             }
         }
     }
+}
+
+/// Picks the product a run works on, by name, with its processing status.
+fn product_picker_ui(ui: &mut Ui, view: &mut RunsView) {
+    let label = |p: &Value| {
+        format!(
+            "{} · {}",
+            p["name"].as_str().unwrap_or("?"),
+            p["status"].as_str().unwrap_or("?")
+        )
+    };
+    let selected = view
+        .run_product
+        .as_deref()
+        .and_then(|id| view.products.iter().find(|p| p["id"].as_str() == Some(id)))
+        .map_or_else(
+            || {
+                if view.products.is_empty() {
+                    "no products (upload one)".to_owned()
+                } else {
+                    "choose a product".to_owned()
+                }
+            },
+            label,
+        );
+    ui.horizontal(|ui| {
+        ui.label("Product");
+        egui::ComboBox::from_id_salt("run_product")
+            .width(200.0)
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut view.run_product, None, "none");
+                for p in &view.products {
+                    let Some(id) = p["id"].as_str() else { continue };
+                    ui.selectable_value(&mut view.run_product, Some(id.to_owned()), label(p));
+                }
+            });
+    });
 }

@@ -390,6 +390,8 @@ impl StudioApp {
                 }
                 self.server.client = Some(client);
                 self.refresh_workflows();
+                self.refresh_products();
+                self.refresh_output_types();
             }
             BackendEvent::ConnectFailed(reason) => {
                 self.status = reason.clone();
@@ -526,6 +528,7 @@ impl StudioApp {
             event @ (BackendEvent::Runs(_)
             | BackendEvent::RunLoaded(_)
             | BackendEvent::Preflight(_)
+            | BackendEvent::Products(_)
             | BackendEvent::Dispatched(_)
             | BackendEvent::RunEvent { .. }
             | BackendEvent::RunEventsEnded(_)) => self.on_runs_event(event),

@@ -343,8 +343,9 @@ impl ApiClient {
         &self,
         id: &str,
         inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
     ) -> Result<Value, ClientError> {
-        let body = json!({"inputs": inputs});
+        let body = json!({"inputs": inputs, "overrides": overrides});
         self.json(
             self.request(
                 reqwest::Method::POST,
@@ -360,8 +361,9 @@ impl ApiClient {
         &self,
         id: &str,
         inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
-        let body = json!({"inputs": inputs});
+        let body = json!({"inputs": inputs, "overrides": overrides});
         let started: Value = self
             .json(
                 self.request(

@@ -80,6 +80,7 @@ pub enum BackendEvent {
     Runs(client::RunPage),
     RunLoaded(Box<RunRecord>),
     Preflight(serde_json::Value),
+    Products(Vec<serde_json::Value>),
     Dispatched(String),
     /// A live event of a run (node status change, log line, artifact), from its SSE stream.
     RunEvent {
