@@ -311,6 +311,7 @@ fn thumbnail_ui(ui: &mut Ui, view: &mut ArtifactView, meta: &ArtifactItem, out: 
             let r = ui
                 .add(
                     egui::Image::new(&texture)
+                        .alt_text(format!("{} · {} image", meta.node_id, meta.role))
                         .max_size(egui::vec2(THUMB, THUMB))
                         .sense(egui::Sense::click()),
                 )

@@ -12,7 +12,7 @@ mod runs;
 mod server_sync;
 mod timeline;
 
-pub use artifacts::{ArtifactItem, LoadedArtifact};
+pub use artifacts::{ArtifactItem, ArtifactView, LoadedArtifact};
 pub use output_types::{OutputTypeForm, OutputTypesView};
 pub use runs::RunsView;
 
