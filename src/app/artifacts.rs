@@ -162,6 +162,17 @@ pub fn run_artifacts(nodes: &[NodeRun]) -> Vec<ArtifactItem> {
         .collect()
 }
 
+/// A short name for a file's kind.
+fn kind_of(media_type: &str) -> &str {
+    match media_type {
+        "model/gltf-binary" => "GLB",
+        "application/json" => "JSON",
+        "image/png" => "PNG",
+        "image/gif" => "GIF",
+        other => other,
+    }
+}
+
 /// A file name for saving an artifact: role and short id, extension by media type.
 pub fn suggested_file_name(meta: &ArtifactItem) -> String {
     let ext = match meta.media_type.as_str() {
@@ -272,7 +283,11 @@ pub(super) fn artifacts_ui(
                 ui.set_width(THUMB);
                 thumbnail_ui(ui, view, meta, out);
                 ui.label(format!("{} · {}", meta.node_id, meta.role))
-                    .on_hover_text(format!("{} · {} bytes", meta.media_type, meta.size));
+                    .on_hover_text(format!(
+                        "{} · {}",
+                        meta.media_type,
+                        super::run_detail::human_size(meta.size)
+                    ));
                 if ui.small_button("Save…").clicked() {
                     out.push(Command::SaveArtifact(meta.clone()));
                 }
@@ -283,7 +298,15 @@ pub(super) fn artifacts_ui(
 
 fn thumbnail_ui(ui: &mut Ui, view: &mut ArtifactView, meta: &ArtifactItem, out: &mut Vec<Command>) {
     if !meta.media_type.starts_with("image/") {
-        ui.add_sized([THUMB, THUMB * 0.5], egui::Label::new(&meta.media_type));
+        // Files that are not images get a card with their kind and size.
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_min_size(egui::vec2(THUMB - 14.0, THUMB - 14.0));
+            ui.vertical_centered(|ui| {
+                ui.add_space(THUMB * 0.25);
+                ui.strong(kind_of(&meta.media_type));
+                ui.weak(super::run_detail::human_size(meta.size));
+            });
+        });
         return;
     }
     match view.entry(&meta.id) {
@@ -342,6 +365,8 @@ pub(super) fn open_artifact_ui(
         .id(egui::Id::new("open_artifact"))
         .open(&mut keep_open)
         .default_size([720.0, 720.0])
+        .pivot(egui::Align2::CENTER_CENTER)
+        .default_pos(ctx.content_rect().center())
         .resizable(true)
         .show(ctx, |ui| {
             if frames > 1 {

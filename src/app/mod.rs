@@ -137,6 +137,16 @@ impl StudioApp {
         }
     }
 
+    /// Queues a command that needs the server (a run to open…) until the catalog has arrived
+    /// from it.
+    pub fn send_when_connected(&mut self, command: Command) {
+        if self.server.catalog_ready {
+            self.pending.push(command);
+        } else {
+            self.after_catalog.push(command);
+        }
+    }
+
     /// Queues a command as a widget would; it is applied at the end of the frame.
     pub fn send(&mut self, command: Command) {
         self.pending.push(command);

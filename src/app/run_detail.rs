@@ -232,83 +232,91 @@ fn sorted_rows(nodes: &[NodeRun], sort: NodeSort) -> Vec<&NodeRun> {
 }
 
 fn node_table_ui(ui: &mut Ui, view: &mut RunsView, nodes: &[NodeRun], out: &mut Vec<Command>) {
-    let widths = [170.0, 80.0, 80.0, 170.0, 150.0];
-    ui.horizontal(|ui| {
-        for (label, sort, w) in [
-            ("node", NodeSort::Order, widths[0]),
-            ("status", NodeSort::Status, widths[1]),
-            ("duration", NodeSort::Duration, widths[2]),
-        ] {
-            let text = if view.sort == sort {
-                format!("{label} ⏷")
-            } else {
-                label.to_owned()
-            };
-            if ui
-                .add_sized([w, ROW], egui::Button::new(text).frame(false))
-                .clicked()
-            {
-                view.sort = sort;
-            }
-        }
-        ui.add_sized(
-            [widths[3], ROW],
-            egui::Label::new(RichText::new("outputs").strong()),
-        );
-        ui.add_sized(
-            [widths[4], ROW],
-            egui::Label::new(RichText::new("artifacts").strong()),
-        );
-        ui.label(RichText::new("error").strong());
-    });
+    use egui_extras::{Column, TableBuilder};
     let rows = sorted_rows(nodes, view.sort);
-    egui::ScrollArea::vertical()
+    let sort = &mut view.sort;
+    let selected_node = view.selected_node.as_deref();
+    TableBuilder::new(ui)
         .id_salt("node_table")
-        .max_height(LIST_HEIGHT)
-        .auto_shrink([false, true])
-        .show_rows(ui, ROW, rows.len(), |ui, range| {
-            for n in &rows[range] {
-                ui.horizontal(|ui| {
-                    ui.set_height(ROW);
-                    let selected = view.selected_node.as_deref() == Some(n.node_id.as_str());
-                    let r = ui
-                        .add_sized(
-                            [widths[0], ROW],
-                            egui::Button::selectable(selected, &n.node_id),
-                        )
-                        .on_hover_text(&n.node_type);
-                    if r.clicked() {
-                        out.push(Command::SelectRunNode(n.node_id.clone()));
+        .striped(true)
+        .resizable(true)
+        .max_scroll_height(LIST_HEIGHT)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::initial(170.0).at_least(80.0).clip(true))
+        .column(Column::initial(80.0))
+        .column(Column::initial(80.0))
+        .column(Column::initial(170.0).clip(true))
+        .column(Column::initial(170.0).clip(true))
+        .column(Column::remainder().clip(true))
+        .header(ROW, |mut header| {
+            for (label, by) in [
+                ("node", NodeSort::Order),
+                ("status", NodeSort::Status),
+                ("duration", NodeSort::Duration),
+            ] {
+                header.col(|ui| {
+                    let text = if *sort == by {
+                        format!("{label} ⏷")
+                    } else {
+                        label.to_owned()
+                    };
+                    if ui
+                        .add(egui::Button::new(RichText::new(text).strong()).frame(false))
+                        .on_hover_text("Sort by this column")
+                        .clicked()
+                    {
+                        *sort = by;
                     }
-                    ui.add_sized(
-                        [widths[1], ROW],
-                        egui::Label::new(
-                            RichText::new(enum_str(&n.status)).color(status_color(n.status)),
-                        ),
-                    );
-                    ui.add_sized(
-                        [widths[2], ROW],
-                        egui::Label::new(duration_ms(n).map_or("—".into(), |d| fmt_ms(d as f64))),
-                    );
-                    ui.add_sized(
-                        [widths[3], ROW],
-                        egui::Label::new(n.outputs.keys().cloned().collect::<Vec<_>>().join(", "))
-                            .truncate(),
-                    );
-                    ui.add_sized(
-                        [widths[4], ROW],
-                        egui::Label::new(
-                            n.artifacts
-                                .iter()
-                                .map(|a| format!("{} ({} B)", a.role, a.size))
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        )
-                        .truncate(),
-                    );
-                    ui.label(n.error.as_ref().map_or(String::new(), |e| e.code.clone()));
                 });
             }
+            for label in ["outputs", "artifacts", "error"] {
+                header.col(|ui| {
+                    ui.strong(label);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW, rows.len(), |mut row| {
+                let n = rows[row.index()];
+                row.col(|ui| {
+                    let selected = selected_node == Some(n.node_id.as_str());
+                    if ui
+                        .add(egui::Button::selectable(selected, &n.node_id))
+                        .on_hover_text(&n.node_type)
+                        .clicked()
+                    {
+                        out.push(Command::SelectRunNode(n.node_id.clone()));
+                    }
+                });
+                row.col(|ui| {
+                    ui.colored_label(status_color(n.status), enum_str(&n.status));
+                });
+                row.col(|ui| {
+                    ui.label(duration_ms(n).map_or("—".into(), |d| fmt_ms(d as f64)));
+                });
+                row.col(|ui| {
+                    ui.label(n.outputs.keys().cloned().collect::<Vec<_>>().join(", "));
+                });
+                row.col(|ui| {
+                    ui.label(
+                        n.artifacts
+                            .iter()
+                            .map(|a| format!("{} ({})", a.role, human_size(a.size)))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                });
+                row.col(|ui| {
+                    if let Some(e) = &n.error {
+                        let color = if n.status == NodeStatus::Skipped {
+                            WARNING
+                        } else {
+                            ERROR
+                        };
+                        ui.colored_label(color, &e.code).on_hover_text(&e.message);
+                    }
+                });
+            });
         });
 }
 
@@ -340,4 +348,13 @@ fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun) {
             }
         });
     logs_ui(ui, &mut view.node_log_search, &n.logs, &n.node_id);
+}
+
+/// Bytes as a person reads them (1.2 MB, 88 kB, 494 B).
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1e3),
+        b => format!("{b} B"),
+    }
 }
