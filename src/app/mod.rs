@@ -395,6 +395,7 @@ impl StudioApp {
                 let server = &self.server;
                 let tab = &mut self.left_tab;
                 let runs_view = &mut self.runs;
+                let output_type_records = &self.output_types.records;
                 egui::Panel::left("palette")
                     .default_size(230.0)
                     .show(ui, |ui| {
@@ -411,7 +412,16 @@ impl StudioApp {
                         if editor.selection.is_empty() {
                             if server.client.is_some() {
                                 let saved = editor.doc.id.is_some() && !editor.doc.is_dirty();
-                                runs::run_panel_ui(ui, runs_view, saved, &mut out);
+                                let workflow =
+                                    editor.doc.id.as_deref().zip(editor.doc.graph.family);
+                                runs::run_panel_ui(
+                                    ui,
+                                    runs_view,
+                                    saved,
+                                    workflow,
+                                    output_type_records,
+                                    &mut out,
+                                );
                             }
                             panels::history_ui(ui, editor, server, &mut out);
                         }

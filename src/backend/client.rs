@@ -376,6 +376,55 @@ impl ApiClient {
         Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// Preflight of an output type (every path its rollout would run): `{ok, runs, problems}`.
+    pub async fn preflight_output_type(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        self.json(
+            self.request(
+                reqwest::Method::POST,
+                &format!("/api/output-types/{id}/preflight"),
+            )
+            .json(&body),
+        )
+        .await
+    }
+
+    /// Dispatches an output type as its rollout says; answers the authoritative run's id.
+    pub async fn dispatch_output_type(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<String, ClientError> {
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        let started: Value = self
+            .json(
+                self.request(
+                    reqwest::Method::POST,
+                    &format!("/api/output-types/{id}/dispatch"),
+                )
+                .json(&body),
+            )
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Dispatches a stored order line (its product, output type and overrides).
+    pub async fn dispatch_order_line(&self, id: &str) -> Result<String, ClientError> {
+        let started: Value = self
+            .json(self.request(
+                reqwest::Method::POST,
+                &format!("/api/order-lines/{id}/dispatch"),
+            ))
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+    }
+
     /// Follows a run's server-sent events until the stream ends (the run finished) or the
     /// connection drops; `on_event` gets each event's kind and JSON data.
     pub async fn follow_run_events(
