@@ -24,6 +24,7 @@ pub mod camera;
 pub mod export_glb;
 pub mod import;
 pub mod lighting;
+pub mod local;
 pub mod manifest;
 pub mod materials;
 pub mod modules;
