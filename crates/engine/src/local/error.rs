@@ -60,7 +60,7 @@ pub enum LocalError {
     CadProcessing {
         path: String,
         node: String,
-        error: NodeError,
+        error: Box<NodeError>,
     },
     /// The runtime refused the run.
     #[error(transparent)]

@@ -278,14 +278,14 @@ async fn process(
             Err(LocalError::CadProcessing {
                 path: shown(cad),
                 node: failed.map(|n| n.node_id.clone()).unwrap_or_default(),
-                error: failed.and_then(|n| n.error.clone()).unwrap_or_else(|| {
+                error: Box::new(failed.and_then(|n| n.error.clone()).unwrap_or_else(|| {
                     crate::runtime::NodeError {
                         code: "processing_failed".into(),
                         message: format!("the processing run ended {:?}", report.status),
                         details: Value::Null,
                         root_cause_node: None,
                     }
-                }),
+                })),
             })
         }
     }
