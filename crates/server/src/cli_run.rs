@@ -70,8 +70,14 @@ pub fn execute(args: RunArgs) -> ExitCode {
         let cancel = CancellationToken::new();
         let on_ctrl_c = cancel.clone();
         tokio::spawn(async move {
+            // The first Ctrl-C cancels (running nodes stop at their next check, run.json says
+            // `cancelled`); a second one exits at once.
             if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("cancelling (Ctrl-C again to exit at once)");
                 on_ctrl_c.cancel();
+            }
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(EXIT_CANCELLED));
             }
         });
         local::run(input, registry, cancel).await
