@@ -29,6 +29,8 @@ pub struct RunsView {
     /// The node whose record shows below the node table.
     pub selected_node: Option<String>,
     pub node_log_search: String,
+    /// Log lines matching the searches, kept between frames.
+    pub log_matches: super::run_detail::LogMatches,
     /// Two runs side by side (replaces the detail while open).
     pub compare: Option<super::compare::Comparison>,
     pub axis: TimeAxis,
