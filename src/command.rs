@@ -95,6 +95,11 @@ pub enum Command {
     ToggleHelp,
     ToggleAbout,
     Quit,
+    /// Open a model in the viewer tab: a product, a run's GLB artifact, bytes another view
+    /// holds, or a local file.
+    OpenGlbInViewer(crate::viewer::GlbSource),
+    /// The viewer's own actions (selection, repair, save, camera…).
+    Viewer(crate::viewer::ViewerCommand),
 }
 
 impl Command {
@@ -178,6 +183,9 @@ impl Command {
             Command::ShowView(MainView::Editor) => "Editor",
             Command::ShowView(MainView::OutputTypes) => "Output types",
             Command::ShowView(MainView::Runs) => "Runs",
+            Command::ShowView(MainView::Viewer) => "Viewer",
+            Command::OpenGlbInViewer(_) => "Open in viewer",
+            Command::Viewer(c) => c.label(),
             Command::RefreshRuns => "Refresh runs",
             Command::SelectRun(_) => "Select run",
             Command::CancelRun => "Cancel run",

@@ -50,6 +50,8 @@ pub enum MainView {
     Editor,
     OutputTypes,
     Runs,
+    /// The glTF viewer with material assignments and repair.
+    Viewer,
 }
 
 pub struct StudioApp {
@@ -71,6 +73,7 @@ pub struct StudioApp {
     pub output_types: OutputTypesView,
     pub runs: RunsView,
     pub artifacts: artifacts::ArtifactView,
+    pub viewer: crate::viewer::ViewerState,
     /// Set by `--measure-startup`: when the process started.
     startup: Option<std::time::Instant>,
 }
@@ -100,6 +103,7 @@ impl StudioApp {
             output_types: OutputTypesView::default(),
             runs: RunsView::default(),
             artifacts: artifacts::ArtifactView::default(),
+            viewer: crate::viewer::ViewerState::default(),
             startup: None,
         }
     }
@@ -160,6 +164,14 @@ impl StudioApp {
             return;
         }
         let result = match command {
+            Command::OpenGlbInViewer(source) => self.open_in_viewer(ctx, source),
+            Command::Viewer(c) => self.apply_viewer(c),
+            Command::Undo if self.state.view == MainView::Viewer => {
+                self.apply_viewer(crate::viewer::ViewerCommand::Undo)
+            }
+            Command::Redo if self.state.view == MainView::Viewer => {
+                self.apply_viewer(crate::viewer::ViewerCommand::Redo)
+            }
             Command::Save => self.save(false, None),
             Command::SaveAsCopy => self.save(true, None),
             Command::OpenWorkflow(id) => {
@@ -237,6 +249,9 @@ impl StudioApp {
                 }
                 if view == MainView::Runs {
                     self.refresh_runs();
+                }
+                if view == MainView::Viewer {
+                    self.viewer_shown();
                 }
                 Ok(())
             }
@@ -364,6 +379,7 @@ impl StudioApp {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         match self.editor.as_mut() {
+            _ if self.state.view == MainView::Viewer => self.viewer_frame_ui(ui, &mut out),
             _ if self.state.view == MainView::Runs => {
                 let choices = runs::FilterChoices {
                     workflows: &self.server.workflows,

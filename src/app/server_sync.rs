@@ -539,6 +539,7 @@ impl StudioApp {
             BackendEvent::CompareRun(run) => self.on_compare_run(*run),
             BackendEvent::Artifact { id, result } => self.on_artifact(id, result),
             BackendEvent::Notice(message) => self.status = message,
+            BackendEvent::Viewer(event) => self.on_viewer_event(event),
             BackendEvent::Failed { task, message } => {
                 self.status = format!("Could not {task}: {message}");
                 if message.starts_with("cannot reach the server") {
