@@ -9,6 +9,9 @@ use super::part_tree::{query_words, TreeRow};
 use super::{cmd, SelectMode, ViewerCommand, ViewerState};
 use crate::command::Command;
 
+/// Colour of parts a rule being typed would catch (as the viewport's tint).
+pub const PREVIEW_COLOR: egui::Color32 = egui::Color32::from_rgb(0, 200, 255);
+
 /// Loud colour of missing materials in the UI.
 pub const MISSING_COLOR: egui::Color32 = egui::Color32::from_rgb(255, 0, 200);
 
@@ -185,6 +188,11 @@ pub fn tree_panel_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Comma
         }
     }
     let filtering = v.tree.missing_only || !v.tree.filter.trim().is_empty();
+    let previewed: BTreeSet<usize> = v
+        .rule
+        .current()
+        .map(|p| p.caught.iter().copied().collect())
+        .unwrap_or_default();
     let mut toggles = Vec::new();
     area.show_rows(ui, row_h, rows.len(), |ui, range| {
         for row in &rows[range] {
@@ -195,7 +203,10 @@ pub fn tree_panel_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Comma
                         toggles.push(node);
                     }
                 }
-                TreeRow::Part { part, depth } => part_row_ui(ui, doc, part, depth, row_h, out),
+                TreeRow::Part { part, depth } => {
+                    let caught = previewed.contains(&part);
+                    part_row_ui(ui, doc, part, depth, row_h, caught, out)
+                }
             }
         }
     });
@@ -252,6 +263,7 @@ fn part_row_ui(
     part: usize,
     depth: usize,
     row_h: f32,
+    caught_by_draft_rule: bool,
     out: &mut Vec<Command>,
 ) {
     let (Some(entry), Some(view)) = (doc.manifest.parts.get(part), doc.views.get(part)) else {
@@ -296,6 +308,10 @@ fn part_row_ui(
         if uses > 1 {
             ui.weak(format!("×{uses}"))
                 .on_hover_text(format!("Its mesh is used by {uses} part instances"));
+        }
+        if caught_by_draft_rule {
+            ui.colored_label(PREVIEW_COLOR, "◀ new rule")
+                .on_hover_text("The rule being typed would decide this part");
         }
         if missing {
             ui.colored_label(MISSING_COLOR, "⚠ missing");
