@@ -10,6 +10,8 @@ use std::sync::Arc;
 pub struct CadFileValue {
     pub path: PathBuf,
     pub product_id: Option<String>,
+    /// `cad.source` `source_unit`: the file's length unit when it states none.
+    pub source_unit: crate::import::SourceUnit,
 }
 
 /// `image`: an encoded still or thumbnail.
@@ -20,6 +22,8 @@ pub struct ImageValue {
     pub ext: &'static str,
     pub width: u32,
     pub height: u32,
+    /// The artifact the renderer stored these bytes as.
+    pub artifact_id: Option<String>,
 }
 
 /// `frames`: a turntable, encoded as an animated GIF.
@@ -29,6 +33,8 @@ pub struct FramesValue {
     pub frame_count: usize,
     pub width: u32,
     pub height: u32,
+    /// The `turntable` artifact of these bytes.
+    pub artifact_id: Option<String>,
 }
 
 /// `scene_file`: an exported GLB (or the main file of a glTF export).
@@ -37,4 +43,6 @@ pub struct FileValue {
     pub name: String,
     pub media_type: &'static str,
     pub bytes: Arc<Vec<u8>>,
+    /// The artifact the exporting module stored these bytes as.
+    pub artifact_id: Option<String>,
 }
