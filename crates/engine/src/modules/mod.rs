@@ -22,7 +22,7 @@ use crate::params::{ParamError, ParamReader};
 use crate::runtime::{ModuleError, ModuleRegistry, NodeContext};
 
 pub use render::LazyRenderService;
-pub use values::{CadFileValue, FileValue, FramesValue, ImageValue};
+pub use values::{CadFileValue, FileValue, FramesValue, ImageValue, MaterialReportValue};
 
 /// Code of a node that needed a product the [`ProductSource`] does not know or that is not
 /// ready.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use workflow_contracts::ArtifactRole;
 
-use super::values::{FileValue, FramesValue, ImageValue};
+use super::values::{FileValue, FramesValue, ImageValue, MaterialReportValue};
 use super::{
     param_error, reader, Deliverable, DeliverableError, DeliverablePublication, DeliverableSink,
     DELIVERABLE_EXISTS, DELIVERABLE_STORE_FAILED,
@@ -113,12 +113,13 @@ impl Module for OutputPublish {
                 artifact_id: f.artifact_id.clone(),
             });
         }
-        if inputs.get("report").is_some() {
-            // The material report travels as the resolution itself, not as its artifact.
+        if let Some(report) = inputs.get("report") {
             deliverables.push(Deliverable {
                 name: name("json", "_materials", 0, 0),
                 role: ArtifactRole::MaterialReport,
-                artifact_id: None,
+                artifact_id: report
+                    .downcast_ref::<MaterialReportValue>()
+                    .and_then(|r| r.artifact_id.clone()),
             });
         }
         for d in &deliverables {

@@ -1,6 +1,5 @@
 //! What the production modules put on edges besides [`crate::pipeline::SceneValue`]
-//! (`scene`), `Arc<Manifest>` (`part_manifest`) and `Arc<MaterialResolution>`
-//! (`material_report`).
+//! (`scene`) and `Arc<Manifest>` (`part_manifest`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -44,5 +43,13 @@ pub struct FileValue {
     pub media_type: &'static str,
     pub bytes: Arc<Vec<u8>>,
     /// The artifact the exporting module stored these bytes as.
+    pub artifact_id: Option<String>,
+}
+
+/// `material_report`: the resolution and the `material_report` artifact its JSON was stored
+/// as.
+#[derive(Debug, Clone)]
+pub struct MaterialReportValue {
+    pub resolution: Arc<crate::materials::MaterialResolution>,
     pub artifact_id: Option<String>,
 }
