@@ -24,6 +24,7 @@ use workflow_engine::materials::{
 };
 use workflow_engine::modules::{
     production_modules, CadPublication, ProductScene, ProductSource, ProductionContext,
+    PublishError,
 };
 use workflow_engine::render::{ImageParams, RenderService, Renderer};
 use workflow_engine::runtime::{MemoryArtifacts, RunReport, RunRequest, RunStatus, Runtime};
@@ -195,8 +196,14 @@ impl ProductSource for DirProducts {
         let map = self.map.lock().map_err(|e| e.to_string())?.clone();
         Ok((default_library(), map))
     }
-    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), String> {
-        std::fs::write(self.dir.join("preview.glb"), p.glb).map_err(|e| e.to_string())
+    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), PublishError> {
+        let path = self.dir.join("preview.glb");
+        if !p.replace_existing && path.exists() {
+            return Err(PublishError::AlreadyPublished {
+                product_id: p.product_id.to_owned(),
+            });
+        }
+        std::fs::write(path, p.glb).map_err(|e| PublishError::Store(e.to_string()))
     }
 }
 

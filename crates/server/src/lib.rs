@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cli_run;
+pub mod deliverables;
 pub mod embedded;
 pub mod error;
 pub mod json;

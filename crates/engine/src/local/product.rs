@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::materials::{default_library, MaterialLibrary, MaterialMap};
-use crate::modules::{CadPublication, ProductScene, ProductSource};
+use crate::modules::{CadPublication, ProductScene, ProductSource, PublishError};
 
 /// A [`ProductSource`] holding a single product.
 pub struct LocalProduct {
@@ -98,8 +98,13 @@ impl ProductSource for LocalProduct {
         Ok((self.library.clone(), self.map.clone()))
     }
 
-    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), String> {
+    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), PublishError> {
         self.check(p.product_id)?;
+        if !p.replace_existing && self.glb_path().exists() {
+            return Err(PublishError::AlreadyPublished {
+                product_id: p.product_id.to_owned(),
+            });
+        }
         let write = |name: &str, bytes: &[u8]| {
             std::fs::write(self.dir.join(name), bytes)
                 .map_err(|e| format!("cannot write {name} of product {}: {e}", self.id))

@@ -79,7 +79,7 @@ impl Module for RenderImage {
             OutputFormat::Png => ("image/png", "png"),
             OutputFormat::Jpeg => ("image/jpeg", "jpg"),
         };
-        ctx.store_artifact(role, media_type, &bytes)?;
+        let artifact = ctx.store_artifact(role, media_type, &bytes)?;
         let summary = json!({"width": image.width, "height": image.height, "media_type": media_type, "size": bytes.len()});
         let digest = bytes_digest("image", &bytes);
         let out = ImageValue {
@@ -88,6 +88,7 @@ impl Module for RenderImage {
             ext,
             width: image.width,
             height: image.height,
+            artifact_id: Some(artifact.id),
         };
         Ok(NodeOutputs::new().with(
             "image",
@@ -122,7 +123,7 @@ impl Module for RenderTurntable {
             .map_err(|e| engine_error(e.code(), &e))?;
         ctx.check_cancelled()?;
         let gif = encode_gif(&frames, 1000 / 12).map_err(|e| engine_error(e.code(), &e))?;
-        ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
+        let artifact = ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
         let (width, height) = frames.first().map_or((0, 0), |f| (f.width, f.height));
         let summary =
             json!({"frames": frames.len(), "width": width, "height": height, "size": gif.len()});
@@ -132,6 +133,7 @@ impl Module for RenderTurntable {
             frame_count: frames.len(),
             width,
             height,
+            artifact_id: Some(artifact.id),
         };
         Ok(NodeOutputs::new().with(
             "frames",

@@ -65,12 +65,14 @@ impl Module for ExportScene {
         let mut main = None;
         for file in files {
             let media_type = media_type_of(&file.name);
-            ctx.store_artifact(ArtifactRole::SceneExport, media_type, &file.bytes)?;
+            let artifact =
+                ctx.store_artifact(ArtifactRole::SceneExport, media_type, &file.bytes)?;
             if main.is_none() && (file.name.ends_with(".glb") || file.name.ends_with(".gltf")) {
                 main = Some(FileValue {
                     name: file.name,
                     media_type,
                     bytes: Arc::new(file.bytes),
+                    artifact_id: Some(artifact.id),
                 });
             }
         }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod contracts;
+pub mod deliverables;
 pub mod dispatch;
 pub mod materials;
 pub mod order_lines;
@@ -96,6 +97,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
         .merge(products::routes())
         .merge(materials::routes())
         .merge(order_lines::routes())
+        .merge(deliverables::routes())
         .split_for_parts();
     if config.debug_panic_route {
         router = router.route("/api/_debug/panic", axum::routing::get(debug_panic));

@@ -2,6 +2,7 @@
 //! cancellation tokens of running runs.
 
 use super::artifacts::DiskArtifacts;
+use crate::deliverables::StoreDeliverables;
 use crate::products::FsProducts;
 use crate::store::{Store, StoreResult};
 use serde_json::Value;
@@ -29,6 +30,9 @@ pub struct RunsConfig {
     /// Whether preflight checks that `inputs.product_id` names a stored product (processed,
     /// for order-line runs). On in the production wiring; off for scripted test modules.
     pub resolve_products: bool,
+    /// Where `output.publish` records deliverables and notifications (the production wiring
+    /// hands it to the modules; the run service binds it to the store at start).
+    pub deliverables: Arc<StoreDeliverables>,
 }
 
 impl RunsConfig {
@@ -41,6 +45,7 @@ impl RunsConfig {
             options: RunOptions::default(),
             products: Arc::new(FsProducts::new(data_dir.join("products"))),
             resolve_products: false,
+            deliverables: Arc::default(),
         }
     }
 
@@ -48,7 +53,10 @@ impl RunsConfig {
     /// products from this data directory (the renderer starts on the first render).
     pub fn production(data_dir: &Path) -> Self {
         let mut config = RunsConfig::new(ModuleRegistry::new(), data_dir);
-        config.modules = production_modules(ProductionContext::new(config.products.clone()));
+        config.modules = production_modules(
+            ProductionContext::new(config.products.clone())
+                .with_deliverables(config.deliverables.clone()),
+        );
         config.resolve_products = true;
         config
     }
@@ -93,6 +101,9 @@ impl RunService {
         )
         .with_options(config.options.clone());
         let (hub, _) = broadcast::channel(1024);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            config.deliverables.bind(store.clone(), handle);
+        }
         Ok(Arc::new(RunService {
             store,
             registry,

@@ -3,10 +3,15 @@
 //! business decisions beyond optimistic concurrency (the version check) and referential
 //! integrity (a workflow in use cannot be deleted).
 
+mod deliverables;
 mod orders;
 mod runs;
 mod sqlite;
 
+pub use deliverables::{
+    DeliverableRecord, DeliverableStore, NewDeliverable, NewPublication, NotificationFilter,
+    NotificationRecord, PublishOutcome,
+};
 pub use orders::{MaterialStore, NewOrderLine, OrderLine, OrderLineFilter, OrderStore};
 pub use runs::{ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
 pub use sqlite::SqliteStore;
@@ -101,7 +106,9 @@ pub mod note {
 }
 
 #[async_trait]
-pub trait Store: RunStore + OrderStore + MaterialStore + Send + Sync + 'static {
+pub trait Store:
+    RunStore + OrderStore + MaterialStore + DeliverableStore + Send + Sync + 'static
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
 

@@ -119,6 +119,9 @@ async fn openapi_lists_every_route() {
         ("post", "/api/order-lines"),
         ("get", "/api/order-lines/{id}"),
         ("post", "/api/order-lines/{id}/dispatch"),
+        ("get", "/api/products/{id}/deliverables"),
+        ("get", "/api/notifications"),
+        ("post", "/api/notifications/{id}/delivered"),
     ];
     let paths = doc["paths"].as_object().expect("paths");
     let documented: usize = paths

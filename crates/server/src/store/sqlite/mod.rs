@@ -1,6 +1,7 @@
 //! SQLite implementation of [`Store`]: one file in WAL mode, so readers never wait for the
 //! single writer. SQL uses `$n` placeholders and portable types so it can serve PostgreSQL too.
 
+mod deliverables;
 mod orders;
 mod rows;
 mod runs;
