@@ -30,6 +30,7 @@ pub mod digest;
 pub mod export_glb;
 pub mod import;
 pub mod lighting;
+pub mod local;
 pub mod manifest;
 pub mod materials;
 pub mod modules;

@@ -36,6 +36,9 @@ enum Command {
     Starter { family: Family },
     /// Validate a graph file ("-" reads standard input). Exit 0 valid, 1 invalid, 2 unreadable.
     Validate { file: PathBuf },
+    /// Run a graph once without a server and write its artifacts and run.json into --out.
+    /// Exit 0 succeeded, 1 failed, 2 bad usage or unreadable input (JSON error on stderr).
+    Run(workflow_server::cli_run::RunArgs),
     /// Run the HTTP API (migrates and seeds the database first).
     Serve {
         /// Address to listen on.
@@ -120,6 +123,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Contracts { markdown: false } => print_json(&registry)?,
         Command::Starter { family } => print_json(&starter_graph(family, &registry))?,
         Command::Validate { file } => return validate_file(&file, &registry),
+        Command::Run(args) => return Ok(workflow_server::cli_run::execute(args)),
         Command::Serve {
             addr,
             db,

@@ -84,6 +84,9 @@ impl ImportError {
     }
 }
 
+/// The CAD file extensions [`import_file`] reads (lower case; matched case-insensitively).
+pub const CAD_EXTENSIONS: &[&str] = &["glb", "gltf", "step", "stp"];
+
 /// `cad.import`: reads a glTF/GLB/STEP file into a [`Scene`].
 pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportError> {
     let extension = path

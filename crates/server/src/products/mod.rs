@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use workflow_engine::materials::{default_library, MaterialLibrary, MaterialMap, PbrMaterial};
 use workflow_engine::modules::{CadPublication, ProductScene, ProductSource};
 
-/// CAD file extensions an upload may have.
-pub const CAD_EXTENSIONS: &[&str] = &["glb", "gltf", "step", "stp"];
+/// CAD file extensions an upload may have: the ones the engine imports.
+pub use workflow_engine::import::CAD_EXTENSIONS;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Product {
