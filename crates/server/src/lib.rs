@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cli_parity;
 pub mod cli_run;
 pub mod embedded;
 pub mod error;

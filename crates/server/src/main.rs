@@ -39,6 +39,10 @@ enum Command {
     /// Run a graph once without a server and write its artifacts and run.json into --out.
     /// Exit 0 succeeded, 1 failed, 2 bad usage or unreadable input (JSON error on stderr).
     Run(workflow_server::cli_run::RunArgs),
+    /// Run the golden-case parity suite (legacy vs graph on every case in --cases) and write
+    /// parity.json and parity.html into --report. Exit 0 all pass, 1 a case failed, 2 bad
+    /// usage or unreadable cases, 3 no failure but a case warns (needs review).
+    Parity(workflow_server::cli_parity::ParityArgs),
     /// Run the HTTP API (migrates and seeds the database first).
     Serve {
         /// Address to listen on.
@@ -124,6 +128,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Starter { family } => print_json(&starter_graph(family, &registry))?,
         Command::Validate { file } => return validate_file(&file, &registry),
         Command::Run(args) => return Ok(workflow_server::cli_run::execute(args)),
+        Command::Parity(args) => return Ok(workflow_server::cli_parity::execute(args)),
         Command::Serve {
             addr,
             db,
