@@ -39,6 +39,7 @@ pub mod params;
 pub mod part_key;
 pub mod pipeline;
 pub mod render;
+pub mod rollout;
 pub mod runtime;
 pub mod scene;
 pub mod turntable;

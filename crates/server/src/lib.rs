@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod materials;
 pub mod orders;
 pub mod products;
+pub mod rollout;
 pub mod runs;
 pub mod seed;
 pub mod state;

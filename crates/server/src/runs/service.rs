@@ -12,7 +12,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 use workflow_contracts::Registry;
+use workflow_engine::compare::ThresholdConfig;
 use workflow_engine::modules::{production_modules, ProductionContext};
+use workflow_engine::rollout::RolloutPolicy;
 use workflow_engine::runtime::{ModuleRegistry, RunOptions, Runtime};
 
 /// How runs execute in this process. The caller provides the modules: production wiring
@@ -29,6 +31,10 @@ pub struct RunsConfig {
     /// Whether preflight checks that `inputs.product_id` names a stored product (processed,
     /// for order-line runs). On in the production wiring; off for scripted test modules.
     pub resolve_products: bool,
+    /// Readiness and automatic-rollback rules (output types may override fields).
+    pub rollout: RolloutPolicy,
+    /// Thresholds shadow comparisons are judged by (per artifact kind and output type id).
+    pub parity_thresholds: ThresholdConfig,
 }
 
 impl RunsConfig {
@@ -41,6 +47,8 @@ impl RunsConfig {
             options: RunOptions::default(),
             products: Arc::new(FsProducts::new(data_dir.join("products"))),
             resolve_products: false,
+            rollout: RolloutPolicy::default(),
+            parity_thresholds: ThresholdConfig::default(),
         }
     }
 
@@ -73,6 +81,9 @@ pub struct RunService {
     /// The products the modules read (always set): its material-library mirror is reloaded
     /// from the store before each run, so materials written by another process are seen.
     pub(crate) library: Arc<FsProducts>,
+    /// Server-wide rollout policy (readiness, automatic rollback).
+    pub rollout_policy: RolloutPolicy,
+    pub(crate) parity_thresholds: ThresholdConfig,
     hub: broadcast::Sender<Arc<HubEvent>>,
     wake: Notify,
     cancels: Mutex<HashMap<String, CancellationToken>>,
@@ -100,6 +111,8 @@ impl RunService {
             artifacts,
             products: config.resolve_products.then(|| config.products.clone()),
             library: config.products.clone(),
+            rollout_policy: config.rollout.clone(),
+            parity_thresholds: config.parity_thresholds.clone(),
             hub,
             wake: Notify::new(),
             cancels: Mutex::default(),

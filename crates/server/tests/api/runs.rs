@@ -492,16 +492,19 @@ async fn runs_filter_by_workflow_product_and_time_range() {
     };
     assert_eq!(
         ids(list(format!("workflow_id={a_id}")).await),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
-    assert_eq!(ids(list("product_id=p-2".into()).await), [second.clone()]);
+    assert_eq!(
+        ids(list("product_id=p-2".into()).await),
+        std::slice::from_ref(&second)
+    );
     assert_eq!(
         ids(list(format!("created_until={}", created_first + 1)).await),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
     assert_eq!(
         ids(list(format!("created_from={}", created_first + 1)).await),
-        [second.clone()]
+        std::slice::from_ref(&second)
     );
     let bad = app
         .get("/api/runs?created_from=yesterday", &app.debugger)
