@@ -592,3 +592,74 @@ async fn shadow_never_touches_the_authoritative_run_and_its_comparison_is_stored
         "the legacy (not dark) still"
     );
 }
+
+#[tokio::test]
+async fn a_real_shadow_pair_renders_alike_and_passes_on_the_production_modules() {
+    use crate::products::{finished, small_thumbnail, upload};
+    let app = crate::common::spawn_app_production().await;
+    let created = json_of(
+        upload(&app, "gltf/Box.glb", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let product = created["product"]["id"].as_str().expect("id").to_owned();
+    let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let wf = app.create_workflow("Stills", "order_line").await;
+    let ot = output_type(
+        &app,
+        json!({"name": "Box shadow", "workflow_family": "order_line", "artifact_kind": "still",
+               "workflow_id": wf["id"], "rollout": "shadow",
+               "invocation_overrides": {"render.width": 64, "render.height": 64},
+               "legacy_settings": {"width": 64, "height": 64}}),
+    )
+    .await;
+    let d = dispatch_output_type(
+        &app,
+        &ot,
+        json!({"product_id": product, "order_line_id": "ol-1"}),
+    )
+    .await;
+    let shadow_id = d["runs"][1]["id"].as_str().expect("shadow").to_owned();
+    let legacy = finished(&app, d["run_id"].as_str().expect("id")).await;
+    assert_eq!(legacy["status"], "succeeded", "{legacy:#}");
+    finished(&app, &shadow_id).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let shadow = loop {
+        let s = json_of(
+            app.get(&format!("/api/runs/{shadow_id}"), &app.debugger)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        if s["parity"]["status"] == "done" || s["parity"]["status"] == "error" {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "not compared: {s:#}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(shadow["parity"]["status"], "done", "{shadow:#}");
+    assert_eq!(shadow["parity"]["verdict"], "pass", "{shadow:#}");
+    let report_id = shadow["parity"]["report_artifact_id"]
+        .as_str()
+        .expect("report");
+    let report = json_of(
+        app.get(&format!("/api/artifacts/{report_id}"), &app.debugger)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(report["artifacts"][0]["comparison"]["type"], "image");
+    assert_eq!(report["attribution"]["node_id"], Value::Null, "{report:#}");
+    let readiness = json_of(
+        app.get(
+            &format!("/api/output-types/{ot}/rollout/readiness"),
+            &app.debugger,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(readiness["shadow_runs"], 1);
+    assert_eq!(readiness["pass_rate"], 1.0);
+}
