@@ -66,7 +66,12 @@ impl StudioApp {
                 self.command_button_ui(ui, Command::ToggleAbout);
             });
             ui.separator();
-            for view in [MainView::Editor, MainView::OutputTypes, MainView::Runs] {
+            for view in [
+                MainView::Editor,
+                MainView::OutputTypes,
+                MainView::Runs,
+                MainView::Rollout,
+            ] {
                 let command = Command::ShowView(view);
                 if ui
                     .selectable_label(self.state.view == view, command.label())

@@ -96,6 +96,8 @@ pub enum BackendEvent {
         id: String,
         result: Result<Arc<crate::app::LoadedArtifact>, String>,
     },
+    /// Rollout dashboard answers (see `app::rollout`).
+    Rollout(crate::app::RolloutEvent),
     /// Something finished that the user should hear about (a file saved…).
     Notice(String),
     Failed {

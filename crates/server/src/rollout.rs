@@ -397,7 +397,7 @@ pub async fn note_fallback(
 }
 
 /// One output type on the rollout dashboard.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RolloutSummary {
     pub output_type: OutputTypeRecord,
     pub readiness: Readiness,
