@@ -45,6 +45,26 @@ pub(crate) async fn after_run(service: &Arc<RunService>, run_id: &str) {
     }
 }
 
+/// At start: compares the finished shadow pairs a stop left uncompared (in the background;
+/// a pair whose other half is still queued is compared when that one finishes).
+pub(crate) async fn recover(service: &Arc<RunService>) -> Result<(), StoreError> {
+    let ids = service.store.shadow_runs_without_comparison(200).await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        pairs = ids.len(),
+        "comparing shadow pairs a stop left uncompared"
+    );
+    let service = service.clone();
+    tokio::spawn(async move {
+        for id in ids {
+            after_run(&service, &id).await;
+        }
+    });
+    Ok(())
+}
+
 async fn compare_pair(service: &Arc<RunService>, run_id: &str) -> Result<(), StoreError> {
     let store = &service.store;
     let run = store.get_run(run_id).await?;

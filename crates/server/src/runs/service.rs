@@ -123,6 +123,7 @@ impl RunService {
     /// Marks runs interrupted by a previous stop as failed, then starts `workers` workers.
     pub async fn start(self: &Arc<Self>, workers: usize) -> StoreResult<()> {
         super::worker::recover_interrupted(self).await?;
+        super::parity::recover(self).await?;
         for n in 0..workers.max(1) {
             let service = self.clone();
             tokio::spawn(async move { service.worker_loop(n).await });

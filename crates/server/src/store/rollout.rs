@@ -119,6 +119,9 @@ pub trait RolloutStore: Send + Sync {
         since: i64,
         limit: i64,
     ) -> StoreResult<Vec<ShadowComparison>>;
+    /// Finished shadow runs without a comparison (newest first, at most `limit`): pairs
+    /// whose comparison a stop interrupted before it was claimed.
+    async fn shadow_runs_without_comparison(&self, limit: i64) -> StoreResult<Vec<String>>;
     /// Runs of an output type with `trigger` created at or after `since`.
     async fn count_runs_by_trigger(
         &self,

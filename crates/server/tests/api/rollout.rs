@@ -1,6 +1,6 @@
 //! Output-type dispatch per rollout: legacy, shadow beside legacy, graph with fallback.
 
-use crate::common::{error_of, json_of, spawn_app, wait_final, wait_for, TestApp};
+use crate::common::{error_of, json_of, spawn_app, spawn_app_in, wait_final, wait_for, TestApp};
 use crate::runs::{inputs, node};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -662,4 +662,53 @@ async fn a_real_shadow_pair_renders_alike_and_passes_on_the_production_modules()
     .await;
     assert_eq!(readiness["shadow_runs"], 1);
     assert_eq!(readiness["pass_rate"], 1.0);
+}
+
+#[tokio::test]
+async fn a_shadow_pair_a_stop_left_uncompared_is_compared_at_the_next_start() {
+    use workflow_engine::runtime::{RunMode, RunStatus};
+    use workflow_server::store::NewRun;
+    let app = spawn_app().await;
+    let ot = still_output_type(&app, "shadow", false).await;
+    let spec = app.store.get_output_type(&ot).await.expect("ot").spec;
+    // A finished pair recorded without its comparison (the server stopped in between).
+    let new = |mode: RunMode| NewRun {
+        mode: Some(mode),
+        trigger: "api".into(),
+        output_type_id: Some(ot.clone()),
+        output_type: Some(spec.clone()),
+        workflow_id: spec.workflow_id.clone(),
+        workflow_version: Some(1),
+        ..NewRun::default()
+    };
+    let legacy = app
+        .store
+        .create_run(&new(RunMode::Legacy), false)
+        .await
+        .expect("legacy");
+    let shadow = app
+        .store
+        .create_run(&new(RunMode::Shadow), false)
+        .await
+        .expect("shadow");
+    app.store
+        .link_run(&legacy.id, &shadow.id, "shadow")
+        .await
+        .expect("link");
+    app.store
+        .link_run(&shadow.id, &legacy.id, "shadow_of")
+        .await
+        .expect("link");
+    for id in [&legacy.id, &shadow.id] {
+        app.store
+            .finish_run(id, RunStatus::Succeeded, None, &[])
+            .await
+            .expect("finished");
+    }
+    let (dir, tokens) = app.stop().await;
+    let app = spawn_app_in(dir, Some(tokens)).await;
+    let compared = wait_compared(&app, &shadow.id).await;
+    assert_eq!(compared["parity"]["status"], "done", "{compared:#}");
+    assert_eq!(compared["parity"]["verdict"], "pass");
+    assert_eq!(compared["parity"]["legacy_run_id"], legacy.id.as_str());
 }

@@ -243,6 +243,20 @@ impl RolloutStore for SqliteStore {
         rows.iter().map(comparison_from_row).collect()
     }
 
+    async fn shadow_runs_without_comparison(&self, limit: i64) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT r.id AS id FROM runs r LEFT JOIN shadow_comparisons c \
+             ON c.shadow_run_id = r.id WHERE r.mode = 'shadow' AND c.shadow_run_id IS NULL \
+             AND r.status IN ('succeeded', 'failed') ORDER BY r.created_at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>("id")?))
+            .collect()
+    }
+
     async fn count_runs_by_trigger(
         &self,
         output_type_id: &str,
