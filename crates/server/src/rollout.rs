@@ -255,7 +255,10 @@ async fn decide(
     if request.force && reason.is_none() {
         return Err(RolloutError::ReasonRequired);
     }
-    check_spec(store, registry, next).await?;
+    if to != Rollout::Legacy {
+        // Rollback is never blocked, not even by an output type its workflow broke since.
+        check_spec(store, registry, next).await?;
+    }
     let readiness = readiness(store, defaults, current).await?;
     if to == Rollout::Graph && from != Rollout::Graph && !readiness.ready && !request.force {
         return Err(RolloutError::NotReady {
