@@ -104,6 +104,11 @@ pub enum Command {
     ToggleHelp,
     ToggleAbout,
     Quit,
+    /// Open a model in the viewer tab: a product, a run's GLB artifact, bytes another view
+    /// holds, or a local file.
+    OpenGlbInViewer(crate::viewer::GlbSource),
+    /// The viewer's own actions (selection, repair, save, camera…).
+    Viewer(crate::viewer::ViewerCommand),
 }
 
 impl Command {
@@ -191,6 +196,9 @@ impl Command {
             Command::RefreshRollout => "Refresh rollout",
             Command::ChangeRollout { .. } => "Change rollout",
             Command::LoadRolloutHistory(_) => "Rollout history",
+            Command::ShowView(MainView::Viewer) => "Viewer",
+            Command::OpenGlbInViewer(_) => "Open in viewer",
+            Command::Viewer(c) => c.label(),
             Command::RefreshRuns => "Refresh runs",
             Command::SelectRun(_) => "Select run",
             Command::CancelRun => "Cancel run",

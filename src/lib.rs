@@ -8,3 +8,4 @@ pub mod drafts;
 pub mod editor;
 pub mod search;
 pub mod settings;
+pub mod viewer;

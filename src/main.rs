@@ -37,6 +37,10 @@ struct Args {
     /// Open two runs side by side once connected.
     #[arg(long, num_args = 2, value_names = ["LEFT_RUN", "RIGHT_RUN"])]
     compare: Option<Vec<String>>,
+    /// Open the glTF viewer on a local .glb/.gltf/STEP file, or on a server product with
+    /// `product:<id>`.
+    #[arg(long, value_name = "FILE|product:ID")]
+    view: Option<String>,
     /// Print the time from start to an interactive editor, then quit (docs/performance.md).
     #[arg(long)]
     measure_startup: bool,
@@ -68,6 +72,7 @@ fn main() -> eframe::Result {
     let open_run = args.run;
     let compare = args.compare;
     let measure = args.measure_startup;
+    let view = args.view.clone();
     eframe::run_native(
         "Workflow Studio",
         options,
@@ -116,6 +121,13 @@ fn main() -> eframe::Result {
                     left: left.clone(),
                     right: right.clone(),
                 });
+            }
+            if let Some(target) = view {
+                let source = match target.strip_prefix("product:") {
+                    Some(id) => workflow_studio::viewer::GlbSource::Product(id.to_owned()),
+                    None => workflow_studio::viewer::GlbSource::Path(PathBuf::from(target)),
+                };
+                app.send(Command::OpenGlbInViewer(source));
             }
             if measure {
                 app.measure_startup(started);

@@ -288,9 +288,24 @@ pub(super) fn artifacts_ui(
                         meta.media_type,
                         super::run_detail::human_size(meta.size)
                     ));
-                if ui.small_button("Save…").clicked() {
-                    out.push(Command::SaveArtifact(meta.clone()));
-                }
+                ui.horizontal(|ui| {
+                    if ui.small_button("Save…").clicked() {
+                        out.push(Command::SaveArtifact(meta.clone()));
+                    }
+                    if meta.media_type == "model/gltf-binary"
+                        && ui
+                            .small_button("Open in viewer")
+                            .on_hover_text("Parts, materials and missing assignments in 3D")
+                            .clicked()
+                    {
+                        out.push(Command::OpenGlbInViewer(
+                            crate::viewer::GlbSource::Artifact {
+                                id: meta.id.clone(),
+                                title: format!("{} · {}", meta.node_id, meta.role),
+                            },
+                        ));
+                    }
+                });
             });
         }
     });

@@ -56,6 +56,8 @@ pub enum MainView {
     Runs,
     /// Every output type's rollout: state, shadow pass rate, readiness, promote/rollback.
     Rollout,
+    /// The glTF viewer with material assignments and repair.
+    Viewer,
 }
 
 pub struct StudioApp {
@@ -78,6 +80,7 @@ pub struct StudioApp {
     pub runs: RunsView,
     pub rollout: RolloutView,
     pub artifacts: artifacts::ArtifactView,
+    pub viewer: crate::viewer::ViewerState,
     /// Set by `--measure-startup`: when the process started.
     startup: Option<std::time::Instant>,
 }
@@ -108,6 +111,7 @@ impl StudioApp {
             runs: RunsView::default(),
             rollout: RolloutView::default(),
             artifacts: artifacts::ArtifactView::default(),
+            viewer: crate::viewer::ViewerState::default(),
             startup: None,
         }
     }
@@ -168,6 +172,14 @@ impl StudioApp {
             return;
         }
         let result = match command {
+            Command::OpenGlbInViewer(source) => self.open_in_viewer(ctx, source),
+            Command::Viewer(c) => self.apply_viewer(c),
+            Command::Undo if self.state.view == MainView::Viewer => {
+                self.apply_viewer(crate::viewer::ViewerCommand::Undo)
+            }
+            Command::Redo if self.state.view == MainView::Viewer => {
+                self.apply_viewer(crate::viewer::ViewerCommand::Redo)
+            }
             Command::Save => self.save(false, None),
             Command::SaveAsCopy => self.save(true, None),
             Command::OpenWorkflow(id) => {
@@ -248,6 +260,9 @@ impl StudioApp {
                 }
                 if view == MainView::Rollout {
                     self.refresh_rollout();
+                }
+                if view == MainView::Viewer {
+                    self.viewer_shown();
                 }
                 Ok(())
             }
@@ -378,6 +393,7 @@ impl StudioApp {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
         match self.editor.as_mut() {
+            _ if self.state.view == MainView::Viewer => self.viewer_frame_ui(ui, &mut out),
             _ if self.state.view == MainView::Runs => {
                 let choices = runs::FilterChoices {
                     workflows: &self.server.workflows,
@@ -414,6 +430,7 @@ impl StudioApp {
                 let server = &self.server;
                 let tab = &mut self.left_tab;
                 let runs_view = &mut self.runs;
+                let output_type_records = &self.output_types.records;
                 egui::Panel::left("palette")
                     .default_size(230.0)
                     .show(ui, |ui| {
@@ -430,7 +447,16 @@ impl StudioApp {
                         if editor.selection.is_empty() {
                             if server.client.is_some() {
                                 let saved = editor.doc.id.is_some() && !editor.doc.is_dirty();
-                                runs::run_panel_ui(ui, runs_view, saved, &mut out);
+                                let workflow =
+                                    editor.doc.id.as_deref().zip(editor.doc.graph.family);
+                                runs::run_panel_ui(
+                                    ui,
+                                    runs_view,
+                                    saved,
+                                    workflow,
+                                    output_type_records,
+                                    &mut out,
+                                );
                             }
                             panels::history_ui(ui, editor, server, &mut out);
                         }

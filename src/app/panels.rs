@@ -71,6 +71,7 @@ impl StudioApp {
                 MainView::OutputTypes,
                 MainView::Runs,
                 MainView::Rollout,
+                MainView::Viewer,
             ] {
                 let command = Command::ShowView(view);
                 if ui

@@ -9,7 +9,7 @@ use super::timeline::{fmt_ms, status_color, timeline_ui};
 use crate::command::Command;
 use crate::editor::style::{ERROR, WARNING};
 use egui::{RichText, Ui};
-use workflow_engine::runtime::{LogLine, NodeRun, NodeStatus};
+use workflow_engine::runtime::{NodeRun, NodeStatus};
 use workflow_server::store::RunRecord;
 
 const ROW: f32 = 20.0;
@@ -156,7 +156,13 @@ fn failure_ui(ui: &mut Ui, view: &mut RunsView, run: &RunRecord, out: &mut Vec<C
                 );
             }
             params_ui(ui, n);
-            logs_ui(ui, &mut view.log_search, &n.logs, &n.node_id);
+            logs_ui(
+                ui,
+                &mut view.log_search,
+                &mut view.log_matches,
+                n,
+                "failure",
+            );
         });
     }
 }
@@ -180,21 +186,74 @@ fn params_ui(ui: &mut Ui, n: &NodeRun) {
         });
 }
 
+/// Which of a node's log lines match a search, kept between frames: filtering 10,000 lines
+/// on every frame would cost more than drawing them.
+#[derive(Default)]
+pub struct LogMatches {
+    entries: std::collections::HashMap<&'static str, LogMatchEntry>,
+}
+
+struct LogMatchEntry {
+    node_id: String,
+    needle: String,
+    lines: usize,
+    matches: Vec<usize>,
+}
+
+impl LogMatches {
+    fn get(&mut self, place: &'static str, node: &NodeRun, needle: &str) -> &[usize] {
+        let fresh = self.entries.get(place).is_some_and(|e| {
+            e.node_id == node.node_id && e.needle == needle && e.lines == node.logs.len()
+        });
+        if !fresh {
+            let matches = node
+                .logs
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.message.to_lowercase().contains(needle))
+                .map(|(i, _)| i)
+                .collect();
+            self.entries.insert(
+                place,
+                LogMatchEntry {
+                    node_id: node.node_id.clone(),
+                    needle: needle.to_owned(),
+                    lines: node.logs.len(),
+                    matches,
+                },
+            );
+        }
+        self.entries
+            .get(place)
+            .map_or(&[], |e| e.matches.as_slice())
+    }
+}
+
 /// A node's log lines, filtered by the search text; only the lines in view are laid out.
-fn logs_ui(ui: &mut Ui, search: &mut String, logs: &[LogLine], salt: &str) {
+fn logs_ui(
+    ui: &mut Ui,
+    search: &mut String,
+    cache: &mut LogMatches,
+    node: &NodeRun,
+    place: &'static str,
+) {
+    let logs = &node.logs;
     ui.horizontal(|ui| {
         ui.label(format!("Logs ({})", logs.len()));
         ui.add(egui::TextEdit::singleline(search).hint_text("search logs"));
     });
     let needle = search.to_lowercase();
-    let shown: Vec<&LogLine> = if needle.is_empty() {
-        logs.iter().collect()
+    let matches: &[usize] = if needle.is_empty() {
+        &[]
     } else {
-        logs.iter()
-            .filter(|l| l.message.to_lowercase().contains(&needle))
-            .collect()
+        cache.get(place, node, &needle)
     };
-    if shown.is_empty() {
+    let count = if needle.is_empty() {
+        logs.len()
+    } else {
+        matches.len()
+    };
+    if count == 0 {
         ui.weak(if logs.is_empty() {
             "No log lines."
         } else {
@@ -202,13 +261,20 @@ fn logs_ui(ui: &mut Ui, search: &mut String, logs: &[LogLine], salt: &str) {
         });
         return;
     }
+    if !needle.is_empty() {
+        ui.weak(format!("{count} of {} lines match", logs.len()));
+    }
     let row = ui.text_style_height(&egui::TextStyle::Monospace);
     egui::ScrollArea::vertical()
-        .id_salt(("logs", salt))
+        .id_salt(("logs", place, &node.node_id))
         .max_height(LIST_HEIGHT)
         .auto_shrink([false, true])
-        .show_rows(ui, row, shown.len(), |ui, range| {
-            for line in &shown[range] {
+        .show_rows(ui, row, count, |ui, range| {
+            for i in range {
+                let index = if needle.is_empty() { i } else { matches[i] };
+                let Some(line) = logs.get(index) else {
+                    continue;
+                };
                 let level = enum_str(&line.level);
                 let text = format!("{level:<5} {}", line.message);
                 let color = match level.as_str() {
@@ -347,7 +413,13 @@ fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun) {
                 ui.monospace(format!("{port}: {summary}"));
             }
         });
-    logs_ui(ui, &mut view.node_log_search, &n.logs, &n.node_id);
+    logs_ui(
+        ui,
+        &mut view.node_log_search,
+        &mut view.log_matches,
+        n,
+        "record",
+    );
 }
 
 /// Bytes as a person reads them (1.2 MB, 88 kB, 494 B).

@@ -540,6 +540,7 @@ impl StudioApp {
             BackendEvent::Artifact { id, result } => self.on_artifact(id, result),
             BackendEvent::Rollout(event) => self.on_rollout_event(event),
             BackendEvent::Notice(message) => self.status = message,
+            BackendEvent::Viewer(event) => self.on_viewer_event(event),
             BackendEvent::Failed { task, message } => {
                 self.status = format!("Could not {task}: {message}");
                 if message.starts_with("cannot reach the server") {

@@ -382,6 +382,151 @@ impl ApiClient {
         })
     }
 
+    /// One product with its manifest and artifact URLs (`GET /api/products/{id}`).
+    pub async fn product(&self, id: &str) -> Result<Value, ClientError> {
+        self.json(self.request(reqwest::Method::GET, &format!("/api/products/{id}")))
+            .await
+    }
+
+    /// A product's processed preview GLB (`GET /api/products/{id}/glb`).
+    pub async fn product_glb(&self, id: &str) -> Result<Vec<u8>, ClientError> {
+        let response = self
+            .send(self.request(reqwest::Method::GET, &format!("/api/products/{id}/glb")))
+            .await?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+        if status.is_success() {
+            Ok(body.to_vec())
+        } else {
+            Err(error_from(status, &body))
+        }
+    }
+
+    /// The material library (`GET /api/materials`): every material with its `source`.
+    pub async fn materials(&self) -> Result<Vec<Value>, ClientError> {
+        let page: Value = self
+            .json(self.request(reqwest::Method::GET, "/api/materials"))
+            .await?;
+        Ok(match page {
+            Value::Object(mut o) => match o.remove("materials") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            Value::Array(items) => items,
+            _ => Vec::new(),
+        })
+    }
+
+    /// Adds a material to the library (`POST /api/materials`).
+    pub async fn create_material(&self, body: &Value) -> Result<Value, ClientError> {
+        self.json(
+            self.request(reqwest::Method::POST, "/api/materials")
+                .json(body),
+        )
+        .await
+    }
+
+    /// Creates or replaces a user material (`PUT /api/materials/{name}`).
+    pub async fn put_material(&self, name: &str, body: &Value) -> Result<Value, ClientError> {
+        self.json(
+            self.request(reqwest::Method::PUT, &format!("/api/materials/{name}"))
+                .json(body),
+        )
+        .await
+    }
+
+    /// A product's material map and its version (from the `ETag`).
+    pub async fn material_map(&self, product_id: &str) -> Result<(Value, i64), ClientError> {
+        let req = self.request(
+            reqwest::Method::GET,
+            &format!("/api/products/{product_id}/material-map"),
+        );
+        self.versioned(req).await
+    }
+
+    /// Replaces a product's material map over `version` (`If-Match`); a stale version comes
+    /// back as [`ClientError::Conflict`]. Answers the stored map and its new version.
+    pub async fn put_material_map(
+        &self,
+        product_id: &str,
+        version: i64,
+        map: &Value,
+    ) -> Result<(Value, i64), ClientError> {
+        let req = self
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/products/{product_id}/material-map"),
+            )
+            .header(header::IF_MATCH, version.to_string())
+            .json(map);
+        self.versioned(req).await
+    }
+
+    /// Starts a run of a workflow with inputs and parameter overrides; answers the run id.
+    pub async fn dispatch_workflow_with(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<String, ClientError> {
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        let started: Value = self
+            .json(
+                self.request(
+                    reqwest::Method::POST,
+                    &format!("/api/workflows/{id}/dispatch"),
+                )
+                .json(&body),
+            )
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// A JSON body with the version its `ETag` names.
+    async fn versioned(
+        &self,
+        builder: reqwest::RequestBuilder,
+    ) -> Result<(Value, i64), ClientError> {
+        let response = self.send(builder).await?;
+        let status = response.status();
+        let version = response
+            .headers()
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(|t| {
+                t.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .to_owned()
+            })
+            .and_then(|t| t.parse::<i64>().ok());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ClientError::Unreachable {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            })?;
+        if !status.is_success() {
+            return Err(error_from(status, &body));
+        }
+        let value: Value = serde_json::from_slice(&body).map_err(|e| ClientError::Server {
+            status: status.as_u16(),
+            message: format!("unexpected response: {e}"),
+        })?;
+        let version = version.ok_or_else(|| ClientError::Server {
+            status: status.as_u16(),
+            message: "the answer has no ETag version".into(),
+        })?;
+        Ok((value, version))
+    }
+
     /// Preflight of a workflow with dispatch inputs: `{ok, runs, problems}`.
     pub async fn preflight_workflow(
         &self,
@@ -416,6 +561,55 @@ impl ApiClient {
                 )
                 .json(&body),
             )
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Preflight of an output type (every path its rollout would run): `{ok, runs, problems}`.
+    pub async fn preflight_output_type(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        self.json(
+            self.request(
+                reqwest::Method::POST,
+                &format!("/api/output-types/{id}/preflight"),
+            )
+            .json(&body),
+        )
+        .await
+    }
+
+    /// Dispatches an output type as its rollout says; answers the authoritative run's id.
+    pub async fn dispatch_output_type(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<String, ClientError> {
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        let started: Value = self
+            .json(
+                self.request(
+                    reqwest::Method::POST,
+                    &format!("/api/output-types/{id}/dispatch"),
+                )
+                .json(&body),
+            )
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Dispatches a stored order line (its product, output type and overrides).
+    pub async fn dispatch_order_line(&self, id: &str) -> Result<String, ClientError> {
+        let started: Value = self
+            .json(self.request(
+                reqwest::Method::POST,
+                &format!("/api/order-lines/{id}/dispatch"),
+            ))
             .await?;
         Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
     }

@@ -98,6 +98,8 @@ pub enum BackendEvent {
     },
     /// Rollout dashboard answers (see `app::rollout`).
     Rollout(crate::app::RolloutEvent),
+    /// A viewer task finished (model loaded, map saved, preview rendered…).
+    Viewer(crate::viewer::ViewerEvent),
     /// Something finished that the user should hear about (a file saved…).
     Notice(String),
     Failed {

@@ -326,13 +326,23 @@ impl Build<'_> {
             if prim.indices.is_empty() {
                 continue;
             }
+            // A primitive without a material of its own stays without one (not a made-up
+            // grey): the preview GLB must keep "this part has no material" visible to the
+            // material map, the viewer and `material.resolve`.
             let material = match resolved.map(|r| (&r.source, &r.material)) {
-                Some((MaterialSource::File, _)) | None => self.file_material(prim.material)?,
-                Some((_, Some(m))) => self.library_material(m),
-                Some((_, None)) => self.library_material(&default_grey()),
+                Some((MaterialSource::File, _)) | None => match prim.material {
+                    Some(i) if i < scene.materials.len() => Some(self.file_material(Some(i))?),
+                    _ => None,
+                },
+                Some((_, Some(m))) => Some(self.library_material(m)),
+                Some((_, None)) => Some(self.library_material(&default_grey())),
             };
             let (attributes, indices) = self.geometry(part.mesh, pi);
-            prims.push(json!({"attributes": attributes, "indices": indices, "material": material, "mode": 4}));
+            let mut json_prim = json!({"attributes": attributes, "indices": indices, "mode": 4});
+            if let Some(material) = material {
+                json_prim["material"] = json!(material);
+            }
+            prims.push(json_prim);
         }
         let mut mesh = json!({"primitives": prims});
         if let Some(n) = &part.mesh_name {

@@ -44,7 +44,7 @@ pub mod runtime;
 pub mod scene;
 pub mod turntable;
 
-pub use import::{import_file, ImportError, ImportParams};
+pub use import::{import_file, import_gltf_bytes, ImportError, ImportParams};
 pub use manifest::{extract_manifest, Manifest, ManifestParams, PartEntry};
 pub use materials::{resolve_materials, MaterialResolution};
 pub use scene::Scene;

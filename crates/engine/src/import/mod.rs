@@ -104,6 +104,25 @@ pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
             })
         }
     };
+    let is_step = matches!(extension.as_str(), "step" | "stp");
+    finish_import(&mut scene, is_step, params)?;
+    Ok(scene)
+}
+
+/// `cad.import` of glTF/GLB bytes already in memory (a product's preview GLB fetched over
+/// HTTP, a run artifact): the same post-processing as [`import_file`].
+pub fn import_gltf_bytes(bytes: &[u8], params: &ImportParams) -> Result<Scene, ImportError> {
+    let mut scene = gltf::import_gltf_slice(bytes, None)?;
+    finish_import(&mut scene, false, params)?;
+    Ok(scene)
+}
+
+/// Welding and up-axis handling shared by every import path.
+fn finish_import(
+    scene: &mut Scene,
+    is_step: bool,
+    params: &ImportParams,
+) -> Result<(), ImportError> {
     if params.merge_vertices {
         for mesh in &mut scene.meshes {
             for prim in &mut mesh.primitives {
@@ -113,7 +132,6 @@ pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
     }
     // The engine's scenes are Y-up. glTF sources are Y-up by definition of the format's
     // coordinates; OpenCASCADE's glTF writer already turns STEP's +Z into +Y (and mm into m).
-    let is_step = matches!(extension.as_str(), "step" | "stp");
     match (params.up_axis.as_str(), is_step) {
         ("y", false) | ("z", true) => {}
         ("z", false) => scene.rotate_about_x(-90.0),
@@ -125,5 +143,5 @@ pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
             )))
         }
     }
-    Ok(scene)
+    Ok(())
 }

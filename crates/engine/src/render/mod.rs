@@ -6,6 +6,8 @@
 //! thread (server workers, tests).
 
 pub mod context;
+pub mod draw_material;
+pub mod id_pass;
 pub mod image;
 pub mod scene_builder;
 
@@ -24,7 +26,8 @@ use crate::manifest::Manifest;
 use crate::materials::{parse_hex_color, MaterialResolution};
 use crate::scene::Scene;
 use context::HeadlessContext;
-pub use scene_builder::{build_scene, BuiltScene, Grouping};
+pub use id_pass::{render_id_buffer, IdBuffer};
+pub use scene_builder::{build_scene, prepare_scene, upload_scene, BuiltScene, Grouping};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {

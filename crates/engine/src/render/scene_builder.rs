@@ -2,6 +2,12 @@
 //! renderer and the desktop viewer both use it (it only needs a `&three_d::Context`, however
 //! that context was created), so what the viewer shows is what the renderer renders.
 //!
+//! It works in two steps so that callers with an interactive thread can keep the slow part
+//! off it: [`prepare_scene`] (CPU only, `Send`: world-space geometry, batching, the material
+//! decision for every batch) and [`upload_scene`] (GPU: buffers, textures, materials).
+//! [`build_scene`] does both. With [`Grouping::PerPart`] a built scene can be
+//! [restyled](BuiltScene::restyle) after the material map changed without touching geometry.
+//!
 //! Viewer use (inside the paint callback that owns the three-d context):
 //!
 //! ```no_run
@@ -11,8 +17,9 @@
 //! #         -> Result<(), workflow_engine::render::RenderError> {
 //! use workflow_engine::camera::{frame_camera, CameraParams};
 //! use workflow_engine::lighting::{light_rig, LightingParams};
-//! use workflow_engine::render::scene_builder::{self, build_scene, Grouping};
-//! let built = build_scene(ctx, scene, manifest, resolution, Grouping::PerPart); // on load
+//! use workflow_engine::render::scene_builder::{self, prepare_scene, upload_scene, Grouping};
+//! let prepared = prepare_scene(scene, manifest, resolution, Grouping::PerPart); // any thread
+//! let built = upload_scene(ctx, scene, prepared); // GL thread
 //! let mut ambient = scene_builder::environment_light(ctx); // slow: once per context
 //! let pose = frame_camera(&built.bounds, &CameraParams::default(), 16.0 / 9.0);
 //! let camera = scene_builder::camera(&pose, 1280, 720); // or the viewer's orbit camera
@@ -30,9 +37,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use three_d::{
-    ColorMaterial, Context, CpuMaterial, CpuMesh, CpuTexture, Cull, Geometry, Gm, Indices,
-    Interpolation, Mat4, Mesh, Object, PhysicalMaterial, Positions, Srgba, Texture2DRef,
-    TextureData, Vec2, Vec3, Wrapping,
+    Context, CpuMaterial, CpuMesh, CpuTexture, Cull, Geometry, Gm, Indices, Interpolation, Mat4,
+    Mesh, Object, PhysicalMaterial, Positions, Srgba, Texture2DRef, TextureData, Vec2, Vec3,
+    Wrapping,
 };
 
 use three_d::{
@@ -40,38 +47,113 @@ use three_d::{
     Viewport,
 };
 
+use super::draw_material::{DrawMaterial, PlaceholderMaterial};
 use super::RenderError;
 use crate::camera::CameraPose;
 use crate::lighting::LightRig;
 use crate::manifest::Manifest;
-use crate::materials::{default_grey, MaterialResolution, MaterialSource, PbrMaterial};
+use crate::materials::{
+    default_grey, MaterialResolution, MaterialSource, PartMaterial, PbrMaterial,
+};
 use crate::scene::{Aabb, FileMaterial, Scene};
 
-/// One drawable: one primitive of one part instance.
-pub enum Drawable {
-    Lit(Box<Gm<Mesh, PhysicalMaterial>>),
-    /// Placeholder parts: unlit so the placeholder colour is unmistakable in every light.
-    Placeholder(Box<Gm<Mesh, ColorMaterial>>),
+/// What one batch of geometry is drawn with: the decision [`prepare_scene`] makes from the
+/// material resolution and the primitive's own file material.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchMaterial {
+    /// The file's own material (index into `Scene::materials`).
+    File(usize),
+    /// A library material (explicit assignment or name rule).
+    Library(PbrMaterial),
+    /// Missing material, placeholder policy: the loud stripes.
+    Placeholder(PbrMaterial),
+    /// Nothing resolved and no file material: neutral grey.
+    Default,
+}
+
+impl BatchMaterial {
+    /// The decision for one primitive (file material `prim_material`) of a part resolved as
+    /// `resolved` (`None`: the part is not in the resolution).
+    pub fn decide(
+        resolved: Option<&PartMaterial>,
+        prim_material: Option<usize>,
+        scene: &Scene,
+    ) -> BatchMaterial {
+        match resolved.map(|r| (&r.source, &r.material)) {
+            Some((MaterialSource::Placeholder, Some(m))) => BatchMaterial::Placeholder(m.clone()),
+            Some((_, Some(m))) => BatchMaterial::Library(m.clone()),
+            _ => match prim_material.filter(|&i| i < scene.materials.len()) {
+                Some(i) => BatchMaterial::File(i),
+                None => BatchMaterial::Default,
+            },
+        }
+    }
+
+    /// Batching identity (library materials by their rendered fields).
+    fn batch_key(&self) -> String {
+        match self {
+            BatchMaterial::File(i) => format!("file|{i}"),
+            BatchMaterial::Library(m) => format!(
+                "lib|{}|{:?}|{}|{}|{:?}",
+                m.name,
+                m.effective_color(),
+                m.metallic,
+                m.roughness,
+                m.emissive
+            ),
+            BatchMaterial::Placeholder(m) => format!("placeholder|{:?}", m.base_color),
+            BatchMaterial::Default => "default".to_owned(),
+        }
+    }
+}
+
+/// One batch of world-space triangles with one material (CPU side).
+#[derive(Debug, Clone, Default)]
+pub struct PreparedBatch {
+    pub material: Option<BatchMaterial>,
+    pub positions: Vec<Vec3>,
+    pub normals: Vec<Vec3>,
+    /// Zeros where a primitive has none; `any_uvs` tells whether any had.
+    pub uvs: Vec<Vec2>,
+    pub any_uvs: bool,
+    pub indices: Vec<u32>,
+    /// Parts drawn by this batch, in order.
+    pub part_keys: Vec<String>,
+    /// The primitive's own file material ([`Grouping::PerPart`]: the one primitive drawn).
+    pub file_material: Option<usize>,
+}
+
+/// The CPU half of a built scene ([`prepare_scene`]); `Send`, so it can be made on a worker.
+#[derive(Debug, Clone)]
+pub struct PreparedScene {
+    pub batches: Vec<PreparedBatch>,
+    pub bounds: Aabb,
+    pub grouping: Grouping,
+}
+
+impl PreparedScene {
+    pub fn triangle_count(&self) -> usize {
+        self.batches.iter().map(|b| b.indices.len() / 3).sum()
+    }
+}
+
+/// One drawable: one batch (with [`Grouping::PerPart`], one primitive of one part instance).
+pub struct Drawable {
+    pub gm: Gm<Mesh, DrawMaterial>,
+    /// The decision it is drawn with.
+    pub material: BatchMaterial,
+    /// The primitive's own file material (per-part drawables).
+    pub file_material: Option<usize>,
+    /// Whether the mesh carries texture coordinates.
+    pub has_uvs: bool,
 }
 
 impl Drawable {
     pub fn mesh(&self) -> &Mesh {
-        match self {
-            Drawable::Lit(gm) => &gm.geometry,
-            Drawable::Placeholder(gm) => &gm.geometry,
-        }
-    }
-    fn mesh_mut(&mut self) -> &mut Mesh {
-        match self {
-            Drawable::Lit(gm) => &mut gm.geometry,
-            Drawable::Placeholder(gm) => &mut gm.geometry,
-        }
+        &self.gm.geometry
     }
     pub fn object(&self) -> &dyn Object {
-        match self {
-            Drawable::Lit(gm) => gm.as_ref(),
-            Drawable::Placeholder(gm) => gm.as_ref(),
-        }
+        &self.gm
     }
 }
 
@@ -84,6 +166,8 @@ pub struct BuiltScene {
     pub part_keys: Vec<Vec<String>>,
     /// World bounds before any transformation.
     pub bounds: Aabb,
+    pub grouping: Grouping,
+    textures: HashMap<usize, Arc<three_d::Texture2D>>,
 }
 
 impl BuiltScene {
@@ -95,8 +179,44 @@ impl BuiltScene {
     }
     pub fn set_transformation(&mut self, m: Mat4) {
         for d in &mut self.drawables {
-            d.mesh_mut().set_transformation(m);
+            d.gm.geometry.set_transformation(m);
         }
+    }
+
+    /// Applies a new material resolution to a [`Grouping::PerPart`] scene by swapping the
+    /// materials of the drawables whose decision changed (geometry stays on the GPU). Returns
+    /// how many drawables changed, or `None` for a by-material scene (rebuild it instead).
+    pub fn restyle(
+        &mut self,
+        ctx: &Context,
+        scene: &Scene,
+        resolution: &MaterialResolution,
+    ) -> Option<usize> {
+        if self.grouping != Grouping::PerPart {
+            return None;
+        }
+        let by_key: HashMap<&str, &PartMaterial> = resolution
+            .parts
+            .iter()
+            .map(|p| (p.part_key.as_str(), p))
+            .collect();
+        let mut b = Builder {
+            ctx,
+            scene,
+            textures: std::mem::take(&mut self.textures),
+        };
+        let mut changed = 0;
+        for (d, keys) in self.drawables.iter_mut().zip(&self.part_keys) {
+            let resolved = keys.first().and_then(|k| by_key.get(k.as_str()).copied());
+            let decision = BatchMaterial::decide(resolved, d.file_material, scene);
+            if decision != d.material {
+                d.gm.material = b.draw_material(&decision, d.has_uvs, &self.bounds);
+                d.material = decision;
+                changed += 1;
+            }
+        }
+        self.textures = b.textures;
+        Some(changed)
     }
 }
 
@@ -148,30 +268,11 @@ fn physical(ctx: &Context, m: CpuMaterial, transparent: bool) -> PhysicalMateria
     mat
 }
 
-/// The missing-material look: unlit stripes of the placeholder colour and a dark shade of it,
-/// unmistakable under any lighting.
-fn placeholder_material(ctx: &Context, color: [f32; 4]) -> ColorMaterial {
-    let loud = linear_to_srgba(color);
-    let dark = linear_to_srgba([color[0] * 0.1, color[1] * 0.1, color[2] * 0.1, color[3]]);
-    let mut cpu = CpuTexture {
-        data: TextureData::RgbaU8(vec![
-            [loud.r, loud.g, loud.b, loud.a],
-            [dark.r, dark.g, dark.b, dark.a],
-        ]),
-        width: 2,
-        height: 1,
-        min_filter: Interpolation::Nearest,
-        mag_filter: Interpolation::Nearest,
-        mipmap: None,
-        wrap_s: Wrapping::Repeat,
-        wrap_t: Wrapping::Repeat,
-        ..Default::default()
-    };
-    cpu.data.to_linear_srgb();
-    ColorMaterial {
-        color: Srgba::WHITE,
-        texture: Some(Texture2DRef::from_cpu_texture(ctx, &cpu)),
-        ..Default::default()
+/// The missing-material look for a product of these bounds: ~12 stripes across it.
+pub fn placeholder_material(color: [f32; 4], bounds: &Aabb) -> PlaceholderMaterial {
+    PlaceholderMaterial {
+        color,
+        stripe_width: (bounds.radius() / 6.0).max(1e-6),
     }
 }
 
@@ -242,6 +343,27 @@ impl Builder<'_> {
             c[3] < 0.999,
         )
     }
+
+    fn draw_material(
+        &mut self,
+        decision: &BatchMaterial,
+        has_uvs: bool,
+        bounds: &Aabb,
+    ) -> DrawMaterial {
+        match decision {
+            BatchMaterial::Placeholder(m) => {
+                DrawMaterial::Placeholder(placeholder_material(m.base_color, bounds))
+            }
+            BatchMaterial::File(i) => match self.scene.materials.get(*i).cloned() {
+                Some(fm) => DrawMaterial::Lit(Box::new(self.file_material(&fm, has_uvs))),
+                None => DrawMaterial::Lit(Box::new(self.library_material(&default_grey()))),
+            },
+            BatchMaterial::Library(m) => DrawMaterial::Lit(Box::new(self.library_material(m))),
+            BatchMaterial::Default => {
+                DrawMaterial::Lit(Box::new(self.library_material(&default_grey())))
+            }
+        }
+    }
 }
 
 /// How [`build_scene`] groups geometry into draw calls.
@@ -254,84 +376,44 @@ pub enum Grouping {
     PerPart,
 }
 
-/// Identity of a material for batching.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum MaterialKey {
-    File(usize),
-    Library(String),
-    Placeholder(String),
-    Default,
-}
-
-#[derive(Default)]
-struct Batch {
-    positions: Vec<Vec3>,
-    normals: Vec<Vec3>,
-    uvs: Vec<Vec2>,
-    any_uvs: bool,
-    indices: Vec<u32>,
-    part_keys: Vec<String>,
-}
-
-/// Builds the GPU scene. Parts missing from `resolution` render with the file's materials.
-pub fn build_scene(
-    ctx: &Context,
+/// CPU half of [`build_scene`]: world-space geometry grouped into batches, each with its
+/// material decision. Parts missing from `resolution` use the file's materials.
+pub fn prepare_scene(
     scene: &Scene,
     manifest: &Manifest,
     resolution: &MaterialResolution,
     grouping: Grouping,
-) -> BuiltScene {
-    let mut b = Builder {
-        ctx,
-        scene,
-        textures: HashMap::new(),
-    };
-    let by_key: HashMap<&str, &crate::materials::PartMaterial> = resolution
+) -> PreparedScene {
+    let by_key: HashMap<&str, &PartMaterial> = resolution
         .parts
         .iter()
         .map(|p| (p.part_key.as_str(), p))
         .collect();
     // Batches in first-seen order so the output is deterministic.
-    let mut order: Vec<(MaterialKey, Option<PbrMaterial>)> = Vec::new();
-    let mut batches: Vec<Batch> = Vec::new();
-    let mut index_of: HashMap<MaterialKey, usize> = HashMap::new();
+    let mut batches: Vec<PreparedBatch> = Vec::new();
+    let mut index_of: HashMap<String, usize> = HashMap::new();
     let mut bounds = Aabb::EMPTY;
     for entry in &manifest.parts {
         let Some(part) = entry.part_instance(scene) else {
             continue;
         };
         bounds.merge(&entry.bounds);
-        let resolved = by_key.get(entry.part_key.as_str());
+        let resolved = by_key.get(entry.part_key.as_str()).copied();
         for prim in scene.world_primitives(&part) {
             if prim.indices.is_empty() {
                 continue;
             }
-            let (key, lib) = match resolved.map(|r| (&r.source, &r.material)) {
-                Some((MaterialSource::Placeholder, Some(m))) => (
-                    MaterialKey::Placeholder(format!("{:?}", m.base_color)),
-                    Some(m.clone()),
-                ),
-                Some((_, Some(m))) => (
-                    MaterialKey::Library(format!(
-                        "{}|{:?}|{}|{}",
-                        m.name,
-                        m.effective_color(),
-                        m.metallic,
-                        m.roughness
-                    )),
-                    Some(m.clone()),
-                ),
-                _ => match prim.material.filter(|&i| i < scene.materials.len()) {
-                    Some(i) => (MaterialKey::File(i), None),
-                    None => (MaterialKey::Default, Some(default_grey())),
-                },
-            };
+            let decision = BatchMaterial::decide(resolved, prim.material, scene);
+            let key = decision.batch_key();
             let slot = match (grouping, index_of.get(&key)) {
                 (Grouping::ByMaterial, Some(&i)) => i,
                 _ => {
-                    index_of.insert(key.clone(), batches.len());
-                    order.push((key, lib));
-                    batches.push(Batch::default());
+                    index_of.insert(key, batches.len());
+                    batches.push(PreparedBatch {
+                        material: Some(decision),
+                        file_material: prim.material,
+                        ..Default::default()
+                    });
                     batches.len() - 1
                 }
             };
@@ -359,20 +441,25 @@ pub fn build_scene(
             batch.indices.extend(prim.indices.iter().map(|i| i + base));
         }
     }
-    let mut drawables = Vec::with_capacity(batches.len());
-    let mut part_keys = Vec::with_capacity(batches.len());
-    for ((key, lib), batch) in order.into_iter().zip(batches) {
-        let mut batch = batch;
-        if matches!(key, MaterialKey::Placeholder(_)) {
-            // Diagonal world-space stripes, ~12 across the product, baked as UVs.
-            let width = (bounds.radius() / 6.0).max(1e-6);
-            batch.uvs = batch
-                .positions
-                .iter()
-                .map(|p| Vec2::new((p.x + p.y + p.z) / width, 0.5))
-                .collect();
-            batch.any_uvs = true;
-        }
+    PreparedScene {
+        batches,
+        bounds,
+        grouping,
+    }
+}
+
+/// GPU half of [`build_scene`]: uploads prepared batches (on the context's thread).
+pub fn upload_scene(ctx: &Context, scene: &Scene, prepared: PreparedScene) -> BuiltScene {
+    let mut b = Builder {
+        ctx,
+        scene,
+        textures: HashMap::new(),
+    };
+    let bounds = prepared.bounds;
+    let mut drawables = Vec::with_capacity(prepared.batches.len());
+    let mut part_keys = Vec::with_capacity(prepared.batches.len());
+    for batch in prepared.batches {
+        let decision = batch.material.unwrap_or(BatchMaterial::Default);
         let cpu_mesh = CpuMesh {
             positions: Positions::F32(batch.positions),
             indices: Indices::U32(batch.indices),
@@ -381,29 +468,38 @@ pub fn build_scene(
             ..Default::default()
         };
         let mesh = Mesh::new(ctx, &cpu_mesh);
-        let drawable = match (key, lib) {
-            (MaterialKey::Placeholder(_), Some(m)) => {
-                let mut mat = placeholder_material(ctx, m.base_color);
-                mat.render_states.cull = Cull::None;
-                Drawable::Placeholder(Box::new(Gm::new(mesh, mat)))
-            }
-            (MaterialKey::File(i), _) => {
-                let fm = scene.materials[i].clone();
-                Drawable::Lit(Box::new(Gm::new(mesh, b.file_material(&fm, batch.any_uvs))))
-            }
-            (_, Some(m)) => Drawable::Lit(Box::new(Gm::new(mesh, b.library_material(&m)))),
-            (_, None) => {
-                Drawable::Lit(Box::new(Gm::new(mesh, b.library_material(&default_grey()))))
-            }
-        };
-        drawables.push(drawable);
+        let material = b.draw_material(&decision, batch.any_uvs, &bounds);
+        drawables.push(Drawable {
+            gm: Gm::new(mesh, material),
+            material: decision,
+            file_material: batch.file_material,
+            has_uvs: batch.any_uvs,
+        });
         part_keys.push(batch.part_keys);
     }
     BuiltScene {
         drawables,
         part_keys,
         bounds,
+        grouping: prepared.grouping,
+        textures: b.textures,
     }
+}
+
+/// Builds the GPU scene ([`prepare_scene`] then [`upload_scene`]). Parts missing from
+/// `resolution` render with the file's materials.
+pub fn build_scene(
+    ctx: &Context,
+    scene: &Scene,
+    manifest: &Manifest,
+    resolution: &MaterialResolution,
+    grouping: Grouping,
+) -> BuiltScene {
+    upload_scene(
+        ctx,
+        scene,
+        prepare_scene(scene, manifest, resolution, grouping),
+    )
 }
 
 // ---- Lights and camera: shared by the headless renderer and the viewer. ----
