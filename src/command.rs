@@ -63,6 +63,15 @@ pub enum Command {
     SelectOutputType(String),
     SaveOutputType,
     DeleteOutputType,
+    /// Reload the rollout dashboard.
+    RefreshRollout,
+    /// Move an output type's rollout (the reason comes from the dashboard's reason field).
+    ChangeRollout {
+        output_type: String,
+        target: workflow_contracts::output_type::Rollout,
+        force: bool,
+    },
+    LoadRolloutHistory(String),
     /// Reopen unsaved work found in a draft from an earlier session.
     RestoreDraft(String),
     DiscardDraft(String),
@@ -183,6 +192,10 @@ impl Command {
             Command::ShowView(MainView::Editor) => "Editor",
             Command::ShowView(MainView::OutputTypes) => "Output types",
             Command::ShowView(MainView::Runs) => "Runs",
+            Command::ShowView(MainView::Rollout) => "Rollout",
+            Command::RefreshRollout => "Refresh rollout",
+            Command::ChangeRollout { .. } => "Change rollout",
+            Command::LoadRolloutHistory(_) => "Rollout history",
             Command::ShowView(MainView::Viewer) => "Viewer",
             Command::OpenGlbInViewer(_) => "Open in viewer",
             Command::Viewer(c) => c.label(),

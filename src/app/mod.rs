@@ -7,6 +7,7 @@ mod compare;
 mod edit_commands;
 mod output_types;
 mod panels;
+mod rollout;
 mod run_detail;
 mod runs;
 mod server_sync;
@@ -14,6 +15,9 @@ mod timeline;
 
 pub use artifacts::{ArtifactItem, ArtifactView, LoadedArtifact};
 pub use output_types::{OutputTypeForm, OutputTypesView};
+pub use rollout::{
+    comparison_label as rollout_comparison_label, RolloutAction, RolloutEvent, RolloutView,
+};
 pub use runs::RunsView;
 
 pub use server_sync::{document_of, ConflictChoice, Connection, ServerLink};
@@ -50,6 +54,8 @@ pub enum MainView {
     Editor,
     OutputTypes,
     Runs,
+    /// Every output type's rollout: state, shadow pass rate, readiness, promote/rollback.
+    Rollout,
     /// The glTF viewer with material assignments and repair.
     Viewer,
 }
@@ -72,6 +78,7 @@ pub struct StudioApp {
     after_catalog: Vec<Command>,
     pub output_types: OutputTypesView,
     pub runs: RunsView,
+    pub rollout: RolloutView,
     pub artifacts: artifacts::ArtifactView,
     pub viewer: crate::viewer::ViewerState,
     /// Set by `--measure-startup`: when the process started.
@@ -102,6 +109,7 @@ impl StudioApp {
             after_catalog: Vec::new(),
             output_types: OutputTypesView::default(),
             runs: RunsView::default(),
+            rollout: RolloutView::default(),
             artifacts: artifacts::ArtifactView::default(),
             viewer: crate::viewer::ViewerState::default(),
             startup: None,
@@ -250,6 +258,9 @@ impl StudioApp {
                 if view == MainView::Runs {
                     self.refresh_runs();
                 }
+                if view == MainView::Rollout {
+                    self.refresh_rollout();
+                }
                 if view == MainView::Viewer {
                     self.viewer_shown();
                 }
@@ -323,6 +334,9 @@ impl StudioApp {
             Command::SaveOutputType => self.save_output_type(),
             Command::DeleteOutputType => self.delete_output_type(),
             Command::ResolveConflict(choice) => self.resolve_conflict(choice),
+            command @ (Command::RefreshRollout
+            | Command::ChangeRollout { .. }
+            | Command::LoadRolloutHistory(_)) => self.apply_rollout(command),
             other => {
                 self.apply_local(ctx, other, &registry);
                 Ok(())
@@ -394,6 +408,11 @@ impl StudioApp {
                         now_ms,
                         &mut out,
                     )
+                });
+            }
+            _ if self.state.view == MainView::Rollout => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    rollout::rollout_ui(ui, &mut self.rollout, &mut out)
                 });
             }
             _ if self.state.view == MainView::OutputTypes => {

@@ -538,6 +538,7 @@ impl StudioApp {
             | BackendEvent::OutputTypeDeleted(_)) => self.on_output_type_event(event),
             BackendEvent::CompareRun(run) => self.on_compare_run(*run),
             BackendEvent::Artifact { id, result } => self.on_artifact(id, result),
+            BackendEvent::Rollout(event) => self.on_rollout_event(event),
             BackendEvent::Notice(message) => self.status = message,
             BackendEvent::Viewer(event) => self.on_viewer_event(event),
             BackendEvent::Failed { task, message } => {

@@ -297,6 +297,50 @@ impl ApiClient {
             .await
     }
 
+    /// Every output type with its rollout state, readiness and latest change.
+    pub async fn rollout_dashboard(
+        &self,
+    ) -> Result<Vec<workflow_server::rollout::RolloutSummary>, ClientError> {
+        self.json(self.request(reqwest::Method::GET, "/api/rollout"))
+            .await
+    }
+
+    /// An output type's rollout changes, newest first.
+    pub async fn rollout_history(
+        &self,
+        output_type: &str,
+    ) -> Result<Vec<workflow_server::store::RolloutChange>, ClientError> {
+        self.json(self.request(
+            reqwest::Method::GET,
+            &format!("/api/output-types/{output_type}/rollout/history"),
+        ))
+        .await
+    }
+
+    /// Moves an output type's rollout; the recorded change.
+    pub async fn change_rollout(
+        &self,
+        output_type: &str,
+        target: workflow_contracts::output_type::Rollout,
+        reason: Option<&str>,
+        force: bool,
+    ) -> Result<workflow_server::store::RolloutChange, ClientError> {
+        let body = json!({"target": target, "reason": reason, "force": force});
+        let answer: Value = self
+            .json(
+                self.request(
+                    reqwest::Method::POST,
+                    &format!("/api/output-types/{output_type}/rollout"),
+                )
+                .json(&body),
+            )
+            .await?;
+        serde_json::from_value(answer["change"].clone()).map_err(|e| ClientError::Server {
+            status: 200,
+            message: format!("unexpected rollout answer: {e}"),
+        })
+    }
+
     /// An artifact's bytes and media type.
     pub async fn artifact(&self, id: &str) -> Result<(Vec<u8>, String), ClientError> {
         let response = self

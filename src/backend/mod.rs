@@ -96,6 +96,8 @@ pub enum BackendEvent {
         id: String,
         result: Result<Arc<crate::app::LoadedArtifact>, String>,
     },
+    /// Rollout dashboard answers (see `app::rollout`).
+    Rollout(crate::app::RolloutEvent),
     /// A viewer task finished (model loaded, map saved, preview rendered…).
     Viewer(crate::viewer::ViewerEvent),
     /// Something finished that the user should hear about (a file saved…).

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cli_parity;
 pub mod cli_run;
 pub mod deliverables;
 pub mod embedded;
@@ -15,6 +16,7 @@ pub mod maintenance;
 pub mod materials;
 pub mod orders;
 pub mod products;
+pub mod rollout;
 pub mod runs;
 pub mod seed;
 pub mod state;

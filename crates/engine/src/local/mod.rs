@@ -245,8 +245,9 @@ fn needs_renderer(graph: &Graph, registry: &Registry) -> bool {
     })
 }
 
-/// Processes the CAD file into the product; the summary goes into the run record.
-async fn process(
+/// Processes the CAD file into the product (the [`processing_graph`], artifacts discarded);
+/// the summary goes into the run record. Shared with the golden-case parity suite.
+pub async fn process(
     registry: &Arc<Registry>,
     modules: &Arc<ModuleRegistry>,
     product_id: &str,

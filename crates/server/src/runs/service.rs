@@ -13,7 +13,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 use workflow_contracts::Registry;
+use workflow_engine::compare::ThresholdConfig;
 use workflow_engine::modules::{production_modules, ProductionContext};
+use workflow_engine::rollout::RolloutPolicy;
 use workflow_engine::runtime::{ModuleRegistry, RunOptions, Runtime};
 
 /// How runs execute in this process. The caller provides the modules: production wiring
@@ -33,6 +35,10 @@ pub struct RunsConfig {
     /// Where `output.publish` records deliverables and notifications (the production wiring
     /// hands it to the modules; the run service binds it to the store at start).
     pub deliverables: Arc<StoreDeliverables>,
+    /// Readiness and automatic-rollback rules (output types may override fields).
+    pub rollout: RolloutPolicy,
+    /// Thresholds shadow comparisons are judged by (per artifact kind and output type id).
+    pub parity_thresholds: ThresholdConfig,
 }
 
 impl RunsConfig {
@@ -46,6 +52,8 @@ impl RunsConfig {
             products: Arc::new(FsProducts::new(data_dir.join("products"))),
             resolve_products: false,
             deliverables: Arc::default(),
+            rollout: RolloutPolicy::default(),
+            parity_thresholds: ThresholdConfig::default(),
         }
     }
 
@@ -81,6 +89,9 @@ pub struct RunService {
     /// The products the modules read (always set): its material-library mirror is reloaded
     /// from the store before each run, so materials written by another process are seen.
     pub(crate) library: Arc<FsProducts>,
+    /// Server-wide rollout policy (readiness, automatic rollback).
+    pub rollout_policy: RolloutPolicy,
+    pub(crate) parity_thresholds: ThresholdConfig,
     hub: broadcast::Sender<Arc<HubEvent>>,
     wake: Notify,
     cancels: Mutex<HashMap<String, CancellationToken>>,
@@ -111,6 +122,8 @@ impl RunService {
             artifacts,
             products: config.resolve_products.then(|| config.products.clone()),
             library: config.products.clone(),
+            rollout_policy: config.rollout.clone(),
+            parity_thresholds: config.parity_thresholds.clone(),
             hub,
             wake: Notify::new(),
             cancels: Mutex::default(),
@@ -121,6 +134,7 @@ impl RunService {
     /// Marks runs interrupted by a previous stop as failed, then starts `workers` workers.
     pub async fn start(self: &Arc<Self>, workers: usize) -> StoreResult<()> {
         super::worker::recover_interrupted(self).await?;
+        super::parity::recover(self).await?;
         for n in 0..workers.max(1) {
             let service = self.clone();
             tokio::spawn(async move { service.worker_loop(n).await });

@@ -83,6 +83,8 @@ pub(crate) async fn execute(service: &Arc<RunService>, job: &Job) -> StoreResult
             start_fallback(service, &run).await?;
         }
     }
+    // Half of a shadow pair: compare once both are final (never affects this run).
+    super::parity::after_run(service, &run.id).await;
     Ok(())
 }
 
@@ -282,6 +284,21 @@ async fn start_fallback(service: &Arc<RunService>, run: &RunRecord) -> StoreResu
         .link_run(&run.id, &fallback.id, "fallback")
         .await?;
     service.wake();
+    if let Some(ot) = &run.output_type_id {
+        match crate::rollout::note_fallback(service.store.as_ref(), &service.rollout_policy, ot)
+            .await
+        {
+            Ok(Some(change)) => tracing::warn!(
+                output_type = %ot,
+                reason = change.reason.as_deref().unwrap_or(""),
+                "output type rolled back to legacy automatically"
+            ),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(output_type = %ot, %err, "cannot check for an automatic rollback")
+            }
+        }
+    }
     Ok(())
 }
 

@@ -478,8 +478,9 @@ async fn order_source_decides_whether_line_overrides_apply() {
 }
 
 /// `output.publish` with the real modules: deliverables recorded per product
-/// (`GET /api/products/{id}/deliverables`), a second publication of a name refused with
-/// `deliverable_exists` unless `overwrite`, and a notification in the outbox
+/// (`GET /api/products/{id}/deliverables`), a re-run of the same order line replacing its own,
+/// another order line's publication of a name refused with `deliverable_exists` unless
+/// `overwrite`, and a notification in the outbox
 /// (`GET /api/notifications`) only with `notify`.
 #[tokio::test]
 async fn published_deliverables_overwrite_and_notifications() {
@@ -591,10 +592,23 @@ async fn published_deliverables_overwrite_and_notifications() {
     );
     assert_eq!(note["deliverables"], json!([name, report_name]));
 
-    // The same name again, overwrite off: the publish step fails naming it; nothing changes.
+    // The same order line again (a re-run after a fix): it replaces its own deliverables.
     let again = dispatch(first.clone()).await;
-    assert_eq!(again["status"], "failed", "{again:#}");
-    let publish = super::runs::node(&again, "order.publish");
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    let listed = deliverables().await;
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed.iter().all(|d| d["run_id"] == again["id"]),
+        "{listed:#?}"
+    );
+    assert_eq!(outbox().await["total"], 2);
+
+    // Another order line, the same name, overwrite off: the publish step fails naming it;
+    // nothing changes.
+    let other = create(line(json!({}))).await;
+    let refused = dispatch(other).await;
+    assert_eq!(refused["status"], "failed", "{refused:#}");
+    let publish = super::runs::node(&refused, "order.publish");
     assert_eq!(
         publish["error"]["code"], "deliverable_exists",
         "{publish:#}"
@@ -604,7 +618,7 @@ async fn published_deliverables_overwrite_and_notifications() {
         .as_str()
         .is_some_and(|m| m.contains(&name)));
     assert_eq!(deliverables().await, listed);
-    assert_eq!(outbox().await["total"], 1);
+    assert_eq!(outbox().await["total"], 2);
 
     // overwrite on, notify off (keyed by node type, as for any override): the newer replaces
     // it and no notification is recorded.
@@ -622,7 +636,7 @@ async fn published_deliverables_overwrite_and_notifications() {
     );
     assert_eq!(listed[0]["order_line_id"], second.as_str());
     assert_eq!(listed[0]["artifact_id"], still_of(&newer).as_str());
-    assert_eq!(outbox().await["total"], 1);
+    assert_eq!(outbox().await["total"], 2);
 
     // The outbox: debugger (or admin) reads it and marks what was sent.
     error_of(
@@ -643,13 +657,13 @@ async fn published_deliverables_overwrite_and_notifications() {
     )
     .await;
     assert_eq!(sent["delivered"], true);
-    assert_eq!(outbox().await["total"], 0);
+    assert_eq!(outbox().await["total"], 1);
     let all = json_of(
         app.get("/api/notifications", &app.admin).await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!(all["total"], 1);
+    assert_eq!(all["total"], 2);
     error_of(
         app.get("/api/products/nope/deliverables", &app.author)
             .await,

@@ -85,12 +85,17 @@ impl DeliverableStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         let mut existing = Vec::new();
         for d in &p.deliverables {
-            let found =
-                sqlx::query("SELECT id FROM deliverables WHERE product_id = $1 AND name = $2")
-                    .bind(&p.product_id)
-                    .bind(&d.name)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            // The same order line delivering again (a re-run after a fix) replaces its own
+            // deliverable; only another order line's (or a line-less run's) is a conflict.
+            let found = sqlx::query(
+                "SELECT id FROM deliverables WHERE product_id = $1 AND name = $2 \
+                 AND (order_line_id IS NULL OR $3 IS NULL OR order_line_id <> $3)",
+            )
+            .bind(&p.product_id)
+            .bind(&d.name)
+            .bind(&p.order_line_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             if found.is_some() {
                 existing.push(d.name.clone());
             }
@@ -118,7 +123,7 @@ impl DeliverableStore for SqliteStore {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if gone > 0 && !replaced.contains(&d.name) && existing.contains(&d.name) {
+            if gone > 0 && !replaced.contains(&d.name) {
                 replaced.push(d.name.clone());
             }
             let sql = format!(
