@@ -46,7 +46,7 @@ fn big_run() -> RunRecord {
         let count = if i == FAILING {
             LOG_LINES / 2
         } else if i == NODES - 1 {
-            LOG_LINES - lines - LOG_LINES / 2
+            LOG_LINES - lines
         } else {
             per_node
         };
@@ -97,6 +97,7 @@ fn big_run() -> RunRecord {
             finished_at: Some(start + 20 + (i as i64 % 13) * 7),
             params,
             outputs: BTreeMap::from([("image".to_owned(), json!({"width": 1024}))]),
+            output_digests: BTreeMap::new(),
             artifacts: Vec::new(),
             logs,
             error,

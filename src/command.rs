@@ -40,6 +40,7 @@ pub enum Command {
     OpenRunInEditor,
     Preflight,
     Dispatch,
+    RefreshProducts,
     /// Show one node's record (times, error, params, outputs, logs) in the run detail.
     SelectRunNode(String),
     /// Two runs side by side.
@@ -62,6 +63,15 @@ pub enum Command {
     SelectOutputType(String),
     SaveOutputType,
     DeleteOutputType,
+    /// Reload the rollout dashboard.
+    RefreshRollout,
+    /// Move an output type's rollout (the reason comes from the dashboard's reason field).
+    ChangeRollout {
+        output_type: String,
+        target: workflow_contracts::output_type::Rollout,
+        force: bool,
+    },
+    LoadRolloutHistory(String),
     /// Reopen unsaved work found in a draft from an earlier session.
     RestoreDraft(String),
     DiscardDraft(String),
@@ -182,6 +192,10 @@ impl Command {
             Command::ShowView(MainView::Editor) => "Editor",
             Command::ShowView(MainView::OutputTypes) => "Output types",
             Command::ShowView(MainView::Runs) => "Runs",
+            Command::ShowView(MainView::Rollout) => "Rollout",
+            Command::RefreshRollout => "Refresh rollout",
+            Command::ChangeRollout { .. } => "Change rollout",
+            Command::LoadRolloutHistory(_) => "Rollout history",
             Command::ShowView(MainView::Viewer) => "Viewer",
             Command::OpenGlbInViewer(_) => "Open in viewer",
             Command::Viewer(c) => c.label(),
@@ -192,6 +206,7 @@ impl Command {
             Command::OpenRunInEditor => "Open in editor",
             Command::Preflight => "Preflight",
             Command::Dispatch => "Dispatch",
+            Command::RefreshProducts => "Refresh products",
             Command::SelectRunNode(_) => "Show node record",
             Command::CompareRuns { .. } => "Compare runs",
             Command::CloseCompare => "Close compare",

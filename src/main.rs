@@ -3,7 +3,7 @@
 use clap::Parser;
 use std::path::PathBuf;
 use workflow_contracts::Family;
-use workflow_studio::app::StudioApp;
+use workflow_studio::app::{MainView, StudioApp};
 use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;
 use workflow_studio::drafts::DraftStore;
@@ -31,6 +31,12 @@ struct Args {
     /// Open a new workflow of this family at start (cad_file or order_line).
     #[arg(long, value_name = "FAMILY")]
     new: Option<Family>,
+    /// Open this run's detail once connected (e.g. from a link in a report).
+    #[arg(long, value_name = "RUN_ID", conflicts_with = "compare")]
+    run: Option<String>,
+    /// Open two runs side by side once connected.
+    #[arg(long, num_args = 2, value_names = ["LEFT_RUN", "RIGHT_RUN"])]
+    compare: Option<Vec<String>>,
     /// Open the glTF viewer on a local .glb/.gltf/STEP file, or on a server product with
     /// `product:<id>`.
     #[arg(long, value_name = "FILE|product:ID")]
@@ -63,6 +69,8 @@ fn main() -> eframe::Result {
         ..Default::default()
     };
     let new = args.new;
+    let open_run = args.run;
+    let compare = args.compare;
     let measure = args.measure_startup;
     let view = args.view.clone();
     eframe::run_native(
@@ -102,6 +110,17 @@ fn main() -> eframe::Result {
             }
             if let Some(family) = new {
                 app.send(Command::NewWorkflow(family));
+            }
+            if let Some(id) = open_run {
+                app.send_when_connected(Command::ShowView(MainView::Runs));
+                app.send_when_connected(Command::SelectRun(id));
+            }
+            if let Some([left, right]) = compare.as_deref() {
+                app.send_when_connected(Command::ShowView(MainView::Runs));
+                app.send_when_connected(Command::CompareRuns {
+                    left: left.clone(),
+                    right: right.clone(),
+                });
             }
             if let Some(target) = view {
                 let source = match target.strip_prefix("product:") {

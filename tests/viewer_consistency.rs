@@ -24,6 +24,7 @@ use workflow_engine::materials::{
 };
 use workflow_engine::modules::{
     production_modules, CadPublication, ProductScene, ProductSource, ProductionContext,
+    PublishError,
 };
 use workflow_engine::render::scene_builder::{self, prepare_scene, upload_scene, Grouping};
 use workflow_engine::render::{render_id_buffer, ImageParams, RenderService, Renderer};
@@ -99,8 +100,9 @@ impl ProductSource for DirProducts {
         let map = self.map.lock().map_err(|e| e.to_string())?.clone();
         Ok((library(), map))
     }
-    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), String> {
-        std::fs::write(self.dir.join("preview.glb"), p.glb).map_err(|e| e.to_string())
+    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), PublishError> {
+        std::fs::write(self.dir.join("preview.glb"), p.glb)
+            .map_err(|e| PublishError::Store(e.to_string()))
     }
 }
 

@@ -162,6 +162,17 @@ pub fn run_artifacts(nodes: &[NodeRun]) -> Vec<ArtifactItem> {
         .collect()
 }
 
+/// A short name for a file's kind.
+fn kind_of(media_type: &str) -> &str {
+    match media_type {
+        "model/gltf-binary" => "GLB",
+        "application/json" => "JSON",
+        "image/png" => "PNG",
+        "image/gif" => "GIF",
+        other => other,
+    }
+}
+
 /// A file name for saving an artifact: role and short id, extension by media type.
 pub fn suggested_file_name(meta: &ArtifactItem) -> String {
     let ext = match meta.media_type.as_str() {
@@ -272,10 +283,29 @@ pub(super) fn artifacts_ui(
                 ui.set_width(THUMB);
                 thumbnail_ui(ui, view, meta, out);
                 ui.label(format!("{} · {}", meta.node_id, meta.role))
-                    .on_hover_text(format!("{} · {} bytes", meta.media_type, meta.size));
-                if ui.small_button("Save…").clicked() {
-                    out.push(Command::SaveArtifact(meta.clone()));
-                }
+                    .on_hover_text(format!(
+                        "{} · {}",
+                        meta.media_type,
+                        super::run_detail::human_size(meta.size)
+                    ));
+                ui.horizontal(|ui| {
+                    if ui.small_button("Save…").clicked() {
+                        out.push(Command::SaveArtifact(meta.clone()));
+                    }
+                    if meta.media_type == "model/gltf-binary"
+                        && ui
+                            .small_button("Open in viewer")
+                            .on_hover_text("Parts, materials and missing assignments in 3D")
+                            .clicked()
+                    {
+                        out.push(Command::OpenGlbInViewer(
+                            crate::viewer::GlbSource::Artifact {
+                                id: meta.id.clone(),
+                                title: format!("{} · {}", meta.node_id, meta.role),
+                            },
+                        ));
+                    }
+                });
             });
         }
     });
@@ -283,7 +313,15 @@ pub(super) fn artifacts_ui(
 
 fn thumbnail_ui(ui: &mut Ui, view: &mut ArtifactView, meta: &ArtifactItem, out: &mut Vec<Command>) {
     if !meta.media_type.starts_with("image/") {
-        ui.add_sized([THUMB, THUMB * 0.5], egui::Label::new(&meta.media_type));
+        // Files that are not images get a card with their kind and size.
+        egui::Frame::group(ui.style()).show(ui, |ui| {
+            ui.set_min_size(egui::vec2(THUMB - 14.0, THUMB - 14.0));
+            ui.vertical_centered(|ui| {
+                ui.add_space(THUMB * 0.25);
+                ui.strong(kind_of(&meta.media_type));
+                ui.weak(super::run_detail::human_size(meta.size));
+            });
+        });
         return;
     }
     match view.entry(&meta.id) {
@@ -311,6 +349,7 @@ fn thumbnail_ui(ui: &mut Ui, view: &mut ArtifactView, meta: &ArtifactItem, out: 
             let r = ui
                 .add(
                     egui::Image::new(&texture)
+                        .alt_text(format!("{} · {} image", meta.node_id, meta.role))
                         .max_size(egui::vec2(THUMB, THUMB))
                         .sense(egui::Sense::click()),
                 )
@@ -341,6 +380,8 @@ pub(super) fn open_artifact_ui(
         .id(egui::Id::new("open_artifact"))
         .open(&mut keep_open)
         .default_size([720.0, 720.0])
+        .pivot(egui::Align2::CENTER_CENTER)
+        .default_pos(ctx.content_rect().center())
         .resizable(true)
         .show(ctx, |ui| {
             if frames > 1 {

@@ -2,7 +2,7 @@
 //! after a change: per-node statuses and durations, and image artifacts compared side by
 //! side, with a swipe, or as a difference image with numeric metrics.
 
-use super::artifacts::{run_artifacts, ArtifactItem, ArtifactView, Entry};
+use super::artifacts::{decode_frames, run_artifacts, ArtifactItem, ArtifactView, Entry};
 use super::run_detail::duration_ms;
 use super::runs::{enum_str, run_color, short};
 use super::timeline::{fmt_ms, status_color};
@@ -12,7 +12,8 @@ use crate::command::Command;
 use crate::editor::style::{ERROR, WARNING};
 use egui::{pos2, Color32, ColorImage, Rect, RichText, Sense, TextureHandle, Ui};
 use std::collections::HashMap;
-use std::sync::Arc;
+use workflow_engine::compare::thresholds::{ImageThresholds, Verdict};
+use workflow_engine::compare::{compare_images, ImageComparison};
 use workflow_engine::runtime::NodeRun;
 use workflow_server::store::RunRecord;
 
@@ -25,67 +26,45 @@ pub enum ImageMode {
     Difference,
 }
 
-/// Pixel difference of two images of one size.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ImageDiff {
-    /// Peak signal-to-noise ratio in dB over RGB; infinite when identical.
-    pub psnr_db: f64,
-    /// Share of pixels whose largest channel difference exceeds the tolerance.
-    pub differing_share: f64,
-    pub max_channel_diff: u8,
-    /// Channel tolerance the share was counted with.
-    pub tolerance: u8,
-    /// |a − b| amplified so small differences are visible.
-    pub image: Arc<ColorImage>,
+/// The engine's comparison of one image pair (the same judgement parity uses) and its
+/// heat map as a texture.
+pub struct PairComparison {
+    pub comparison: ImageComparison,
+    pub heat_map: Option<TextureHandle>,
 }
 
-/// Channel difference below which a pixel counts as the same (8-bit), as idiff's `-fail`.
-pub const TOLERANCE: u8 = 8;
+fn to_rgba(image: &ColorImage) -> Option<image::RgbaImage> {
+    let bytes: Vec<u8> = image.pixels.iter().flat_map(|c| c.to_array()).collect();
+    image::RgbaImage::from_raw(image.size[0] as u32, image.size[1] as u32, bytes)
+}
 
-/// Compares two images pixel by pixel; different sizes are an error naming both.
-pub fn image_diff(a: &ColorImage, b: &ColorImage, tolerance: u8) -> Result<ImageDiff, String> {
-    if a.size != b.size {
-        return Err(format!(
-            "sizes differ: {}×{} vs {}×{}",
-            a.size[0], a.size[1], b.size[0], b.size[1]
-        ));
-    }
-    let mut sq = 0f64;
-    let mut differing = 0usize;
-    let mut max = 0u8;
-    let mut pixels = Vec::with_capacity(a.pixels.len());
-    for (pa, pb) in a.pixels.iter().zip(&b.pixels) {
-        let d = [
-            pa.r().abs_diff(pb.r()),
-            pa.g().abs_diff(pb.g()),
-            pa.b().abs_diff(pb.b()),
-        ];
-        let m = d[0].max(d[1]).max(d[2]);
-        max = max.max(m);
-        if m > tolerance {
-            differing += 1;
-        }
-        sq += d.iter().map(|&c| f64::from(c) * f64::from(c)).sum::<f64>();
-        let amp = |c: u8| c.saturating_mul(8);
-        pixels.push(Color32::from_rgb(amp(d[0]), amp(d[1]), amp(d[2])));
-    }
-    let n = a.pixels.len().max(1) as f64;
-    let mse = sq / (n * 3.0);
-    let psnr_db = if mse == 0.0 {
-        f64::INFINITY
-    } else {
-        10.0 * (255.0f64 * 255.0 / mse).log10()
+/// Compares two decoded frames with the parity thresholds for their kind.
+fn compare_frames(
+    ctx: &egui::Context,
+    name: &str,
+    left: &ColorImage,
+    right: &ColorImage,
+    turntable: bool,
+) -> Result<PairComparison, String> {
+    let (Some(a), Some(b)) = (to_rgba(left), to_rgba(right)) else {
+        return Err("image buffer of the wrong size".to_owned());
     };
-    Ok(ImageDiff {
-        psnr_db,
-        differing_share: differing as f64 / n,
-        max_channel_diff: max,
-        tolerance,
-        image: Arc::new(ColorImage {
-            size: a.size,
-            source_size: a.source_size,
-            pixels,
-        }),
+    let thresholds = if turntable {
+        ImageThresholds::turntable()
+    } else {
+        ImageThresholds::default()
+    };
+    let outcome = compare_images(&a, &b, &thresholds).map_err(|e| e.to_string())?;
+    let heat_map = match &outcome.diff_png {
+        Some(png) => decode_frames(png, "image/png")?
+            .into_iter()
+            .next()
+            .map(|f| ctx.load_texture(name, f.image, egui::TextureOptions::NEAREST)),
+        None => None,
+    };
+    Ok(PairComparison {
+        comparison: outcome.comparison,
+        heat_map,
     })
 }
 
@@ -139,7 +118,7 @@ pub struct Comparison {
     pub mode: ImageMode,
     /// Swipe position, 0 (all right) … 1 (all left).
     pub split: f32,
-    diffs: HashMap<DiffKey, Result<(ImageDiff, TextureHandle), String>>,
+    diffs: HashMap<DiffKey, Result<PairComparison, String>>,
 }
 
 impl Comparison {
@@ -374,52 +353,61 @@ fn images_ui(
                 let result = match (artifacts.loaded(&a.id), artifacts.loaded(&b.id)) {
                     (Some(x), Some(y)) => {
                         match (x.frames.get(cmp.frame), y.frames.get(cmp.frame)) {
-                            (Some(fa), Some(fb)) => image_diff(&fa.image, &fb.image, TOLERANCE),
+                            (Some(fa), Some(fb)) => compare_frames(
+                                ui.ctx(),
+                                &format!("diff-{}-{}-{}", key.0, key.1, key.2),
+                                &fa.image,
+                                &fb.image,
+                                frames > 1,
+                            ),
                             _ => Err("frame missing".to_owned()),
                         }
                     }
                     _ => Err("not loaded".to_owned()),
-                }
-                .map(|d| {
-                    let t = ui.ctx().load_texture(
-                        format!("diff-{}-{}-{}", key.0, key.1, key.2),
-                        d.image.clone(),
-                        egui::TextureOptions::NEAREST,
-                    );
-                    (d, t)
-                });
+                };
                 cmp.diffs.insert(key.clone(), result);
             }
             match cmp.diffs.get(&key) {
-                Some(Ok((d, t))) => {
-                    let verdict = if d.differing_share == 0.0 {
-                        RichText::new("identical within tolerance")
-                            .color(crate::editor::style::ONLINE)
-                    } else {
-                        RichText::new("differs").color(WARNING)
-                    };
-                    ui.horizontal(|ui| {
-                        ui.label(verdict);
-                        ui.label(format!(
-                            "PSNR {} · {:.3} % of pixels differ by more than {} · max channel difference {}",
-                            if d.psnr_db.is_finite() {
-                                format!("{:.2} dB", d.psnr_db)
-                            } else {
-                                "∞".to_owned()
-                            },
-                            d.differing_share * 100.0,
-                            d.tolerance,
-                            d.max_channel_diff
-                        ));
-                    });
-                    ui.add(egui::Image::new(t).shrink_to_fit());
-                }
+                Some(Ok(pair)) => comparison_ui(ui, pair),
                 Some(Err(e)) => {
                     ui.colored_label(ERROR, e);
                 }
                 None => {}
             }
         }
+    }
+}
+
+fn comparison_ui(ui: &mut Ui, pair: &PairComparison) {
+    let c = &pair.comparison;
+    let color = match c.verdict {
+        Verdict::Pass => crate::editor::style::ONLINE,
+        Verdict::Warn => WARNING,
+        Verdict::Fail => ERROR,
+    };
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(c.verdict.as_str()).strong().color(color));
+        if let Some(m) = &c.metrics {
+            let psnr = m.psnr_db.map_or("∞".to_owned(), |p| format!("{p:.2} dB"));
+            ui.label(format!("PSNR {psnr} · SSIM {:.4}", m.ssim));
+        }
+        if let Some(s) = &c.shares {
+            ui.label(format!(
+                "{:.3} % of pixels over {:.0} % (warn), {:.3} % over {:.0} % (fail)",
+                s.over_warn.percent,
+                s.over_warn.tolerance * 100.0,
+                s.over_fail.percent,
+                s.over_fail.tolerance * 100.0
+            ));
+        }
+    });
+    for f in &c.findings {
+        ui.weak(format!("{}: {}", f.code, f.message));
+    }
+    if let Some(t) = &pair.heat_map {
+        ui.add(egui::Image::new(t).shrink_to_fit()).on_hover_text(
+            "grey: same · yellow: over warn · red: over fail · magenta: over hard fail",
+        );
     }
 }
 
@@ -448,45 +436,6 @@ fn swipe_ui(ui: &mut Ui, left: &TextureHandle, right: &TextureHandle, split: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn image(w: usize, h: usize, c: Color32) -> ColorImage {
-        ColorImage::new([w, h], vec![c; w * h])
-    }
-
-    #[test]
-    fn identical_images_have_infinite_psnr_and_no_differing_pixels() {
-        let a = image(8, 8, Color32::from_rgb(10, 20, 30));
-        let d = image_diff(&a, &a.clone(), TOLERANCE).expect("same size");
-        assert!(d.psnr_db.is_infinite());
-        assert_eq!(d.differing_share, 0.0);
-        assert_eq!(d.max_channel_diff, 0);
-    }
-
-    #[test]
-    fn a_changed_block_is_counted_and_sizes_must_match() {
-        let a = image(10, 10, Color32::BLACK);
-        let mut b = a.clone();
-        for y in 0..5 {
-            for x in 0..5 {
-                b.pixels[y * 10 + x] = Color32::WHITE;
-            }
-        }
-        // A faint change everywhere else stays under the tolerance.
-        for p in b.pixels.iter_mut().filter(|p| **p == Color32::BLACK) {
-            *p = Color32::from_rgb(3, 3, 3);
-        }
-        let d = image_diff(&a, &b, TOLERANCE).expect("same size");
-        assert!(
-            (d.differing_share - 0.25).abs() < 1e-9,
-            "{}",
-            d.differing_share
-        );
-        assert_eq!(d.max_channel_diff, 255);
-        assert!(d.psnr_db < 10.0, "{}", d.psnr_db);
-        assert!(image_diff(&a, &image(10, 9, Color32::BLACK), TOLERANCE)
-            .expect_err("size mismatch")
-            .contains("10×10 vs 10×9"));
-    }
 
     fn item(node: &str, role: &str) -> ArtifactItem {
         ArtifactItem {

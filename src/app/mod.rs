@@ -7,13 +7,17 @@ mod compare;
 mod edit_commands;
 mod output_types;
 mod panels;
+mod rollout;
 mod run_detail;
 mod runs;
 mod server_sync;
 mod timeline;
 
-pub use artifacts::{ArtifactItem, LoadedArtifact};
+pub use artifacts::{ArtifactItem, ArtifactView, LoadedArtifact};
 pub use output_types::{OutputTypeForm, OutputTypesView};
+pub use rollout::{
+    comparison_label as rollout_comparison_label, RolloutAction, RolloutEvent, RolloutView,
+};
 pub use runs::RunsView;
 
 pub use server_sync::{document_of, ConflictChoice, Connection, ServerLink};
@@ -50,6 +54,8 @@ pub enum MainView {
     Editor,
     OutputTypes,
     Runs,
+    /// Every output type's rollout: state, shadow pass rate, readiness, promote/rollback.
+    Rollout,
     /// The glTF viewer with material assignments and repair.
     Viewer,
 }
@@ -72,6 +78,7 @@ pub struct StudioApp {
     after_catalog: Vec<Command>,
     pub output_types: OutputTypesView,
     pub runs: RunsView,
+    pub rollout: RolloutView,
     pub artifacts: artifacts::ArtifactView,
     pub viewer: crate::viewer::ViewerState,
     /// Set by `--measure-startup`: when the process started.
@@ -102,6 +109,7 @@ impl StudioApp {
             after_catalog: Vec::new(),
             output_types: OutputTypesView::default(),
             runs: RunsView::default(),
+            rollout: RolloutView::default(),
             artifacts: artifacts::ArtifactView::default(),
             viewer: crate::viewer::ViewerState::default(),
             startup: None,
@@ -138,6 +146,16 @@ impl StudioApp {
             );
             self.startup = None;
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    /// Queues a command that needs the server (a run to open…) until the catalog has arrived
+    /// from it.
+    pub fn send_when_connected(&mut self, command: Command) {
+        if self.server.catalog_ready {
+            self.pending.push(command);
+        } else {
+            self.after_catalog.push(command);
         }
     }
 
@@ -240,6 +258,9 @@ impl StudioApp {
                 if view == MainView::Runs {
                     self.refresh_runs();
                 }
+                if view == MainView::Rollout {
+                    self.refresh_rollout();
+                }
                 if view == MainView::Viewer {
                     self.viewer_shown();
                 }
@@ -274,6 +295,10 @@ impl StudioApp {
             Command::OpenRunInEditor => self.open_run_in_editor(),
             Command::Preflight => self.preflight_open_workflow(),
             Command::Dispatch => self.dispatch_open_workflow(),
+            Command::RefreshProducts => {
+                self.refresh_products();
+                Ok(())
+            }
             Command::FetchArtifact(id) => {
                 self.fetch_artifact(id);
                 Ok(())
@@ -309,6 +334,9 @@ impl StudioApp {
             Command::SaveOutputType => self.save_output_type(),
             Command::DeleteOutputType => self.delete_output_type(),
             Command::ResolveConflict(choice) => self.resolve_conflict(choice),
+            command @ (Command::RefreshRollout
+            | Command::ChangeRollout { .. }
+            | Command::LoadRolloutHistory(_)) => self.apply_rollout(command),
             other => {
                 self.apply_local(ctx, other, &registry);
                 Ok(())
@@ -382,6 +410,11 @@ impl StudioApp {
                     )
                 });
             }
+            _ if self.state.view == MainView::Rollout => {
+                egui::CentralPanel::default().show(ui, |ui| {
+                    rollout::rollout_ui(ui, &mut self.rollout, &mut out)
+                });
+            }
             _ if self.state.view == MainView::OutputTypes => {
                 egui::CentralPanel::default().show(ui, |ui| {
                     output_types::output_types_ui(
@@ -397,6 +430,7 @@ impl StudioApp {
                 let server = &self.server;
                 let tab = &mut self.left_tab;
                 let runs_view = &mut self.runs;
+                let output_type_records = &self.output_types.records;
                 egui::Panel::left("palette")
                     .default_size(230.0)
                     .show(ui, |ui| {
@@ -413,7 +447,16 @@ impl StudioApp {
                         if editor.selection.is_empty() {
                             if server.client.is_some() {
                                 let saved = editor.doc.id.is_some() && !editor.doc.is_dirty();
-                                runs::run_panel_ui(ui, runs_view, saved, &mut out);
+                                let workflow =
+                                    editor.doc.id.as_deref().zip(editor.doc.graph.family);
+                                runs::run_panel_ui(
+                                    ui,
+                                    runs_view,
+                                    saved,
+                                    workflow,
+                                    output_type_records,
+                                    &mut out,
+                                );
                             }
                             panels::history_ui(ui, editor, server, &mut out);
                         }

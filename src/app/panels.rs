@@ -70,6 +70,7 @@ impl StudioApp {
                 MainView::Editor,
                 MainView::OutputTypes,
                 MainView::Runs,
+                MainView::Rollout,
                 MainView::Viewer,
             ] {
                 let command = Command::ShowView(view);

@@ -9,7 +9,7 @@ use super::timeline::{fmt_ms, status_color, timeline_ui};
 use crate::command::Command;
 use crate::editor::style::{ERROR, WARNING};
 use egui::{RichText, Ui};
-use workflow_engine::runtime::{LogLine, NodeRun, NodeStatus};
+use workflow_engine::runtime::{NodeRun, NodeStatus};
 use workflow_server::store::RunRecord;
 
 const ROW: f32 = 20.0;
@@ -156,7 +156,13 @@ fn failure_ui(ui: &mut Ui, view: &mut RunsView, run: &RunRecord, out: &mut Vec<C
                 );
             }
             params_ui(ui, n);
-            logs_ui(ui, &mut view.log_search, &n.logs, &n.node_id);
+            logs_ui(
+                ui,
+                &mut view.log_search,
+                &mut view.log_matches,
+                n,
+                "failure",
+            );
         });
     }
 }
@@ -180,21 +186,74 @@ fn params_ui(ui: &mut Ui, n: &NodeRun) {
         });
 }
 
+/// Which of a node's log lines match a search, kept between frames: filtering 10,000 lines
+/// on every frame would cost more than drawing them.
+#[derive(Default)]
+pub struct LogMatches {
+    entries: std::collections::HashMap<&'static str, LogMatchEntry>,
+}
+
+struct LogMatchEntry {
+    node_id: String,
+    needle: String,
+    lines: usize,
+    matches: Vec<usize>,
+}
+
+impl LogMatches {
+    fn get(&mut self, place: &'static str, node: &NodeRun, needle: &str) -> &[usize] {
+        let fresh = self.entries.get(place).is_some_and(|e| {
+            e.node_id == node.node_id && e.needle == needle && e.lines == node.logs.len()
+        });
+        if !fresh {
+            let matches = node
+                .logs
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.message.to_lowercase().contains(needle))
+                .map(|(i, _)| i)
+                .collect();
+            self.entries.insert(
+                place,
+                LogMatchEntry {
+                    node_id: node.node_id.clone(),
+                    needle: needle.to_owned(),
+                    lines: node.logs.len(),
+                    matches,
+                },
+            );
+        }
+        self.entries
+            .get(place)
+            .map_or(&[], |e| e.matches.as_slice())
+    }
+}
+
 /// A node's log lines, filtered by the search text; only the lines in view are laid out.
-fn logs_ui(ui: &mut Ui, search: &mut String, logs: &[LogLine], salt: &str) {
+fn logs_ui(
+    ui: &mut Ui,
+    search: &mut String,
+    cache: &mut LogMatches,
+    node: &NodeRun,
+    place: &'static str,
+) {
+    let logs = &node.logs;
     ui.horizontal(|ui| {
         ui.label(format!("Logs ({})", logs.len()));
         ui.add(egui::TextEdit::singleline(search).hint_text("search logs"));
     });
     let needle = search.to_lowercase();
-    let shown: Vec<&LogLine> = if needle.is_empty() {
-        logs.iter().collect()
+    let matches: &[usize] = if needle.is_empty() {
+        &[]
     } else {
-        logs.iter()
-            .filter(|l| l.message.to_lowercase().contains(&needle))
-            .collect()
+        cache.get(place, node, &needle)
     };
-    if shown.is_empty() {
+    let count = if needle.is_empty() {
+        logs.len()
+    } else {
+        matches.len()
+    };
+    if count == 0 {
         ui.weak(if logs.is_empty() {
             "No log lines."
         } else {
@@ -202,13 +261,20 @@ fn logs_ui(ui: &mut Ui, search: &mut String, logs: &[LogLine], salt: &str) {
         });
         return;
     }
+    if !needle.is_empty() {
+        ui.weak(format!("{count} of {} lines match", logs.len()));
+    }
     let row = ui.text_style_height(&egui::TextStyle::Monospace);
     egui::ScrollArea::vertical()
-        .id_salt(("logs", salt))
+        .id_salt(("logs", place, &node.node_id))
         .max_height(LIST_HEIGHT)
         .auto_shrink([false, true])
-        .show_rows(ui, row, shown.len(), |ui, range| {
-            for line in &shown[range] {
+        .show_rows(ui, row, count, |ui, range| {
+            for i in range {
+                let index = if needle.is_empty() { i } else { matches[i] };
+                let Some(line) = logs.get(index) else {
+                    continue;
+                };
                 let level = enum_str(&line.level);
                 let text = format!("{level:<5} {}", line.message);
                 let color = match level.as_str() {
@@ -232,83 +298,91 @@ fn sorted_rows(nodes: &[NodeRun], sort: NodeSort) -> Vec<&NodeRun> {
 }
 
 fn node_table_ui(ui: &mut Ui, view: &mut RunsView, nodes: &[NodeRun], out: &mut Vec<Command>) {
-    let widths = [170.0, 80.0, 80.0, 170.0, 150.0];
-    ui.horizontal(|ui| {
-        for (label, sort, w) in [
-            ("node", NodeSort::Order, widths[0]),
-            ("status", NodeSort::Status, widths[1]),
-            ("duration", NodeSort::Duration, widths[2]),
-        ] {
-            let text = if view.sort == sort {
-                format!("{label} ⏷")
-            } else {
-                label.to_owned()
-            };
-            if ui
-                .add_sized([w, ROW], egui::Button::new(text).frame(false))
-                .clicked()
-            {
-                view.sort = sort;
-            }
-        }
-        ui.add_sized(
-            [widths[3], ROW],
-            egui::Label::new(RichText::new("outputs").strong()),
-        );
-        ui.add_sized(
-            [widths[4], ROW],
-            egui::Label::new(RichText::new("artifacts").strong()),
-        );
-        ui.label(RichText::new("error").strong());
-    });
+    use egui_extras::{Column, TableBuilder};
     let rows = sorted_rows(nodes, view.sort);
-    egui::ScrollArea::vertical()
+    let sort = &mut view.sort;
+    let selected_node = view.selected_node.as_deref();
+    TableBuilder::new(ui)
         .id_salt("node_table")
-        .max_height(LIST_HEIGHT)
-        .auto_shrink([false, true])
-        .show_rows(ui, ROW, rows.len(), |ui, range| {
-            for n in &rows[range] {
-                ui.horizontal(|ui| {
-                    ui.set_height(ROW);
-                    let selected = view.selected_node.as_deref() == Some(n.node_id.as_str());
-                    let r = ui
-                        .add_sized(
-                            [widths[0], ROW],
-                            egui::Button::selectable(selected, &n.node_id),
-                        )
-                        .on_hover_text(&n.node_type);
-                    if r.clicked() {
-                        out.push(Command::SelectRunNode(n.node_id.clone()));
+        .striped(true)
+        .resizable(true)
+        .max_scroll_height(LIST_HEIGHT)
+        .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+        .column(Column::initial(170.0).at_least(80.0).clip(true))
+        .column(Column::initial(80.0))
+        .column(Column::initial(80.0))
+        .column(Column::initial(170.0).clip(true))
+        .column(Column::initial(170.0).clip(true))
+        .column(Column::remainder().clip(true))
+        .header(ROW, |mut header| {
+            for (label, by) in [
+                ("node", NodeSort::Order),
+                ("status", NodeSort::Status),
+                ("duration", NodeSort::Duration),
+            ] {
+                header.col(|ui| {
+                    let text = if *sort == by {
+                        format!("{label} ⏷")
+                    } else {
+                        label.to_owned()
+                    };
+                    if ui
+                        .add(egui::Button::new(RichText::new(text).strong()).frame(false))
+                        .on_hover_text("Sort by this column")
+                        .clicked()
+                    {
+                        *sort = by;
                     }
-                    ui.add_sized(
-                        [widths[1], ROW],
-                        egui::Label::new(
-                            RichText::new(enum_str(&n.status)).color(status_color(n.status)),
-                        ),
-                    );
-                    ui.add_sized(
-                        [widths[2], ROW],
-                        egui::Label::new(duration_ms(n).map_or("—".into(), |d| fmt_ms(d as f64))),
-                    );
-                    ui.add_sized(
-                        [widths[3], ROW],
-                        egui::Label::new(n.outputs.keys().cloned().collect::<Vec<_>>().join(", "))
-                            .truncate(),
-                    );
-                    ui.add_sized(
-                        [widths[4], ROW],
-                        egui::Label::new(
-                            n.artifacts
-                                .iter()
-                                .map(|a| format!("{} ({} B)", a.role, a.size))
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        )
-                        .truncate(),
-                    );
-                    ui.label(n.error.as_ref().map_or(String::new(), |e| e.code.clone()));
                 });
             }
+            for label in ["outputs", "artifacts", "error"] {
+                header.col(|ui| {
+                    ui.strong(label);
+                });
+            }
+        })
+        .body(|body| {
+            body.rows(ROW, rows.len(), |mut row| {
+                let n = rows[row.index()];
+                row.col(|ui| {
+                    let selected = selected_node == Some(n.node_id.as_str());
+                    if ui
+                        .add(egui::Button::selectable(selected, &n.node_id))
+                        .on_hover_text(&n.node_type)
+                        .clicked()
+                    {
+                        out.push(Command::SelectRunNode(n.node_id.clone()));
+                    }
+                });
+                row.col(|ui| {
+                    ui.colored_label(status_color(n.status), enum_str(&n.status));
+                });
+                row.col(|ui| {
+                    ui.label(duration_ms(n).map_or("—".into(), |d| fmt_ms(d as f64)));
+                });
+                row.col(|ui| {
+                    ui.label(n.outputs.keys().cloned().collect::<Vec<_>>().join(", "));
+                });
+                row.col(|ui| {
+                    ui.label(
+                        n.artifacts
+                            .iter()
+                            .map(|a| format!("{} ({})", a.role, human_size(a.size)))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                });
+                row.col(|ui| {
+                    if let Some(e) = &n.error {
+                        let color = if n.status == NodeStatus::Skipped {
+                            WARNING
+                        } else {
+                            ERROR
+                        };
+                        ui.colored_label(color, &e.code).on_hover_text(&e.message);
+                    }
+                });
+            });
         });
 }
 
@@ -339,5 +413,20 @@ fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun) {
                 ui.monospace(format!("{port}: {summary}"));
             }
         });
-    logs_ui(ui, &mut view.node_log_search, &n.logs, &n.node_id);
+    logs_ui(
+        ui,
+        &mut view.node_log_search,
+        &mut view.log_matches,
+        n,
+        "record",
+    );
+}
+
+/// Bytes as a person reads them (1.2 MB, 88 kB, 494 B).
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
+        b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1e3),
+        b => format!("{b} B"),
+    }
 }

@@ -10,6 +10,8 @@ use crate::command::Command;
 use crate::editor::style::{ERROR, WARNING};
 use egui::{RichText, Ui};
 use serde_json::{Map, Value};
+use workflow_contracts::output_type::Rollout;
+use workflow_contracts::Family;
 use workflow_engine::runtime::{NodeRun, NodeStatus, RunMode, RunStatus};
 use workflow_server::store::{OutputTypeRecord, RunRecord, Workflow};
 
@@ -27,13 +29,23 @@ pub struct RunsView {
     /// The node whose record shows below the node table.
     pub selected_node: Option<String>,
     pub node_log_search: String,
+    /// Log lines matching the searches, kept between frames.
+    pub log_matches: super::run_detail::LogMatches,
     /// Two runs side by side (replaces the detail while open).
     pub compare: Option<super::compare::Comparison>,
     pub axis: TimeAxis,
     pub log_search: String,
     pub sort: NodeSort,
-    /// The editor's Run panel: dispatch inputs as JSON, and the last preflight answer.
+    /// The editor's Run panel: the product to run on, an order line, extra inputs as JSON,
+    /// parameter overrides, and the last preflight answer.
+    pub run_product: Option<String>,
+    pub run_order_line: String,
     pub inputs_text: String,
+    pub run_overrides: String,
+    /// What a dispatch goes through: the open workflow, an output type, or a stored order line.
+    pub run_via: RunVia,
+    /// Products the server knows (`GET /api/products`), for the Run panel's picker.
+    pub products: Vec<Value>,
     pub preflight: Option<Value>,
     /// Parameter overrides for "Re-run with", as JSON (`{"render.width": 1024}`).
     pub rerun_overrides: String,
@@ -45,6 +57,18 @@ pub struct RunsView {
     wanted: Option<String>,
     /// An event arrived since the detail was last loaded.
     stale: bool,
+}
+
+/// What the Run panel dispatches.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RunVia {
+    /// The open workflow's saved graph, directly.
+    #[default]
+    Workflow,
+    /// An output type (its rollout decides legacy, graph or shadow).
+    OutputType(String),
+    /// A stored order line (its product, output type and overrides).
+    OrderLine,
 }
 
 /// The runs list's filters; a change refreshes from the first page.
@@ -196,50 +220,114 @@ impl StudioApp {
         Ok(())
     }
 
+    /// The Run panel's inputs: the JSON typed under "More inputs", then the picked product
+    /// and order line over it.
     fn run_inputs(&self) -> Result<Map<String, Value>, String> {
-        json_object(&self.runs.inputs_text, "Run inputs")
+        let mut inputs = json_object(&self.runs.inputs_text, "Run inputs")?;
+        if let Some(p) = &self.runs.run_product {
+            inputs.insert("product_id".into(), Value::String(p.clone()));
+        }
+        let line = self.runs.run_order_line.trim();
+        if !line.is_empty() {
+            inputs.insert("order_line_id".into(), Value::String(line.to_owned()));
+        }
+        Ok(inputs)
+    }
+
+    fn run_overrides(&self) -> Result<Map<String, Value>, String> {
+        json_object(&self.runs.run_overrides, "Overrides")
+    }
+
+    pub(super) fn refresh_products(&self) {
+        if let Some(c) = self.server.client.clone() {
+            self.spawn(async move {
+                reported("list products", c.products(), BackendEvent::Products).await
+            });
+        }
     }
 
     pub(super) fn preflight_open_workflow(&self) -> Result<(), String> {
         let c = self.server.client.clone().ok_or("Not connected")?;
-        let editor = self.editor.as_ref().ok_or("No workflow is open")?;
-        let id = editor
-            .doc
-            .id
-            .clone()
-            .ok_or("Save the workflow before running it")?;
         let inputs = self.run_inputs()?;
-        self.spawn(async move {
-            reported(
-                "preflight",
-                c.preflight_workflow(&id, &inputs),
-                BackendEvent::Preflight,
-            )
-            .await
-        });
+        let overrides = self.run_overrides()?;
+        match self.runs.run_via.clone() {
+            RunVia::Workflow => {
+                let id = self.saved_workflow_id()?;
+                self.spawn(async move {
+                    reported(
+                        "preflight",
+                        c.preflight_workflow(&id, &inputs, &overrides),
+                        BackendEvent::Preflight,
+                    )
+                    .await
+                });
+            }
+            RunVia::OutputType(id) => self.spawn(async move {
+                reported(
+                    "preflight",
+                    c.preflight_output_type(&id, &inputs, &overrides),
+                    BackendEvent::Preflight,
+                )
+                .await
+            }),
+            RunVia::OrderLine => {
+                return Err("An order line is checked when it is dispatched".into());
+            }
+        }
         Ok(())
     }
 
-    pub(super) fn dispatch_open_workflow(&self) -> Result<(), String> {
-        let c = self.server.client.clone().ok_or("Not connected")?;
+    fn saved_workflow_id(&self) -> Result<String, String> {
         let editor = self.editor.as_ref().ok_or("No workflow is open")?;
         if editor.doc.is_dirty() {
             return Err("Save the workflow first: runs execute the saved version".into());
         }
-        let id = editor
+        editor
             .doc
             .id
             .clone()
-            .ok_or("Save the workflow before running it")?;
+            .ok_or_else(|| "Save the workflow before running it".into())
+    }
+
+    pub(super) fn dispatch_open_workflow(&self) -> Result<(), String> {
+        let c = self.server.client.clone().ok_or("Not connected")?;
         let inputs = self.run_inputs()?;
-        self.spawn(async move {
-            reported(
-                "dispatch",
-                c.dispatch_workflow(&id, &inputs),
-                BackendEvent::Dispatched,
-            )
-            .await
-        });
+        let overrides = self.run_overrides()?;
+        match self.runs.run_via.clone() {
+            RunVia::Workflow => {
+                let id = self.saved_workflow_id()?;
+                self.spawn(async move {
+                    reported(
+                        "dispatch",
+                        c.dispatch_workflow(&id, &inputs, &overrides),
+                        BackendEvent::Dispatched,
+                    )
+                    .await
+                });
+            }
+            RunVia::OutputType(id) => self.spawn(async move {
+                reported(
+                    "dispatch",
+                    c.dispatch_output_type(&id, &inputs, &overrides),
+                    BackendEvent::Dispatched,
+                )
+                .await
+            }),
+            RunVia::OrderLine => {
+                let line = self.runs.run_order_line.trim().to_owned();
+                if line.is_empty() {
+                    return Err("Type the order line's id to dispatch it".into());
+                }
+                self.spawn(async move {
+                    reported(
+                        "dispatch",
+                        c.dispatch_order_line(&line),
+                        BackendEvent::Dispatched,
+                    )
+                    .await
+                });
+            }
+        }
         Ok(())
     }
 
@@ -310,6 +398,14 @@ impl StudioApp {
                 self.refresh_runs();
             }
             BackendEvent::Preflight(report) => self.runs.preflight = Some(report),
+            BackendEvent::Products(products) => {
+                if let Some(p) = &self.runs.run_product {
+                    if !products.iter().any(|x| x["id"].as_str() == Some(p)) {
+                        self.runs.run_product = None;
+                    }
+                }
+                self.runs.products = products;
+            }
             BackendEvent::Dispatched(run_id) => {
                 self.status = format!("Run {} started", short(&run_id));
                 self.runs.preflight = None;
@@ -586,17 +682,55 @@ pub(super) fn run_color(status: RunStatus) -> egui::Color32 {
 }
 
 /// The editor's Run panel: dispatch inputs, preflight (every problem at once), dispatch.
-pub(super) fn run_panel_ui(ui: &mut Ui, view: &mut RunsView, saved: bool, out: &mut Vec<Command>) {
+pub(super) fn run_panel_ui(
+    ui: &mut Ui,
+    view: &mut RunsView,
+    saved: bool,
+    workflow: Option<(&str, Family)>,
+    output_types: &[OutputTypeRecord],
+    out: &mut Vec<Command>,
+) {
     ui.separator();
-    ui.label(RichText::new("Run").strong());
-    ui.label("Inputs (JSON)");
-    ui.add(
-        egui::TextEdit::multiline(&mut view.inputs_text)
-            .hint_text("{\"product_id\": \"…\"}")
-            .desired_rows(2),
-    );
     ui.horizontal(|ui| {
-        ui.add_enabled_ui(saved, |ui| {
+        ui.label(RichText::new("Run").strong());
+        if ui
+            .small_button("⟳")
+            .on_hover_text("Reload the product list")
+            .clicked()
+        {
+            out.push(Command::RefreshProducts);
+        }
+    });
+    via_ui(ui, view, workflow, output_types);
+    product_picker_ui(ui, view);
+    ui.horizontal(|ui| {
+        ui.label("Order line");
+        ui.add(
+            egui::TextEdit::singleline(&mut view.run_order_line)
+                .hint_text("optional id")
+                .desired_width(160.0),
+        );
+    });
+    ui.horizontal(|ui| {
+        ui.label("Overrides");
+        ui.add(
+            egui::TextEdit::singleline(&mut view.run_overrides)
+                .hint_text("{\"render.width\": 512}")
+                .desired_width(200.0),
+        );
+    });
+    egui::CollapsingHeader::new("More inputs (JSON)")
+        .id_salt("run_more_inputs")
+        .show(ui, |ui| {
+            ui.add(
+                egui::TextEdit::multiline(&mut view.inputs_text)
+                    .hint_text("{\"product_id\": \"…\"}")
+                    .desired_rows(2),
+            );
+        });
+    let ready = saved || !matches!(view.run_via, RunVia::Workflow);
+    ui.horizontal(|ui| {
+        ui.add_enabled_ui(ready, |ui| {
             if ui.button("Preflight").clicked() {
                 out.push(Command::Preflight);
             }
@@ -642,5 +776,116 @@ pub(super) fn run_panel_ui(ui: &mut Ui, view: &mut RunsView, saved: bool, out: &
                 out.push(Command::Select(nodes));
             }
         }
+    }
+}
+
+/// Picks the product a run works on, by name, with its processing status.
+fn product_picker_ui(ui: &mut Ui, view: &mut RunsView) {
+    let label = |p: &Value| {
+        format!(
+            "{} · {}",
+            p["name"].as_str().unwrap_or("?"),
+            p["status"].as_str().unwrap_or("?")
+        )
+    };
+    let selected = view
+        .run_product
+        .as_deref()
+        .and_then(|id| view.products.iter().find(|p| p["id"].as_str() == Some(id)))
+        .map_or_else(
+            || {
+                if view.products.is_empty() {
+                    "no products (upload one)".to_owned()
+                } else {
+                    "choose a product".to_owned()
+                }
+            },
+            label,
+        );
+    ui.horizontal(|ui| {
+        ui.label("Product");
+        egui::ComboBox::from_id_salt("run_product")
+            .width(200.0)
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut view.run_product, None, "none");
+                for p in &view.products {
+                    let Some(id) = p["id"].as_str() else { continue };
+                    ui.selectable_value(&mut view.run_product, Some(id.to_owned()), label(p));
+                }
+            });
+    });
+}
+
+/// Chooses what a dispatch goes through; for an output type, says which path its rollout takes.
+fn via_ui(
+    ui: &mut Ui,
+    view: &mut RunsView,
+    workflow: Option<(&str, Family)>,
+    output_types: &[OutputTypeRecord],
+) {
+    let family = workflow.map(|(_, f)| f);
+    let candidates: Vec<&OutputTypeRecord> = output_types
+        .iter()
+        .filter(|o| family.is_none_or(|f| o.spec.workflow_family == f))
+        .collect();
+    let name_of = |id: &str| {
+        output_types
+            .iter()
+            .find(|o| o.id == id)
+            .map_or_else(|| short(id).to_owned(), |o| o.spec.name.clone())
+    };
+    let selected = match &view.run_via {
+        RunVia::Workflow => "this workflow".to_owned(),
+        RunVia::OutputType(id) => format!("output type {}", name_of(id)),
+        RunVia::OrderLine => "an order line".to_owned(),
+    };
+    ui.horizontal(|ui| {
+        ui.label("Through");
+        egui::ComboBox::from_id_salt("run_via")
+            .width(200.0)
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut view.run_via, RunVia::Workflow, "this workflow");
+                for o in &candidates {
+                    let uses_this =
+                        workflow.is_some_and(|(id, _)| o.spec.workflow_id.as_deref() == Some(id));
+                    let label = format!(
+                        "output type {} · {}{}",
+                        o.spec.name,
+                        o.spec.rollout.as_str(),
+                        if uses_this {
+                            " · uses this workflow"
+                        } else {
+                            ""
+                        }
+                    );
+                    ui.selectable_value(&mut view.run_via, RunVia::OutputType(o.id.clone()), label);
+                }
+                ui.selectable_value(&mut view.run_via, RunVia::OrderLine, "an order line");
+            });
+    });
+    if let RunVia::OutputType(id) = &view.run_via {
+        if let Some(o) = output_types.iter().find(|o| &o.id == id) {
+            let path = match o.spec.rollout {
+                Rollout::Legacy => "the legacy pipeline runs; no graph runs".to_owned(),
+                Rollout::Shadow => {
+                    "legacy is authoritative; the graph runs beside it and is compared".to_owned()
+                }
+                Rollout::Graph if o.spec.fallback_to_legacy => {
+                    "the graph is authoritative; legacy runs if it fails".to_owned()
+                }
+                Rollout::Graph => "the graph is authoritative".to_owned(),
+            };
+            ui.colored_label(
+                WARNING,
+                format!("Rollout {}: {path}", o.spec.rollout.as_str()),
+            );
+        }
+    }
+    if view.run_via == RunVia::OrderLine {
+        ui.weak(
+            "Dispatches the stored order line with its own product, output type and overrides.",
+        );
     }
 }

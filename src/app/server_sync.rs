@@ -390,6 +390,8 @@ impl StudioApp {
                 }
                 self.server.client = Some(client);
                 self.refresh_workflows();
+                self.refresh_products();
+                self.refresh_output_types();
             }
             BackendEvent::ConnectFailed(reason) => {
                 self.status = reason.clone();
@@ -526,6 +528,7 @@ impl StudioApp {
             event @ (BackendEvent::Runs(_)
             | BackendEvent::RunLoaded(_)
             | BackendEvent::Preflight(_)
+            | BackendEvent::Products(_)
             | BackendEvent::Dispatched(_)
             | BackendEvent::RunEvent { .. }
             | BackendEvent::RunEventsEnded(_)) => self.on_runs_event(event),
@@ -535,6 +538,7 @@ impl StudioApp {
             | BackendEvent::OutputTypeDeleted(_)) => self.on_output_type_event(event),
             BackendEvent::CompareRun(run) => self.on_compare_run(*run),
             BackendEvent::Artifact { id, result } => self.on_artifact(id, result),
+            BackendEvent::Rollout(event) => self.on_rollout_event(event),
             BackendEvent::Notice(message) => self.status = message,
             BackendEvent::Viewer(event) => self.on_viewer_event(event),
             BackendEvent::Failed { task, message } => {

@@ -236,6 +236,7 @@ mod tests {
             finished_at: Some(finished),
             params: Map::new(),
             outputs: BTreeMap::new(),
+            output_digests: BTreeMap::new(),
             artifacts: Vec::new(),
             logs: Vec::new(),
             error: None,

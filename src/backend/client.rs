@@ -297,6 +297,50 @@ impl ApiClient {
             .await
     }
 
+    /// Every output type with its rollout state, readiness and latest change.
+    pub async fn rollout_dashboard(
+        &self,
+    ) -> Result<Vec<workflow_server::rollout::RolloutSummary>, ClientError> {
+        self.json(self.request(reqwest::Method::GET, "/api/rollout"))
+            .await
+    }
+
+    /// An output type's rollout changes, newest first.
+    pub async fn rollout_history(
+        &self,
+        output_type: &str,
+    ) -> Result<Vec<workflow_server::store::RolloutChange>, ClientError> {
+        self.json(self.request(
+            reqwest::Method::GET,
+            &format!("/api/output-types/{output_type}/rollout/history"),
+        ))
+        .await
+    }
+
+    /// Moves an output type's rollout; the recorded change.
+    pub async fn change_rollout(
+        &self,
+        output_type: &str,
+        target: workflow_contracts::output_type::Rollout,
+        reason: Option<&str>,
+        force: bool,
+    ) -> Result<workflow_server::store::RolloutChange, ClientError> {
+        let body = json!({"target": target, "reason": reason, "force": force});
+        let answer: Value = self
+            .json(
+                self.request(
+                    reqwest::Method::POST,
+                    &format!("/api/output-types/{output_type}/rollout"),
+                )
+                .json(&body),
+            )
+            .await?;
+        serde_json::from_value(answer["change"].clone()).map_err(|e| ClientError::Server {
+            status: 200,
+            message: format!("unexpected rollout answer: {e}"),
+        })
+    }
+
     /// An artifact's bytes and media type.
     pub async fn artifact(&self, id: &str) -> Result<(Vec<u8>, String), ClientError> {
         let response = self
@@ -488,8 +532,9 @@ impl ApiClient {
         &self,
         id: &str,
         inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
     ) -> Result<Value, ClientError> {
-        let body = json!({"inputs": inputs});
+        let body = json!({"inputs": inputs, "overrides": overrides});
         self.json(
             self.request(
                 reqwest::Method::POST,
@@ -505,8 +550,9 @@ impl ApiClient {
         &self,
         id: &str,
         inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
-        let body = json!({"inputs": inputs});
+        let body = json!({"inputs": inputs, "overrides": overrides});
         let started: Value = self
             .json(
                 self.request(
@@ -515,6 +561,55 @@ impl ApiClient {
                 )
                 .json(&body),
             )
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Preflight of an output type (every path its rollout would run): `{ok, runs, problems}`.
+    pub async fn preflight_output_type(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        self.json(
+            self.request(
+                reqwest::Method::POST,
+                &format!("/api/output-types/{id}/preflight"),
+            )
+            .json(&body),
+        )
+        .await
+    }
+
+    /// Dispatches an output type as its rollout says; answers the authoritative run's id.
+    pub async fn dispatch_output_type(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<String, ClientError> {
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        let started: Value = self
+            .json(
+                self.request(
+                    reqwest::Method::POST,
+                    &format!("/api/output-types/{id}/dispatch"),
+                )
+                .json(&body),
+            )
+            .await?;
+        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Dispatches a stored order line (its product, output type and overrides).
+    pub async fn dispatch_order_line(&self, id: &str) -> Result<String, ClientError> {
+        let started: Value = self
+            .json(self.request(
+                reqwest::Method::POST,
+                &format!("/api/order-lines/{id}/dispatch"),
+            ))
             .await?;
         Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
     }

@@ -80,6 +80,7 @@ pub enum BackendEvent {
     Runs(client::RunPage),
     RunLoaded(Box<RunRecord>),
     Preflight(serde_json::Value),
+    Products(Vec<serde_json::Value>),
     Dispatched(String),
     /// A live event of a run (node status change, log line, artifact), from its SSE stream.
     RunEvent {
@@ -95,6 +96,8 @@ pub enum BackendEvent {
         id: String,
         result: Result<Arc<crate::app::LoadedArtifact>, String>,
     },
+    /// Rollout dashboard answers (see `app::rollout`).
+    Rollout(crate::app::RolloutEvent),
     /// A viewer task finished (model loaded, map saved, preview rendered…).
     Viewer(crate::viewer::ViewerEvent),
     /// Something finished that the user should hear about (a file saved…).

@@ -183,7 +183,7 @@ fn cad_nodes() -> Vec<NodeDefinition> {
             .legacy("cad.store_upload")
             .params(vec![
                 P::int("max_file_size", "Maximum file size", 512, 1, 8192, "Uploads above this size are refused.").unit("MB"),
-                P::choice("source_unit", "Source unit", "auto", &["auto", "mm", "cm", "m", "in"], "Length unit when the file does not state one."),
+                P::choice("source_unit", "Source unit", "auto", &["auto", "mm", "cm", "m", "in"], "Length unit of the source file when it does not state one; the imported scene is always in metres. glTF is metres by specification: auto keeps it, another unit rescales it (mm: 1000× smaller). STEP files state their unit and are converted from it (auto); an explicit unit applies only to a STEP file that states none (auto reads that as mm)."),
             ])
             .0,
         Def::new("cad.import", "Import CAD", R::Transform, "cad.import", &[CadFile])
@@ -242,7 +242,7 @@ fn cad_nodes() -> Vec<NodeDefinition> {
             .artifacts(&[A::PreviewGlb, A::Thumbnail, A::PartManifest], &[A::PreviewGlb, A::Thumbnail, A::PartManifest])
             .legacy("cad.publish")
             .params(vec![
-                P::bool("replace_existing", "Replace existing", true, "Replace artifacts of an earlier processing of the same file."),
+                P::bool("replace_existing", "Replace existing", true, "Replace the results of an earlier processing of the product (preview GLB, manifest, thumbnail); when off and there are some, the node fails with already_published."),
                 P::bool("mark_processed", "Mark product processed", true, "Make the product available to order lines."),
             ])
             .0,
@@ -256,8 +256,8 @@ fn order_nodes() -> Vec<NodeDefinition> {
             .output("order_line", T::OrderLine, "Order line", "The order line.")
             .legacy("order.load")
             .params(vec![
-                P::bool("apply_line_overrides", "Apply per-line overrides", true, "Apply the order line's own overrides on top of the output type's."),
-                P::choice("priority", "Queue priority", "normal", &["low", "normal", "high"], "Queue priority of runs of this workflow."),
+                P::bool("apply_line_overrides", "Apply per-line overrides", true, "Apply the order line's own overrides on top of the output type's; when off, runs of an order line get the output type's overrides only."),
+                P::choice("priority", "Queue priority", "normal", &["low", "normal", "high"], "Queue priority of runs of this workflow: queued runs of a higher priority start first, in dispatch order within a priority."),
             ])
             .0,
         Def::new("order.load_product_scene", "Load product scene", R::Transform, "order.load_product_scene", &[OrderLine])
@@ -362,8 +362,8 @@ fn order_nodes() -> Vec<NodeDefinition> {
             .legacy("order.publish")
             .params(vec![
                 naming("{product}_{output_type}{frame}.{ext}"),
-                P::bool("overwrite", "Overwrite", false, "Replace a deliverable with the same name."),
-                P::bool("notify", "Notify", true, "Notify the order's owner when deliverables are published."),
+                P::bool("overwrite", "Overwrite", false, "Replace the product's deliverable of the same name; when off, a name the product already has fails the node with deliverable_exists."),
+                P::bool("notify", "Notify", true, "Record a notification of the published deliverables in the outbox a mail or webhook sender reads (GET /api/notifications)."),
             ])
             .0,
     ]

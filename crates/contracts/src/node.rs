@@ -53,6 +53,10 @@ pub enum ArtifactRole {
     Still,
     Turntable,
     SceneExport,
+    /// A shadow comparison's report (JSON), stored on the shadow run. No node publishes it.
+    ParityReport,
+    /// A difference image (heat map PNG) of a shadow comparison, stored on the shadow run.
+    DifferenceImage,
 }
 
 impl ArtifactRole {
@@ -66,6 +70,8 @@ impl ArtifactRole {
             ArtifactRole::Still => "still",
             ArtifactRole::Turntable => "turntable",
             ArtifactRole::SceneExport => "scene_export",
+            ArtifactRole::ParityReport => "parity_report",
+            ArtifactRole::DifferenceImage => "difference_image",
         }
     }
 }

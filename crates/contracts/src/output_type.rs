@@ -92,6 +92,12 @@ impl Rollout {
     }
 }
 
+impl fmt::Display for Rollout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The editable fields of an output type (what clients send on create and update).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OutputTypeSpec {

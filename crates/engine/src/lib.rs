@@ -19,11 +19,19 @@
 //! [`params`] turns a node's JSON parameter map into these typed parameters (checked against
 //! the catalog); [`pipeline::SceneValue`] is what flows along `scene` edges and
 //! [`pipeline::render_image`] applies the one camera/material/lighting precedence.
+//!
+//! [`compare`] judges two runs' outputs against each other (golden-case parity: images,
+//! turntables, scene files, side effects; thresholds as data; attribution of a regression to
+//! the first differing node, through the per-node output digests of [`digest`]).
 
 pub mod camera;
+pub mod compare;
+pub mod digest;
 pub mod export_glb;
+pub mod golden;
 pub mod import;
 pub mod lighting;
+pub mod local;
 pub mod manifest;
 pub mod materials;
 pub mod modules;
@@ -31,11 +39,12 @@ pub mod params;
 pub mod part_key;
 pub mod pipeline;
 pub mod render;
+pub mod rollout;
 pub mod runtime;
 pub mod scene;
 pub mod turntable;
 
-pub use import::{import_file, import_gltf_bytes, ImportError, ImportParams};
+pub use import::{import_file, import_gltf_bytes, ImportError, ImportParams, SourceUnit};
 pub use manifest::{extract_manifest, Manifest, ManifestParams, PartEntry};
 pub use materials::{resolve_materials, MaterialResolution};
 pub use scene::Scene;

@@ -60,6 +60,24 @@ pub struct MaterialMap {
     pub rules: Vec<NameRule>,
 }
 
+impl MaterialMap {
+    /// The materials the map names (assignments, then rules) that `library` does not have,
+    /// each once, in first-use order. A map is only stored or used when this is empty.
+    pub fn unknown_materials<'a>(&'a self, library: &MaterialLibrary) -> Vec<&'a str> {
+        let mut unknown: Vec<&str> = Vec::new();
+        for name in self
+            .assignments
+            .values()
+            .chain(self.rules.iter().map(|r| &r.material))
+        {
+            if library.get(name).is_none() && !unknown.contains(&name.as_str()) {
+                unknown.push(name);
+            }
+        }
+        unknown
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MissingPolicy {

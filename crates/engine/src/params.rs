@@ -6,11 +6,11 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
-use workflow_contracts::{NodeDefinition, ParamSpec, Registry};
+use workflow_contracts::{Graph, NodeDefinition, ParamSpec, Registry};
 
 use crate::camera::{CameraParams, CameraPreset, Projection};
 use crate::export_glb::ExportParams;
-use crate::import::ImportParams;
+use crate::import::{ImportParams, SourceUnit};
 use crate::lighting::{LightingParams, LightingPreset};
 use crate::manifest::ManifestParams;
 use crate::materials::{MissingPolicy, ResolveOptions};
@@ -179,6 +179,150 @@ pub fn import_params(r: &ParamReader) -> Result<ImportParams, ParamError> {
         merge_vertices: r.bool("merge_vertices")?,
         timeout_s: r.u64("timeout")?,
         memory_limit_mb: r.u64("memory_limit")?,
+        // Set from the `cad_file` value: `cad.source` owns `source_unit`.
+        source_unit: SourceUnit::Auto,
+    })
+}
+
+/// `cad.source` parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CadSourceParams {
+    pub max_file_size_mb: u64,
+    pub source_unit: SourceUnit,
+}
+
+/// `cad.source`.
+pub fn cad_source_params(r: &ParamReader) -> Result<CadSourceParams, ParamError> {
+    let unit = r.string("source_unit")?;
+    Ok(CadSourceParams {
+        max_file_size_mb: r.u64("max_file_size")?,
+        source_unit: SourceUnit::parse(&unit)
+            .ok_or_else(|| r.invalid("source_unit", format!("unknown unit `{unit}`")))?,
+    })
+}
+
+/// `cad.publish` parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CadPublishParams {
+    /// Replace the results of an earlier processing of the product (else `already_published`).
+    pub replace_existing: bool,
+    pub mark_processed: bool,
+}
+
+/// `cad.publish`.
+pub fn cad_publish_params(r: &ParamReader) -> Result<CadPublishParams, ParamError> {
+    Ok(CadPublishParams {
+        replace_existing: r.bool("replace_existing")?,
+        mark_processed: r.bool("mark_processed")?,
+    })
+}
+
+/// `order.source` `priority`: where runs of the workflow go in the job queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+pub enum QueuePriority {
+    Low,
+    #[default]
+    Normal,
+    High,
+}
+
+impl QueuePriority {
+    pub fn parse(option: &str) -> Option<Self> {
+        Some(match option {
+            "low" => QueuePriority::Low,
+            "normal" => QueuePriority::Normal,
+            "high" => QueuePriority::High,
+            _ => return None,
+        })
+    }
+
+    /// The job queue's number: higher is taken first; `normal` is 0.
+    pub fn rank(self) -> i64 {
+        match self {
+            QueuePriority::Low => -1,
+            QueuePriority::Normal => 0,
+            QueuePriority::High => 1,
+        }
+    }
+}
+
+/// `order.source` parameters: read by the server when it dispatches (the module itself only
+/// hands the order line on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderSourceParams {
+    /// Whether an order line's own overrides apply on top of the output type's.
+    pub apply_line_overrides: bool,
+    pub priority: QueuePriority,
+}
+
+impl Default for OrderSourceParams {
+    fn default() -> Self {
+        OrderSourceParams {
+            apply_line_overrides: true,
+            priority: QueuePriority::Normal,
+        }
+    }
+}
+
+/// `order.source`.
+pub fn order_source_params(r: &ParamReader) -> Result<OrderSourceParams, ParamError> {
+    let priority = r.string("priority")?;
+    Ok(OrderSourceParams {
+        apply_line_overrides: r.bool("apply_line_overrides")?,
+        priority: QueuePriority::parse(&priority)
+            .ok_or_else(|| r.invalid("priority", format!("unknown priority `{priority}`")))?,
+    })
+}
+
+/// The `order.source` settings a run of `graph` with `overrides` (keyed as invocation
+/// overrides) has: each `order.source` node's effective parameters (defaults, the node's
+/// values, the overrides). With several such nodes the line overrides apply only when every
+/// one says so and the highest priority wins; a graph without one (the `cad_file` family)
+/// gets the defaults. Values that do not pass their schema count as the default: the run
+/// itself refuses them (`invalid_param`).
+pub fn order_source_settings(
+    graph: &Graph,
+    registry: &Registry,
+    overrides: &Map<String, Value>,
+) -> OrderSourceParams {
+    let (per_node, _) = crate::runtime::params::resolve_overrides(graph, registry, overrides);
+    let mut settings: Option<OrderSourceParams> = None;
+    for node in graph.nodes.iter().filter(|n| n.node_type == "order.source") {
+        let Some(def) = registry.get(&node.node_type) else {
+            continue;
+        };
+        let values = crate::runtime::params::effective_params(def, node, per_node.get(&node.id))
+            .unwrap_or_default();
+        let p = ParamReader::new(registry, &node.node_type, &values)
+            .and_then(|r| order_source_params(&r))
+            .unwrap_or_default();
+        settings = Some(match settings {
+            None => p,
+            Some(s) => OrderSourceParams {
+                apply_line_overrides: s.apply_line_overrides && p.apply_line_overrides,
+                priority: s.priority.max(p.priority),
+            },
+        });
+    }
+    settings.unwrap_or_default()
+}
+
+/// `output.publish` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputPublishParams {
+    pub naming_template: String,
+    /// Replace a deliverable of the same name (else `deliverable_exists`).
+    pub overwrite: bool,
+    /// Record a notification for the published deliverables.
+    pub notify: bool,
+}
+
+/// `output.publish`.
+pub fn output_publish_params(r: &ParamReader) -> Result<OutputPublishParams, ParamError> {
+    Ok(OutputPublishParams {
+        naming_template: r.string("naming_template")?,
+        overwrite: r.bool("overwrite")?,
+        notify: r.bool("notify")?,
     })
 }
 

@@ -2,7 +2,9 @@
 //! combines the scene's camera, lighting and materials with the render node's parameters.
 //! The graph runtime and the legacy pipeline both go through here.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::Value;
 
 use crate::camera::CameraParams;
 use crate::lighting::LightingParams;
@@ -24,6 +26,9 @@ pub struct SceneValue {
     pub camera: Option<CameraParams>,
     /// Set by `scene.lighting`.
     pub lighting: Option<LightingParams>,
+    /// The geometry digest of `scene`, computed once and shared by clones (keyed by the
+    /// scene's address, so a value whose scene was replaced recomputes it).
+    geometry_digest: Arc<OnceLock<(usize, String)>>,
 }
 
 impl SceneValue {
@@ -34,7 +39,42 @@ impl SceneValue {
             resolution: None,
             camera: None,
             lighting: None,
+            geometry_digest: Arc::new(OnceLock::new()),
         }
+    }
+
+    /// Content digest of the value: the scene's geometry plus everything attached to it
+    /// (manifest, resolved materials, camera, lighting). Recorded on each node run so a parity
+    /// comparison can tell which node first changed the scene. The geometry part is computed
+    /// once per scene and shared by every node downstream.
+    pub fn digest(&self) -> String {
+        let address = Arc::as_ptr(&self.scene) as usize;
+        let geometry = match self.geometry_digest.get() {
+            Some((a, d)) if *a == address => d.clone(),
+            _ => {
+                let d = crate::digest::scene_digest(&self.scene);
+                // Only the first scene seen is cached; a replaced scene is recomputed each time.
+                let _ = self.geometry_digest.set((address, d.clone()));
+                d
+            }
+        };
+        let mut d = crate::digest::Digest::new("scene_value");
+        d.str(&geometry);
+        let json = |v: Option<Value>| v.unwrap_or(Value::Null);
+        d.json(&json(
+            self.manifest
+                .as_ref()
+                .and_then(|m| serde_json::to_value(m.as_ref()).ok()),
+        ));
+        d.json(&json(
+            self.resolution
+                .as_ref()
+                .and_then(|r| serde_json::to_value(r.as_ref()).ok()),
+        ));
+        // Plain parameter structs without serde: their Debug form is complete and stable.
+        d.str(&format!("{:?}", self.camera));
+        d.str(&format!("{:?}", self.lighting));
+        d.finish()
     }
 
     /// The attached manifest, or one extracted with default parameters.

@@ -405,6 +405,32 @@ impl Scene {
             .unwrap_or(0)
     }
 
+    /// Scales the whole scene uniformly by `factor` (a unit conversion: `0.001` turns
+    /// millimetres into metres). Baked into the vertex positions and the nodes' (and GPU
+    /// instances') translations, so no node carries a scale and exports stay clean.
+    pub fn scale_uniform(&mut self, factor: f32) {
+        if factor == 1.0 || !factor.is_finite() || factor <= 0.0 {
+            return;
+        }
+        let scale_translation = |m: &mut Mat4| {
+            m.w.x *= factor;
+            m.w.y *= factor;
+            m.w.z *= factor;
+        };
+        for node in &mut self.nodes {
+            scale_translation(&mut node.local);
+            node.gpu_instances.iter_mut().for_each(scale_translation);
+        }
+        for mesh in &mut self.meshes {
+            for prim in &mut mesh.primitives {
+                for p in &mut prim.positions {
+                    *p = [p[0] * factor, p[1] * factor, p[2] * factor];
+                }
+            }
+        }
+        self.update_world_transforms();
+    }
+
     /// Rotates the whole scene about +X (-90° turns a Z-up source Y-up).
     pub fn rotate_about_x(&mut self, degrees: f32) {
         let r = Mat4::from_angle_x(three_d::degrees(degrees));

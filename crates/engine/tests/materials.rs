@@ -162,3 +162,25 @@ fn resolution_serializes_as_a_report() {
     let json = serde_json::to_string(&r).expect("json");
     assert!(json.contains("\"kind\":\"file\""), "{json}");
 }
+
+#[test]
+fn unknown_materials_are_named_once_in_first_use_order() {
+    let mut map = MaterialMap::default();
+    map.assignments.insert("a".into(), "paint_red".into());
+    map.assignments.insert("b".into(), "unobtainium".into());
+    map.rules.push(NameRule {
+        pattern: "*".into(),
+        material: "unobtainium".into(),
+    });
+    map.rules.push(NameRule {
+        pattern: "*bolt*".into(),
+        material: "cheese".into(),
+    });
+    assert_eq!(
+        map.unknown_materials(&default_library()),
+        vec!["unobtainium", "cheese"]
+    );
+    assert!(MaterialMap::default()
+        .unknown_materials(&default_library())
+        .is_empty());
+}

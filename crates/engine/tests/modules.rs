@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 use workflow_contracts::{starter_graph, ArtifactRole, Family, Registry};
 use workflow_engine::materials::{default_library, MaterialLibrary, MaterialMap, NameRule};
 use workflow_engine::modules::{
-    production_modules, CadPublication, ProductScene, ProductSource, ProductionContext,
+    production_modules, CadPublication, DeliverableSink, MemoryDeliverables, ProductScene,
+    ProductSource, ProductionContext, PublishError,
 };
 use workflow_engine::runtime::{
     MemoryArtifacts, NodeStatus, RunReport, RunRequest, RunStatus, Runtime,
@@ -42,8 +43,14 @@ impl ProductSource for DirProducts {
         let map = self.map.lock().map_err(|e| e.to_string())?.clone();
         Ok((default_library(), map))
     }
-    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), String> {
-        std::fs::write(self.dir.join("preview.glb"), p.glb).map_err(|e| e.to_string())
+    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), PublishError> {
+        let path = self.dir.join("preview.glb");
+        if !p.replace_existing && path.exists() {
+            return Err(PublishError::AlreadyPublished {
+                product_id: p.product_id.to_owned(),
+            });
+        }
+        std::fs::write(path, p.glb).map_err(|e| PublishError::Store(e.to_string()))
     }
 }
 
@@ -55,13 +62,27 @@ fn setup(
     Runtime,
     Arc<MemoryArtifacts>,
 ) {
+    setup_source(common::gltf(fixture), None)
+}
+
+fn setup_source(
+    source: PathBuf,
+    deliverables: Option<Arc<dyn DeliverableSink>>,
+) -> (
+    tempfile::TempDir,
+    Arc<DirProducts>,
+    Runtime,
+    Arc<MemoryArtifacts>,
+) {
     let dir = tempfile::tempdir().expect("temp dir");
     let products = Arc::new(DirProducts {
         dir: dir.path().to_path_buf(),
-        source: common::gltf(fixture),
+        source,
         map: Mutex::new(MaterialMap::default()),
     });
-    let modules = production_modules(ProductionContext::new(products.clone()));
+    let mut ctx = ProductionContext::new(products.clone());
+    ctx.deliverables = deliverables;
+    let modules = production_modules(ctx);
     let artifacts = Arc::new(MemoryArtifacts::default());
     let runtime = Runtime::new(
         Arc::new(Registry::builtin()),
@@ -311,4 +332,287 @@ async fn legacy_pipelines_run_the_same_modules_still_turntable_and_scene_export(
             );
         }
     }
+}
+
+/// The manifest's overall bounds `(min, max)` of a cad_file run with `overrides`.
+async fn manifest_bounds(
+    runtime: &Runtime,
+    artifacts: &MemoryArtifacts,
+    overrides: Value,
+) -> ([f64; 3], [f64; 3]) {
+    let report = run(
+        runtime,
+        Family::CadFile,
+        overrides,
+        json!({"product_id": "p1"}),
+    )
+    .await;
+    all_succeeded(&report);
+    let (_, manifest) = artifact(&report, artifacts, "metadata", ArtifactRole::PartManifest);
+    let manifest: Value = serde_json::from_slice(&manifest).expect("manifest JSON");
+    let v = |corner: &str| -> [f64; 3] {
+        let a = manifest["bounds"][corner]
+            .as_array()
+            .expect("bounds corner");
+        [0, 1, 2].map(|i| a[i].as_f64().expect("number"))
+    };
+    (v("min"), v("max"))
+}
+
+type Bounds = ([f64; 3], [f64; 3]);
+
+/// `b` is `a` scaled by `factor`, within `rel` of `b`'s largest extent.
+fn assert_scaled_within(a: Bounds, b: Bounds, factor: f64, rel: f64) {
+    let extent = (0..3).map(|i| b.1[i] - b.0[i]).fold(0.0, f64::max);
+    for (x, y) in a.0.iter().chain(&a.1).zip(b.0.iter().chain(&b.1)) {
+        assert!(
+            (x * factor - y).abs() <= rel * extent + 1e-9,
+            "{a:?} × {factor} should be {b:?}"
+        );
+    }
+}
+
+fn assert_scaled(a: Bounds, b: Bounds, factor: f64) {
+    assert_scaled_within(a, b, factor, 1e-5);
+}
+
+const SMALL_THUMB: (&str, &str) = ("thumbnail.width", "thumbnail.height");
+
+fn small(mut overrides: Value) -> Value {
+    overrides[SMALL_THUMB.0] = json!(64);
+    overrides[SMALL_THUMB.1] = json!(64);
+    overrides
+}
+
+#[tokio::test]
+async fn source_unit_scales_a_gltf_to_metres() {
+    let (_dir, _products, runtime, artifacts) = setup("Box.glb");
+    let auto = manifest_bounds(&runtime, &artifacts, small(json!({}))).await;
+    assert!(
+        auto.1[0] - auto.0[0] > 0.1,
+        "Box.glb is about a metre: {auto:?}"
+    );
+    let metres = manifest_bounds(
+        &runtime,
+        &artifacts,
+        small(json!({"source.source_unit": "m"})),
+    )
+    .await;
+    assert_scaled(auto, metres, 1.0);
+    let mm = manifest_bounds(
+        &runtime,
+        &artifacts,
+        small(json!({"source.source_unit": "mm"})),
+    )
+    .await;
+    assert_scaled(auto, mm, 0.001);
+    let inches = manifest_bounds(
+        &runtime,
+        &artifacts,
+        small(json!({"cad.source.source_unit": "in"})),
+    )
+    .await;
+    assert_scaled(auto, inches, 0.0254);
+    // The preview GLB is in metres too: re-imported, it has the scaled bounds.
+    let report = run(
+        &runtime,
+        Family::CadFile,
+        small(json!({"source.source_unit": "mm"})),
+        json!({"product_id": "p1"}),
+    )
+    .await;
+    let (_, glb) = artifact(&report, &artifacts, "export_glb", ArtifactRole::PreviewGlb);
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("preview.glb");
+    std::fs::write(&path, glb).expect("write");
+    let scene = import_file(&path, &ImportParams::default()).expect("reimport");
+    let b = scene.bounds();
+    assert!(
+        ((b.max[0] - b.min[0]) as f64 - (auto.1[0] - auto.0[0]) * 0.001).abs() < 1e-6,
+        "{b:?}"
+    );
+}
+
+#[tokio::test]
+async fn source_unit_applies_to_a_step_file_only_when_it_states_no_unit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let stated = common::fixtures().join("step").join("abc-0000.step");
+    // The same part with its length unit taken out (OpenCASCADE then reads millimetres).
+    let text = std::fs::read_to_string(&stated).expect("fixture");
+    let unitless: String = text
+        .replace("GLOBAL_UNCERTAINTY_ASSIGNED_CONTEXT( ( #67 ) )", "")
+        .replace(
+            "GLOBAL_UNIT_ASSIGNED_CONTEXT( ( #69, #70, #71 ) )",
+            "GLOBAL_UNIT_ASSIGNED_CONTEXT( ( #70, #71 ) )",
+        )
+        .lines()
+        .filter(|l| {
+            !["#67 =", "#69 =", "#149 =", "#278 ="]
+                .iter()
+                .any(|p| l.starts_with(p))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(!unitless.contains("LENGTH_UNIT"));
+    let unitless_path = dir.path().join("unitless.step");
+    std::fs::write(&unitless_path, unitless).expect("write");
+
+    let (_d1, _p1, runtime, artifacts) = setup_source(stated, None);
+    let auto = manifest_bounds(&runtime, &artifacts, small(json!({}))).await;
+    // The file states metres: an explicit unit changes nothing (and says so).
+    let inches = manifest_bounds(
+        &runtime,
+        &artifacts,
+        small(json!({"source.source_unit": "in"})),
+    )
+    .await;
+    assert_scaled(auto, inches, 1.0);
+
+    let (_d2, _p2, runtime, artifacts) = setup_source(unitless_path, None);
+    // Tessellated at another scale: the bounds agree to the chord error, not exactly.
+    let unitless_auto = manifest_bounds(&runtime, &artifacts, small(json!({}))).await;
+    assert_scaled_within(auto, unitless_auto, 0.001, 0.05);
+    let unitless_m = manifest_bounds(
+        &runtime,
+        &artifacts,
+        small(json!({"source.source_unit": "m"})),
+    )
+    .await;
+    assert_scaled_within(auto, unitless_m, 1.0, 0.05);
+}
+
+#[tokio::test]
+async fn cad_publish_replaces_earlier_results_only_when_allowed() {
+    let (dir, _products, runtime, artifacts) = setup("Box.glb");
+    process(&runtime, &artifacts).await;
+    let before = std::fs::read(dir.path().join("preview.glb")).expect("published");
+    let report = run(
+        &runtime,
+        Family::CadFile,
+        small(json!({"publish.replace_existing": false, "source.source_unit": "mm"})),
+        json!({"product_id": "p1"}),
+    )
+    .await;
+    assert_eq!(report.status, RunStatus::Failed);
+    let publish = report.node("publish").expect("publish");
+    let error = publish.error.as_ref().expect("error");
+    assert_eq!(error.code, "already_published", "{error:?}");
+    assert_eq!(error.details["product_id"], "p1");
+    assert!(error.message.contains("p1"), "{}", error.message);
+    assert_eq!(
+        std::fs::read(dir.path().join("preview.glb")).expect("kept"),
+        before,
+        "the earlier results are untouched"
+    );
+    // replace_existing (the default) replaces them.
+    let report = run(
+        &runtime,
+        Family::CadFile,
+        small(json!({"source.source_unit": "mm"})),
+        json!({"product_id": "p1"}),
+    )
+    .await;
+    all_succeeded(&report);
+    assert_ne!(
+        std::fs::read(dir.path().join("preview.glb")).expect("replaced"),
+        before
+    );
+}
+
+#[tokio::test]
+async fn output_publish_records_deliverables_with_overwrite_and_notify() {
+    let sink = Arc::new(MemoryDeliverables::default());
+    let (_dir, products, runtime, artifacts) =
+        setup_source(common::gltf("Box.glb"), Some(sink.clone()));
+    process(&runtime, &artifacts).await;
+    products.map.lock().expect("map").rules.push(NameRule {
+        pattern: "*".into(),
+        material: "paint_red".into(),
+    });
+    let order = |extra: Value| {
+        let mut o = json!({"render.width": 64, "render.height": 64,
+                           "materials.use_file_materials": false});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            o[k] = v;
+        }
+        o
+    };
+    let inputs = json!({"product_id": "p1", "order_line_id": "l1"});
+    let report = run(
+        &runtime,
+        Family::OrderLine,
+        order(json!({})),
+        inputs.clone(),
+    )
+    .await;
+    all_succeeded(&report);
+    let delivered = sink.deliverables();
+    assert_eq!(delivered.len(), 1, "{delivered:#?}");
+    let d = &delivered[0];
+    assert_eq!(d.deliverable.name, "p1_output.png");
+    assert_eq!(d.deliverable.role, ArtifactRole::Still);
+    assert_eq!(d.order_line_id.as_deref(), Some("l1"));
+    let still = &report.node("render").expect("render").artifacts[0];
+    assert_eq!(
+        d.deliverable.artifact_id.as_deref(),
+        Some(still.id.as_str())
+    );
+    assert_eq!(sink.notifications(), vec![vec!["p1_output.png".to_owned()]]);
+
+    // overwrite off (the default): the name exists, the node fails naming it.
+    let report = run(
+        &runtime,
+        Family::OrderLine,
+        order(json!({})),
+        inputs.clone(),
+    )
+    .await;
+    assert_eq!(report.status, RunStatus::Failed);
+    let error = report
+        .node("publish")
+        .and_then(|n| n.error.clone())
+        .expect("publish error");
+    assert_eq!(error.code, "deliverable_exists", "{error:?}");
+    assert_eq!(error.details["name"], "p1_output.png");
+    assert!(error.message.contains("p1_output.png"), "{}", error.message);
+    assert_eq!(
+        sink.deliverables()[0].deliverable.artifact_id,
+        d.deliverable.artifact_id,
+        "nothing replaced"
+    );
+    assert_eq!(
+        sink.notifications().len(),
+        1,
+        "no notification for a refusal"
+    );
+
+    // overwrite on, notify off: the newer replaces it, no notification.
+    let report = run(
+        &runtime,
+        Family::OrderLine,
+        order(json!({"publish.overwrite": true, "publish.notify": false})),
+        inputs.clone(),
+    )
+    .await;
+    all_succeeded(&report);
+    let delivered = sink.deliverables();
+    assert_eq!(delivered.len(), 1);
+    let newer = &report.node("render").expect("render").artifacts[0];
+    assert_eq!(
+        delivered[0].deliverable.artifact_id.as_deref(),
+        Some(newer.id.as_str())
+    );
+    assert_eq!(sink.notifications().len(), 1);
+    let logs: Vec<String> = report
+        .node("publish")
+        .expect("publish")
+        .logs
+        .iter()
+        .map(|l| l.message.clone())
+        .collect();
+    assert!(
+        logs.iter()
+            .any(|l| l.contains("replaced the earlier deliverable p1_output.png")),
+        "{logs:?}"
+    );
 }

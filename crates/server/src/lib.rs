@@ -6,6 +6,9 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cli_parity;
+pub mod cli_run;
+pub mod deliverables;
 pub mod embedded;
 pub mod error;
 pub mod json;
@@ -13,6 +16,7 @@ pub mod maintenance;
 pub mod materials;
 pub mod orders;
 pub mod products;
+pub mod rollout;
 pub mod runs;
 pub mod seed;
 pub mod state;

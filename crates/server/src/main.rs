@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use workflow_contracts::{
     markdown::catalog_markdown, starter_graph, validate, Family, Graph, Registry,
 };
+use workflow_engine::rollout::RolloutPolicy;
 use workflow_server::app;
 use workflow_server::auth::{generate_token, hash_token, Role};
 use workflow_server::runs::RunsConfig;
@@ -36,6 +37,13 @@ enum Command {
     Starter { family: Family },
     /// Validate a graph file ("-" reads standard input). Exit 0 valid, 1 invalid, 2 unreadable.
     Validate { file: PathBuf },
+    /// Run a graph once without a server and write its artifacts and run.json into --out.
+    /// Exit 0 succeeded, 1 failed, 2 bad usage or unreadable input (JSON error on stderr).
+    Run(workflow_server::cli_run::RunArgs),
+    /// Run the golden-case parity suite (legacy vs graph on every case in --cases) and write
+    /// parity.json and parity.html into --report. Exit 0 all pass, 1 a case failed, 2 bad
+    /// usage or unreadable cases, 3 no failure but a case warns (needs review).
+    Parity(workflow_server::cli_parity::ParityArgs),
     /// Run the HTTP API (migrates and seeds the database first).
     Serve {
         /// Address to listen on.
@@ -46,6 +54,11 @@ enum Command {
         /// Largest accepted request body in bytes (larger → 413).
         #[arg(long, default_value_t = 2 * 1024 * 1024)]
         body_limit: usize,
+        /// Rollout policy (JSON object of policy fields over the built-in defaults:
+        /// min_shadow_runs, window_minutes, min_pass_rate, no_fail_in_last,
+        /// auto_rollback_fallbacks, auto_rollback_window_minutes).
+        #[arg(long, value_name = "FILE.json")]
+        rollout_policy: Option<PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -120,11 +133,17 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Contracts { markdown: false } => print_json(&registry)?,
         Command::Starter { family } => print_json(&starter_graph(family, &registry))?,
         Command::Validate { file } => return validate_file(&file, &registry),
+        Command::Run(args) => return Ok(workflow_server::cli_run::execute(args)),
+        Command::Parity(args) => return Ok(workflow_server::cli_parity::execute(args)),
         Command::Serve {
             addr,
             db,
             body_limit,
-        } => serve(&addr, &db.url()?, &db.dir()?, body_limit)?,
+            rollout_policy,
+        } => {
+            let policy = read_rollout_policy(rollout_policy.as_deref())?;
+            serve(&addr, &db.url()?, &db.dir()?, body_limit, policy)?
+        }
         Command::Migrate { db } => {
             let url = db.url()?;
             runtime()?.block_on(app::open_store(&url))?;
@@ -154,7 +173,31 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-fn serve(addr: &str, url: &str, data_dir: &Path, body_limit: usize) -> anyhow::Result<()> {
+/// The built-in rollout policy with the file's fields on top (checked).
+fn read_rollout_policy(file: Option<&Path>) -> anyhow::Result<RolloutPolicy> {
+    let Some(file) = file else {
+        return Ok(RolloutPolicy::default());
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the rollout policy {}", file.display()))?;
+    let patch: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", file.display()))?;
+    let policy = RolloutPolicy::default()
+        .patched(&patch)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    if let Some((field, message)) = policy.problems().into_iter().next() {
+        anyhow::bail!("{}: {field} {message}", file.display());
+    }
+    Ok(policy)
+}
+
+fn serve(
+    addr: &str,
+    url: &str,
+    data_dir: &Path,
+    body_limit: usize,
+    rollout_policy: RolloutPolicy,
+) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -168,7 +211,8 @@ fn serve(addr: &str, url: &str, data_dir: &Path, body_limit: usize) -> anyhow::R
             ..ApiConfig::default()
         };
         // The engine's production modules; the renderer starts on the first render.
-        let runs = RunsConfig::production(data_dir);
+        let mut runs = RunsConfig::production(data_dir);
+        runs.rollout = rollout_policy;
         let (router, _) = app::build(store, &config, runs).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await

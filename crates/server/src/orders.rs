@@ -239,7 +239,8 @@ impl Orders<'_> {
     }
 
     /// Dispatches the line's output type with the product as input and the line's overrides
-    /// (preflight problems come back as `DispatchError::Preflight`); records the primary run on
+    /// (applied in each run whose graph's `order.source` has `apply_line_overrides` on;
+    /// preflight problems come back as `DispatchError::Preflight`); records the primary run on
     /// the line. The runs are those of an output-type dispatch, primary first.
     pub async fn dispatch(&self, id: &str) -> Result<Vec<RunRecord>, OrderError> {
         let line = self.store.get_order_line(id).await?;
@@ -255,9 +256,12 @@ impl Orders<'_> {
         };
         let input = DispatchInput {
             inputs: run_inputs(&line.product_id, &line.id),
-            overrides: line.overrides.clone(),
+            overrides: Map::new(),
         };
-        let runs = self.runs.dispatch_output_type(&ot, input).await?;
+        let runs = self
+            .runs
+            .dispatch_output_type_for_line(&ot, input, &line.overrides)
+            .await?;
         if let Some(primary) = runs.first() {
             self.store.set_order_line_run(&line.id, &primary.id).await?;
         }

@@ -23,6 +23,61 @@ pub struct ImportParams {
     pub timeout_s: u64,
     /// STEP converter address-space limit in MB.
     pub memory_limit_mb: u64,
+    /// The length unit of the source when the file does not state one (`cad.source`
+    /// `source_unit`); the scene always comes out in metres.
+    pub source_unit: SourceUnit,
+}
+
+/// `cad.source` `source_unit`: the length unit of a source file that does not state one.
+///
+/// glTF is metres by definition of the format, so `Auto` keeps it and an explicit unit
+/// rescales it (a glTF exported in millimetres with `Millimetre` comes out 1000× smaller).
+/// STEP files state their unit and OpenCASCADE converts to metres: `Auto` keeps that, and an
+/// explicit unit applies only to a STEP file that states no length unit (which OpenCASCADE
+/// otherwise reads as millimetres).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SourceUnit {
+    #[default]
+    Auto,
+    Millimetre,
+    Centimetre,
+    Metre,
+    Inch,
+}
+
+impl SourceUnit {
+    /// The catalog option (`auto`, `mm`, `cm`, `m`, `in`).
+    pub fn parse(option: &str) -> Option<Self> {
+        Some(match option {
+            "auto" => SourceUnit::Auto,
+            "mm" => SourceUnit::Millimetre,
+            "cm" => SourceUnit::Centimetre,
+            "m" => SourceUnit::Metre,
+            "in" => SourceUnit::Inch,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceUnit::Auto => "auto",
+            SourceUnit::Millimetre => "mm",
+            SourceUnit::Centimetre => "cm",
+            SourceUnit::Metre => "m",
+            SourceUnit::Inch => "in",
+        }
+    }
+
+    /// One unit in metres; `None` for `Auto`.
+    pub fn metres(self) -> Option<f64> {
+        match self {
+            SourceUnit::Auto => None,
+            SourceUnit::Millimetre => Some(0.001),
+            SourceUnit::Centimetre => Some(0.01),
+            SourceUnit::Metre => Some(1.0),
+            SourceUnit::Inch => Some(0.0254),
+        }
+    }
 }
 
 impl Default for ImportParams {
@@ -34,6 +89,7 @@ impl Default for ImportParams {
             merge_vertices: true,
             timeout_s: 120,
             memory_limit_mb: 4096,
+            source_unit: SourceUnit::Auto,
         }
     }
 }
@@ -84,6 +140,9 @@ impl ImportError {
     }
 }
 
+/// The CAD file extensions [`import_file`] reads (lower case; matched case-insensitively).
+pub const CAD_EXTENSIONS: &[&str] = &["glb", "gltf", "step", "stp"];
+
 /// `cad.import`: reads a glTF/GLB/STEP file into a [`Scene`].
 pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportError> {
     let extension = path
@@ -102,7 +161,7 @@ pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
         }
     };
     let is_step = matches!(extension.as_str(), "step" | "stp");
-    finish_import(&mut scene, is_step, params)?;
+    finish_import(&mut scene, Some(path), is_step, params)?;
     Ok(scene)
 }
 
@@ -110,13 +169,15 @@ pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
 /// HTTP, a run artifact): the same post-processing as [`import_file`].
 pub fn import_gltf_bytes(bytes: &[u8], params: &ImportParams) -> Result<Scene, ImportError> {
     let mut scene = gltf::import_gltf_slice(bytes, None)?;
-    finish_import(&mut scene, false, params)?;
+    finish_import(&mut scene, None, false, params)?;
     Ok(scene)
 }
 
-/// Welding and up-axis handling shared by every import path.
+/// Welding, units and up-axis handling shared by every import path (`path` is the source
+/// file, when there is one: a STEP file is asked whether it states its unit).
 fn finish_import(
     scene: &mut Scene,
+    path: Option<&Path>,
     is_step: bool,
     params: &ImportParams,
 ) -> Result<(), ImportError> {
@@ -127,6 +188,8 @@ fn finish_import(
             }
         }
     }
+    let scale = unit_scale(path, is_step, params.source_unit, scene)?;
+    scene.scale_uniform(scale as f32);
     // The engine's scenes are Y-up. glTF sources are Y-up by definition of the format's
     // coordinates; OpenCASCADE's glTF writer already turns STEP's +Z into +Y (and mm into m).
     match (params.up_axis.as_str(), is_step) {
@@ -141,4 +204,32 @@ fn finish_import(
         }
     }
     Ok(())
+}
+
+/// The factor that brings the imported scene to metres under `unit` (see [`SourceUnit`]).
+fn unit_scale(
+    path: Option<&Path>,
+    is_step: bool,
+    unit: SourceUnit,
+    scene: &mut Scene,
+) -> Result<f64, ImportError> {
+    let Some(metres) = unit.metres() else {
+        return Ok(1.0);
+    };
+    if !is_step {
+        return Ok(metres);
+    }
+    let states_unit = match path {
+        Some(path) => step::states_length_unit(path)?,
+        None => false,
+    };
+    if states_unit {
+        scene.warnings.push(format!(
+            "source_unit `{}` ignored: the STEP file states its own length unit",
+            unit.as_str()
+        ));
+        return Ok(1.0);
+    }
+    // Without a stated unit OpenCASCADE reads millimetres (and writes metres).
+    Ok(metres / 0.001)
 }

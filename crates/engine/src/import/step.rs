@@ -46,6 +46,36 @@ fn tail(text: &str, max: usize) -> String {
     t[start..].replace('\n', " | ")
 }
 
+/// Whether the STEP file at `path` states a length unit (a `LENGTH_UNIT` entity anywhere in
+/// its data), read in chunks so a large file is never held in memory.
+pub fn states_length_unit(path: &Path) -> Result<bool, ImportError> {
+    use std::io::Read;
+    const NEEDLE: &[u8] = b"LENGTH_UNIT";
+    let io = |source| ImportError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    // The tail of the previous chunk, so a needle split across two reads is still found.
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            return Ok(false);
+        }
+        carry.extend_from_slice(&buf[..n]);
+        if carry
+            .windows(NEEDLE.len())
+            .any(|w| w.eq_ignore_ascii_case(NEEDLE))
+        {
+            return Ok(true);
+        }
+        let keep = carry.len().min(NEEDLE.len() - 1);
+        carry.drain(..carry.len() - keep);
+    }
+}
+
 /// `cad.import` for `.step`/`.stp`.
 pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportError> {
     import_step_with(path, params, &converter_program())

@@ -8,10 +8,14 @@ use workflow_contracts::{ArtifactRole, PortType};
 use super::values::{CadFileValue, FileValue, ImageValue};
 use super::{
     engine_error, param_error, product_error, reader, run_input_str, CadPublication, ProductSource,
+    PublishError, ALREADY_PUBLISHED,
 };
+use crate::digest::{bytes_digest, serde_digest, Digest};
 use crate::export_glb::{export_glb, SceneAdditions};
 use crate::manifest::{extract_manifest, Manifest};
-use crate::params::{export_params, import_params, manifest_params};
+use crate::params::{
+    cad_publish_params, cad_source_params, export_params, import_params, manifest_params,
+};
 use crate::pipeline::SceneValue;
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
 
@@ -30,8 +34,8 @@ impl Module for CadSource {
         _: &NodeInputs,
         params: &Params,
     ) -> Result<NodeOutputs, ModuleError> {
-        let r = reader(ctx, params)?;
-        let max_mb = r.u64("max_file_size").map_err(param_error)?;
+        let p = cad_source_params(&reader(ctx, params)?).map_err(param_error)?;
+        let max_mb = p.max_file_size_mb;
         let cad_path = ctx
             .run_input("cad_path")
             .and_then(Value::as_str)
@@ -59,12 +63,29 @@ impl Module for CadSource {
                 ),
             ));
         }
-        ctx.log(format!("CAD file {} ({size} bytes)", path.display()));
-        let summary = json!({"file": path.file_name().map(|n| n.to_string_lossy()), "size": size});
-        let value = CadFileValue { path, product_id };
+        ctx.log(format!(
+            "CAD file {} ({size} bytes, source unit {})",
+            path.display(),
+            p.source_unit.as_str()
+        ));
+        let summary = json!({"file": path.file_name().map(|n| n.to_string_lossy()), "size": size,
+                             "source_unit": p.source_unit.as_str()});
+        // Identity, not content: hashing a large CAD file on every run is not cheap.
+        let digest = Digest::new("cad_file")
+            .str(&path.to_string_lossy())
+            .u64(size)
+            .str(p.source_unit.as_str())
+            .finish();
+        let value = CadFileValue {
+            path,
+            product_id,
+            source_unit: p.source_unit,
+        };
         Ok(NodeOutputs::new().with(
             "cad_file",
-            PortValue::new(PortType::CadFile, value).with_summary(summary),
+            PortValue::new(PortType::CadFile, value)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }
@@ -79,24 +100,39 @@ impl Module for CadImport {
         inputs: &NodeInputs,
         params: &Params,
     ) -> Result<NodeOutputs, ModuleError> {
-        let p = import_params(&reader(ctx, params)?).map_err(param_error)?;
+        let mut p = import_params(&reader(ctx, params)?).map_err(param_error)?;
         let file = inputs.require_as::<CadFileValue>("cad_file")?;
+        p.source_unit = file.source_unit;
         let scene = crate::import::import_file(&file.path, &p).map_err(|e| {
             engine_error(e.code(), &e)
                 .with_details(json!({"file": file.path.display().to_string()}))
         })?;
         let summary = json!({"nodes": scene.nodes.len(), "meshes": scene.meshes.len()});
         ctx.log(format!("imported {summary}"));
+        for w in &scene.warnings {
+            if w.starts_with("source_unit") {
+                ctx.warn(w.clone());
+            }
+        }
+        let value = SceneValue::new(scene);
+        let digest = value.digest();
         Ok(NodeOutputs::new().with(
             "scene",
-            PortValue::new(PortType::Scene, SceneValue::new(scene)).with_summary(summary),
+            PortValue::new(PortType::Scene, value)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }
 
 pub(crate) fn manifest_value(manifest: Arc<Manifest>) -> PortValue {
     let summary = json!({"parts": manifest.parts.len(), "triangles": manifest.total_triangles});
-    PortValue::new(PortType::PartManifest, manifest).with_summary(summary)
+    let digest = serde_digest("part_manifest", manifest.as_ref());
+    let value = PortValue::new(PortType::PartManifest, manifest).with_summary(summary);
+    match digest {
+        Some(d) => value.with_digest(d),
+        None => value,
+    }
 }
 
 pub(crate) fn scene_value(value: SceneValue) -> PortValue {
@@ -106,7 +142,10 @@ pub(crate) fn scene_value(value: SceneValue) -> PortValue {
         "camera": value.camera.is_some(),
         "lighting": value.lighting.is_some(),
     });
-    PortValue::new(PortType::Scene, value).with_summary(summary)
+    let digest = value.digest();
+    PortValue::new(PortType::Scene, value)
+        .with_summary(summary)
+        .with_digest(digest)
 }
 
 /// `cad.extract_metadata`.
@@ -149,16 +188,20 @@ impl Module for ExportGlb {
         let manifest = inputs.require_as::<Arc<Manifest>>("manifest")?;
         let glb = export_glb(&scene.scene, manifest, &p, &SceneAdditions::default())
             .map_err(|e| engine_error(e.code(), &e))?;
-        ctx.store_artifact(ArtifactRole::PreviewGlb, "model/gltf-binary", &glb)?;
+        let artifact = ctx.store_artifact(ArtifactRole::PreviewGlb, "model/gltf-binary", &glb)?;
         let summary = json!({"size": glb.len(), "parts": manifest.parts.len()});
+        let digest = bytes_digest("scene_file", &glb);
         let file = FileValue {
             name: "preview.glb".into(),
             media_type: "model/gltf-binary",
             bytes: Arc::new(glb),
+            artifact_id: Some(artifact.id),
         };
         Ok(NodeOutputs::new().with(
             "glb",
-            PortValue::new(PortType::SceneFile, file).with_summary(summary),
+            PortValue::new(PortType::SceneFile, file)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }
@@ -173,8 +216,7 @@ impl Module for CadPublish {
         inputs: &NodeInputs,
         params: &Params,
     ) -> Result<NodeOutputs, ModuleError> {
-        let r = reader(ctx, params)?;
-        let mark_processed = r.bool("mark_processed").map_err(param_error)?;
+        let p = cad_publish_params(&reader(ctx, params)?).map_err(param_error)?;
         let glb = inputs.require_as::<FileValue>("glb")?;
         let manifest = match inputs.get("manifest") {
             Some(_) => Some(inputs.require_as::<Arc<Manifest>>("manifest")?.clone()),
@@ -194,9 +236,16 @@ impl Module for CadPublish {
                 glb: &glb.bytes,
                 manifest: manifest.as_deref(),
                 thumbnail_png: thumbnail.as_ref().map(|t| t.bytes.as_slice()),
-                mark_processed,
+                mark_processed: p.mark_processed,
+                replace_existing: p.replace_existing,
             })
-            .map_err(|m| product_error(product_id, m))?;
+            .map_err(|e| match e {
+                PublishError::AlreadyPublished { .. } => {
+                    ModuleError::new(ALREADY_PUBLISHED, e.to_string())
+                        .with_details(json!({"product_id": product_id, "replace_existing": false}))
+                }
+                PublishError::Store(m) => product_error(product_id, m),
+            })?;
         ctx.log(format!("published the preview of product {product_id}"));
         Ok(NodeOutputs::new())
     }

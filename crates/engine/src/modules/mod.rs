@@ -22,13 +22,21 @@ use crate::params::{ParamError, ParamReader};
 use crate::runtime::{ModuleError, ModuleRegistry, NodeContext};
 
 pub use render::LazyRenderService;
-pub use values::{CadFileValue, FileValue, FramesValue, ImageValue};
+pub use values::{CadFileValue, FileValue, FramesValue, ImageValue, MaterialReportValue};
 
 /// Code of a node that needed a product the [`ProductSource`] does not know or that is not
 /// ready.
 pub const PRODUCT_UNAVAILABLE: &str = "product_unavailable";
 /// Code of a render node whose headless renderer could not be started.
 pub const RENDERER_UNAVAILABLE: &str = "renderer_unavailable";
+/// Code of a `cad.publish` with `replace_existing` off on a product that already has
+/// processing results (details: `product_id`).
+pub const ALREADY_PUBLISHED: &str = "already_published";
+/// Code of an `output.publish` with `overwrite` off naming a deliverable the product already
+/// has (details: `product_id`, `name`, `names`).
+pub const DELIVERABLE_EXISTS: &str = "deliverable_exists";
+/// Code of an `output.publish` whose deliverables the deliverable store refused.
+pub const DELIVERABLE_STORE_FAILED: &str = "deliverable_store_failed";
 
 /// A processed product's scene as stored by `cad.publish`.
 #[derive(Debug, Clone)]
@@ -48,6 +56,175 @@ pub struct CadPublication<'a> {
     pub manifest: Option<&'a Manifest>,
     pub thumbnail_png: Option<&'a [u8]>,
     pub mark_processed: bool,
+    /// Replace processing results an earlier processing published; when false and there are
+    /// some, [`ProductSource::publish_cad`] refuses with [`PublishError::AlreadyPublished`].
+    pub replace_existing: bool,
+}
+
+/// Why [`ProductSource::publish_cad`] did not publish.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// `replace_existing` is off and the product already has published results.
+    #[error("product {product_id} already has published processing results (preview GLB, manifest or thumbnail) and replace_existing is off")]
+    AlreadyPublished { product_id: String },
+    /// The product is unknown or its store failed.
+    #[error("{0}")]
+    Store(String),
+}
+
+impl From<String> for PublishError {
+    fn from(message: String) -> Self {
+        PublishError::Store(message)
+    }
+}
+
+/// One deliverable `output.publish` names: the file name from its `naming_template`, the
+/// artifact role it is and, when the producing module stored it, the artifact's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deliverable {
+    pub name: String,
+    pub role: workflow_contracts::ArtifactRole,
+    pub artifact_id: Option<String>,
+}
+
+/// What `output.publish` hands to the [`DeliverableSink`].
+#[derive(Debug, Clone, Copy)]
+pub struct DeliverablePublication<'a> {
+    pub run_id: &'a str,
+    pub node_id: &'a str,
+    pub product_id: &'a str,
+    pub order_line_id: Option<&'a str>,
+    pub deliverables: &'a [Deliverable],
+    /// Replace deliverables of the same name (else [`DeliverableError::Exists`], nothing
+    /// recorded).
+    pub overwrite: bool,
+    /// Record a notification (the outbox a mail/webhook sender reads) for these names.
+    pub notify: bool,
+}
+
+/// What the sink did with a publication.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliverableReceipt {
+    /// False when the sink deliberately records nothing (e.g. a shadow run's deliverables).
+    pub recorded: bool,
+    /// Names that replaced an earlier deliverable of the product.
+    pub replaced: Vec<String>,
+    /// The notification recorded, if any.
+    pub notification_id: Option<String>,
+    /// Why nothing was recorded, when `recorded` is false.
+    pub note: Option<String>,
+}
+
+/// Why a [`DeliverableSink`] refused a publication.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverableError {
+    /// `overwrite` is off and the product already has deliverables of these names.
+    #[error("product {product_id} already has a deliverable named {}", names.join(", "))]
+    Exists {
+        product_id: String,
+        names: Vec<String>,
+    },
+    #[error("{0}")]
+    Store(String),
+}
+
+/// Where published deliverables are recorded (the server's database; [`MemoryDeliverables`]
+/// in tests). Called synchronously from the module's blocking thread; all-or-nothing.
+pub trait DeliverableSink: Send + Sync + 'static {
+    fn publish(
+        &self,
+        publication: DeliverablePublication<'_>,
+    ) -> Result<DeliverableReceipt, DeliverableError>;
+}
+
+/// A recorded deliverable of [`MemoryDeliverables`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedDeliverable {
+    pub product_id: String,
+    pub order_line_id: Option<String>,
+    pub run_id: String,
+    pub deliverable: Deliverable,
+}
+
+/// An in-memory [`DeliverableSink`] with the same overwrite rules as the server's.
+#[derive(Debug, Default)]
+pub struct MemoryDeliverables {
+    state: std::sync::Mutex<(Vec<RecordedDeliverable>, Vec<Vec<String>>)>,
+}
+
+impl MemoryDeliverables {
+    /// The current deliverables (one per product and name).
+    pub fn deliverables(&self) -> Vec<RecordedDeliverable> {
+        self.state.lock().map(|s| s.0.clone()).unwrap_or_default()
+    }
+
+    /// The notifications recorded: the deliverable names of each.
+    pub fn notifications(&self) -> Vec<Vec<String>> {
+        self.state.lock().map(|s| s.1.clone()).unwrap_or_default()
+    }
+}
+
+impl DeliverableSink for MemoryDeliverables {
+    fn publish(
+        &self,
+        p: DeliverablePublication<'_>,
+    ) -> Result<DeliverableReceipt, DeliverableError> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| DeliverableError::Store("deliverable store poisoned".into()))?;
+        let (items, notifications) = &mut *state;
+        let existing: Vec<String> = deliverable_conflicts(p.deliverables, |name| {
+            items
+                .iter()
+                .any(|d| d.product_id == p.product_id && d.deliverable.name == name)
+        });
+        if !p.overwrite && !existing.is_empty() {
+            return Err(DeliverableError::Exists {
+                product_id: p.product_id.to_owned(),
+                names: existing,
+            });
+        }
+        let mut receipt = DeliverableReceipt {
+            recorded: true,
+            ..DeliverableReceipt::default()
+        };
+        for d in p.deliverables {
+            let before = items.len();
+            items.retain(|x| !(x.product_id == p.product_id && x.deliverable.name == d.name));
+            if items.len() != before {
+                receipt.replaced.push(d.name.clone());
+            }
+            items.push(RecordedDeliverable {
+                product_id: p.product_id.to_owned(),
+                order_line_id: p.order_line_id.map(str::to_owned),
+                run_id: p.run_id.to_owned(),
+                deliverable: d.clone(),
+            });
+        }
+        if p.notify {
+            notifications.push(p.deliverables.iter().map(|d| d.name.clone()).collect());
+            receipt.notification_id = Some(format!("{}", notifications.len()));
+        }
+        Ok(receipt)
+    }
+}
+
+/// The names of `deliverables` that collide: with a stored one (`exists`) or with an earlier
+/// one of the same publication. In order, each once.
+pub fn deliverable_conflicts(
+    deliverables: &[Deliverable],
+    exists: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out: Vec<String> = Vec::new();
+    for d in deliverables {
+        let duplicate = !seen.insert(d.name.as_str());
+        if (duplicate || exists(&d.name)) && !out.contains(&d.name) {
+            out.push(d.name.clone());
+        }
+    }
+    out
 }
 
 /// Where products live (the server's store; a test's directory). Errors are plain messages;
@@ -60,7 +237,9 @@ pub trait ProductSource: Send + Sync + 'static {
     /// The material library and the product's material map.
     fn materials(&self, product_id: &str) -> Result<(MaterialLibrary, MaterialMap), String>;
     /// Stores the processing results on the product (and marks it processed when asked).
-    fn publish_cad(&self, publication: CadPublication<'_>) -> Result<(), String>;
+    /// With `replace_existing` off, a product that already has processing results is left
+    /// alone: [`PublishError::AlreadyPublished`].
+    fn publish_cad(&self, publication: CadPublication<'_>) -> Result<(), PublishError>;
 }
 
 /// What the production modules share.
@@ -73,6 +252,9 @@ pub struct ProductionContext {
     /// tests). Off by default: a server takes CAD files from its products only, so a dispatch
     /// cannot make it read an arbitrary file.
     pub allow_cad_path: bool,
+    /// Where `output.publish` records deliverables (and notifications). `None`: it only names
+    /// them in its log and outputs (command-line runs, comparisons).
+    pub deliverables: Option<Arc<dyn DeliverableSink>>,
 }
 
 impl ProductionContext {
@@ -81,7 +263,14 @@ impl ProductionContext {
             products,
             renderer: Arc::new(LazyRenderService::default()),
             allow_cad_path: false,
+            deliverables: None,
         }
+    }
+
+    /// With `output.publish` recording into `sink`.
+    pub fn with_deliverables(mut self, sink: Arc<dyn DeliverableSink>) -> Self {
+        self.deliverables = Some(sink);
+        self
     }
 }
 
@@ -104,13 +293,21 @@ pub fn production_modules(ctx: ProductionContext) -> ModuleRegistry {
         "order.load_product_scene",
         order::LoadProductScene(ctx.products.clone()),
     );
-    m.register("material.resolve", order::ResolveMaterials(ctx.products));
+    m.register(
+        "material.resolve",
+        order::ResolveMaterials(ctx.products.clone()),
+    );
     m.register("scene.camera", scene::Camera);
     m.register("scene.lighting", scene::Lighting);
     m.register("export.scene", scene::ExportScene);
     m.register("render.image", render::RenderImage(ctx.renderer.clone()));
     m.register("render.turntable", render::RenderTurntable(ctx.renderer));
-    m.register("output.publish", publish::OutputPublish);
+    m.register(
+        "output.publish",
+        publish::OutputPublish {
+            sink: ctx.deliverables,
+        },
+    );
     m
 }
 

@@ -6,7 +6,9 @@ use serde_json::{json, Map, Value};
 use workflow_contracts::{ArtifactRole, PortType};
 
 use super::cad::{manifest_value, scene_value};
+use super::values::MaterialReportValue;
 use super::{engine_error, param_error, product_error, reader, run_input_str, ProductSource};
+use crate::digest::serde_digest;
 use crate::import::{import_file, ImportParams};
 use crate::manifest::{extract_manifest, Manifest, ManifestParams};
 use crate::materials::resolve_materials;
@@ -119,19 +121,29 @@ impl Module for ResolveMaterials {
         })?;
         let report =
             serde_json::to_vec_pretty(&resolution).map_err(|e| engine_error("encode_failed", e))?;
-        ctx.store_artifact(ArtifactRole::MaterialReport, "application/json", &report)?;
+        let artifact =
+            ctx.store_artifact(ArtifactRole::MaterialReport, "application/json", &report)?;
         let summary = json!({
             "parts": resolution.parts.len(),
             "missing": resolution.missing.len(),
             "stale_assignments": resolution.stale_assignments.len(),
         });
+        let digest = serde_digest("material_report", &resolution);
         let resolution = Arc::new(resolution);
         let mut value = scene.clone();
         value.manifest = Some(manifest);
         value.resolution = Some(resolution.clone());
-        Ok(NodeOutputs::new().with("scene", scene_value(value)).with(
-            "report",
-            PortValue::new(PortType::MaterialReport, resolution).with_summary(summary),
-        ))
+        let report_value = MaterialReportValue {
+            resolution,
+            artifact_id: Some(artifact.id),
+        };
+        let mut report =
+            PortValue::new(PortType::MaterialReport, report_value).with_summary(summary);
+        if let Some(d) = digest {
+            report = report.with_digest(d);
+        }
+        Ok(NodeOutputs::new()
+            .with("scene", scene_value(value))
+            .with("report", report))
     }
 }

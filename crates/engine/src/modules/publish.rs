@@ -1,13 +1,47 @@
-//! `output.publish`: names the deliverables (the renderers already stored them as artifacts).
+//! `output.publish`: names the deliverables (the renderers already stored their bytes as
+//! artifacts) and records them, with a notification when asked, through the
+//! [`DeliverableSink`].
 
-use serde_json::{Map, Value};
+use std::sync::Arc;
 
-use super::values::{FileValue, FramesValue, ImageValue};
-use super::{param_error, reader};
+use serde_json::{json, Map, Value};
+use workflow_contracts::ArtifactRole;
+
+use super::values::{FileValue, FramesValue, ImageValue, MaterialReportValue};
+use super::{
+    param_error, reader, Deliverable, DeliverableError, DeliverablePublication, DeliverableSink,
+    DELIVERABLE_EXISTS, DELIVERABLE_STORE_FAILED,
+};
+use crate::params::output_publish_params;
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs};
 
 /// `output.publish`.
-pub struct OutputPublish;
+pub struct OutputPublish {
+    /// `None`: the names are only logged and returned (no deliverable store).
+    pub sink: Option<Arc<dyn DeliverableSink>>,
+}
+
+/// Today's date (UTC) as `YYYY-MM-DD`, for the `{date}` placeholder.
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    civil_date(i64::try_from(secs / 86_400).unwrap_or(0))
+}
+
+/// Days since 1970-01-01 as a proleptic Gregorian `YYYY-MM-DD` (H. Hinnant's algorithm).
+fn civil_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
 
 impl Module for OutputPublish {
     fn run(
@@ -16,21 +50,20 @@ impl Module for OutputPublish {
         inputs: &NodeInputs,
         params: &Map<String, Value>,
     ) -> Result<NodeOutputs, ModuleError> {
-        let template = reader(ctx, params)?
-            .string("naming_template")
-            .map_err(param_error)?;
+        let p = output_publish_params(&reader(ctx, params)?).map_err(param_error)?;
         let product = ctx
             .run_input("product_id")
             .and_then(Value::as_str)
-            .unwrap_or("product");
+            .filter(|s| !s.trim().is_empty());
         let line = ctx
             .run_input("order_line_id")
             .and_then(Value::as_str)
-            .unwrap_or("");
+            .filter(|s| !s.trim().is_empty());
+        let date = today();
         let name = |ext: &str, frame: &str, w: u32, h: u32| {
-            template
-                .replace("{product}", product)
-                .replace("{order_line}", line)
+            p.naming_template
+                .replace("{product}", product.unwrap_or("product"))
+                .replace("{order_line}", line.unwrap_or(""))
                 .replace(
                     "{output_type}",
                     ctx.run_input("output_type")
@@ -40,38 +73,117 @@ impl Module for OutputPublish {
                 .replace("{frame}", frame)
                 .replace("{width}", &w.to_string())
                 .replace("{height}", &h.to_string())
+                .replace("{date}", &date)
                 .replace("{ext}", ext)
         };
-        let mut names = Vec::new();
-        for (i, v) in inputs.all("image").iter().enumerate() {
+        let mut deliverables = Vec::new();
+        let images = inputs.all("image");
+        for (i, v) in images.iter().enumerate() {
             if let Some(img) = v.downcast_ref::<ImageValue>() {
-                let frame = if inputs.all("image").len() > 1 {
+                let frame = if images.len() > 1 {
                     format!("_{i}")
                 } else {
                     String::new()
                 };
-                names.push(name(img.ext, &frame, img.width, img.height));
+                deliverables.push(Deliverable {
+                    name: name(img.ext, &frame, img.width, img.height),
+                    role: ArtifactRole::Still,
+                    artifact_id: img.artifact_id.clone(),
+                });
             }
         }
         if let Some(f) = inputs
             .get("frames")
             .and_then(|v| v.downcast_ref::<FramesValue>())
         {
-            names.push(name("gif", "", f.width, f.height));
+            deliverables.push(Deliverable {
+                name: name("gif", "", f.width, f.height),
+                role: ArtifactRole::Turntable,
+                artifact_id: f.artifact_id.clone(),
+            });
         }
         if let Some(f) = inputs
             .get("scene_file")
             .and_then(|v| v.downcast_ref::<FileValue>())
         {
             let ext = f.name.rsplit('.').next().unwrap_or("glb");
-            names.push(name(ext, "", 0, 0));
+            deliverables.push(Deliverable {
+                name: name(ext, "", 0, 0),
+                role: ArtifactRole::SceneExport,
+                artifact_id: f.artifact_id.clone(),
+            });
         }
-        if inputs.get("report").is_some() {
-            names.push(name("json", "_materials", 0, 0));
+        if let Some(report) = inputs.get("report") {
+            deliverables.push(Deliverable {
+                name: name("json", "_materials", 0, 0),
+                role: ArtifactRole::MaterialReport,
+                artifact_id: report
+                    .downcast_ref::<MaterialReportValue>()
+                    .and_then(|r| r.artifact_id.clone()),
+            });
         }
-        for n in &names {
-            ctx.log(format!("deliverable {n}"));
+        for d in &deliverables {
+            ctx.log(format!("deliverable {}", d.name));
+        }
+        let (Some(sink), Some(product_id)) = (&self.sink, product) else {
+            if self.sink.is_some() {
+                ctx.warn("no product_id in the run inputs: the deliverables are not recorded");
+            }
+            return Ok(NodeOutputs::new());
+        };
+        if deliverables.is_empty() {
+            ctx.warn("nothing to publish: no deliverable reached this node");
+            return Ok(NodeOutputs::new());
+        }
+        let receipt = sink
+            .publish(DeliverablePublication {
+                run_id: ctx.run_id(),
+                node_id: ctx.node_id(),
+                product_id,
+                order_line_id: line,
+                deliverables: &deliverables,
+                overwrite: p.overwrite,
+                notify: p.notify,
+            })
+            .map_err(|e| match &e {
+                DeliverableError::Exists { product_id, names } => {
+                    ModuleError::new(DELIVERABLE_EXISTS, format!("{e}; set overwrite to replace it, or name deliverables apart (e.g. {{order_line}} or {{date}} in naming_template)"))
+                        .with_details(json!({"product_id": product_id, "name": names.first(),
+                                             "names": names}))
+                }
+                DeliverableError::Store(m) => ModuleError::new(
+                    DELIVERABLE_STORE_FAILED,
+                    format!("cannot record the deliverables: {m}"),
+                ),
+            })?;
+        if !receipt.recorded {
+            ctx.log(format!(
+                "deliverables not recorded: {}",
+                receipt
+                    .note
+                    .as_deref()
+                    .unwrap_or("the deliverable store declined")
+            ));
+        }
+        for n in &receipt.replaced {
+            ctx.log(format!("replaced the earlier deliverable {n}"));
+        }
+        if let Some(id) = &receipt.notification_id {
+            ctx.log(format!("notification {id} recorded"));
         }
         Ok(NodeOutputs::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::civil_date;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert_eq!(civil_date(19_782), "2024-02-29");
+        assert_eq!(civil_date(20_454), "2026-01-01");
     }
 }

@@ -8,6 +8,7 @@ use workflow_contracts::{ArtifactRole, PortType};
 
 use super::values::{FramesValue, ImageValue};
 use super::{engine_error, param_error, reader, RENDERER_UNAVAILABLE};
+use crate::digest::bytes_digest;
 use crate::params::{image_params, turntable_params};
 use crate::pipeline::{render_frames, render_image, SceneValue};
 use crate::render::{encode_gif, OutputFormat, RenderService};
@@ -78,18 +79,22 @@ impl Module for RenderImage {
             OutputFormat::Png => ("image/png", "png"),
             OutputFormat::Jpeg => ("image/jpeg", "jpg"),
         };
-        ctx.store_artifact(role, media_type, &bytes)?;
+        let artifact = ctx.store_artifact(role, media_type, &bytes)?;
         let summary = json!({"width": image.width, "height": image.height, "media_type": media_type, "size": bytes.len()});
+        let digest = bytes_digest("image", &bytes);
         let out = ImageValue {
             bytes: Arc::new(bytes),
             media_type,
             ext,
             width: image.width,
             height: image.height,
+            artifact_id: Some(artifact.id),
         };
         Ok(NodeOutputs::new().with(
             "image",
-            PortValue::new(PortType::Image, out).with_summary(summary),
+            PortValue::new(PortType::Image, out)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }
@@ -118,19 +123,23 @@ impl Module for RenderTurntable {
             .map_err(|e| engine_error(e.code(), &e))?;
         ctx.check_cancelled()?;
         let gif = encode_gif(&frames, 1000 / 12).map_err(|e| engine_error(e.code(), &e))?;
-        ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
+        let artifact = ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
         let (width, height) = frames.first().map_or((0, 0), |f| (f.width, f.height));
         let summary =
             json!({"frames": frames.len(), "width": width, "height": height, "size": gif.len()});
+        let digest = bytes_digest("frames", &gif);
         let out = FramesValue {
             gif: Arc::new(gif),
             frame_count: frames.len(),
             width,
             height,
+            artifact_id: Some(artifact.id),
         };
         Ok(NodeOutputs::new().with(
             "frames",
-            PortValue::new(PortType::Frames, out).with_summary(summary),
+            PortValue::new(PortType::Frames, out)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }

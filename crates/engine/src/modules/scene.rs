@@ -65,21 +65,26 @@ impl Module for ExportScene {
         let mut main = None;
         for file in files {
             let media_type = media_type_of(&file.name);
-            ctx.store_artifact(ArtifactRole::SceneExport, media_type, &file.bytes)?;
+            let artifact =
+                ctx.store_artifact(ArtifactRole::SceneExport, media_type, &file.bytes)?;
             if main.is_none() && (file.name.ends_with(".glb") || file.name.ends_with(".gltf")) {
                 main = Some(FileValue {
                     name: file.name,
                     media_type,
                     bytes: Arc::new(file.bytes),
+                    artifact_id: Some(artifact.id),
                 });
             }
         }
         let main =
             main.ok_or_else(|| engine_error("export_failed", "the export wrote no scene file"))?;
         let summary = json!({"name": main.name, "size": main.bytes.len()});
+        let digest = crate::digest::bytes_digest("scene_file", &main.bytes);
         Ok(NodeOutputs::new().with(
             "scene_file",
-            PortValue::new(PortType::SceneFile, main).with_summary(summary),
+            PortValue::new(PortType::SceneFile, main)
+                .with_summary(summary)
+                .with_digest(digest),
         ))
     }
 }

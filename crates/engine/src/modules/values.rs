@@ -1,6 +1,5 @@
 //! What the production modules put on edges besides [`crate::pipeline::SceneValue`]
-//! (`scene`), `Arc<Manifest>` (`part_manifest`) and `Arc<MaterialResolution>`
-//! (`material_report`).
+//! (`scene`) and `Arc<Manifest>` (`part_manifest`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +9,8 @@ use std::sync::Arc;
 pub struct CadFileValue {
     pub path: PathBuf,
     pub product_id: Option<String>,
+    /// `cad.source` `source_unit`: the file's length unit when it states none.
+    pub source_unit: crate::import::SourceUnit,
 }
 
 /// `image`: an encoded still or thumbnail.
@@ -20,6 +21,8 @@ pub struct ImageValue {
     pub ext: &'static str,
     pub width: u32,
     pub height: u32,
+    /// The artifact the renderer stored these bytes as.
+    pub artifact_id: Option<String>,
 }
 
 /// `frames`: a turntable, encoded as an animated GIF.
@@ -29,6 +32,8 @@ pub struct FramesValue {
     pub frame_count: usize,
     pub width: u32,
     pub height: u32,
+    /// The `turntable` artifact of these bytes.
+    pub artifact_id: Option<String>,
 }
 
 /// `scene_file`: an exported GLB (or the main file of a glTF export).
@@ -37,4 +42,14 @@ pub struct FileValue {
     pub name: String,
     pub media_type: &'static str,
     pub bytes: Arc<Vec<u8>>,
+    /// The artifact the exporting module stored these bytes as.
+    pub artifact_id: Option<String>,
+}
+
+/// `material_report`: the resolution and the `material_report` artifact its JSON was stored
+/// as.
+#[derive(Debug, Clone)]
+pub struct MaterialReportValue {
+    pub resolution: Arc<crate::materials::MaterialResolution>,
+    pub artifact_id: Option<String>,
 }

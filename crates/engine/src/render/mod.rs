@@ -1,7 +1,7 @@
 //! Headless renderer (`render.thumbnail`, `render.still`) on three-d 0.19 + surfaceless EGL.
 //!
 //! A [`Renderer`] keeps its GL context, three-d's compiled-program cache and the
-//! environment-light precompute (≈ 1.8 s on llvmpipe) warm between renders. It is bound to
+//! environment-light precompute (the slow part of a start) warm between renders. It is bound to
 //! one thread at a time; [`RenderService`] owns one on a dedicated thread for callers on any
 //! thread (server workers, tests).
 

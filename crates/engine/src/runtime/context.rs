@@ -131,6 +131,14 @@ impl Recorder {
         }
     }
 
+    /// Records the content digests of node `idx`'s outputs (before its final transition, so
+    /// the succeeded event carries them).
+    pub(crate) fn set_output_digests(&self, idx: usize, digests: BTreeMap<String, String>) {
+        if let Some(node) = self.lock().nodes.get_mut(idx) {
+            node.output_digests = digests;
+        }
+    }
+
     /// Moves node `idx` to `status` (ignored once the node is final: the first outcome wins).
     pub(crate) fn transition(
         &self,

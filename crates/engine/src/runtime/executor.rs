@@ -242,6 +242,7 @@ impl Runtime {
                     let Some(idx) = idx else { continue };
                     match outcome {
                         Outcome::Succeeded(outputs) => {
+                            recorder.set_output_digests(idx, outputs.digests());
                             recorder.transition(idx, NodeStatus::Succeeded, None, Some(outputs.summaries()));
                             for (port, value) in outputs.iter() {
                                 values.insert((idx, port.to_owned()), value.clone());

@@ -84,6 +84,7 @@ impl Plan {
                 finished_at: None,
                 params: Map::new(),
                 outputs: Default::default(),
+                output_digests: Default::default(),
                 artifacts: Vec::new(),
                 logs: Vec::new(),
                 error: None,

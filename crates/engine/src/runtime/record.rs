@@ -130,6 +130,12 @@ pub struct NodeRun {
     pub params: Map<String, Value>,
     /// Output port → summary of the value.
     pub outputs: BTreeMap<String, Value>,
+    /// Output port → content digest of the value ([`crate::digest`]): what lets a parity
+    /// comparison name the first node whose output differs from its legacy counterpart
+    /// (summaries are too coarse: a camera change does not show in a scene's summary).
+    /// Empty in records made before digests were recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub output_digests: BTreeMap<String, String>,
     pub artifacts: Vec<ArtifactRef>,
     pub logs: Vec<LogLine>,
     pub error: Option<NodeError>,

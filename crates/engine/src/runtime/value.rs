@@ -18,6 +18,9 @@ pub struct PortValue {
     value: Arc<dyn Any + Send + Sync>,
     /// What the run record shows for this value (the payload itself is not serialisable).
     summary: Value,
+    /// Content digest of the payload ([`crate::digest`]), recorded per port on the node run so
+    /// a parity comparison can tell which node's output first differs.
+    digest: Option<String>,
 }
 
 impl fmt::Debug for PortValue {
@@ -25,6 +28,7 @@ impl fmt::Debug for PortValue {
         f.debug_struct("PortValue")
             .field("port_type", &self.port_type)
             .field("summary", &self.summary)
+            .field("digest", &self.digest)
             .finish()
     }
 }
@@ -37,17 +41,33 @@ impl PortValue {
             port_type,
             value: Arc::new(value),
             summary: json!({"type": port_type.as_str()}),
+            digest: None,
         }
     }
 
-    /// A JSON payload (order lines, reports); it doubles as its own summary.
+    /// A JSON payload (order lines, reports); it doubles as its own summary, and its digest
+    /// is the canonical JSON digest.
     pub fn json(port_type: PortType, value: Value) -> Self {
         let summary = value.clone();
+        let digest = crate::digest::json_digest(port_type.as_str(), &value);
         PortValue {
             port_type,
             value: Arc::new(value),
             summary,
+            digest: Some(digest),
         }
+    }
+
+    /// Sets the content digest of the payload (see [`crate::digest`]): equal payloads must
+    /// give equal digests. Keep it cheap: it is computed on every run.
+    pub fn with_digest(mut self, digest: impl Into<String>) -> Self {
+        self.digest = Some(digest.into());
+        self
+    }
+
+    /// The content digest, if the module that made the value set one.
+    pub fn digest(&self) -> Option<&str> {
+        self.digest.as_deref()
     }
 
     /// Sets what run records show for this value (sizes, counts, names: keep it small).
@@ -164,6 +184,14 @@ impl NodeOutputs {
         self.ports
             .iter()
             .map(|(k, v)| (k.clone(), v.summary().clone()))
+            .collect()
+    }
+
+    /// Port → content digest (ports whose value has one), for the run record.
+    pub fn digests(&self) -> BTreeMap<String, String> {
+        self.ports
+            .iter()
+            .filter_map(|(k, v)| v.digest().map(|d| (k.clone(), d.to_owned())))
             .collect()
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod admin;
 pub mod contracts;
+pub mod deliverables;
 pub mod dispatch;
 pub mod materials;
 pub mod order_lines;
 pub mod output_types;
 pub mod products;
+pub mod rollout;
 pub mod runs;
 pub mod workflows;
 
@@ -65,7 +67,8 @@ impl Default for ApiConfig {
         (name = "runs", description = "Preflight, dispatch, runs, live events, artifacts"),
         (name = "products", description = "CAD uploads, products, material maps"),
         (name = "materials", description = "The material library: defaults and user materials"),
-        (name = "order-lines", description = "Order lines: a product + an output type to render")
+        (name = "order-lines", description = "Order lines: a product + an output type to render"),
+        (name = "rollout", description = "Rollout of output types: legacy → shadow → graph, readiness, history, rollback")
     )
 )]
 struct ApiDoc;
@@ -96,6 +99,8 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
         .merge(products::routes())
         .merge(materials::routes())
         .merge(order_lines::routes())
+        .merge(deliverables::routes())
+        .merge(rollout::routes())
         .split_for_parts();
     if config.debug_panic_route {
         router = router.route("/api/_debug/panic", axum::routing::get(debug_panic));

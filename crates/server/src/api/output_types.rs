@@ -6,6 +6,7 @@ use super::{created, if_match, version_etag};
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath, ApiQuery};
+use crate::rollout;
 use crate::state::AppState;
 use crate::store::{OutputTypeRecord, StoreError, Workflow};
 use axum::extract::State;
@@ -172,11 +173,14 @@ async fn list(
 async fn create(
     caller: Caller,
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(spec): ApiJson<OutputTypeSpec>,
 ) -> Result<Response, ApiError> {
     caller.require_author("create output types")?;
     ensure_valid(&state, &spec).await?;
     let record = state.store.create_output_type(&spec).await?;
+    let actor = super::rollout::actor(&state, &caller, &headers).await;
+    rollout::record_creation(state.store.as_ref(), &record, &actor).await?;
     Ok(created(
         format!("/api/output-types/{}", record.id),
         record.version,
@@ -206,7 +210,8 @@ async fn get_one(
         (status = 200, body = OutputType, headers(("ETag" = String))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 409, description = "version_conflict; rollout_not_ready when the edit promotes to graph before readiness holds", body = ErrorBody),
+        (status = 422, body = ErrorBody),
         (status = 428, body = ErrorBody)))]
 async fn update(
     caller: Caller,
@@ -218,9 +223,19 @@ async fn update(
     caller.require_author("edit output types")?;
     let expected = if_match(&headers)?;
     ensure_valid(&state, &spec).await?;
-    Ok(with_etag(
-        state.store.update_output_type(&id, expected, &spec).await?,
-    ))
+    // A changed rollout goes through the rollout rules (readiness for graph) and is recorded.
+    let actor = super::rollout::actor(&state, &caller, &headers).await;
+    let record = rollout::save_output_type(
+        state.store.as_ref(),
+        &state.registry,
+        &state.runs.rollout_policy,
+        &id,
+        expected,
+        &spec,
+        &actor,
+    )
+    .await?;
+    Ok(with_etag(record))
 }
 
 /// Deletes an output type (with `If-Match`).

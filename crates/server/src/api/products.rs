@@ -262,13 +262,7 @@ async fn put_material_map(
     })?;
     let expected = if_match(&headers)?;
     let library = state.products.library();
-    let unknown: Vec<&str> = map
-        .assignments
-        .values()
-        .chain(map.rules.iter().map(|r| &r.material))
-        .filter(|m| library.get(m).is_none())
-        .map(String::as_str)
-        .collect();
+    let unknown = map.unknown_materials(&library);
     if !unknown.is_empty() {
         return Err(ApiError::Unprocessable {
             code: "unknown_material",

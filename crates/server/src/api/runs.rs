@@ -6,7 +6,7 @@ use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::store::{ArtifactMeta, RunFilter, RunRecord, StoredEvent};
+use crate::store::{ArtifactMeta, RunFilter, RunRecord, ShadowComparison, StoredEvent};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -97,6 +97,10 @@ pub struct Run {
     /// Detail only: the artifacts that are deliverables (authoritative, succeeded runs).
     #[schema(value_type = Vec<Object>)]
     deliverables: Vec<Value>,
+    /// Detail only, shadow pairs: the comparison (`status` pending|done|error, `verdict`,
+    /// `attributed_node`, `report_artifact_id` of the `parity_report` on the shadow run).
+    #[schema(value_type = Option<Object>)]
+    parity: Option<Value>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,6 +118,10 @@ struct RunView {
     run: RunRecord,
     artifacts: Vec<ArtifactMeta>,
     deliverables: Vec<ArtifactMeta>,
+    /// The shadow comparison of this run's shadow pair (shadow runs and the legacy runs
+    /// they shadow): status, verdict, attributed node, report artifact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parity: Option<ShadowComparison>,
 }
 
 /// Runs, newest first, filtered and paged.
@@ -175,10 +183,20 @@ async fn get_one(
     } else {
         Vec::new()
     };
+    let shadow_id = match (run.mode, run.link.as_deref()) {
+        (RunMode::Shadow, _) => Some(run.id.clone()),
+        (_, Some("shadow")) => run.linked_run_id.clone(),
+        _ => None,
+    };
+    let parity = match shadow_id {
+        Some(id) => state.store.get_shadow_comparison(&id).await?,
+        None => None,
+    };
     Ok(Json(RunView {
         run,
         artifacts,
         deliverables,
+        parity,
     })
     .into_response())
 }

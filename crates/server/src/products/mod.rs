@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 use utoipa::ToSchema;
 use workflow_engine::materials::{default_library, MaterialLibrary, MaterialMap, PbrMaterial};
-use workflow_engine::modules::{CadPublication, ProductScene, ProductSource};
+use workflow_engine::modules::{CadPublication, ProductScene, ProductSource, PublishError};
 
-/// CAD file extensions an upload may have.
-pub const CAD_EXTENSIONS: &[&str] = &["glb", "gltf", "step", "stp"];
+/// CAD file extensions an upload may have: the ones the engine imports.
+pub use workflow_engine::import::CAD_EXTENSIONS;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Product {
@@ -259,6 +259,9 @@ impl FsProducts {
     }
 }
 
+/// What a processing publishes on a product (`cad.publish`).
+const PUBLISHED_FILES: [&str; 3] = ["preview.glb", "manifest.json", "thumbnail.png"];
+
 fn extension(file_name: &str) -> Option<String> {
     Path::new(file_name)
         .extension()
@@ -299,9 +302,17 @@ impl ProductSource for FsProducts {
         Ok((self.library(), map))
     }
 
-    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), String> {
+    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), PublishError> {
         let dir = self.dir(p.product_id).map_err(|e| e.to_string())?;
-        let s = |e: ProductError| e.to_string();
+        let s = |e: ProductError| PublishError::Store(e.to_string());
+        // Held while checking and writing, so two processings of one product cannot both
+        // find it unpublished.
+        let guard = self.guard();
+        if !p.replace_existing && PUBLISHED_FILES.iter().any(|name| dir.join(name).exists()) {
+            return Err(PublishError::AlreadyPublished {
+                product_id: p.product_id.to_owned(),
+            });
+        }
         write_atomic(&dir.join("preview.glb"), p.glb).map_err(s)?;
         if let Some(manifest) = p.manifest {
             let json = serde_json::to_vec_pretty(manifest).map_err(|e| e.to_string())?;
@@ -310,6 +321,7 @@ impl ProductSource for FsProducts {
         if let Some(png) = p.thumbnail_png {
             write_atomic(&dir.join("thumbnail.png"), png).map_err(s)?;
         }
+        drop(guard);
         if p.mark_processed {
             self.update(p.product_id, |prod| prod.status = "processed".into())
                 .map_err(s)?;

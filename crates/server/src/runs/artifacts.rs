@@ -56,6 +56,15 @@ impl ArtifactSink for DiskArtifacts {
     }
 }
 
+impl workflow_engine::compare::ArtifactSource for DiskArtifacts {
+    fn artifact_bytes(&self, artifact: &ArtifactRef) -> Result<Vec<u8>, String> {
+        let path = self
+            .path(&artifact.id)
+            .ok_or_else(|| format!("artifact id '{}' is not one of ours", artifact.id))?;
+        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,12 @@ use super::preflight::{
     preflight_output_type, preflight_workflow, product_problems, PreflightReport,
 };
 use super::service::RunService;
-use crate::store::{NewRun, OutputTypeRecord, RunRecord, StoreError, Workflow};
+use super::worker::merged_overrides;
+use crate::store::{NewRun, OutputTypeRecord, RunRecord, StoreError, StoreResult, Workflow};
 use serde_json::{Map, Value};
 use workflow_contracts::output_type::{OutputTypeSpec, WorkflowRef};
 use workflow_contracts::Graph;
+use workflow_engine::params::order_source_settings;
 use workflow_engine::runtime::legacy::legacy_graph;
 use workflow_engine::runtime::{plan_dispatch, RunMode, RunStatus};
 
@@ -45,6 +47,65 @@ impl RunService {
         legacy_graph(spec, &self.registry).ok()
     }
 
+    /// Creates a queued run (and its job) with the queue priority its graph's `order.source`
+    /// asks for (`priority`; the effective value, overrides included), and wakes a worker.
+    pub(crate) async fn create_queued(&self, mut run: NewRun) -> StoreResult<RunRecord> {
+        run.priority = self.queue_priority(&run);
+        let created = self.store.create_run(&run, true).await?;
+        self.wake();
+        Ok(created)
+    }
+
+    /// The job-queue priority of `run`: its graph's `order.source` `priority` under the
+    /// overrides it will run with (normal without an `order.source`).
+    pub(crate) fn queue_priority(&self, run: &NewRun) -> i64 {
+        let (Some(graph), Some(mode)) = (&run.graph, run.mode) else {
+            return 0;
+        };
+        let overrides = merged_overrides(run.output_type.as_ref(), mode, &run.overrides);
+        order_source_settings(graph, &self.registry, &overrides)
+            .priority
+            .rank()
+    }
+
+    /// The overrides a run in `mode` of `ot` gets: the dispatch's own, over the order line's
+    /// when the graph that run executes lets them apply (`order.source`
+    /// `apply_line_overrides`, decided under the output type's and the dispatch's overrides).
+    fn line_overrides_for(
+        &self,
+        ot: &OutputTypeRecord,
+        graph: Option<&Graph>,
+        mode: RunMode,
+        input: &DispatchInput,
+        line_overrides: &Map<String, Value>,
+    ) -> Map<String, Value> {
+        if line_overrides.is_empty() {
+            return input.overrides.clone();
+        }
+        let applies = graph.is_none_or(|g| {
+            let base = merged_overrides(Some(&ot.spec), mode, &input.overrides);
+            order_source_settings(g, &self.registry, &base).apply_line_overrides
+        });
+        if !applies {
+            return input.overrides.clone();
+        }
+        let mut merged = line_overrides.clone();
+        merged.extend(input.overrides.clone());
+        merged
+    }
+
+    /// The workflow an output type runs, if it names one that still exists.
+    async fn output_type_workflow(&self, ot: &OutputTypeRecord) -> StoreResult<Option<Workflow>> {
+        match &ot.spec.workflow_id {
+            Some(id) => match self.store.get_workflow(id).await {
+                Ok(wf) => Ok(Some(wf)),
+                Err(StoreError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            },
+            None => Ok(None),
+        }
+    }
+
     pub fn preflight_workflow(&self, wf: &Workflow, input: &DispatchInput) -> PreflightReport {
         let report = preflight_workflow(
             &wf.graph,
@@ -74,14 +135,7 @@ impl RunService {
         ot: &OutputTypeRecord,
         input: &DispatchInput,
     ) -> Result<(PreflightReport, Option<Workflow>), StoreError> {
-        let workflow = match &ot.spec.workflow_id {
-            Some(id) => match self.store.get_workflow(id).await {
-                Ok(wf) => Some(wf),
-                Err(StoreError::NotFound(_)) => None,
-                Err(e) => return Err(e),
-            },
-            None => None,
-        };
+        let workflow = self.output_type_workflow(ot).await?;
         let wf_ref = workflow.as_ref().map(|wf| WorkflowRef {
             id: &wf.id,
             name: &wf.name,
@@ -111,23 +165,18 @@ impl RunService {
             return Err(DispatchError::Preflight(report));
         }
         let run = self
-            .store
-            .create_run(
-                &NewRun {
-                    mode: Some(RunMode::Graph),
-                    trigger: "api".into(),
-                    workflow_id: Some(wf.id.clone()),
-                    workflow_version: Some(wf.version),
-                    product_id: product_id(&input.inputs),
-                    inputs: input.inputs,
-                    overrides: input.overrides,
-                    graph: Some(wf.graph.clone()),
-                    ..NewRun::default()
-                },
-                true,
-            )
+            .create_queued(NewRun {
+                mode: Some(RunMode::Graph),
+                trigger: "api".into(),
+                workflow_id: Some(wf.id.clone()),
+                workflow_version: Some(wf.version),
+                product_id: product_id(&input.inputs),
+                inputs: input.inputs,
+                overrides: input.overrides,
+                graph: Some(wf.graph.clone()),
+                ..NewRun::default()
+            })
             .await?;
-        self.wake();
         Ok(vec![run])
     }
 
@@ -137,12 +186,51 @@ impl RunService {
         ot: &OutputTypeRecord,
         input: DispatchInput,
     ) -> Result<Vec<RunRecord>, DispatchError> {
-        let (report, workflow) = self.preflight_output_type(ot, &input).await?;
+        self.dispatch_output_type_for_line(ot, input, &Map::new())
+            .await
+    }
+
+    /// [`Self::dispatch_output_type`] for an order line: `line_overrides` (the line's own)
+    /// go under the dispatch's overrides in each run whose graph's `order.source` has
+    /// `apply_line_overrides` on (the legacy pipeline's `order.load` step included).
+    pub async fn dispatch_output_type_for_line(
+        &self,
+        ot: &OutputTypeRecord,
+        input: DispatchInput,
+        line_overrides: &Map<String, Value>,
+    ) -> Result<Vec<RunRecord>, DispatchError> {
+        let plan = plan_dispatch(ot.spec.rollout, ot.spec.fallback_to_legacy);
+        let workflow = self.output_type_workflow(ot).await?;
+        let graph_of = |mode: RunMode| {
+            if mode.runs_graph() {
+                workflow.as_ref().map(|w| w.graph.clone())
+            } else {
+                self.legacy_plan(&ot.spec)
+            }
+        };
+        let mut modes = vec![plan.primary];
+        if plan.shadow {
+            modes.push(RunMode::Shadow);
+        }
+        let overrides: Vec<Map<String, Value>> = modes
+            .iter()
+            .map(|&mode| {
+                self.line_overrides_for(ot, graph_of(mode).as_ref(), mode, &input, line_overrides)
+            })
+            .collect();
+        // Preflight checks what any run applies.
+        let mut checked = DispatchInput {
+            inputs: input.inputs.clone(),
+            overrides: Map::new(),
+        };
+        for o in &overrides {
+            checked.overrides.extend(o.clone());
+        }
+        let (report, workflow) = self.preflight_output_type(ot, &checked).await?;
         if !report.ok {
             return Err(DispatchError::Preflight(report));
         }
-        let plan = plan_dispatch(ot.spec.rollout, ot.spec.fallback_to_legacy);
-        let new_run = |mode: RunMode, trigger: &str| NewRun {
+        let new_run = |mode: RunMode, trigger: &str, overrides: &Map<String, Value>| NewRun {
             mode: Some(mode),
             trigger: trigger.into(),
             workflow_id: workflow.as_ref().map(|w| w.id.clone()),
@@ -150,7 +238,7 @@ impl RunService {
             output_type_id: Some(ot.id.clone()),
             product_id: product_id(&input.inputs),
             inputs: input.inputs.clone(),
-            overrides: input.overrides.clone(),
+            overrides: overrides.clone(),
             graph: if mode.runs_graph() {
                 workflow.as_ref().map(|w| w.graph.clone())
             } else {
@@ -160,23 +248,20 @@ impl RunService {
             ..NewRun::default()
         };
         let primary = self
-            .store
-            .create_run(&new_run(plan.primary, "api"), true)
+            .create_queued(new_run(plan.primary, "api", &overrides[0]))
             .await?;
         let mut runs = vec![primary];
-        if plan.shadow {
-            let mut shadow = new_run(RunMode::Shadow, "shadow");
+        if let (true, Some(shadow_overrides)) = (plan.shadow, overrides.get(1)) {
+            let mut shadow = new_run(RunMode::Shadow, "shadow", shadow_overrides);
             shadow.linked_run_id = Some(runs[0].id.clone());
             shadow.link = Some("shadow_of".into());
-            let shadow = self.store.create_run(&shadow, true).await?;
+            let shadow = self.create_queued(shadow).await?;
             self.store
                 .link_run(&runs[0].id, &shadow.id, "shadow")
                 .await?;
             runs[0] = self.store.get_run(&runs[0].id).await?;
             runs.push(shadow);
         }
-        self.wake();
-        self.wake();
         Ok(runs)
     }
 
@@ -210,26 +295,21 @@ impl RunService {
             output_type.as_ref().and_then(|spec| self.legacy_plan(spec))
         };
         let run = self
-            .store
-            .create_run(
-                &NewRun {
-                    mode: Some(old.mode),
-                    trigger: "rerun".into(),
-                    workflow_id: old.workflow_id,
-                    workflow_version: workflow.map(|w| w.version).or(old.workflow_version),
-                    output_type_id: old.output_type_id,
-                    product_id: old.product_id,
-                    inputs: old.inputs,
-                    overrides: merged,
-                    graph,
-                    output_type,
-                    rerun_of: Some(old.id),
-                    ..NewRun::default()
-                },
-                true,
-            )
+            .create_queued(NewRun {
+                mode: Some(old.mode),
+                trigger: "rerun".into(),
+                workflow_id: old.workflow_id,
+                workflow_version: workflow.map(|w| w.version).or(old.workflow_version),
+                output_type_id: old.output_type_id,
+                product_id: old.product_id,
+                inputs: old.inputs,
+                overrides: merged,
+                graph,
+                output_type,
+                rerun_of: Some(old.id),
+                ..NewRun::default()
+            })
             .await?;
-        self.wake();
         Ok(run)
     }
 

@@ -4,6 +4,7 @@
 
 pub mod artifacts;
 pub mod dispatch;
+pub mod parity;
 pub mod preflight;
 mod service;
 mod worker;

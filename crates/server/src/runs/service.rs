@@ -2,6 +2,7 @@
 //! cancellation tokens of running runs.
 
 use super::artifacts::DiskArtifacts;
+use crate::deliverables::StoreDeliverables;
 use crate::products::FsProducts;
 use crate::store::{Store, StoreResult};
 use serde_json::Value;
@@ -12,7 +13,9 @@ use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
 use tokio_util::sync::CancellationToken;
 use workflow_contracts::Registry;
+use workflow_engine::compare::ThresholdConfig;
 use workflow_engine::modules::{production_modules, ProductionContext};
+use workflow_engine::rollout::RolloutPolicy;
 use workflow_engine::runtime::{ModuleRegistry, RunOptions, Runtime};
 
 /// How runs execute in this process. The caller provides the modules: production wiring
@@ -29,6 +32,13 @@ pub struct RunsConfig {
     /// Whether preflight checks that `inputs.product_id` names a stored product (processed,
     /// for order-line runs). On in the production wiring; off for scripted test modules.
     pub resolve_products: bool,
+    /// Where `output.publish` records deliverables and notifications (the production wiring
+    /// hands it to the modules; the run service binds it to the store at start).
+    pub deliverables: Arc<StoreDeliverables>,
+    /// Readiness and automatic-rollback rules (output types may override fields).
+    pub rollout: RolloutPolicy,
+    /// Thresholds shadow comparisons are judged by (per artifact kind and output type id).
+    pub parity_thresholds: ThresholdConfig,
 }
 
 impl RunsConfig {
@@ -41,6 +51,9 @@ impl RunsConfig {
             options: RunOptions::default(),
             products: Arc::new(FsProducts::new(data_dir.join("products"))),
             resolve_products: false,
+            deliverables: Arc::default(),
+            rollout: RolloutPolicy::default(),
+            parity_thresholds: ThresholdConfig::default(),
         }
     }
 
@@ -48,7 +61,10 @@ impl RunsConfig {
     /// products from this data directory (the renderer starts on the first render).
     pub fn production(data_dir: &Path) -> Self {
         let mut config = RunsConfig::new(ModuleRegistry::new(), data_dir);
-        config.modules = production_modules(ProductionContext::new(config.products.clone()));
+        config.modules = production_modules(
+            ProductionContext::new(config.products.clone())
+                .with_deliverables(config.deliverables.clone()),
+        );
         config.resolve_products = true;
         config
     }
@@ -73,6 +89,9 @@ pub struct RunService {
     /// The products the modules read (always set): its material-library mirror is reloaded
     /// from the store before each run, so materials written by another process are seen.
     pub(crate) library: Arc<FsProducts>,
+    /// Server-wide rollout policy (readiness, automatic rollback).
+    pub rollout_policy: RolloutPolicy,
+    pub(crate) parity_thresholds: ThresholdConfig,
     hub: broadcast::Sender<Arc<HubEvent>>,
     wake: Notify,
     cancels: Mutex<HashMap<String, CancellationToken>>,
@@ -93,6 +112,9 @@ impl RunService {
         )
         .with_options(config.options.clone());
         let (hub, _) = broadcast::channel(1024);
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            config.deliverables.bind(store.clone(), handle);
+        }
         Ok(Arc::new(RunService {
             store,
             registry,
@@ -100,6 +122,8 @@ impl RunService {
             artifacts,
             products: config.resolve_products.then(|| config.products.clone()),
             library: config.products.clone(),
+            rollout_policy: config.rollout.clone(),
+            parity_thresholds: config.parity_thresholds.clone(),
             hub,
             wake: Notify::new(),
             cancels: Mutex::default(),
@@ -110,6 +134,7 @@ impl RunService {
     /// Marks runs interrupted by a previous stop as failed, then starts `workers` workers.
     pub async fn start(self: &Arc<Self>, workers: usize) -> StoreResult<()> {
         super::worker::recover_interrupted(self).await?;
+        super::parity::recover(self).await?;
         for n in 0..workers.max(1) {
             let service = self.clone();
             tokio::spawn(async move { service.worker_loop(n).await });

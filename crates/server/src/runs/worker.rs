@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
+use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_engine::runtime::{
     now_ms, plan_dispatch, should_fall_back, NodeStatus, RunEvent, RunEventKind, RunMode,
     RunRequest, RunStatus, RuntimeError,
@@ -17,13 +18,23 @@ use workflow_engine::runtime::{
 /// The overrides a run executes with: a graph run of an output type gets the output type's
 /// invocation overrides under the dispatch's own.
 pub(crate) fn effective_overrides(run: &RunRecord) -> Map<String, Value> {
-    match (&run.output_type, run.mode.runs_graph()) {
+    merged_overrides(run.output_type.as_ref(), run.mode, &run.overrides)
+}
+
+/// [`effective_overrides`] before the run exists: `overrides` of a run in `mode` of an
+/// output type `spec` (if any).
+pub(crate) fn merged_overrides(
+    spec: Option<&OutputTypeSpec>,
+    mode: RunMode,
+    overrides: &Map<String, Value>,
+) -> Map<String, Value> {
+    match (spec, mode.runs_graph()) {
         (Some(spec), true) => {
             let mut merged = spec.invocation_overrides.clone();
-            merged.extend(run.overrides.clone());
+            merged.extend(overrides.clone());
             merged
         }
-        _ => run.overrides.clone(),
+        _ => overrides.clone(),
     }
 }
 
@@ -72,6 +83,8 @@ pub(crate) async fn execute(service: &Arc<RunService>, job: &Job) -> StoreResult
             start_fallback(service, &run).await?;
         }
     }
+    // Half of a shadow pair: compare once both are final (never affects this run).
+    super::parity::after_run(service, &run.id).await;
     Ok(())
 }
 
@@ -246,34 +259,46 @@ pub(crate) async fn abandon(service: &RunService, job: &Job, err: &crate::store:
 /// Rollout `graph` with fallback: the failed graph run gets a linked legacy run.
 async fn start_fallback(service: &Arc<RunService>, run: &RunRecord) -> StoreResult<()> {
     let fallback = service
-        .store
-        .create_run(
-            &NewRun {
-                mode: Some(RunMode::Legacy),
-                trigger: "fallback".into(),
-                workflow_id: run.workflow_id.clone(),
-                workflow_version: run.workflow_version,
-                output_type_id: run.output_type_id.clone(),
-                product_id: run.product_id.clone(),
-                inputs: run.inputs.clone(),
-                overrides: run.overrides.clone(),
-                graph: run
-                    .output_type
-                    .as_ref()
-                    .and_then(|spec| service.legacy_plan(spec)),
-                output_type: run.output_type.clone(),
-                linked_run_id: Some(run.id.clone()),
-                link: Some("fallback_of".into()),
-                rerun_of: None,
-            },
-            true,
-        )
+        .create_queued(NewRun {
+            mode: Some(RunMode::Legacy),
+            trigger: "fallback".into(),
+            workflow_id: run.workflow_id.clone(),
+            workflow_version: run.workflow_version,
+            output_type_id: run.output_type_id.clone(),
+            product_id: run.product_id.clone(),
+            inputs: run.inputs.clone(),
+            overrides: run.overrides.clone(),
+            graph: run
+                .output_type
+                .as_ref()
+                .and_then(|spec| service.legacy_plan(spec)),
+            output_type: run.output_type.clone(),
+            linked_run_id: Some(run.id.clone()),
+            link: Some("fallback_of".into()),
+            rerun_of: None,
+            priority: 0,
+        })
         .await?;
     service
         .store
         .link_run(&run.id, &fallback.id, "fallback")
         .await?;
     service.wake();
+    if let Some(ot) = &run.output_type_id {
+        match crate::rollout::note_fallback(service.store.as_ref(), &service.rollout_policy, ot)
+            .await
+        {
+            Ok(Some(change)) => tracing::warn!(
+                output_type = %ot,
+                reason = change.reason.as_deref().unwrap_or(""),
+                "output type rolled back to legacy automatically"
+            ),
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(output_type = %ot, %err, "cannot check for an automatic rollback")
+            }
+        }
+    }
     Ok(())
 }
 

@@ -3,11 +3,20 @@
 //! business decisions beyond optimistic concurrency (the version check) and referential
 //! integrity (a workflow in use cannot be deleted).
 
+mod deliverables;
 mod orders;
+mod rollout;
 mod runs;
 mod sqlite;
 
+pub use deliverables::{
+    DeliverableRecord, DeliverableStore, NewDeliverable, NewPublication, NotificationFilter,
+    NotificationRecord, PublishOutcome,
+};
 pub use orders::{MaterialStore, NewOrderLine, OrderLine, OrderLineFilter, OrderStore};
+pub use rollout::{
+    NewRolloutChange, NewShadowComparison, RolloutChange, RolloutStore, ShadowComparison,
+};
 pub use runs::{ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
 pub use sqlite::SqliteStore;
 
@@ -101,7 +110,9 @@ pub mod note {
 }
 
 #[async_trait]
-pub trait Store: RunStore + OrderStore + MaterialStore + Send + Sync + 'static {
+pub trait Store:
+    RunStore + OrderStore + MaterialStore + DeliverableStore + RolloutStore + Send + Sync + 'static
+{
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
 
@@ -139,6 +150,8 @@ pub trait Store: RunStore + OrderStore + MaterialStore + Send + Sync + 'static {
     /// Stores a token by its hash; the token itself is never stored.
     async fn create_token(&self, token_hash: &str, role: Role, label: &str) -> StoreResult<()>;
     async fn token_role(&self, token_hash: &str) -> StoreResult<Option<Role>>;
+    /// The label a token was created with (None for unknown or in-memory tokens).
+    async fn token_label(&self, token_hash: &str) -> StoreResult<Option<String>>;
 
     /// Small key/value facts about the database (e.g. which seed ran).
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;

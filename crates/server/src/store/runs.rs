@@ -62,6 +62,8 @@ pub struct NewRun {
     pub linked_run_id: Option<String>,
     pub link: Option<String>,
     pub rerun_of: Option<String>,
+    /// Queue priority of its job (`order.source` `priority`: -1 low, 0 normal, 1 high).
+    pub priority: i64,
 }
 
 /// `GET /api/runs` filters; `limit` is clamped by the handler.
@@ -137,7 +139,8 @@ pub trait RunStore: Send + Sync {
     async fn insert_artifact(&self, meta: &ArtifactMeta) -> StoreResult<()>;
     async fn get_artifact(&self, id: &str) -> StoreResult<ArtifactMeta>;
     async fn list_artifacts(&self, run_id: &str) -> StoreResult<Vec<ArtifactMeta>>;
-    /// Takes the oldest queued job (marks it running), if any.
+    /// Takes the queued job of the highest priority, the oldest of that priority (marks it
+    /// running), if any.
     async fn claim_job(&self) -> StoreResult<Option<Job>>;
     /// Jobs marked running: after a restart, those were interrupted.
     async fn running_jobs(&self) -> StoreResult<Vec<Job>>;

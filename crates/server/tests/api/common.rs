@@ -42,6 +42,14 @@ pub async fn spawn_app_with(modules: ModuleRegistry) -> TestApp {
     spawn_app_full(dir, None, modules).await
 }
 
+/// A server with the scripted test modules and `workers` run workers.
+pub async fn spawn_app_with_workers(workers: usize) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+    let mut runs = RunsConfig::new(super::modules::scripted_modules(), dir.path());
+    runs.workers = workers;
+    spawn_app_runs(dir, None, runs).await
+}
+
 /// Starts a server on an existing data directory (tokens from `previous` stay valid: they are
 /// in the database).
 pub async fn spawn_app_in(dir: Arc<TempDir>, previous: Option<[String; 4]>) -> TestApp {

@@ -119,6 +119,16 @@ async fn openapi_lists_every_route() {
         ("post", "/api/order-lines"),
         ("get", "/api/order-lines/{id}"),
         ("post", "/api/order-lines/{id}/dispatch"),
+        ("get", "/api/products/{id}/deliverables"),
+        ("get", "/api/notifications"),
+        ("post", "/api/notifications/{id}/delivered"),
+        ("get", "/api/rollout"),
+        ("get", "/api/output-types/{id}/rollout"),
+        ("post", "/api/output-types/{id}/rollout"),
+        ("get", "/api/output-types/{id}/rollout/readiness"),
+        ("get", "/api/output-types/{id}/rollout/history"),
+        ("get", "/api/output-types/{id}/rollout/policy"),
+        ("put", "/api/output-types/{id}/rollout/policy"),
     ];
     let paths = doc["paths"].as_object().expect("paths");
     let documented: usize = paths

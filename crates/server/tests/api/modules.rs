@@ -2,11 +2,17 @@
 //! artifact for every role their node produces, and obey per-run instructions given in the
 //! dispatch inputs (`test_fail`, `test_hang`: a node id or legacy step), so a test can steer
 //! one run without global state.
+//!
+//! With the input `test_images: true` the artifacts are comparable the way real ones are:
+//! stills and thumbnails a grey 16×16 PNG, JSON documents `{}`, and outputs that depend on
+//! the node type only, so a graph node and the legacy step it mirrors produce the same. The
+//! node (or step) named by `test_dark` renders darker and marks its outputs: a shadow
+//! comparison fails and is attributed to it.
 
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use workflow_contracts::Registry;
+use workflow_contracts::{ArtifactRole, Registry};
 use workflow_engine::runtime::{
     Module, ModuleError, ModuleRegistry, NodeContext, NodeInputs, NodeOutputs, PortValue,
 };
@@ -41,20 +47,50 @@ impl Module for Scripted {
             .registry
             .get(ctx.node_type())
             .ok_or_else(|| ModuleError::new("unknown_type", "no definition"))?;
+        let realistic = ctx.run_input("test_images").and_then(Value::as_bool) == Some(true);
+        let dark = told("test_dark");
         for role in &def.artifact_roles_out {
-            if !def.artifact_roles_in.contains(role) {
-                ctx.store_artifact(*role, "text/plain", format!("{role} of {id}").as_bytes())?;
+            if def.artifact_roles_in.contains(role) {
+                continue;
             }
+            match (realistic, role) {
+                (true, ArtifactRole::Still | ArtifactRole::Thumbnail) => {
+                    ctx.store_artifact(*role, "image/png", &grey_png(if dark { 20 } else { 128 }))?
+                }
+                (true, ArtifactRole::MaterialReport | ArtifactRole::PartManifest) => {
+                    ctx.store_artifact(*role, "application/json", b"{}")?
+                }
+                _ => {
+                    ctx.store_artifact(*role, "text/plain", format!("{role} of {id}").as_bytes())?
+                }
+            };
         }
+        let value = |port: &str| {
+            if realistic {
+                json!({"type": ctx.node_type(), "port": port, "dark": dark})
+            } else {
+                json!({"from": id})
+            }
+        };
         Ok(def
             .output_contract
             .iter()
             .fold(NodeOutputs::new(), |out, port| {
                 out.with(
                     &port.name,
-                    PortValue::json(port.port_type, json!({"from": id})),
+                    PortValue::json(port.port_type, value(&port.name)),
                 )
             }))
+    }
+}
+
+/// A 16×16 PNG of one grey.
+fn grey_png(shade: u8) -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(16, 16, image::Rgba([shade, shade, shade, 255]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    match img.write_to(&mut out, image::ImageFormat::Png) {
+        Ok(()) => out.into_inner(),
+        Err(_) => Vec::new(),
     }
 }
 

@@ -399,3 +399,276 @@ async fn order_line_preflight_failures_match_the_output_type_dispatch() {
     .await;
     assert_eq!(got["last_run_id"], Value::Null);
 }
+
+/// `order.source` `apply_line_overrides`: off, an order line's own overrides are left out of
+/// its runs (the output type's invocation overrides still apply); on (the default), they go
+/// over the output type's.
+#[tokio::test]
+async fn order_source_decides_whether_line_overrides_apply() {
+    let app = spawn_app().await;
+    let product_id = product(&app, "gltf/Box.glb").await;
+    let mut seen = Vec::new();
+    for apply in [true, false] {
+        let wf = super::runs::workflow_with_order_source(
+            &app,
+            &format!("apply {apply}"),
+            json!({"apply_line_overrides": apply}),
+        )
+        .await;
+        let ot = json_of(
+            app.post(
+                "/api/output-types",
+                &app.author,
+                &json!({"name": format!("Still via graph ({apply})"),
+                        "workflow_family": "order_line", "artifact_kind": "still",
+                        "workflow_id": wf, "rollout": "graph",
+                        "invocation_overrides": {"render.width": 256}}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let line = json_of(
+            app.post(
+                "/api/order-lines",
+                &app.author,
+                &json!({"product_id": product_id, "output_type_id": ot["id"],
+                        "overrides": {"render.width": 512, "render.height": 320}}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let dispatched = json_of(
+            app.post(
+                &format!(
+                    "/api/order-lines/{}/dispatch",
+                    line["id"].as_str().expect("id")
+                ),
+                &app.debugger,
+                &json!({}),
+            )
+            .await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        let run = wait_final(&app, dispatched["run_id"].as_str().expect("run id")).await;
+        assert_eq!(run["status"], "succeeded", "{run:#}");
+        let render = super::runs::node(&run, "render");
+        seen.push((
+            apply,
+            run["overrides"].clone(),
+            render["params"]["width"].clone(),
+            render["params"]["height"].clone(),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            (
+                true,
+                json!({"render.width": 512, "render.height": 320}),
+                json!(512),
+                json!(320)
+            ),
+            // The output type's width, the definition's default height.
+            (false, json!({}), json!(256), json!(2048)),
+        ]
+    );
+}
+
+/// `output.publish` with the real modules: deliverables recorded per product
+/// (`GET /api/products/{id}/deliverables`), a re-run of the same order line replacing its own,
+/// another order line's publication of a name refused with `deliverable_exists` unless
+/// `overwrite`, and a notification in the outbox
+/// (`GET /api/notifications`) only with `notify`.
+#[tokio::test]
+async fn published_deliverables_overwrite_and_notifications() {
+    let app = spawn_app_production().await;
+    let product_id = product(&app, "gltf/Box.glb").await;
+    let still = output_type(&app, "Still 2048 white").await;
+    let small = json!({"render.still.width": 64, "render.still.height": 64});
+    let line = |overrides: Value| {
+        let mut o = small.clone();
+        for (k, v) in overrides.as_object().cloned().unwrap_or_default() {
+            o[k] = v;
+        }
+        json!({"product_id": product_id, "output_type_id": still, "overrides": o})
+    };
+    let create = |body: Value| {
+        let app = &app;
+        async move {
+            let l = json_of(
+                app.post("/api/order-lines", &app.author, &body).await,
+                StatusCode::CREATED,
+            )
+            .await;
+            l["id"].as_str().expect("id").to_owned()
+        }
+    };
+    let dispatch = |id: String| {
+        let app = &app;
+        async move {
+            let d = json_of(
+                app.post(
+                    &format!("/api/order-lines/{id}/dispatch"),
+                    &app.debugger,
+                    &json!({}),
+                )
+                .await,
+                StatusCode::ACCEPTED,
+            )
+            .await;
+            finished(app, d["run_id"].as_str().expect("run id")).await
+        }
+    };
+    let deliverables_url = format!("/api/products/{product_id}/deliverables");
+    let deliverables = || {
+        let app = &app;
+        let url = deliverables_url.clone();
+        async move {
+            let body = json_of(app.get(&url, &app.author).await, StatusCode::OK).await;
+            body["deliverables"]
+                .as_array()
+                .expect("deliverables")
+                .clone()
+        }
+    };
+    let outbox = || {
+        let app = &app;
+        async move {
+            json_of(
+                app.get("/api/notifications?delivered=false", &app.debugger)
+                    .await,
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    let still_of = |run: &Value| {
+        run["artifacts"]
+            .as_array()
+            .expect("artifacts")
+            .iter()
+            .find(|a| a["role"] == "still")
+            .and_then(|a| a["id"].as_str())
+            .unwrap_or_else(|| panic!("a still: {run:#}"))
+            .to_owned()
+    };
+    assert!(deliverables().await.is_empty());
+
+    // Defaults (overwrite off, notify on): recorded, with a notification.
+    let first = create(line(json!({}))).await;
+    let run = dispatch(first.clone()).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    // The legacy still pipeline publishes the still and the material report.
+    let listed = deliverables().await;
+    let name = format!("{product_id}_output.png");
+    let report_name = format!("{product_id}_output_materials.json");
+    let names: Vec<&str> = listed.iter().filter_map(|d| d["name"].as_str()).collect();
+    assert_eq!(names, [name.as_str(), report_name.as_str()], "{listed:#?}");
+    let d = &listed[0];
+    assert_eq!(d["role"], "still");
+    assert_eq!(d["order_line_id"], first.as_str());
+    assert_eq!(d["run_id"], run["id"]);
+    assert_eq!(d["node_id"], "order.publish");
+    assert_eq!(d["artifact_id"], still_of(&run).as_str());
+    let url = d["url"].as_str().expect("url");
+    let png = app.get(url, &app.debugger).await;
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let report = app
+        .get(
+            listed[1]["url"].as_str().expect("report url"),
+            &app.debugger,
+        )
+        .await;
+    assert_eq!(report.headers()["content-type"], "application/json");
+    let pending = outbox().await;
+    assert_eq!(pending["total"], 1, "{pending:#}");
+    let note = &pending["notifications"][0];
+    assert_eq!(
+        (&note["order_line_id"], &note["run_id"], &note["delivered"]),
+        (&json!(first), &run["id"], &json!(false))
+    );
+    assert_eq!(note["deliverables"], json!([name, report_name]));
+
+    // The same order line again (a re-run after a fix): it replaces its own deliverables.
+    let again = dispatch(first.clone()).await;
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    let listed = deliverables().await;
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed.iter().all(|d| d["run_id"] == again["id"]),
+        "{listed:#?}"
+    );
+    assert_eq!(outbox().await["total"], 2);
+
+    // Another order line, the same name, overwrite off: the publish step fails naming it;
+    // nothing changes.
+    let other = create(line(json!({}))).await;
+    let refused = dispatch(other).await;
+    assert_eq!(refused["status"], "failed", "{refused:#}");
+    let publish = super::runs::node(&refused, "order.publish");
+    assert_eq!(
+        publish["error"]["code"], "deliverable_exists",
+        "{publish:#}"
+    );
+    assert_eq!(publish["error"]["details"]["name"], name.as_str());
+    assert!(publish["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains(&name)));
+    assert_eq!(deliverables().await, listed);
+    assert_eq!(outbox().await["total"], 2);
+
+    // overwrite on, notify off (keyed by node type, as for any override): the newer replaces
+    // it and no notification is recorded.
+    let second = create(line(
+        json!({"output.publish.overwrite": true, "output.publish.notify": false}),
+    ))
+    .await;
+    let newer = dispatch(second.clone()).await;
+    assert_eq!(newer["status"], "succeeded", "{newer:#}");
+    let listed = deliverables().await;
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed.iter().all(|d| d["run_id"] == newer["id"]),
+        "{listed:#?}"
+    );
+    assert_eq!(listed[0]["order_line_id"], second.as_str());
+    assert_eq!(listed[0]["artifact_id"], still_of(&newer).as_str());
+    assert_eq!(outbox().await["total"], 2);
+
+    // The outbox: debugger (or admin) reads it and marks what was sent.
+    error_of(
+        app.get("/api/notifications", &app.author).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let id = note["id"].as_str().expect("notification id");
+    let sent = json_of(
+        app.post(
+            &format!("/api/notifications/{id}/delivered"),
+            &app.debugger,
+            &json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(sent["delivered"], true);
+    assert_eq!(outbox().await["total"], 1);
+    let all = json_of(
+        app.get("/api/notifications", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(all["total"], 2);
+    error_of(
+        app.get("/api/products/nope/deliverables", &app.author)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}

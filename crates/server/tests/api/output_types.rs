@@ -79,12 +79,20 @@ async fn crud_with_if_match() {
     let got = json_of(app.get(&path, &app.debugger).await, StatusCode::OK).await;
     assert_eq!(got, created);
 
-    // Node-id keyed override ("render" is the starter's render node id).
+    // An edit may not promote to graph before the rollout readiness checks hold.
     let mut edit = still(Some(wf_id), "graph");
     edit["invocation_overrides"] = json!({"render.height": 512});
+    let r = app.put(&path, &app.author, 1, &edit).await;
+    let body = error_of(r, StatusCode::CONFLICT, "rollout_not_ready").await;
+    assert!(body["error"]["details"]["failed_checks"]
+        .as_array()
+        .is_some_and(|c| c.contains(&json!("min_shadow_runs"))));
+    // Node-id keyed override ("render" is the starter's render node id).
+    edit["rollout"] = json!("shadow");
     let updated = json_of(app.put(&path, &app.author, 1, &edit).await, StatusCode::OK).await;
     assert_eq!(updated["version"], 2);
-    assert_eq!(updated["rollout"], "graph");
+    assert_eq!(updated["rollout"], "shadow");
+    assert_eq!(updated["invocation_overrides"]["render.height"], 512);
     let r = app.put(&path, &app.author, 1, &edit).await;
     let body = error_of(r, StatusCode::CONFLICT, "version_conflict").await;
     assert_eq!(body["error"]["details"]["current_version"], 2);

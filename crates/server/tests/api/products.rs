@@ -295,3 +295,97 @@ async fn a_step_assembly_is_processed_with_instance_part_keys() {
         .iter()
         .all(|p| p["part_key"].as_str().is_some_and(|k| k.contains('/'))));
 }
+
+/// `cad.publish` `replace_existing`: processing a processed product again replaces its
+/// results by default; with it off the run fails `already_published` naming the product and
+/// the results stay as they were.
+#[tokio::test]
+async fn reprocessing_replaces_published_results_only_when_allowed() {
+    let app = spawn_app_production().await;
+    let created = json_of(
+        upload(&app, "gltf/Box.glb", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let product_id = created["product"]["id"].as_str().expect("id").to_owned();
+    let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let glb_url = format!("/api/products/{product_id}/glb");
+    let glb = || {
+        let app = &app;
+        let url = &glb_url;
+        async move { app.get(url, &app.author).await.bytes().await.expect("glb") }
+    };
+    let before = glb().await;
+    let manifest_width = |product: &Value| {
+        let b = &product["manifest"]["bounds"];
+        b["max"][0].as_f64().expect("max") - b["min"][0].as_f64().expect("min")
+    };
+    let product_url = format!("/api/products/{product_id}");
+    let width_m =
+        manifest_width(&json_of(app.get(&product_url, &app.author).await, StatusCode::OK).await);
+
+    let all = json_of(
+        app.get("/api/output-types?family=cad_file", &app.author)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let cad = all[0]["id"]
+        .as_str()
+        .expect("a cad_file output type")
+        .to_owned();
+    let reprocess = |overrides: Value| {
+        let mut o = small_thumbnail();
+        for (k, v) in overrides.as_object().cloned().unwrap_or_default() {
+            o[k] = v;
+        }
+        json!({"inputs": {"product_id": product_id}, "overrides": o})
+    };
+    let dispatch = format!("/api/output-types/{cad}/dispatch");
+    let refused = json_of(
+        app.post(
+            &dispatch,
+            &app.debugger,
+            &reprocess(json!({"cad.publish.replace_existing": false,
+                              "cad.source.source_unit": "mm"})),
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let run = finished(&app, refused["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "failed", "{run:#}");
+    let publish = super::runs::node(&run, "cad.publish");
+    assert_eq!(publish["error"]["code"], "already_published", "{publish:#}");
+    assert_eq!(
+        publish["error"]["details"]["product_id"],
+        product_id.as_str()
+    );
+    assert!(publish["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains(&product_id)));
+    assert_eq!(glb().await, before, "the earlier results are kept");
+
+    // The default replaces them: here with the source read as millimetres (1000× smaller).
+    let replaced = json_of(
+        app.post(
+            &dispatch,
+            &app.debugger,
+            &reprocess(json!({"cad.source.source_unit": "mm"})),
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let run = finished(&app, replaced["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_ne!(glb().await, before);
+    let product = json_of(app.get(&product_url, &app.author).await, StatusCode::OK).await;
+    assert_eq!(product["status"], "processed");
+    let width_mm = manifest_width(&product);
+    assert!(
+        (width_mm * 1000.0 - width_m).abs() < 1e-6 * width_m.max(1.0),
+        "{width_m} m read as mm is {width_mm}"
+    );
+}

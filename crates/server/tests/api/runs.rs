@@ -2,7 +2,8 @@
 //! dispatch, roles, and restart recovery. Modules are the scripted test modules.
 
 use crate::common::{
-    error_of, json_of, spawn_app, spawn_app_in, spawn_app_with, wait_final, wait_for, TestApp,
+    error_of, json_of, spawn_app, spawn_app_in, spawn_app_with, spawn_app_with_workers, wait_final,
+    wait_for, TestApp,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -492,19 +493,102 @@ async fn runs_filter_by_workflow_product_and_time_range() {
     };
     assert_eq!(
         ids(list(format!("workflow_id={a_id}")).await),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
-    assert_eq!(ids(list("product_id=p-2".into()).await), [second.clone()]);
+    assert_eq!(
+        ids(list("product_id=p-2".into()).await),
+        std::slice::from_ref(&second)
+    );
     assert_eq!(
         ids(list(format!("created_until={}", created_first + 1)).await),
-        [first.clone()]
+        std::slice::from_ref(&first)
     );
     assert_eq!(
         ids(list(format!("created_from={}", created_first + 1)).await),
-        [second.clone()]
+        std::slice::from_ref(&second)
     );
     let bad = app
         .get("/api/runs?created_from=yesterday", &app.debugger)
         .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+/// Creates an order-line workflow whose `order.source` node has `params` set.
+pub async fn workflow_with_order_source(app: &TestApp, name: &str, params: Value) -> String {
+    let mut graph = app.starter("order_line").await;
+    let nodes = graph["nodes"].as_array_mut().expect("nodes");
+    let order = nodes
+        .iter_mut()
+        .find(|n| n["type"] == "order.source")
+        .expect("an order.source node");
+    for (k, v) in params.as_object().cloned().unwrap_or_default() {
+        order["params"][k] = v;
+    }
+    let wf = json_of(
+        app.post(
+            "/api/workflows",
+            &app.author,
+            &json!({"name": name, "graph": graph}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    wf["id"].as_str().expect("id").to_owned()
+}
+
+/// `order.source` `priority`: with the one worker busy, queued runs start highest priority
+/// first and in dispatch order within a priority; an override raises a single dispatch.
+#[tokio::test]
+async fn queued_runs_start_by_order_source_priority() {
+    let app = spawn_app_with_workers(1).await;
+    let low = workflow_with_order_source(&app, "low", json!({"priority": "low"})).await;
+    let normal = workflow_with_order_source(&app, "normal", json!({})).await;
+    let high = workflow_with_order_source(&app, "high", json!({"priority": "high"})).await;
+    let mut hang = inputs();
+    hang["test_hang"] = json!("render");
+    let blocker = dispatch_workflow(&app, &normal, json!({"inputs": hang})).await;
+    wait_for(&app, &blocker, |r| r["status"] == "running").await;
+
+    let plain = json!({"inputs": inputs()});
+    let low_run = dispatch_workflow(&app, &low, plain.clone()).await;
+    let normal_1 = dispatch_workflow(&app, &normal, plain.clone()).await;
+    let high_run = dispatch_workflow(&app, &high, plain.clone()).await;
+    let normal_2 = dispatch_workflow(&app, &normal, plain.clone()).await;
+    let raised = dispatch_workflow(
+        &app,
+        &normal,
+        json!({"inputs": inputs(), "overrides": {"order.source.priority": "high"}}),
+    )
+    .await;
+    for id in [&low_run, &normal_1, &high_run, &normal_2, &raised] {
+        let run = json_of(
+            app.get(&format!("/api/runs/{id}"), &app.debugger).await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(run["status"], "queued", "the worker is busy: {run:#}");
+    }
+    app.post(
+        &format!("/api/runs/{blocker}/cancel"),
+        &app.debugger,
+        &json!({}),
+    )
+    .await;
+
+    let mut finished = Vec::new();
+    for id in [&high_run, &raised, &normal_1, &normal_2, &low_run] {
+        let run = wait_final(&app, id).await;
+        assert_eq!(run["status"], "succeeded", "{run:#}");
+        finished.push(run);
+    }
+    for pair in finished.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(
+            a["finished_at"].as_i64() <= b["started_at"].as_i64(),
+            "{} ran before {}: {a:#} {b:#}",
+            a["id"],
+            b["id"]
+        );
+    }
 }

@@ -6,7 +6,10 @@ use workflow_contracts::{starter_graph, Family, Registry};
 use workflow_engine::materials::PbrMaterial;
 use workflow_server::app::{open_store, sqlite_url_in};
 use workflow_server::auth::Role;
-use workflow_server::store::{NewOrderLine, OrderLineFilter, Store, StoreError};
+use workflow_server::store::{
+    NewDeliverable, NewOrderLine, NewPublication, NewRun, NotificationFilter, OrderLineFilter,
+    PublishOutcome, Store, StoreError,
+};
 
 pub async fn store_contract(store: &dyn Store) {
     let registry = Registry::builtin();
@@ -223,6 +226,197 @@ pub async fn order_and_material_contract(store: &dyn Store) {
     assert_eq!(store.list_materials().await.expect("list"), vec![n, m]);
 }
 
+/// The job queue takes higher priorities first, FIFO within one.
+pub async fn queue_priority_contract(store: &dyn Store) {
+    let mut ids = Vec::new();
+    for priority in [-1, 0, 1, 0, 1] {
+        let run = store
+            .create_run(
+                &NewRun {
+                    mode: Some(workflow_engine::runtime::RunMode::Graph),
+                    trigger: "api".into(),
+                    priority,
+                    ..NewRun::default()
+                },
+                true,
+            )
+            .await
+            .expect("run");
+        ids.push(run.id);
+    }
+    let mut claimed = Vec::new();
+    while let Some(job) = store.claim_job().await.expect("claim") {
+        claimed.push(job.run_id);
+    }
+    let expected: Vec<&String> = [2, 4, 1, 3, 0].iter().map(|&i| &ids[i]).collect();
+    assert_eq!(claimed.iter().collect::<Vec<_>>(), expected);
+}
+
+/// Deliverables: one per product and name, all or nothing, replaced only with overwrite;
+/// notifications as an outbox.
+pub async fn deliverable_contract(store: &dyn Store) {
+    use workflow_contracts::ArtifactRole;
+    let run = |mode| NewRun {
+        mode: Some(mode),
+        trigger: "api".into(),
+        ..NewRun::default()
+    };
+    let graph = workflow_engine::runtime::RunMode::Graph;
+    let r1 = store.create_run(&run(graph), false).await.expect("run");
+    let r2 = store.create_run(&run(graph), false).await.expect("run");
+    let publication = |run_id: &str, names: &[&str], overwrite, notify| NewPublication {
+        product_id: "p1".into(),
+        order_line_id: Some("l1".into()),
+        run_id: run_id.into(),
+        node_id: "publish".into(),
+        deliverables: names
+            .iter()
+            .map(|n| NewDeliverable {
+                name: (*n).into(),
+                role: ArtifactRole::Still,
+                artifact_id: Some(format!("{run_id}-{n}")),
+            })
+            .collect(),
+        overwrite,
+        notify,
+    };
+    let first = store
+        .publish_deliverables(&publication(&r1.id, &["a.png", "b.png"], false, true))
+        .await
+        .expect("publish");
+    let PublishOutcome::Published {
+        replaced,
+        notification_id: Some(notification),
+    } = first
+    else {
+        panic!("published with a notification: {first:?}");
+    };
+    assert!(replaced.is_empty());
+    // overwrite off: an existing name (or one repeated) refuses everything.
+    assert_eq!(
+        store
+            .publish_deliverables(&publication(&r2.id, &["c.png", "b.png"], false, true))
+            .await
+            .expect("refused"),
+        PublishOutcome::Exists(vec!["b.png".into()])
+    );
+    assert_eq!(
+        store
+            .publish_deliverables(&publication(&r2.id, &["d.png", "d.png"], false, false))
+            .await
+            .expect("refused"),
+        PublishOutcome::Exists(vec!["d.png".into()])
+    );
+    let listed = store.list_deliverables("p1").await.expect("list");
+    assert_eq!(
+        listed.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["a.png", "b.png"]
+    );
+    assert!(listed.iter().all(|d| d.run_id == r1.id));
+    // overwrite on: the newer replaces; no notification without notify.
+    assert_eq!(
+        store
+            .publish_deliverables(&publication(&r2.id, &["b.png"], true, false))
+            .await
+            .expect("replaced"),
+        PublishOutcome::Published {
+            replaced: vec!["b.png".into()],
+            notification_id: None
+        }
+    );
+    let listed = store.list_deliverables("p1").await.expect("list");
+    let b = listed.iter().find(|d| d.name == "b.png").expect("b");
+    assert_eq!(
+        (b.run_id.as_str(), b.artifact_id.as_deref()),
+        (r2.id.as_str(), Some(format!("{}-b.png", r2.id).as_str()))
+    );
+    assert!(store
+        .list_deliverables("p2")
+        .await
+        .expect("list")
+        .is_empty());
+
+    let filter = |delivered| NotificationFilter {
+        delivered,
+        limit: 10,
+        ..NotificationFilter::default()
+    };
+    let (pending, total) = store
+        .list_notifications(&filter(Some(false)))
+        .await
+        .expect("outbox");
+    assert_eq!(total, 1);
+    assert_eq!(pending[0].id, notification);
+    assert_eq!(pending[0].deliverables, ["a.png", "b.png"]);
+    assert_eq!(
+        (
+            pending[0].order_line_id.as_deref(),
+            pending[0].run_id.as_str()
+        ),
+        (Some("l1"), r1.id.as_str())
+    );
+    assert!(!pending[0].delivered);
+    let sent = store
+        .mark_notification_delivered(&notification)
+        .await
+        .expect("mark");
+    assert!(sent.delivered && sent.delivered_at.is_some());
+    assert_eq!(
+        store
+            .mark_notification_delivered(&notification)
+            .await
+            .expect("again"),
+        sent
+    );
+    assert_eq!(
+        store
+            .list_notifications(&filter(Some(false)))
+            .await
+            .expect("outbox")
+            .1,
+        0
+    );
+    assert_eq!(
+        store
+            .list_notifications(&filter(None))
+            .await
+            .expect("all")
+            .1,
+        1
+    );
+    assert!(matches!(
+        store.mark_notification_delivered("nope").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A shadow run delivers nothing (and collides with nothing).
+    let shadow = store
+        .create_run(&run(workflow_engine::runtime::RunMode::Shadow), false)
+        .await
+        .expect("shadow");
+    let items = [workflow_engine::modules::Deliverable {
+        name: "a.png".into(),
+        role: ArtifactRole::Still,
+        artifact_id: None,
+    }];
+    let receipt = workflow_server::deliverables::publish(
+        store,
+        &workflow_engine::modules::DeliverablePublication {
+            run_id: &shadow.id,
+            node_id: "publish",
+            product_id: "p1",
+            order_line_id: None,
+            deliverables: &items,
+            overwrite: false,
+            notify: true,
+        },
+    )
+    .await
+    .expect("a shadow run is no conflict");
+    assert!(!receipt.recorded, "{receipt:?}");
+    assert_eq!(store.list_deliverables("p1").await.expect("list").len(), 2);
+}
+
 #[tokio::test]
 async fn sqlite_store_meets_the_store_contract() {
     let dir = tempfile::tempdir().expect("dir");
@@ -231,6 +425,8 @@ async fn sqlite_store_meets_the_store_contract() {
         .expect("open");
     store_contract(store.as_ref()).await;
     order_and_material_contract(store.as_ref()).await;
+    queue_priority_contract(store.as_ref()).await;
+    deliverable_contract(store.as_ref()).await;
     // Migrations are idempotent: reopening the same file applies nothing new.
     let again = open_store(&sqlite_url_in(dir.path()).expect("url"))
         .await

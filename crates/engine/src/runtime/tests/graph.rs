@@ -28,6 +28,11 @@ async fn runs_in_dependency_order_and_records_everything() {
     let thumb = report.node("thumbnail").expect("thumbnail");
     assert_eq!(thumb.artifacts.len(), 1);
     assert_eq!(thumb.outputs["image"], json!({"from": "thumbnail"}));
+    // JSON payloads carry their canonical digest into the record (parity attribution).
+    assert_eq!(
+        thumb.output_digests["image"],
+        crate::digest::json_digest("image", &json!({"from": "thumbnail"}))
+    );
     assert_eq!(thumb.params["width"], json!(512), "defaults filled");
     assert!(artifacts.get(&thumb.artifacts[0].id).is_some());
     let mut events = Vec::new();

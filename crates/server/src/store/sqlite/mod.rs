@@ -1,7 +1,9 @@
 //! SQLite implementation of [`Store`]: one file in WAL mode, so readers never wait for the
 //! single writer. SQL uses `$n` placeholders and portable types so it can serve PostgreSQL too.
 
+mod deliverables;
 mod orders;
+mod rollout;
 mod rows;
 mod runs;
 
@@ -109,7 +111,7 @@ async fn fetch_workflow(
     row.as_ref().map(workflow_from_row).transpose()
 }
 
-async fn fetch_output_type(
+pub(super) async fn fetch_output_type(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     id: &str,
 ) -> StoreResult<Option<OutputTypeRecord>> {
@@ -435,6 +437,14 @@ impl Store for SqliteStore {
             }
             None => Ok(None),
         }
+    }
+
+    async fn token_label(&self, token_hash: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT label FROM api_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("label")).transpose()?)
     }
 
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {

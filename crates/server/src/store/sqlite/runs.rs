@@ -168,12 +168,14 @@ impl RunStore for SqliteStore {
             .await?;
         if enqueue {
             sqlx::query(
-                "INSERT INTO jobs (id, run_id, status, attempts, created_at, updated_at) \
-                 VALUES ($1, $2, 'queued', 0, $3, $3)",
+                "INSERT INTO jobs (id, run_id, status, attempts, created_at, updated_at, priority, seq) \
+                 VALUES ($1, $2, 'queued', 0, $3, $3, $4, \
+                 (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs))",
             )
             .bind(new_id())
             .bind(&id)
             .bind(now)
+            .bind(run.priority)
             .execute(&mut *tx)
             .await?;
         }
@@ -376,7 +378,8 @@ impl RunStore for SqliteStore {
         let _write = self.write_gate.lock().await;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "SELECT id, run_id FROM jobs WHERE status = 'queued' ORDER BY created_at, id LIMIT 1",
+            "SELECT id, run_id FROM jobs WHERE status = 'queued' \
+             ORDER BY priority DESC, created_at, seq, id LIMIT 1",
         )
         .fetch_optional(&mut *tx)
         .await?;

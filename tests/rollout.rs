@@ -1,0 +1,311 @@
+//! The rollout dashboard against a real embedded server (scripted modules): an output type in
+//! shadow with a passing comparison is promoted to graph and rolled back by clicking, the
+//! history shows both, a comparison opens the compare view, and a debugger's promotion is
+//! refused by the server (403) and its button disabled with the server's reason.
+
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
+use egui_kittest::Harness;
+use serde_json::{json, Map, Value};
+use std::time::{Duration, Instant};
+use workflow_contracts::output_type::Rollout;
+use workflow_contracts::Registry;
+use workflow_engine::runtime::{
+    Module, ModuleError, ModuleRegistry, NodeContext, NodeInputs, NodeOutputs, PortValue,
+};
+use workflow_studio::app::{MainView, StudioApp};
+use workflow_studio::backend::{Backend, ServerChoice};
+use workflow_studio::command::Command;
+
+/// Produces every declared output (the same for a graph node and the legacy step it mirrors).
+struct Scripted(Registry);
+
+impl Module for Scripted {
+    fn run(
+        &self,
+        ctx: &NodeContext,
+        _: &NodeInputs,
+        _: &Map<String, Value>,
+    ) -> Result<NodeOutputs, ModuleError> {
+        let def = self
+            .0
+            .get(ctx.node_type())
+            .ok_or_else(|| ModuleError::new("unknown_type", "no definition"))?;
+        Ok(def
+            .output_contract
+            .iter()
+            .fold(NodeOutputs::new(), |out, port| {
+                out.with(
+                    &port.name,
+                    PortValue::json(port.port_type, json!({"type": ctx.node_type()})),
+                )
+            }))
+    }
+}
+
+fn scripted_modules() -> ModuleRegistry {
+    let registry = Registry::builtin();
+    let mut modules = ModuleRegistry::new();
+    let mut keys: Vec<String> = registry
+        .nodes
+        .iter()
+        .map(|d| d.module_key.clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        modules.register(&key, Scripted(Registry::builtin()));
+    }
+    modules
+}
+
+fn until(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(h.state()) {
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting until {what}; status: {}; rollout message: {:?}",
+            h.state().status,
+            h.state().rollout.message
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run_ok();
+}
+
+/// Plain HTTP to the embedded server for the set-up the dashboard does not do.
+struct Http {
+    rt: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Http {
+    fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.rt.block_on(async {
+            let mut req = self
+                .client
+                .request(method, format!("{}{path}", self.url))
+                .bearer_auth(&self.token);
+            if let Some(body) = body {
+                req = req.json(&body);
+            }
+            let response = req.send().await.expect("request");
+            let status = response.status();
+            let text = response.text().await.expect("body");
+            assert!(status.is_success(), "{path}: {status} {text}");
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        })
+    }
+
+    fn get(&self, path: &str) -> Value {
+        self.send(reqwest::Method::GET, path, None)
+    }
+
+    fn post(&self, path: &str, body: Value) -> Value {
+        self.send(reqwest::Method::POST, path, Some(body))
+    }
+}
+
+struct Setup {
+    server: workflow_server::embedded::BackgroundServer,
+    _dir: tempfile::TempDir,
+    output_type: String,
+    legacy_run: String,
+    shadow_run: String,
+    debugger_token: String,
+}
+
+/// A server with an output type in shadow whose one comparison passed, and a debugger token.
+fn setup() -> Setup {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server =
+        workflow_server::embedded::start_in_background_with(dir.path(), Some(scripted_modules()))
+            .expect("server starts");
+    let http = Http {
+        rt: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime"),
+        client: reqwest::Client::new(),
+        url: server.url.clone(),
+        token: server.admin_token.clone(),
+    };
+    let graph = http.get("/api/contracts/starters/order_line");
+    let wf = http.post(
+        "/api/workflows",
+        json!({"name": "Hero stills", "graph": graph}),
+    );
+    let ot = http.post(
+        "/api/output-types",
+        json!({"name": "Hero still", "workflow_family": "order_line", "artifact_kind": "still",
+               "workflow_id": wf["id"], "rollout": "shadow", "fallback_to_legacy": true,
+               "legacy_settings": {}}),
+    );
+    let ot = ot["id"].as_str().expect("id").to_owned();
+    http.send(
+        reqwest::Method::PUT,
+        &format!("/api/output-types/{ot}/rollout/policy"),
+        Some(json!({"min_shadow_runs": 1})),
+    );
+    let d = http.post(
+        &format!("/api/output-types/{ot}/dispatch"),
+        json!({"inputs": {"product_id": "p1", "order_line_id": "o1"}}),
+    );
+    let legacy_run = d["runs"][0]["id"].as_str().expect("legacy").to_owned();
+    let shadow_run = d["runs"][1]["id"].as_str().expect("shadow").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = http.get(&format!("/api/runs/{shadow_run}"));
+        if run["parity"]["status"] == "done" {
+            assert_eq!(run["parity"]["verdict"], "pass", "{run:#}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "not compared: {run:#}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let token = http.post(
+        "/api/admin/tokens",
+        json!({"role": "debugger", "label": "dana"}),
+    );
+    let debugger_token = token["token"].as_str().expect("token").to_owned();
+    Setup {
+        server,
+        _dir: dir,
+        output_type: ot,
+        legacy_run,
+        shadow_run,
+        debugger_token,
+    }
+}
+
+fn app(url: &str, token: &str) -> Harness<'static, StudioApp> {
+    let choice = ServerChoice::Remote {
+        url: url.to_owned(),
+        token: token.to_owned(),
+    };
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1000.0))
+        .with_max_steps(64)
+        .build_eframe(move |cc| {
+            let backend = Backend::new(None).expect("backend runtime");
+            StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
+        });
+    until(&mut h, "connected", |app| app.server.catalog_ready);
+    h.get_by_label("Rollout").click();
+    until(&mut h, "the dashboard loads", |app| {
+        app.state.view == MainView::Rollout && app.rollout.loaded
+    });
+    h
+}
+
+fn state_of(app: &StudioApp, ot: &str) -> Option<Rollout> {
+    app.rollout.row(ot).map(|r| r.output_type.spec.rollout)
+}
+
+#[test]
+fn promote_and_roll_back_by_clicking_and_open_a_comparison() {
+    let s = setup();
+    let mut h = app(&s.server.url, &s.server.admin_token);
+    let ot = s.output_type.clone();
+    assert_eq!(h.state().rollout.selected.as_deref(), Some(ot.as_str()));
+    // The dashboard shows the state, the pass rate, the readiness checks.
+    h.get_by_label("Ready for graph");
+    assert!(h
+        .query_all_by_label_contains("100 % of 1 (1 pass, 0 warn, 0 fail)")
+        .next()
+        .is_some());
+    h.state_mut()
+        .rollout
+        .reason
+        .insert(ot.clone(), "shadow window clean".into());
+    h.get_by_label("Promote to graph").click();
+    until(&mut h, "promoted", |app| {
+        state_of(app, &ot) == Some(Rollout::Graph)
+    });
+    assert!(h
+        .state()
+        .rollout
+        .message
+        .as_deref()
+        .is_some_and(|m| m.contains("is now in graph")));
+
+    h.get_by_label("Roll back to legacy").click();
+    until(&mut h, "rolled back", |app| {
+        state_of(app, &ot) == Some(Rollout::Legacy)
+    });
+    h.get_by_label("Load history").click();
+    until(&mut h, "the history loads", |app| {
+        app.rollout.history.get(&ot).is_some_and(|h| h.len() == 3)
+    });
+    let history = h.state().rollout.history[&ot].clone();
+    assert_eq!(history[0].to, Rollout::Legacy);
+    assert_eq!(history[1].from, Some(Rollout::Shadow));
+    assert_eq!(history[1].to, Rollout::Graph);
+    assert_eq!(history[1].reason.as_deref(), Some("shadow window clean"));
+    assert!(h
+        .query_all_by_label_contains("shadow → graph · shadow window clean")
+        .next()
+        .is_some());
+
+    // The comparison opens the two runs side by side.
+    let outcome = h
+        .state()
+        .rollout
+        .row(&ot)
+        .and_then(|r| r.readiness.recent.first().cloned())
+        .expect("a comparison");
+    assert_eq!(outcome.shadow_run_id, s.shadow_run);
+    h.get_by_label(&workflow_studio::app::rollout_comparison_label(&outcome))
+        .click();
+    until(&mut h, "the compare view opens", |app| {
+        app.state.view == MainView::Runs
+            && app
+                .runs
+                .compare
+                .as_ref()
+                .is_some_and(|c| c.left.is_some() && c.right.is_some())
+    });
+    let cmp = h.state().runs.compare.as_ref().expect("compare");
+    assert_eq!(cmp.left_id, s.legacy_run);
+    assert_eq!(cmp.right_id, s.shadow_run);
+    drop(h);
+    s.server.shutdown();
+}
+
+#[test]
+fn a_refused_role_disables_the_button_with_the_servers_reason() {
+    let s = setup();
+    let mut h = app(&s.server.url, &s.debugger_token);
+    let ot = s.output_type.clone();
+    assert_eq!(h.state().rollout.selected.as_deref(), Some(ot.as_str()));
+    h.get_by_label("Promote to graph").click();
+    until(&mut h, "the server refuses", |app| {
+        app.rollout
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("Refused"))
+    });
+    let button = h.get_by_label("Promote to graph");
+    assert!(button.accesskit_node().is_disabled(), "disabled after 403");
+    assert!(h
+        .query_all_by_label_contains("may not change the rollout from shadow to graph")
+        .next()
+        .is_some());
+    assert_eq!(state_of(h.state(), &ot), Some(Rollout::Shadow));
+    // A debugger may still roll back.
+    h.get_by_label("Roll back to legacy").click();
+    until(&mut h, "rolled back", |app| {
+        state_of(app, &ot) == Some(Rollout::Legacy)
+    });
+    h.state_mut().send(Command::LoadRolloutHistory(ot.clone()));
+    until(&mut h, "the history loads", |app| {
+        app.rollout.history.contains_key(&ot)
+    });
+    let latest = h.state().rollout.history[&ot][0].clone();
+    assert_eq!(latest.actor["role"], "debugger");
+    assert_eq!(latest.actor["label"], "dana");
+    drop(h);
+    s.server.shutdown();
+}
