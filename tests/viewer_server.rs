@@ -176,6 +176,11 @@ fn repair_save_conflict_library_and_preview_against_a_real_server() {
     });
     assert_eq!(s.doc().version, Some(0));
     assert_eq!(s.doc().manifest.parts.len(), 3);
+    assert!(
+        s.doc().warnings.is_empty(),
+        "the server's manifest matches the GLB: {:?}",
+        s.doc().warnings
+    );
     // The library came from the server.
     assert!(s.harness.state().viewer.library.entries.len() >= 32);
 

@@ -176,7 +176,20 @@ pub async fn open_product(client: ApiClient, id: String, seq: u64) -> ViewerEven
             name,
         };
         let engine_lib = library_of(&lib);
-        let doc = blocking(move || load_glb(&glb, source, engine_lib, map, Some(version))).await?;
+        let server_keys: Vec<String> = product["manifest"]["parts"]
+            .as_array()
+            .map(|parts| {
+                parts
+                    .iter()
+                    .filter_map(|p| p["part_key"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut doc =
+            blocking(move || load_glb(&glb, source, engine_lib, map, Some(version))).await?;
+        if let Some(w) = super::model::manifest_mismatch(&server_keys, &doc.manifest) {
+            doc.warnings.push(w);
+        }
         Ok::<_, String>((doc, lib))
     }
     .await;

@@ -126,6 +126,8 @@ pub struct LoadedDoc {
     pub resolved: Resolved,
     pub prepared: PreparedScene,
     pub timings: LoadTimings,
+    /// Things the user should know about the model (e.g. the server's manifest disagrees).
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for LoadedDoc {
@@ -191,7 +193,28 @@ pub fn load_scene(
             resolve_ms,
             prepare_ms,
         },
+        warnings: Vec::new(),
     })
+}
+
+/// Compares the part keys the server's stored manifest lists with the keys of the GLB as
+/// the viewer (and `order.load_product_scene`) reads it; a mismatch means the map may name
+/// keys a render will not see.
+pub fn manifest_mismatch(server_keys: &[String], manifest: &Manifest) -> Option<String> {
+    if server_keys.is_empty() {
+        return None;
+    }
+    let ours: std::collections::BTreeSet<&str> =
+        manifest.parts.iter().map(|p| p.part_key.as_str()).collect();
+    let theirs: std::collections::BTreeSet<&str> = server_keys.iter().map(String::as_str).collect();
+    if ours == theirs {
+        return None;
+    }
+    let only_server = theirs.difference(&ours).count();
+    let only_glb = ours.difference(&theirs).count();
+    Some(format!(
+        "The server's part manifest and the preview GLB disagree: {only_server} key(s) only in the manifest, {only_glb} only in the GLB (renders use the GLB's)"
+    ))
 }
 
 /// Where a part's material comes from, for display and filtering.
@@ -259,6 +282,7 @@ pub struct ViewerDoc {
     /// Bumped whenever `resolved` changes (the viewport restyles its drawables).
     pub generation: u64,
     pub timings: LoadTimings,
+    pub warnings: Vec<String>,
 }
 
 /// Most undo steps kept.
@@ -296,6 +320,7 @@ impl ViewerDoc {
             redo: Vec::new(),
             generation: 0,
             timings: loaded.timings,
+            warnings: loaded.warnings,
         };
         doc.refresh_views();
         (doc, loaded.prepared)
@@ -654,6 +679,23 @@ mod tests {
         .expect("loads");
         assert_eq!(loaded.resolved.unknown.len(), 1);
         assert_eq!(loaded.resolved.resolution.parts.len(), 1);
+    }
+
+    #[test]
+    fn a_server_manifest_that_disagrees_is_reported() {
+        let doc = open("CesiumMilkTruck.glb");
+        let keys: Vec<String> = doc
+            .manifest
+            .parts
+            .iter()
+            .map(|p| p.part_key.clone())
+            .collect();
+        assert_eq!(manifest_mismatch(&keys, &doc.manifest), None);
+        assert_eq!(manifest_mismatch(&[], &doc.manifest), None);
+        let mut other = keys.clone();
+        other[0] = "elsewhere".into();
+        let w = manifest_mismatch(&other, &doc.manifest).expect("mismatch");
+        assert!(w.contains("1 key(s) only in the manifest"), "{w}");
     }
 
     #[test]

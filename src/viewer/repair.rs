@@ -133,6 +133,9 @@ pub fn repair_panel_ui(
                 ui.weak("Reload keeps your version in Undo.");
             });
     }
+    for warning in &doc.warnings {
+        ui.colored_label(ui.visuals().warn_fg_color, warning);
+    }
     for problem in &doc.resolved.unknown {
         ui.colored_label(
             ui.visuals().error_fg_color,
