@@ -485,7 +485,7 @@ impl ApiClient {
                 .json(&body),
             )
             .await?;
-        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+        Ok(run_id_of(&started))
     }
 
     /// A JSON body with the version its `ETag` names.
@@ -527,6 +527,18 @@ impl ApiClient {
         Ok((value, version))
     }
 
+    /// `POST {path}` with dispatch inputs and overrides: preflight and dispatch share it.
+    async fn post_run_body(
+        &self,
+        path: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<Value, ClientError> {
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        self.json(self.request(reqwest::Method::POST, path).json(&body))
+            .await
+    }
+
     /// Preflight of a workflow with dispatch inputs: `{ok, runs, problems}`.
     pub async fn preflight_workflow(
         &self,
@@ -534,15 +546,8 @@ impl ApiClient {
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
     ) -> Result<Value, ClientError> {
-        let body = json!({"inputs": inputs, "overrides": overrides});
-        self.json(
-            self.request(
-                reqwest::Method::POST,
-                &format!("/api/workflows/{id}/preflight"),
-            )
-            .json(&body),
-        )
-        .await
+        self.post_run_body(&format!("/api/workflows/{id}/preflight"), inputs, overrides)
+            .await
     }
 
     /// Starts a run of a workflow; answers the new run's id.
@@ -552,17 +557,10 @@ impl ApiClient {
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
-        let body = json!({"inputs": inputs, "overrides": overrides});
-        let started: Value = self
-            .json(
-                self.request(
-                    reqwest::Method::POST,
-                    &format!("/api/workflows/{id}/dispatch"),
-                )
-                .json(&body),
-            )
+        let started = self
+            .post_run_body(&format!("/api/workflows/{id}/dispatch"), inputs, overrides)
             .await?;
-        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+        Ok(run_id_of(&started))
     }
 
     /// Preflight of an output type (every path its rollout would run): `{ok, runs, problems}`.
@@ -572,13 +570,10 @@ impl ApiClient {
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
     ) -> Result<Value, ClientError> {
-        let body = json!({"inputs": inputs, "overrides": overrides});
-        self.json(
-            self.request(
-                reqwest::Method::POST,
-                &format!("/api/output-types/{id}/preflight"),
-            )
-            .json(&body),
+        self.post_run_body(
+            &format!("/api/output-types/{id}/preflight"),
+            inputs,
+            overrides,
         )
         .await
     }
@@ -590,17 +585,14 @@ impl ApiClient {
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
-        let body = json!({"inputs": inputs, "overrides": overrides});
-        let started: Value = self
-            .json(
-                self.request(
-                    reqwest::Method::POST,
-                    &format!("/api/output-types/{id}/dispatch"),
-                )
-                .json(&body),
+        let started = self
+            .post_run_body(
+                &format!("/api/output-types/{id}/dispatch"),
+                inputs,
+                overrides,
             )
             .await?;
-        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+        Ok(run_id_of(&started))
     }
 
     /// Dispatches a stored order line (its product, output type and overrides).
@@ -611,7 +603,7 @@ impl ApiClient {
                 &format!("/api/order-lines/{id}/dispatch"),
             ))
             .await?;
-        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+        Ok(run_id_of(&started))
     }
 
     /// Follows a run's server-sent events until the stream ends (the run finished) or the
@@ -675,7 +667,7 @@ impl ApiClient {
                     .json(&body),
             )
             .await?;
-        Ok(started["run_id"].as_str().unwrap_or_default().to_owned())
+        Ok(run_id_of(&started))
     }
 
     pub async fn revisions(&self, id: &str) -> Result<Vec<Revision>, ClientError> {
@@ -703,6 +695,11 @@ impl ApiClient {
 }
 
 /// Maps the server's `{"error": {code, message, details}}` body to a [`ClientError`].
+/// The run id of a dispatch answer (`{"run_id": …}`).
+fn run_id_of(answer: &Value) -> String {
+    answer["run_id"].as_str().unwrap_or_default().to_owned()
+}
+
 fn error_from(status: StatusCode, body: &[u8]) -> ClientError {
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let error = &parsed["error"];

@@ -252,8 +252,8 @@ pub async fn queue_priority_contract(store: &dyn Store) {
     assert_eq!(claimed.iter().collect::<Vec<_>>(), expected);
 }
 
-/// Deliverables: one per product and name, all or nothing, replaced only with overwrite;
-/// notifications as an outbox.
+/// Deliverables: one per product and name, all or nothing, replaced only with overwrite (or by
+/// the same order line delivering again); notifications as an outbox.
 pub async fn deliverable_contract(store: &dyn Store) {
     use workflow_contracts::ArtifactRole;
     let run = |mode| NewRun {
@@ -264,9 +264,11 @@ pub async fn deliverable_contract(store: &dyn Store) {
     let graph = workflow_engine::runtime::RunMode::Graph;
     let r1 = store.create_run(&run(graph), false).await.expect("run");
     let r2 = store.create_run(&run(graph), false).await.expect("run");
+    // r1 delivers order line l1, r2 another line (l2): only another line's name conflicts.
+    let line_of = |run_id: &str| if run_id == r1.id { "l1" } else { "l2" };
     let publication = |run_id: &str, names: &[&str], overwrite, notify| NewPublication {
         product_id: "p1".into(),
-        order_line_id: Some("l1".into()),
+        order_line_id: Some(line_of(run_id).into()),
         run_id: run_id.into(),
         node_id: "publish".into(),
         deliverables: names
