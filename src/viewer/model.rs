@@ -583,10 +583,16 @@ mod tests {
     use super::*;
     use workflow_engine::materials::default_library;
 
+    /// `WORKFLOW_FIXTURES`, else `../shared/fixtures` beside the checkout, else
+    /// `/work/shared/fixtures` (as the integration tests resolve it).
     fn fixture(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/fixtures/gltf")
-            .join(name);
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let base = std::env::var("WORKFLOW_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .ok()
+            .or_else(|| Some(here.join("../shared/fixtures")).filter(|p| p.exists()))
+            .unwrap_or_else(|| std::path::PathBuf::from("/work/shared/fixtures"));
+        let path = base.join("gltf").join(name);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 
