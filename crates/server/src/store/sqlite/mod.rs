@@ -367,30 +367,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<OutputTypeRecord> {
         let _write = self.write_gate.lock().await;
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE output_types SET name = $1, workflow_family = $2, artifact_kind = $3, \
-             workflow_id = $4, invocation_overrides = $5, legacy_settings = $6, rollout = $7, \
-             fallback_to_legacy = $8, version = version + 1, updated_at = $9 \
-             WHERE id = $10 AND version = $11",
-        )
-        .bind(&spec.name)
-        .bind(enum_text(&spec.workflow_family)?)
-        .bind(enum_text(&spec.artifact_kind)?)
-        .bind(&spec.workflow_id)
-        .bind(to_json_text(&spec.invocation_overrides)?)
-        .bind(to_json_text(&spec.legacy_settings)?)
-        .bind(enum_text(&spec.rollout)?)
-        .bind(spec.fallback_to_legacy)
-        .bind(now_ms())
-        .bind(id)
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?;
-        let current = fetch_output_type(&mut tx, id).await?;
-        if done.rows_affected() == 0 {
-            return Err(output_type_conflict(current, id));
-        }
-        let record = current.ok_or_else(|| StoreError::NotFound(format!("output type '{id}'")))?;
+        let record = update_output_type_in(&mut tx, id, expected, spec).await?;
         tx.commit().await?;
         Ok(record)
     }
@@ -468,4 +445,38 @@ impl Store for SqliteStore {
         .await?;
         Ok(())
     }
+}
+
+/// The versioned `UPDATE` of an output type inside `tx`: a stale `expected` is a conflict with
+/// the current record. Plain updates and rollout changes share it.
+pub(super) async fn update_output_type_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &str,
+    expected: i64,
+    spec: &OutputTypeSpec,
+) -> StoreResult<OutputTypeRecord> {
+    let done = sqlx::query(
+        "UPDATE output_types SET name = $1, workflow_family = $2, artifact_kind = $3, \
+         workflow_id = $4, invocation_overrides = $5, legacy_settings = $6, rollout = $7, \
+         fallback_to_legacy = $8, version = version + 1, updated_at = $9 \
+         WHERE id = $10 AND version = $11",
+    )
+    .bind(&spec.name)
+    .bind(enum_text(&spec.workflow_family)?)
+    .bind(enum_text(&spec.artifact_kind)?)
+    .bind(&spec.workflow_id)
+    .bind(to_json_text(&spec.invocation_overrides)?)
+    .bind(to_json_text(&spec.legacy_settings)?)
+    .bind(enum_text(&spec.rollout)?)
+    .bind(spec.fallback_to_legacy)
+    .bind(now_ms())
+    .bind(id)
+    .bind(expected)
+    .execute(&mut **tx)
+    .await?;
+    let current = fetch_output_type(tx, id).await?;
+    if done.rows_affected() == 0 {
+        return Err(output_type_conflict(current, id));
+    }
+    current.ok_or_else(|| StoreError::NotFound(format!("output type '{id}'")))
 }

@@ -1,11 +1,11 @@
 //! SQLite implementation of [`RolloutStore`]. Portable SQL like the rest (`$n`, TEXT JSON,
 //! BIGINT unix milliseconds, `ON CONFLICT … DO NOTHING`); writers go through the write gate.
 
-use super::rows::{enum_text, from_json_text, output_type_conflict, parse_enum, to_json_text};
-use super::{fetch_output_type, SqliteStore};
+use super::rows::{enum_text, from_json_text, parse_enum, to_json_text};
+use super::SqliteStore;
 use crate::store::{
     new_id, now_ms, NewRolloutChange, NewShadowComparison, OutputTypeRecord, RolloutChange,
-    RolloutStore, ShadowComparison, StoreError, StoreResult,
+    RolloutStore, ShadowComparison, StoreResult,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -109,30 +109,7 @@ impl RolloutStore for SqliteStore {
     ) -> StoreResult<(OutputTypeRecord, RolloutChange)> {
         let _write = self.write_gate.lock().await;
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE output_types SET name = $1, workflow_family = $2, artifact_kind = $3, \
-             workflow_id = $4, invocation_overrides = $5, legacy_settings = $6, rollout = $7, \
-             fallback_to_legacy = $8, version = version + 1, updated_at = $9 \
-             WHERE id = $10 AND version = $11",
-        )
-        .bind(&spec.name)
-        .bind(enum_text(&spec.workflow_family)?)
-        .bind(enum_text(&spec.artifact_kind)?)
-        .bind(&spec.workflow_id)
-        .bind(to_json_text(&spec.invocation_overrides)?)
-        .bind(to_json_text(&spec.legacy_settings)?)
-        .bind(enum_text(&spec.rollout)?)
-        .bind(spec.fallback_to_legacy)
-        .bind(now_ms())
-        .bind(id)
-        .bind(expected)
-        .execute(&mut *tx)
-        .await?;
-        let current = fetch_output_type(&mut tx, id).await?;
-        if done.rows_affected() == 0 {
-            return Err(output_type_conflict(current, id));
-        }
-        let record = current.ok_or_else(|| StoreError::NotFound(format!("output type '{id}'")))?;
+        let record = super::update_output_type_in(&mut tx, id, expected, spec).await?;
         let change = insert_change(&mut tx, id, record.version, change).await?;
         tx.commit().await?;
         Ok((record, change))
