@@ -13,16 +13,46 @@ ensure_packages() {
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq >/dev/null
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        # The downloaded .deb files are not needed once unpacked; on a small disk they are
+        # room the build needs.
+        apt-get clean
     else
         echo "warning: missing packages ${missing[*]}; install them with: sudo apt-get install ${missing[*]}" >&2
     fi
 }
 
-# What the desktop app needs at run time (X11/Wayland windowing and OpenGL through Mesa;
-# zenity is the file dialog when no desktop portal runs, e.g. on a bare X server).
-APP_RUNTIME_PACKAGES=(libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libwayland-client0 libgl1 libegl1 libgl1-mesa-dri zenity)
+# What the desktop app needs at run time (X11/Wayland windowing and OpenGL through Mesa).
+APP_RUNTIME_PACKAGES=(libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 libwayland-client0 libgl1 libegl1 libgl1-mesa-dri)
+# The save/open file dialog when no desktop portal runs (e.g. on a bare X server). Only the
+# running app needs it (~250 MB with WebKit and GStreamer), so the test command skips it.
+APP_DIALOG_PACKAGES=(zenity)
 # Building the engine: khronos-egl links the system libEGL through pkg-config.
 BUILD_PACKAGES=(pkg-config libegl-dev)
 # The headless renderer (EGL surfaceless; Mesa llvmpipe without a GPU) and STEP import
 # through OpenCASCADE (occt-draw loads the plugins the -dev packages name).
 ENGINE_RUNTIME_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri occt-draw libocct-draw-dev libocct-data-exchange-dev)
+
+# A full test build needs about 3.5 GB. CI machines' disks vary (one run had under 1 GB
+# free once the packages were in); when the checkout's filesystem is that short and the
+# RAM-backed /dev/shm has more room, build there instead. An explicit CARGO_TARGET_DIR wins.
+choose_build_dir() {
+    local need_mb=6000 here shm
+    here=$(df -Pm . | awk 'NR==2 {print $4}')
+    echo "==> ${here} MB free on the checkout's disk"
+    [ -n "${CARGO_TARGET_DIR:-}" ] && return 0
+    [ "${here:-0}" -ge "$need_mb" ] && return 0
+    shm=$(df -Pm /dev/shm 2>/dev/null | awk 'NR==2 {print $4}')
+    if [ "${shm:-0}" -gt "${here:-0}" ] && [ "${shm:-0}" -ge 4000 ]; then
+        export CARGO_TARGET_DIR=/dev/shm/workflow-studio-target
+        echo "==> short of disk: building in $CARGO_TARGET_DIR (${shm} MB free there)"
+    else
+        echo "warning: ${here} MB free; a full test build needs about 3500 MB" >&2
+    fi
+}
+
+# How much room the build took and what is left (printed at the end of a CI run, so a
+# failure for want of disk shows the figures).
+report_disk() {
+    local dir="${CARGO_TARGET_DIR:-target}"
+    echo "==> build dir $(du -sh "$dir" 2>/dev/null | cut -f1); free: $(df -Ph "$dir" | awk 'NR==2 {print $4}')"
+}

@@ -1,6 +1,4 @@
-mod common;
-
-use common::{gltf, load};
+use crate::common::{gltf, load};
 use workflow_engine::{extract_manifest, import_file, ImportParams, ManifestParams};
 
 #[test]

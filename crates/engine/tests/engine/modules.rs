@@ -1,7 +1,7 @@
 //! The production modules end to end through the graph runtime: the cad_file and order_line
 //! starter graphs on real fixtures with the real (llvmpipe) renderer.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};

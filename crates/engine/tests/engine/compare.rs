@@ -2,7 +2,7 @@
 //! camera preset → fail), exported GLBs (one material changed → fail naming the part key), and
 //! whole legacy vs graph runs through the production modules with attribution.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use workflow_engine::{extract_manifest, import_file, ImportParams, ManifestParams};
 

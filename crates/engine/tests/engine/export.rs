@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use workflow_engine::camera::{frame_camera, CameraParams};
 use workflow_engine::export_glb::{

@@ -1,4 +1,4 @@
-mod common;
+use crate::common;
 
 use workflow_engine::materials::{
     default_library, glob_match, parse_hex_color, MaterialMap, MaterialSource, MissingPolicy,

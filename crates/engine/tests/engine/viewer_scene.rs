@@ -2,7 +2,7 @@
 //! restyled in place after a map edit, picked through the id-buffer pass. The restyled scene
 //! must render exactly like a scene built from scratch with the new resolution.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

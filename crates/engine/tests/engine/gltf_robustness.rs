@@ -1,5 +1,5 @@
 //! Synthetic glTF variants derived at run time: format corners and corrupted bytes.
-mod common;
+use crate::common;
 
 use serde_json::json;
 use workflow_engine::import::gltf::import_gltf_slice;

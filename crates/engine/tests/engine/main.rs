@@ -1,0 +1,15 @@
+//! The engine's integration tests, one binary (one link of the engine and the renderer
+//! instead of one per file).
+mod common;
+
+mod camera_lighting;
+mod compare;
+mod export;
+mod gltf_robustness;
+mod import_gltf;
+mod import_step;
+mod materials;
+mod modules;
+mod params;
+mod render;
+mod viewer_scene;

@@ -1,0 +1,14 @@
+//! The app's integration tests, one binary: every test file links the whole app (egui,
+//! three-d, the engine and the server, ~110 MB each), so separate binaries cost a gigabyte
+//! of disk and a long link apiece.
+mod app_shell;
+mod drafts;
+mod editor;
+mod rollout;
+mod runs;
+mod runs_production;
+mod server_editor;
+mod viewer_consistency;
+mod viewer_part_keys;
+mod viewer_server;
+mod viewer_ui;
