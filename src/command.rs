@@ -58,6 +58,8 @@ pub enum Command {
     CloseArtifact,
     /// Ask where to save an artifact, then write it there.
     SaveArtifact(crate::app::ArtifactItem),
+    /// Ask for a folder, then write a set of artifacts (a turntable's PNG frames) into it.
+    SaveArtifactSet(Vec<crate::app::ArtifactItem>),
     RefreshOutputTypes,
     NewOutputType,
     SelectOutputType(String),
@@ -214,6 +216,7 @@ impl Command {
             Command::OpenArtifact { .. } => "Open artifact",
             Command::CloseArtifact => "Close artifact",
             Command::SaveArtifact(_) => "Save artifact…",
+            Command::SaveArtifactSet(_) => "Save frames…",
             Command::RefreshOutputTypes => "Refresh output types",
             Command::NewOutputType => "New output type",
             Command::SelectOutputType(_) => "Select output type",

@@ -265,8 +265,79 @@ impl StudioApp {
     }
 }
 
+/// What the artifact panel shows as one card: an artifact, or a node's turntable frames.
+#[derive(Debug, PartialEq)]
+enum Card<'a> {
+    One(&'a ArtifactItem),
+    Frames(&'a [ArtifactItem]),
+}
+
+/// Consecutive `turntable_frame` artifacts of one node become one card; 36 thumbnails of
+/// nearly the same picture would bury the rest.
+fn cards(artifacts: &[ArtifactItem]) -> Vec<Card<'_>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < artifacts.len() {
+        let a = &artifacts[i];
+        if a.role == FRAME_ROLE {
+            let len = artifacts[i..]
+                .iter()
+                .take_while(|b| b.role == FRAME_ROLE && b.node_id == a.node_id)
+                .count();
+            out.push(Card::Frames(&artifacts[i..i + len]));
+            i += len;
+        } else {
+            out.push(Card::One(a));
+            i += 1;
+        }
+    }
+    out
+}
+
+const FRAME_ROLE: &str = "turntable_frame";
+
+/// The file name a frame of a set gets in the chosen folder.
+fn frame_file_name(meta: &ArtifactItem, index: usize) -> String {
+    format!("{}-frame-{index:03}.png", meta.node_id)
+}
+
+impl StudioApp {
+    /// Asks for a folder (native dialog), then fetches the artifacts one by one and writes
+    /// them there as `<node>-frame-<n>.png`; the first failure stops and is reported.
+    pub(super) fn save_artifact_set(&self, items: Vec<ArtifactItem>) -> Result<(), String> {
+        let c = self.server.client.clone().ok_or("Not connected")?;
+        self.spawn(async move {
+            let Some(folder) = rfd::AsyncFileDialog::new()
+                .set_title("Save turntable frames into")
+                .pick_folder()
+                .await
+            else {
+                return BackendEvent::Notice("Save cancelled".into());
+            };
+            let dir = folder.path().to_owned();
+            for (i, meta) in items.iter().enumerate() {
+                let path = dir.join(frame_file_name(meta, i));
+                let written = match c.artifact(&meta.id).await {
+                    Ok((bytes, _)) => {
+                        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+                    }
+                    Err(e) => Err(format!("frame {i}: {e}")),
+                };
+                if let Err(message) = written {
+                    return BackendEvent::Failed {
+                        task: "save frames",
+                        message,
+                    };
+                }
+            }
+            BackendEvent::Notice(format!("Saved {} frames to {}", items.len(), dir.display()))
+        });
+        Ok(())
+    }
+}
+
 /// The artifacts of a run as thumbnails (images) or labelled chips (other files); each can be
-/// opened large or saved.
+/// opened large or saved. A turntable's PNG frames share one card.
 pub(super) fn artifacts_ui(
     ui: &mut Ui,
     view: &mut ArtifactView,
@@ -278,7 +349,14 @@ pub(super) fn artifacts_ui(
         return;
     }
     ui.horizontal_wrapped(|ui| {
-        for meta in artifacts {
+        for card in cards(artifacts) {
+            let meta = match card {
+                Card::One(meta) => meta,
+                Card::Frames(frames) => {
+                    frames_card_ui(ui, view, frames, out);
+                    continue;
+                }
+            };
             ui.vertical(|ui| {
                 ui.set_width(THUMB);
                 thumbnail_ui(ui, view, meta, out);
@@ -307,6 +385,36 @@ pub(super) fn artifacts_ui(
                     }
                 });
             });
+        }
+    });
+}
+
+/// A node's turntable frames: the first frame as the thumbnail, the count, and one button
+/// that saves them all into a folder.
+fn frames_card_ui(
+    ui: &mut Ui,
+    view: &mut ArtifactView,
+    frames: &[ArtifactItem],
+    out: &mut Vec<Command>,
+) {
+    let Some(first) = frames.first() else {
+        return;
+    };
+    ui.vertical(|ui| {
+        ui.set_width(THUMB);
+        thumbnail_ui(ui, view, first, out);
+        let total: u64 = frames.iter().map(|f| f.size).sum();
+        ui.label(format!("{} · {} PNG frames", first.node_id, frames.len()))
+            .on_hover_text(format!(
+                "one PNG per turntable frame, {} in all",
+                super::run_detail::human_size(total)
+            ));
+        if ui
+            .small_button("Save frames…")
+            .on_hover_text("Write every frame into a folder")
+            .clicked()
+        {
+            out.push(Command::SaveArtifactSet(frames.to_vec()));
         }
     });
 }
@@ -457,6 +565,35 @@ mod tests {
         img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
             .expect("encode");
         out
+    }
+
+    fn item(node: &str, role: &str) -> ArtifactItem {
+        ArtifactItem {
+            id: format!("{node}-{role}"),
+            node_id: node.into(),
+            role: role.into(),
+            media_type: "image/png".into(),
+            size: 10,
+        }
+    }
+
+    #[test]
+    fn a_nodes_turntable_frames_share_one_card() {
+        let list = vec![
+            item("still", "still"),
+            item("turntable", "turntable"),
+            item("turntable", FRAME_ROLE),
+            item("turntable", FRAME_ROLE),
+            item("turntable", FRAME_ROLE),
+            item("second", FRAME_ROLE),
+            item("export", "scene_export"),
+        ];
+        let cards = cards(&list);
+        assert_eq!(cards.len(), 5, "{cards:?}");
+        assert_eq!(cards[2], Card::Frames(&list[2..5]));
+        assert_eq!(cards[3], Card::Frames(&list[5..6]));
+        assert_eq!(cards[4], Card::One(&list[6]));
+        assert_eq!(frame_file_name(&list[2], 7), "turntable-frame-007.png");
     }
 
     #[test]

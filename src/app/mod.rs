@@ -319,6 +319,7 @@ impl StudioApp {
                 Ok(())
             }
             Command::SaveArtifact(item) => self.save_artifact(item),
+            Command::SaveArtifactSet(items) => self.save_artifact_set(items),
             Command::RefreshOutputTypes => {
                 self.refresh_output_types();
                 Ok(())

@@ -323,10 +323,10 @@ fn order_nodes() -> Vec<NodeDefinition> {
             })
             .0,
         Def::new("render.turntable", "Render turntable", R::Render, "render.turntable", &[OrderLine])
-            .describe("Renders frames while the product turns about its up axis.")
+            .describe("Renders frames while the product turns about its up axis, written as an animated GIF plus one PNG per frame.")
             .input(PortSpec::input("scene", T::Scene, "Scene", "Lit scene with camera."))
             .output("frames", T::Frames, "Frames", "Rendered frames in order.")
-            .artifacts(&[], &[A::Turntable])
+            .artifacts(&[], &[A::Turntable, A::TurntableFrame])
             .legacy("order.render_turntable")
             .params({
                 let mut p = image_params(1024, 1024, false);
@@ -335,6 +335,7 @@ fn order_nodes() -> Vec<NodeDefinition> {
                     P::float("degrees", "Rotation", 360.0, 1.0, 360.0, "Total rotation over all frames.").unit("deg"),
                     P::float("start_angle", "Start angle", 0.0, -180.0, 180.0, "Rotation of the first frame.").unit("deg"),
                     P::choice("direction", "Direction", "counterclockwise", &["counterclockwise", "clockwise"], "Turning direction seen from above."),
+                    P::bool("png_frames", "Write PNG frames", true, "Store every frame as a PNG beside the animated GIF (off for quick previews)."),
                 ]);
                 p
             })
@@ -358,7 +359,7 @@ fn order_nodes() -> Vec<NodeDefinition> {
             .input(PortSpec::input("frames", T::Frames, "Frames", "Turntable frames to publish.").optional())
             .input(PortSpec::input("scene_file", T::SceneFile, "Scene file", "Scene export to publish.").optional())
             .input(PortSpec::input("report", T::MaterialReport, "Material report", "Report to attach.").optional())
-            .artifacts(&[A::Still, A::Turntable, A::SceneExport, A::MaterialReport], &[A::Still, A::Turntable, A::SceneExport, A::MaterialReport])
+            .artifacts(&[A::Still, A::Turntable, A::TurntableFrame, A::SceneExport, A::MaterialReport], &[A::Still, A::Turntable, A::TurntableFrame, A::SceneExport, A::MaterialReport])
             .legacy("order.publish")
             .params(vec![
                 naming("{product}_{output_type}{frame}.{ext}"),

@@ -52,6 +52,8 @@ pub enum ArtifactRole {
     MaterialReport,
     Still,
     Turntable,
+    /// One frame of a turntable as a PNG, in turning order (the animation is `Turntable`).
+    TurntableFrame,
     SceneExport,
     /// A shadow comparison's report (JSON), stored on the shadow run. No node publishes it.
     ParityReport,
@@ -69,6 +71,7 @@ impl ArtifactRole {
             ArtifactRole::MaterialReport => "material_report",
             ArtifactRole::Still => "still",
             ArtifactRole::Turntable => "turntable",
+            ArtifactRole::TurntableFrame => "turntable_frame",
             ArtifactRole::SceneExport => "scene_export",
             ArtifactRole::ParityReport => "parity_report",
             ArtifactRole::DifferenceImage => "difference_image",

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use workflow_engine::lighting::LightingParams;
-use workflow_engine::render::{AntiAliasing, ImageParams, Renderer};
+use workflow_engine::render::{encode_gif, encode_png_frames, AntiAliasing, ImageParams, Renderer};
 use workflow_engine::turntable::{render_turntable, TurntableParams};
 use workflow_engine::{
     extract_manifest, import_file, ImportParams, ManifestParams, MaterialResolution,
@@ -208,15 +208,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 frame_count: 36,
                 ..TurntableParams::default()
             };
-            let mut times = Vec::new();
+            let (mut times, mut encodes) = (Vec::new(), Vec::new());
             for _ in 0..runs.clamp(1, 3) {
                 let t = Instant::now();
                 let frames =
                     render_turntable(&mut renderer, &scene, &manifest, &res, &lighting, &params)?;
                 times.push(t.elapsed());
                 assert_eq!(frames.len(), 36);
+                // What render.turntable adds after rendering: the GIF and one PNG per frame.
+                let t = Instant::now();
+                let gif = encode_gif(&frames, 1000 / 12)?;
+                let pngs = encode_png_frames(&frames)?;
+                encodes.push(t.elapsed());
+                assert!(!gif.is_empty() && pngs.len() == 36);
             }
             println!("turntable 36×512² {name:26} {aa:?} {}", stats(times));
+            println!("  encode GIF + 36 PNG {name:24} {aa:?} {}", stats(encodes));
         }
     }
     Ok(())

@@ -64,14 +64,27 @@ impl DirArtifacts {
         }
     }
 
-    /// `<node>.<role>.<ext>`, or `<node>.<role>-<n>.<ext>` for a node's n-th artifact of a role.
+    /// `<node>.<role>.<ext>`, or `<node>.<role>-<n>.<ext>` for a node's n-th artifact of a role;
+    /// turntable frames are numbered from the first, `<node>.turntable_frame-000.png`.
     fn claim_name(&self, node_id: &str, role: ArtifactRole, media_type: &str) -> String {
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         let (node, ext) = (file_part(node_id), extension_for(media_type));
-        let mut name = format!("{node}.{role}.{ext}");
-        let mut n = 2;
+        let sequence = role == ArtifactRole::TurntableFrame;
+        let numbered = |n: usize| {
+            if sequence {
+                format!("{node}.{role}-{n:03}.{ext}")
+            } else {
+                format!("{node}.{role}-{n}.{ext}")
+            }
+        };
+        let mut name = if sequence {
+            numbered(0)
+        } else {
+            format!("{node}.{role}.{ext}")
+        };
+        let mut n = if sequence { 1 } else { 2 };
         while used.contains(&name) {
-            name = format!("{node}.{role}-{n}.{ext}");
+            name = numbered(n);
             n += 1;
         }
         used.insert(name.clone());
@@ -252,5 +265,26 @@ mod tests {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         assert!(!names.iter().any(|n| n.ends_with(".part")), "{names:?}");
+    }
+
+    #[test]
+    fn turntable_frames_are_numbered_from_the_first() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sink = DirArtifacts::new(dir.path());
+        let ids: Vec<_> = (0..3)
+            .map(|_| {
+                sink.store("r", "tt", ArtifactRole::TurntableFrame, "image/png", b"p")
+                    .expect("stored")
+                    .id
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "tt.turntable_frame-000.png",
+                "tt.turntable_frame-001.png",
+                "tt.turntable_frame-002.png"
+            ]
+        );
     }
 }

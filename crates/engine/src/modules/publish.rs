@@ -101,6 +101,13 @@ impl Module for OutputPublish {
                 role: ArtifactRole::Turntable,
                 artifact_id: f.artifact_id.clone(),
             });
+            for (i, id) in f.frame_artifact_ids.iter().enumerate() {
+                deliverables.push(Deliverable {
+                    name: name("png", &format!("_{i:03}"), f.width, f.height),
+                    role: ArtifactRole::TurntableFrame,
+                    artifact_id: Some(id.clone()),
+                });
+            }
         }
         if let Some(f) = inputs
             .get("scene_file")

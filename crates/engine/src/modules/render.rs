@@ -11,7 +11,7 @@ use super::{engine_error, param_error, reader, RENDERER_UNAVAILABLE};
 use crate::digest::bytes_digest;
 use crate::params::{image_params, turntable_params};
 use crate::pipeline::{render_frames, render_image, SceneValue};
-use crate::render::{encode_gif, OutputFormat, RenderService};
+use crate::render::{encode_gif, encode_png_frames, OutputFormat, RenderService};
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
 
 type Params = Map<String, Value>;
@@ -99,7 +99,8 @@ impl Module for RenderImage {
     }
 }
 
-/// `render.turntable`: frames encoded as one animated GIF artifact.
+/// `render.turntable`: the frames as one animated GIF artifact (`turntable`) and, unless
+/// `png_frames` is off, one PNG artifact per frame (`turntable_frame`, in turning order).
 pub struct RenderTurntable(pub Arc<LazyRenderService>);
 
 impl Module for RenderTurntable {
@@ -109,7 +110,9 @@ impl Module for RenderTurntable {
         inputs: &NodeInputs,
         params: &Params,
     ) -> Result<NodeOutputs, ModuleError> {
-        let p = turntable_params(&reader(ctx, params)?).map_err(param_error)?;
+        let r = reader(ctx, params)?;
+        let p = turntable_params(&r).map_err(param_error)?;
+        let png_frames = r.bool("png_frames").map_err(param_error)?;
         let value = inputs.require_as::<SceneValue>("scene")?.clone();
         let service = self.0.get()?;
         ctx.check_cancelled()?;
@@ -124,9 +127,25 @@ impl Module for RenderTurntable {
         ctx.check_cancelled()?;
         let gif = encode_gif(&frames, 1000 / 12).map_err(|e| engine_error(e.code(), &e))?;
         let artifact = ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
+        let mut frame_artifact_ids = Vec::new();
+        if png_frames {
+            ctx.check_cancelled()?;
+            let pngs = encode_png_frames(&frames).map_err(|e| engine_error(e.code(), &e))?;
+            for png in &pngs {
+                ctx.check_cancelled()?;
+                let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", png)?;
+                frame_artifact_ids.push(a.id);
+            }
+            ctx.log(format!("stored {} PNG frames", pngs.len()));
+        }
         let (width, height) = frames.first().map_or((0, 0), |f| (f.width, f.height));
-        let summary =
-            json!({"frames": frames.len(), "width": width, "height": height, "size": gif.len()});
+        let summary = json!({
+            "frames": frames.len(),
+            "width": width,
+            "height": height,
+            "size": gif.len(),
+            "png_frames": frame_artifact_ids.len(),
+        });
         let digest = bytes_digest("frames", &gif);
         let out = FramesValue {
             gif: Arc::new(gif),
@@ -134,6 +153,7 @@ impl Module for RenderTurntable {
             width,
             height,
             artifact_id: Some(artifact.id),
+            frame_artifact_ids,
         };
         Ok(NodeOutputs::new().with(
             "frames",

@@ -25,7 +25,7 @@ pub struct ImageValue {
     pub artifact_id: Option<String>,
 }
 
-/// `frames`: a turntable, encoded as an animated GIF.
+/// `frames`: a turntable, encoded as an animated GIF (and stored frame by frame as PNGs).
 #[derive(Debug, Clone)]
 pub struct FramesValue {
     pub gif: Arc<Vec<u8>>,
@@ -34,6 +34,9 @@ pub struct FramesValue {
     pub height: u32,
     /// The `turntable` artifact of these bytes.
     pub artifact_id: Option<String>,
+    /// The `turntable_frame` artifacts (one PNG per frame, in order); empty when the node
+    /// was asked for the GIF only.
+    pub frame_artifact_ids: Vec<String>,
 }
 
 /// `scene_file`: an exported GLB (or the main file of a glTF export).

@@ -58,6 +58,29 @@ impl RenderedImage {
     }
 }
 
+/// Each frame as PNG bytes, in order; encoded on every core (a 36-frame turntable is 36
+/// independent encodes).
+pub fn encode_png_frames(frames: &[RenderedImage]) -> Result<Vec<Vec<u8>>, RenderError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = frames.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = frames
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(RenderedImage::to_png).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(frames.len());
+        for w in workers {
+            let encoded = w
+                .join()
+                .map_err(|_| RenderError::Encode("a PNG encoding thread panicked".into()))?;
+            for png in encoded {
+                out.push(png?);
+            }
+        }
+        Ok(out)
+    })
+}
+
 /// Animated GIF (loops forever) from frames of equal size.
 pub fn encode_gif(frames: &[RenderedImage], frame_delay_ms: u32) -> Result<Vec<u8>, RenderError> {
     use image::codecs::gif::{GifEncoder, Repeat};

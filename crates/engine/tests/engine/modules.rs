@@ -326,12 +326,110 @@ async fn legacy_pipelines_run_the_same_modules_still_turntable_and_scene_export(
         assert!(!bytes.is_empty());
         if role == ArtifactRole::Turntable {
             assert_eq!(&bytes[..3], b"GIF");
-            assert_eq!(
-                report.node(step).expect("step").outputs["frames"]["frames"],
-                4
-            );
+            let node = report.node(step).expect("step");
+            assert_eq!(node.outputs["frames"]["frames"], 4);
+            assert_eq!(node.outputs["frames"]["png_frames"], 4);
+            let frames = turntable_frames(&report, &artifacts, step);
+            assert_eq!(frames.len(), 4, "one PNG per frame");
+            for png in &frames {
+                assert_eq!(png_size(png), (64, 64));
+            }
+            assert_ne!(frames[0], frames[1], "the product turns between frames");
         }
     }
+}
+
+/// The PNG bytes of a node's `turntable_frame` artifacts, in the order they were stored.
+fn turntable_frames(report: &RunReport, artifacts: &MemoryArtifacts, node: &str) -> Vec<Vec<u8>> {
+    report
+        .node(node)
+        .expect("node in report")
+        .artifacts
+        .iter()
+        .filter(|a| a.role == ArtifactRole::TurntableFrame)
+        .map(|a| {
+            let (r, bytes) = artifacts.get(&a.id).expect("frame stored");
+            assert_eq!(r.media_type, "image/png");
+            bytes
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_published_turntable_delivers_the_gif_and_every_png_frame_in_order() {
+    use workflow_contracts::output_type::ArtifactKind;
+    let sink = Arc::new(MemoryDeliverables::default());
+    let (_dir, _products, runtime, artifacts) =
+        setup_source(common::gltf("Box.glb"), Some(sink.clone()));
+    process(&runtime, &artifacts).await;
+    let inputs: Map<String, Value> = json!({"product_id": "p1", "order_line_id": "l1"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let spec = legacy_spec(
+        ArtifactKind::Turntable,
+        json!({"frames": 3, "width": 48, "height": 48}),
+    );
+    let report = runtime
+        .run_legacy(
+            &spec,
+            "legacy",
+            inputs.clone(),
+            Map::new(),
+            None,
+            CancellationToken::new(),
+        )
+        .await
+        .expect("legacy pipeline");
+    all_succeeded(&report);
+    let names: Vec<_> = sink
+        .deliverables()
+        .iter()
+        .map(|d| (d.deliverable.name.clone(), d.deliverable.role))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("p1_output.gif".to_owned(), ArtifactRole::Turntable),
+            ("p1_output_000.png".to_owned(), ArtifactRole::TurntableFrame),
+            ("p1_output_001.png".to_owned(), ArtifactRole::TurntableFrame),
+            ("p1_output_002.png".to_owned(), ArtifactRole::TurntableFrame),
+        ]
+    );
+    let frame_ids: Vec<_> = report
+        .node("order.render_turntable")
+        .expect("turntable step")
+        .artifacts
+        .iter()
+        .filter(|a| a.role == ArtifactRole::TurntableFrame)
+        .map(|a| Some(a.id.clone()))
+        .collect();
+    let delivered_ids: Vec<_> = sink.deliverables()[1..]
+        .iter()
+        .map(|d| d.deliverable.artifact_id.clone())
+        .collect();
+    assert_eq!(
+        delivered_ids, frame_ids,
+        "each frame name points at its frame"
+    );
+
+    // Frames off: the GIF only, for quick previews.
+    let mut overrides = Map::new();
+    overrides.insert("order.render_turntable.png_frames".into(), json!(false));
+    overrides.insert("order.publish.overwrite".into(), json!(true));
+    let report = runtime
+        .run_legacy(
+            &spec,
+            "legacy",
+            inputs,
+            overrides,
+            None,
+            CancellationToken::new(),
+        )
+        .await
+        .expect("legacy pipeline");
+    all_succeeded(&report);
+    assert!(turntable_frames(&report, &artifacts, "order.render_turntable").is_empty());
 }
 
 /// The manifest's overall bounds `(min, max)` of a cad_file run with `overrides`.
