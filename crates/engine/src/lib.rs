@@ -28,6 +28,7 @@ pub mod camera;
 pub mod compare;
 pub mod digest;
 pub mod export_glb;
+pub mod file_name;
 pub mod golden;
 pub mod import;
 pub mod lighting;

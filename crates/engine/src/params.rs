@@ -437,7 +437,23 @@ pub fn image_params(r: &ParamReader) -> Result<ImageParams, ParamError> {
     })
 }
 
-/// `render.turntable`.
+/// `render.turntable` as its module reads it: what to render and what to store.
+#[derive(Debug, Clone)]
+pub struct TurntableNodeParams {
+    pub turntable: TurntableParams,
+    /// Store one PNG per frame beside the animated GIF.
+    pub png_frames: bool,
+}
+
+/// `render.turntable`, every parameter.
+pub fn turntable_node_params(r: &ParamReader) -> Result<TurntableNodeParams, ParamError> {
+    Ok(TurntableNodeParams {
+        turntable: turntable_params(r)?,
+        png_frames: r.bool("png_frames")?,
+    })
+}
+
+/// `render.turntable`'s rendering parameters.
 pub fn turntable_params(r: &ParamReader) -> Result<TurntableParams, ParamError> {
     Ok(TurntableParams {
         image: image_params(r)?,

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use serde_json::{json, Value};
 use workflow_contracts::ArtifactRole;
 
+use crate::file_name::file_part;
 use crate::runtime::{ArtifactRef, ArtifactSink, NodeStatus, RunReport};
 
 /// The run record's file name in the output directory.
@@ -26,26 +27,6 @@ pub fn extension_for(media_type: &str) -> &'static str {
         "application/json" => "json",
         "text/plain" => "txt",
         _ => "bin",
-    }
-}
-
-/// `text` reduced to letters, digits, `-` and `_` (never empty), safe as part of a file name.
-fn file_part(text: &str) -> String {
-    let part: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(80)
-        .collect();
-    if part.is_empty() {
-        "node".to_owned()
-    } else {
-        part
     }
 }
 

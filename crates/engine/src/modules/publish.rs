@@ -12,6 +12,7 @@ use super::{
     param_error, reader, Deliverable, DeliverableError, DeliverablePublication, DeliverableSink,
     DELIVERABLE_EXISTS, DELIVERABLE_STORE_FAILED,
 };
+use crate::file_name::file_part;
 use crate::params::output_publish_params;
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs};
 
@@ -60,16 +61,21 @@ impl Module for OutputPublish {
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty());
         let date = today();
+        // Ids and the output type's name may hold spaces or slashes: reduced to file-name
+        // characters so a deliverable name never becomes a path.
+        let product_part = file_part(product.unwrap_or("product"));
+        let line_part = line.map(file_part).unwrap_or_default();
+        let output_type_part = file_part(
+            ctx.run_input("output_type")
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or("output"),
+        );
         let name = |ext: &str, frame: &str, w: u32, h: u32| {
             p.naming_template
-                .replace("{product}", product.unwrap_or("product"))
-                .replace("{order_line}", line.unwrap_or(""))
-                .replace(
-                    "{output_type}",
-                    ctx.run_input("output_type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("output"),
-                )
+                .replace("{product}", &product_part)
+                .replace("{order_line}", &line_part)
+                .replace("{output_type}", &output_type_part)
                 .replace("{frame}", frame)
                 .replace("{width}", &w.to_string())
                 .replace("{height}", &h.to_string())

@@ -9,7 +9,7 @@ use workflow_contracts::{ArtifactRole, PortType};
 use super::values::{FramesValue, ImageValue};
 use super::{engine_error, param_error, reader, RENDERER_UNAVAILABLE};
 use crate::digest::bytes_digest;
-use crate::params::{image_params, turntable_params};
+use crate::params::{image_params, turntable_node_params};
 use crate::pipeline::{render_frames, render_image, SceneValue};
 use crate::render::{encode_gif, encode_png_frames, OutputFormat, RenderService};
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
@@ -110,9 +110,8 @@ impl Module for RenderTurntable {
         inputs: &NodeInputs,
         params: &Params,
     ) -> Result<NodeOutputs, ModuleError> {
-        let r = reader(ctx, params)?;
-        let p = turntable_params(&r).map_err(param_error)?;
-        let png_frames = r.bool("png_frames").map_err(param_error)?;
+        let node = turntable_node_params(&reader(ctx, params)?).map_err(param_error)?;
+        let (p, png_frames) = (node.turntable, node.png_frames);
         let value = inputs.require_as::<SceneValue>("scene")?.clone();
         let service = self.0.get()?;
         ctx.check_cancelled()?;

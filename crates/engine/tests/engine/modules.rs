@@ -295,7 +295,8 @@ async fn legacy_pipelines_run_the_same_modules_still_turntable_and_scene_export(
         ),
         (
             ArtifactKind::Turntable,
-            json!({"frames": 4, "width": 64, "height": 64}),
+            // Three frames: a cube turned by 90° looks the same, by 120° it does not.
+            json!({"frames": 3, "width": 64, "height": 64}),
             "order.render_turntable",
             ArtifactRole::Turntable,
             "image/gif",
@@ -327,10 +328,10 @@ async fn legacy_pipelines_run_the_same_modules_still_turntable_and_scene_export(
         if role == ArtifactRole::Turntable {
             assert_eq!(&bytes[..3], b"GIF");
             let node = report.node(step).expect("step");
-            assert_eq!(node.outputs["frames"]["frames"], 4);
-            assert_eq!(node.outputs["frames"]["png_frames"], 4);
+            assert_eq!(node.outputs["frames"]["frames"], 3);
+            assert_eq!(node.outputs["frames"]["png_frames"], 3);
             let frames = turntable_frames(&report, &artifacts, step);
-            assert_eq!(frames.len(), 4, "one PNG per frame");
+            assert_eq!(frames.len(), 3, "one PNG per frame");
             for png in &frames {
                 assert_eq!(png_size(png), (64, 64));
             }
@@ -394,6 +395,10 @@ async fn a_published_turntable_delivers_the_gif_and_every_png_frame_in_order() {
             ("p1_output_000.png".to_owned(), ArtifactRole::TurntableFrame),
             ("p1_output_001.png".to_owned(), ArtifactRole::TurntableFrame),
             ("p1_output_002.png".to_owned(), ArtifactRole::TurntableFrame),
+            (
+                "p1_output_materials.json".to_owned(),
+                ArtifactRole::MaterialReport
+            ),
         ]
     );
     let frame_ids: Vec<_> = report
@@ -404,7 +409,7 @@ async fn a_published_turntable_delivers_the_gif_and_every_png_frame_in_order() {
         .filter(|a| a.role == ArtifactRole::TurntableFrame)
         .map(|a| Some(a.id.clone()))
         .collect();
-    let delivered_ids: Vec<_> = sink.deliverables()[1..]
+    let delivered_ids: Vec<_> = sink.deliverables()[1..4]
         .iter()
         .map(|d| d.deliverable.artifact_id.clone())
         .collect();

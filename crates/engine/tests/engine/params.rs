@@ -21,7 +21,7 @@ fn every_catalog_parameter_is_honoured() {
         ("cad.export_glb", |r| export_params(r).map(drop)),
         ("render.thumbnail", |r| image_params(r).map(drop)),
         ("render.still", |r| image_params(r).map(drop)),
-        ("render.turntable", |r| turntable_params(r).map(drop)),
+        ("render.turntable", |r| turntable_node_params(r).map(drop)),
         ("material.resolve", |r| resolve_options(r).map(drop)),
         ("scene.camera", |r| camera_params(r).map(drop)),
         ("scene.lighting", |r| lighting_params(r).map(drop)),

@@ -200,6 +200,13 @@ impl RunService {
         line_overrides: &Map<String, Value>,
     ) -> Result<Vec<RunRecord>, DispatchError> {
         let plan = plan_dispatch(ot.spec.rollout, ot.spec.fallback_to_legacy);
+        // `output.publish` names deliverables with `{output_type}`: without it two output
+        // types of one product would publish under the same names.
+        let mut input = input;
+        input
+            .inputs
+            .entry("output_type")
+            .or_insert_with(|| Value::String(ot.spec.name.clone()));
         let workflow = self.output_type_workflow(ot).await?;
         let graph_of = |mode: RunMode| {
             if mode.runs_graph() {

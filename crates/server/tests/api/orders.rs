@@ -563,8 +563,9 @@ async fn published_deliverables_overwrite_and_notifications() {
     assert_eq!(run["status"], "succeeded", "{run:#}");
     // The legacy still pipeline publishes the still and the material report.
     let listed = deliverables().await;
-    let name = format!("{product_id}_output.png");
-    let report_name = format!("{product_id}_output_materials.json");
+    // `{output_type}` is the output type's name, reduced to file-name characters.
+    let name = format!("{product_id}_Still_2048_white.png");
+    let report_name = format!("{product_id}_Still_2048_white_materials.json");
     let names: Vec<&str> = listed.iter().filter_map(|d| d["name"].as_str()).collect();
     assert_eq!(names, [name.as_str(), report_name.as_str()], "{listed:#?}");
     let d = &listed[0];
@@ -638,6 +639,39 @@ async fn published_deliverables_overwrite_and_notifications() {
     assert_eq!(listed[0]["artifact_id"], still_of(&newer).as_str());
     assert_eq!(outbox().await["total"], 2);
 
+    // Another output type of the same product publishes under its own names, overwrite off:
+    // the GIF and one PNG per frame, beside the still's.
+    let turntable = output_type(&app, "Turntable 36 frames").await;
+    let small_turntable = json!({"render.turntable.frame_count": 3,
+        "render.turntable.width": 32, "render.turntable.height": 32});
+    let tt_line = create(
+        json!({"product_id": product_id, "output_type_id": turntable,
+        "overrides": small_turntable}),
+    )
+    .await;
+    let tt_run = dispatch(tt_line).await;
+    assert_eq!(tt_run["status"], "succeeded", "{tt_run:#}");
+    let mut names: Vec<String> = deliverables()
+        .await
+        .iter()
+        .filter_map(|d| d["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    let tt = |suffix: &str| format!("{product_id}_Turntable_36_frames{suffix}");
+    assert_eq!(
+        names,
+        [
+            name.clone(),
+            report_name.clone(),
+            tt(".gif"),
+            tt("_000.png"),
+            tt("_001.png"),
+            tt("_002.png"),
+            tt("_materials.json"),
+        ]
+    );
+    assert_eq!(outbox().await["total"], 3);
+
     // The outbox: debugger (or admin) reads it and marks what was sent.
     error_of(
         app.get("/api/notifications", &app.author).await,
@@ -657,13 +691,13 @@ async fn published_deliverables_overwrite_and_notifications() {
     )
     .await;
     assert_eq!(sent["delivered"], true);
-    assert_eq!(outbox().await["total"], 1);
+    assert_eq!(outbox().await["total"], 2);
     let all = json_of(
         app.get("/api/notifications", &app.admin).await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!(all["total"], 2);
+    assert_eq!(all["total"], 3);
     error_of(
         app.get("/api/products/nope/deliverables", &app.author)
             .await,
