@@ -8,6 +8,7 @@ mod rollout;
 mod runs;
 mod runs_production;
 mod server_editor;
+mod support;
 mod viewer_consistency;
 mod viewer_part_keys;
 mod viewer_server;

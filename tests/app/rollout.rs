@@ -16,62 +16,10 @@ use workflow_studio::app::{MainView, StudioApp};
 use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;
 
-/// Produces every declared output (the same for a graph node and the legacy step it mirrors).
-struct Scripted(Registry);
+use crate::support::until;
 
-impl Module for Scripted {
-    fn run(
-        &self,
-        ctx: &NodeContext,
-        _: &NodeInputs,
-        _: &Map<String, Value>,
-    ) -> Result<NodeOutputs, ModuleError> {
-        let def = self
-            .0
-            .get(ctx.node_type())
-            .ok_or_else(|| ModuleError::new("unknown_type", "no definition"))?;
-        Ok(def
-            .output_contract
-            .iter()
-            .fold(NodeOutputs::new(), |out, port| {
-                out.with(
-                    &port.name,
-                    PortValue::json(port.port_type, json!({"type": ctx.node_type()})),
-                )
-            }))
-    }
-}
-
-fn scripted_modules() -> ModuleRegistry {
-    let registry = Registry::builtin();
-    let mut modules = ModuleRegistry::new();
-    let mut keys: Vec<String> = registry
-        .nodes
-        .iter()
-        .map(|d| d.module_key.clone())
-        .collect();
-    keys.sort();
-    keys.dedup();
-    for key in keys {
-        modules.register(&key, Scripted(Registry::builtin()));
-    }
-    modules
-}
-
-fn until(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(h.state()) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting until {what}; status: {}; rollout message: {:?}",
-            h.state().status,
-            h.state().rollout.message
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    h.run_ok();
-}
+/// How long a step of these tests may take before it fails.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// Plain HTTP to the embedded server for the set-up the dashboard does not do.
 struct Http {
@@ -120,9 +68,11 @@ struct Setup {
 /// A server with an output type in shadow whose one comparison passed, and a debugger token.
 fn setup() -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server =
-        workflow_server::embedded::start_in_background_with(dir.path(), Some(scripted_modules()))
-            .expect("server starts");
+    let server = workflow_server::embedded::start_in_background_with(
+        dir.path(),
+        Some(crate::support::scripted_modules()),
+    )
+    .expect("server starts");
     let http = Http {
         rt: tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -192,9 +142,9 @@ fn app(url: &str, token: &str) -> Harness<'static, StudioApp> {
             let backend = Backend::new(None).expect("backend runtime");
             StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
         });
-    until(&mut h, "connected", |app| app.server.catalog_ready);
+    until(&mut h, "connected", WAIT, |app| app.server.catalog_ready);
     h.get_by_label("Rollout").click();
-    until(&mut h, "the dashboard loads", |app| {
+    until(&mut h, "the dashboard loads", WAIT, |app| {
         app.state.view == MainView::Rollout && app.rollout.loaded
     });
     h
@@ -221,7 +171,7 @@ fn promote_and_roll_back_by_clicking_and_open_a_comparison() {
         .reason
         .insert(ot.clone(), "shadow window clean".into());
     h.get_by_label("Promote to graph").click();
-    until(&mut h, "promoted", |app| {
+    until(&mut h, "promoted", WAIT, |app| {
         state_of(app, &ot) == Some(Rollout::Graph)
     });
     assert!(h
@@ -232,11 +182,11 @@ fn promote_and_roll_back_by_clicking_and_open_a_comparison() {
         .is_some_and(|m| m.contains("is now in graph")));
 
     h.get_by_label("Roll back to legacy").click();
-    until(&mut h, "rolled back", |app| {
+    until(&mut h, "rolled back", WAIT, |app| {
         state_of(app, &ot) == Some(Rollout::Legacy)
     });
     h.get_by_label("Load history").click();
-    until(&mut h, "the history loads", |app| {
+    until(&mut h, "the history loads", WAIT, |app| {
         app.rollout.history.get(&ot).is_some_and(|h| h.len() == 3)
     });
     let history = h.state().rollout.history[&ot].clone();
@@ -259,7 +209,7 @@ fn promote_and_roll_back_by_clicking_and_open_a_comparison() {
     assert_eq!(outcome.shadow_run_id, s.shadow_run);
     h.get_by_label(&workflow_studio::app::rollout_comparison_label(&outcome))
         .click();
-    until(&mut h, "the compare view opens", |app| {
+    until(&mut h, "the compare view opens", WAIT, |app| {
         app.state.view == MainView::Runs
             && app
                 .runs
@@ -281,7 +231,7 @@ fn a_refused_role_disables_the_button_with_the_servers_reason() {
     let ot = s.output_type.clone();
     assert_eq!(h.state().rollout.selected.as_deref(), Some(ot.as_str()));
     h.get_by_label("Promote to graph").click();
-    until(&mut h, "the server refuses", |app| {
+    until(&mut h, "the server refuses", WAIT, |app| {
         app.rollout
             .message
             .as_deref()
@@ -296,11 +246,11 @@ fn a_refused_role_disables_the_button_with_the_servers_reason() {
     assert_eq!(state_of(h.state(), &ot), Some(Rollout::Shadow));
     // A debugger may still roll back.
     h.get_by_label("Roll back to legacy").click();
-    until(&mut h, "rolled back", |app| {
+    until(&mut h, "rolled back", WAIT, |app| {
         state_of(app, &ot) == Some(Rollout::Legacy)
     });
     h.state_mut().send(Command::LoadRolloutHistory(ot.clone()));
-    until(&mut h, "the history loads", |app| {
+    until(&mut h, "the history loads", WAIT, |app| {
         app.rollout.history.contains_key(&ot)
     });
     let latest = h.state().rollout.history[&ot][0].clone();

@@ -17,75 +17,10 @@ use workflow_studio::app::{MainView, StudioApp};
 use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;
 
-/// Produces every declared output; fails the node the run's `test_fail` input names.
-struct Scripted(Registry);
+use crate::support::until;
 
-impl Module for Scripted {
-    fn run(
-        &self,
-        ctx: &NodeContext,
-        _: &NodeInputs,
-        _: &Map<String, Value>,
-    ) -> Result<NodeOutputs, ModuleError> {
-        let id = ctx.node_id();
-        ctx.log(format!("{id} starts"));
-        if ctx.run_input("test_hang").and_then(Value::as_str) == Some(id) {
-            while !ctx.is_cancelled() {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            return Err(ModuleError::cancelled());
-        }
-        if ctx.run_input("test_fail").and_then(Value::as_str) == Some(id) {
-            return Err(ModuleError::new(
-                "missing_materials",
-                format!("{id}: 3 parts have no material"),
-            ));
-        }
-        let def = self
-            .0
-            .get(ctx.node_type())
-            .ok_or_else(|| ModuleError::new("unknown_type", "no definition"))?;
-        Ok(def
-            .output_contract
-            .iter()
-            .fold(NodeOutputs::new(), |out, port| {
-                out.with(
-                    &port.name,
-                    PortValue::json(port.port_type, json!({"from": id})),
-                )
-            }))
-    }
-}
-
-fn scripted_modules() -> ModuleRegistry {
-    let registry = Registry::builtin();
-    let mut modules = ModuleRegistry::new();
-    let mut keys: Vec<String> = registry
-        .nodes
-        .iter()
-        .map(|d| d.module_key.clone())
-        .collect();
-    keys.dedup();
-    for key in keys {
-        modules.register(&key, Scripted(Registry::builtin()));
-    }
-    modules
-}
-
-fn until(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(h.state()) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting until {what}; status: {}",
-            h.state().status
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    // run_ok: a live run keeps asking for repaints, so the UI never "settles".
-    h.run_ok();
-}
+/// How long a step of these tests may take before it fails.
+const WAIT: Duration = Duration::from_secs(30);
 
 /// The app connected to a server running scripted modules, with a saved order_line starter.
 fn saved_starter() -> (
@@ -94,9 +29,11 @@ fn saved_starter() -> (
     tempfile::TempDir,
 ) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let server =
-        workflow_server::embedded::start_in_background_with(dir.path(), Some(scripted_modules()))
-            .expect("server starts");
+    let server = workflow_server::embedded::start_in_background_with(
+        dir.path(),
+        Some(crate::support::scripted_modules()),
+    )
+    .expect("server starts");
     let choice = ServerChoice::Remote {
         url: server.url.clone(),
         token: server.admin_token.clone(),
@@ -108,13 +45,15 @@ fn saved_starter() -> (
             let backend = Backend::new(None).expect("backend runtime");
             StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
         });
-    until(&mut h, "connected", |app| {
+    until(&mut h, "connected", WAIT, |app| {
         app.server.catalog_ready && !app.server.workflows.is_empty()
     });
     h.get_by_label("New order_line workflow").click();
-    until(&mut h, "the starter opens", |app| app.editor.is_some());
+    until(&mut h, "the starter opens", WAIT, |app| {
+        app.editor.is_some()
+    });
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
-    until(&mut h, "saved", |app| {
+    until(&mut h, "saved", WAIT, |app| {
         app.editor
             .as_ref()
             .is_some_and(|e| e.doc.id.is_some() && !e.doc.is_dirty())
@@ -128,7 +67,7 @@ fn a_live_run_updates_from_its_event_stream_and_cancel_stops_it() {
     h.state_mut().runs.inputs_text =
         json!({"product_id": "p1", "order_line_id": "o1", "test_hang": "render"}).to_string();
     h.get_by_label("Dispatch").click();
-    until(&mut h, "the render node is running", |app| {
+    until(&mut h, "the render node is running", WAIT, |app| {
         app.runs.selected.as_ref().is_some_and(|r| {
             r.nodes
                 .iter()
@@ -136,7 +75,7 @@ fn a_live_run_updates_from_its_event_stream_and_cancel_stops_it() {
         })
     });
     h.get_by_label("Cancel").click();
-    until(&mut h, "the run is cancelled", |app| {
+    until(&mut h, "the run is cancelled", WAIT, |app| {
         app.runs
             .selected
             .as_ref()
@@ -153,7 +92,7 @@ fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
     h.state_mut().runs.inputs_text =
         json!({"product_id": "p1", "order_line_id": "o1", "test_fail": "materials"}).to_string();
     h.get_by_label("Preflight").click();
-    until(&mut h, "preflight answers", |app| {
+    until(&mut h, "preflight answers", WAIT, |app| {
         app.runs.preflight.is_some()
     });
     assert_eq!(
@@ -161,7 +100,7 @@ fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
         Some(json!(true))
     );
     h.get_by_label("Dispatch").click();
-    until(&mut h, "the run finishes", |app| {
+    until(&mut h, "the run finishes", WAIT, |app| {
         app.state.view == MainView::Runs
             && app
                 .runs
@@ -200,7 +139,7 @@ fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
     h.state_mut().runs.rerun_overrides = json!({"render.width": 640}).to_string();
     h.get_by_label("Re-run").click();
     let original = run.id.clone();
-    until(&mut h, "the re-run is selected", |app| {
+    until(&mut h, "the re-run is selected", WAIT, |app| {
         app.runs
             .selected
             .as_ref()
@@ -209,7 +148,7 @@ fn a_failed_run_names_its_root_cause_and_opens_in_the_editor_on_it() {
     let rerun = h.state().runs.selected.clone().expect("re-run");
     assert_eq!(rerun.overrides.get("render.width"), Some(&json!(640)));
     h.state_mut().send(Command::SelectRun(original.clone()));
-    until(&mut h, "the original is selected again", |app| {
+    until(&mut h, "the original is selected again", WAIT, |app| {
         app.runs.selected.as_ref().is_some_and(|r| r.id == original)
     });
 

@@ -13,6 +13,11 @@ use workflow_engine::runtime::{NodeStatus, RunStatus};
 use workflow_studio::app::{MainView, StudioApp};
 use workflow_studio::backend::{Backend, ServerChoice};
 
+use crate::support::until;
+
+/// How long a step of these tests may take before it fails.
+const WAIT: Duration = Duration::from_secs(180);
+
 fn fixture(rel: &str) -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     [
@@ -84,20 +89,6 @@ fn upload(server: &workflow_server::embedded::BackgroundServer, rel: &str) -> St
     })
 }
 
-fn until(h: &mut Harness<'static, StudioApp>, what: &str, done: impl Fn(&StudioApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !done(h.state()) {
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting until {what}; status: {}",
-            h.state().status
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    h.run_ok();
-}
-
 fn finished_run(app: &StudioApp) -> bool {
     app.runs
         .selected
@@ -121,13 +112,15 @@ fn real_modules_missing_materials_fail_at_resolve_and_a_still_shows_as_an_image(
             let backend = Backend::new(None).expect("backend runtime");
             StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
         });
-    until(&mut h, "connected with the products listed", |app| {
+    until(&mut h, "connected with the products listed", WAIT, |app| {
         app.server.catalog_ready && app.runs.products.len() == 1
     });
     h.get_by_label("New order_line workflow").click();
-    until(&mut h, "the starter opens", |app| app.editor.is_some());
+    until(&mut h, "the starter opens", WAIT, |app| {
+        app.editor.is_some()
+    });
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
-    until(&mut h, "saved", |app| {
+    until(&mut h, "saved", WAIT, |app| {
         app.editor
             .as_ref()
             .is_some_and(|e| e.doc.id.is_some() && !e.doc.is_dirty())
@@ -143,7 +136,7 @@ fn real_modules_missing_materials_fail_at_resolve_and_a_still_shows_as_an_image(
         "materials.use_file_materials": false})
     .to_string();
     h.get_by_label("Dispatch").click();
-    until(&mut h, "the run finished", finished_run);
+    until(&mut h, "the run finished", WAIT, finished_run);
     {
         let run = h.state().runs.selected.clone().expect("run");
         assert_eq!(
@@ -189,12 +182,12 @@ fn real_modules_missing_materials_fail_at_resolve_and_a_still_shows_as_an_image(
     h.run_ok();
     h.state_mut().runs.run_overrides = json!({"render.width": 96, "render.height": 96}).to_string();
     h.get_by_label("Dispatch").click();
-    until(&mut h, "the second run finished", |app| {
+    until(&mut h, "the second run finished", WAIT, |app| {
         finished_run(app) && app.runs.selected.as_ref().map(|r| r.id.clone()) != failed_run
     });
     let run = h.state().runs.selected.clone().expect("run");
     assert_eq!(run.status, RunStatus::Succeeded, "{:#?}", run.nodes);
-    until(&mut h, "the still is decoded", |app| {
+    until(&mut h, "the still is decoded", WAIT, |app| {
         run.nodes
             .iter()
             .flat_map(|n| &n.artifacts)

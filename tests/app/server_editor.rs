@@ -44,18 +44,9 @@ fn start() -> Session {
 }
 
 impl Session {
-    /// Steps the UI until `done` holds; background tasks report through channels meanwhile.
+    /// Steps the UI until `done` holds, then lets it settle.
     fn until(&mut self, what: &str, done: impl Fn(&StudioApp) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !done(self.harness.state()) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting until {what}; status: {}",
-                self.harness.state().status
-            );
-            self.harness.step();
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::support::until(&mut self.harness, what, Duration::from_secs(20), done);
         self.harness.run();
     }
 

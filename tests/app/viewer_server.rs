@@ -73,17 +73,7 @@ impl Session {
     }
 
     fn until(&mut self, what: &str, limit: Duration, done: impl Fn(&StudioApp) -> bool) {
-        let deadline = Instant::now() + limit;
-        while !done(self.harness.state()) {
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting until {what}; status: {}; viewer error: {:?}",
-                self.harness.state().status,
-                self.harness.state().viewer.error
-            );
-            self.harness.step();
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::support::wait_for(&mut self.harness, what, limit, done);
         self.settle();
     }
 
