@@ -5,13 +5,9 @@
 
 use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use egui_kittest::Harness;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use workflow_contracts::output_type::Rollout;
-use workflow_contracts::Registry;
-use workflow_engine::runtime::{
-    Module, ModuleError, ModuleRegistry, NodeContext, NodeInputs, NodeOutputs, PortValue,
-};
 use workflow_studio::app::{MainView, StudioApp};
 use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;

@@ -5,14 +5,9 @@
 
 use egui_kittest::kittest::Queryable as _;
 use egui_kittest::Harness;
-use serde_json::{json, Map, Value};
-use std::time::{Duration, Instant};
-use workflow_contracts::Registry;
-use workflow_engine::runtime::RunStatus;
-use workflow_engine::runtime::{
-    Module, ModuleError, ModuleRegistry, NodeContext, NodeInputs, NodeOutputs, NodeStatus,
-    PortValue,
-};
+use serde_json::json;
+use std::time::Duration;
+use workflow_engine::runtime::{NodeStatus, RunStatus};
 use workflow_studio::app::{MainView, StudioApp};
 use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;
