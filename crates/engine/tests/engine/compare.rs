@@ -2,7 +2,7 @@
 //! camera preset → fail), exported GLBs (one material changed → fail naming the part key), and
 //! whole legacy vs graph runs through the production modules with attribution.
 
-use crate::common;
+use crate::common::{self, DirProducts};
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -19,13 +19,8 @@ use workflow_engine::compare::{
 };
 use workflow_engine::export_glb::{export_scene, ExportParams, SceneAdditions};
 use workflow_engine::lighting::LightingParams;
-use workflow_engine::materials::{
-    default_library, MaterialLibrary, MaterialMap, NameRule, ResolveOptions,
-};
-use workflow_engine::modules::{
-    production_modules, CadPublication, ProductScene, ProductSource, ProductionContext,
-    PublishError,
-};
+use workflow_engine::materials::{default_library, MaterialMap, NameRule, ResolveOptions};
+use workflow_engine::modules::{production_modules, ProductionContext};
 use workflow_engine::render::{ImageParams, RenderService, Renderer};
 use workflow_engine::runtime::{MemoryArtifacts, RunReport, RunRequest, RunStatus, Runtime};
 use workflow_engine::{extract_manifest, resolve_materials, ManifestParams, MaterialResolution};
@@ -172,39 +167,6 @@ fn glb_with_one_material_changed_fails_naming_that_part() {
     assert!(c.findings[0].message.contains(&changed_key));
     let json = serde_json::to_value(&c).expect("json");
     assert_eq!(json["parts"][0]["part_key"], json!(changed_key));
-}
-
-/// One product in a temporary directory (as in tests/modules.rs).
-struct DirProducts {
-    dir: PathBuf,
-    source: PathBuf,
-    map: Mutex<MaterialMap>,
-}
-
-impl ProductSource for DirProducts {
-    fn cad_file(&self, _: &str) -> Result<PathBuf, String> {
-        Ok(self.source.clone())
-    }
-    fn product_scene(&self, _: &str) -> Result<ProductScene, String> {
-        let glb_path = self.dir.join("preview.glb");
-        Ok(ProductScene {
-            processed: glb_path.exists(),
-            glb_path,
-        })
-    }
-    fn materials(&self, _: &str) -> Result<(MaterialLibrary, MaterialMap), String> {
-        let map = self.map.lock().map_err(|e| e.to_string())?.clone();
-        Ok((default_library(), map))
-    }
-    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), PublishError> {
-        let path = self.dir.join("preview.glb");
-        if !p.replace_existing && path.exists() {
-            return Err(PublishError::AlreadyPublished {
-                product_id: p.product_id.to_owned(),
-            });
-        }
-        std::fs::write(path, p.glb).map_err(|e| PublishError::Store(e.to_string()))
-    }
 }
 
 fn obj(v: Value) -> Map<String, Value> {

@@ -1,7 +1,7 @@
 //! The production modules end to end through the graph runtime: the cad_file and order_line
 //! starter graphs on real fixtures with the real (llvmpipe) renderer.
 
-use crate::common;
+use crate::common::{self, DirProducts};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -9,50 +9,14 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Map, Value};
 use tokio_util::sync::CancellationToken;
 use workflow_contracts::{starter_graph, ArtifactRole, Family, Registry};
-use workflow_engine::materials::{default_library, MaterialLibrary, MaterialMap, NameRule};
+use workflow_engine::materials::{MaterialMap, NameRule};
 use workflow_engine::modules::{
-    production_modules, CadPublication, DeliverableSink, MemoryDeliverables, ProductScene,
-    ProductSource, ProductionContext, PublishError,
+    production_modules, DeliverableSink, MemoryDeliverables, ProductionContext,
 };
 use workflow_engine::runtime::{
     MemoryArtifacts, NodeStatus, RunReport, RunRequest, RunStatus, Runtime,
 };
 use workflow_engine::{import_file, ImportParams};
-
-/// One product in a temporary directory.
-struct DirProducts {
-    dir: PathBuf,
-    source: PathBuf,
-    map: Mutex<MaterialMap>,
-}
-
-impl ProductSource for DirProducts {
-    fn cad_file(&self, product_id: &str) -> Result<PathBuf, String> {
-        (product_id == "p1")
-            .then(|| self.source.clone())
-            .ok_or_else(|| format!("unknown product {product_id}"))
-    }
-    fn product_scene(&self, _: &str) -> Result<ProductScene, String> {
-        let glb_path = self.dir.join("preview.glb");
-        Ok(ProductScene {
-            processed: glb_path.exists(),
-            glb_path,
-        })
-    }
-    fn materials(&self, _: &str) -> Result<(MaterialLibrary, MaterialMap), String> {
-        let map = self.map.lock().map_err(|e| e.to_string())?.clone();
-        Ok((default_library(), map))
-    }
-    fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), PublishError> {
-        let path = self.dir.join("preview.glb");
-        if !p.replace_existing && path.exists() {
-            return Err(PublishError::AlreadyPublished {
-                product_id: p.product_id.to_owned(),
-            });
-        }
-        std::fs::write(path, p.glb).map_err(|e| PublishError::Store(e.to_string()))
-    }
-}
 
 fn setup(
     fixture: &str,
