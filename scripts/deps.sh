@@ -36,12 +36,14 @@ ENGINE_RUNTIME_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri occt-draw libocct-
 # free once the packages were in); when the checkout's filesystem is that short and the
 # RAM-backed /dev/shm has more room, build there instead. An explicit CARGO_TARGET_DIR wins.
 choose_build_dir() {
-    local need_mb=6000 here shm
+    local need_mb="${WORKFLOW_BUILD_MIN_FREE_MB:-6000}" here shm
     here=$(df -Pm . | awk 'NR==2 {print $4}')
     echo "==> ${here} MB free on the checkout's disk"
     [ -n "${CARGO_TARGET_DIR:-}" ] && return 0
     [ "${here:-0}" -ge "$need_mb" ] && return 0
     shm=$(df -Pm /dev/shm 2>/dev/null | awk 'NR==2 {print $4}')
+    # Test binaries run from the build dir: a noexec mount is no use.
+    if grep -qE '^[^ ]+ /dev/shm [^ ]+ [^ ]*noexec' /proc/mounts 2>/dev/null; then shm=0; fi
     if [ "${shm:-0}" -gt "${here:-0}" ] && [ "${shm:-0}" -ge 4000 ]; then
         export CARGO_TARGET_DIR=/dev/shm/workflow-studio-target
         echo "==> short of disk: building in $CARGO_TARGET_DIR (${shm} MB free there)"
