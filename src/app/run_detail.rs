@@ -364,13 +364,7 @@ fn node_table_ui(ui: &mut Ui, view: &mut RunsView, nodes: &[NodeRun], out: &mut 
                     ui.label(n.outputs.keys().cloned().collect::<Vec<_>>().join(", "));
                 });
                 row.col(|ui| {
-                    ui.label(
-                        n.artifacts
-                            .iter()
-                            .map(|a| format!("{} ({})", a.role, human_size(a.size)))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
+                    ui.label(artifact_summary(&n.artifacts));
                 });
                 row.col(|ui| {
                     if let Some(e) = &n.error {
@@ -423,10 +417,61 @@ fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun) {
 }
 
 /// Bytes as a person reads them (1.2 MB, 88 kB, 494 B).
+/// A node's artifacts in one cell: `role (size)` each, a role stored several times (a
+/// turntable's frames) once with its count and total size.
+fn artifact_summary(artifacts: &[workflow_engine::runtime::ArtifactRef]) -> String {
+    let mut groups: Vec<(String, usize, u64)> = Vec::new();
+    for a in artifacts {
+        let role = a.role.to_string();
+        match groups.iter_mut().find(|(r, _, _)| *r == role) {
+            Some(g) => {
+                g.1 += 1;
+                g.2 += a.size;
+            }
+            None => groups.push((role, 1, a.size)),
+        }
+    }
+    groups
+        .iter()
+        .map(|(role, count, size)| match count {
+            1 => format!("{role} ({})", human_size(*size)),
+            n => format!("{n} × {role} ({})", human_size(*size)),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn human_size(bytes: u64) -> String {
     match bytes {
         b if b >= 1_000_000 => format!("{:.1} MB", b as f64 / 1e6),
         b if b >= 1_000 => format!("{:.0} kB", b as f64 / 1e3),
         b => format!("{b} B"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::artifact_summary;
+    use workflow_contracts::ArtifactRole;
+    use workflow_engine::runtime::ArtifactRef;
+
+    fn artifact(role: ArtifactRole, size: u64) -> ArtifactRef {
+        ArtifactRef {
+            id: format!("{role}-{size}"),
+            role,
+            media_type: "image/png".into(),
+            size,
+        }
+    }
+
+    #[test]
+    fn a_turntables_frames_are_counted_not_listed() {
+        let mut list = vec![artifact(ArtifactRole::Turntable, 2048)];
+        list.extend((0..12).map(|_| artifact(ArtifactRole::TurntableFrame, 1024)));
+        assert_eq!(
+            artifact_summary(&list),
+            "turntable (2 kB), 12 × turntable_frame (12 kB)"
+        );
+        assert_eq!(artifact_summary(&[]), "");
     }
 }

@@ -11,7 +11,7 @@ use super::{engine_error, param_error, reader, RENDERER_UNAVAILABLE};
 use crate::digest::bytes_digest;
 use crate::params::{image_params, turntable_node_params};
 use crate::pipeline::{render_frames, render_image, SceneValue};
-use crate::render::{encode_gif, encode_png_frames, OutputFormat, RenderService};
+use crate::render::{encode_turntable, OutputFormat, RenderService};
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
 
 type Params = Map<String, Value>;
@@ -124,17 +124,16 @@ impl Module for RenderTurntable {
             .map_err(|e| engine_error(e.code(), &e))?
             .map_err(|e| engine_error(e.code(), &e))?;
         ctx.check_cancelled()?;
-        let gif = encode_gif(&frames, 1000 / 12).map_err(|e| engine_error(e.code(), &e))?;
+        let (gif, pngs) = encode_turntable(&frames, 1000 / 12, png_frames)
+            .map_err(|e| engine_error(e.code(), &e))?;
         let artifact = ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
-        let mut frame_artifact_ids = Vec::new();
-        if png_frames {
+        let mut frame_artifact_ids = Vec::with_capacity(pngs.len());
+        for png in &pngs {
             ctx.check_cancelled()?;
-            let pngs = encode_png_frames(&frames).map_err(|e| engine_error(e.code(), &e))?;
-            for png in &pngs {
-                ctx.check_cancelled()?;
-                let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", png)?;
-                frame_artifact_ids.push(a.id);
-            }
+            let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", png)?;
+            frame_artifact_ids.push(a.id);
+        }
+        if !pngs.is_empty() {
             ctx.log(format!("stored {} PNG frames", pngs.len()));
         }
         let (width, height) = frames.first().map_or((0, 0), |f| (f.width, f.height));

@@ -19,7 +19,7 @@ use three_d::{
     RenderTargetMultisample, Texture2D, Wrapping,
 };
 
-pub use self::image::{encode_gif, encode_png_frames, RenderedImage};
+pub use self::image::{encode_gif, encode_png_frames, encode_turntable, RenderedImage};
 use crate::camera::{frame_camera, CameraParams, CameraPose};
 use crate::lighting::{light_rig, LightingParams};
 use crate::manifest::Manifest;
