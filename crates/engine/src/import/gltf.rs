@@ -45,6 +45,7 @@ pub fn import_gltf_slice(bytes: &[u8], base: Option<&Path>) -> Result<Scene, Imp
         check_glb_layout(bytes)?;
     }
     precheck_json(bytes)?;
+    let bytes = &*accept_required_extensions(bytes)?;
     // The gltf crates still `unwrap` on a few invariants their validation does not enforce
     // (e.g. an image in a buffer view without a MIME type): a panic in there is turned into
     // a malformed-file error instead of taking the worker down.
@@ -58,7 +59,8 @@ pub fn import_gltf_slice(bytes: &[u8], base: Option<&Path>) -> Result<Scene, Imp
 
 fn read_document(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError> {
     let gltf::Gltf { document, blob } =
-        gltf::Gltf::from_slice(bytes).map_err(|e| malformed(format!("invalid glTF: {e}")))?;
+        // The crate's own messages say what failed ("invalid glTF: …", "JSON error …").
+        gltf::Gltf::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
     let buffers: Vec<Vec<u8>> = gltf::import_buffers(&document, base, blob)
         .map_err(|e| {
             malformed(format!(
@@ -106,6 +108,85 @@ fn missing_buffer_hint(document: &gltf::Document, base: Option<&Path>) -> String
     } else {
         format!(" ({})", missing.join("; "))
     }
+}
+
+/// Required extensions this importer decodes itself: quantized attributes are read through
+/// the general accessor reader (any component type, normalized or not).
+const DECODED_EXTENSIONS: [&str; 1] = ["KHR_mesh_quantization"];
+
+/// A required extension nobody here decodes is refused by name, with what to do about it;
+/// the ones listed in [`DECODED_EXTENSIONS`] are taken off `extensionsRequired` so the gltf
+/// crate's validation lets the file through (the returned bytes, re-packed for a GLB).
+fn accept_required_extensions(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ImportError> {
+    use std::borrow::Cow;
+    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(json_chunk(bytes)) else {
+        return Ok(Cow::Borrowed(bytes)); // gltf reports JSON syntax errors with positions
+    };
+    let Some(required) = doc
+        .get_mut("extensionsRequired")
+        .and_then(|r| r.as_array_mut())
+    else {
+        return Ok(Cow::Borrowed(bytes));
+    };
+    let names: Vec<String> = required
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    let unsupported: Vec<String> = names
+        .iter()
+        .filter(|n| {
+            !DECODED_EXTENSIONS.contains(&n.as_str())
+                && !gltf::json::extensions::ENABLED_EXTENSIONS.contains(&n.as_str())
+        })
+        .cloned()
+        .collect();
+    if !unsupported.is_empty() {
+        let compressed = unsupported.iter().any(|n| {
+            matches!(
+                n.as_str(),
+                "KHR_draco_mesh_compression" | "EXT_meshopt_compression"
+            )
+        });
+        let hint = if compressed {
+            "; export the file without mesh compression (Draco/meshopt), or decompress it first"
+        } else {
+            "; export the file without it"
+        };
+        return Err(ImportError::UnsupportedExtension {
+            extensions: unsupported,
+            hint: hint.into(),
+        });
+    }
+    if !names
+        .iter()
+        .any(|n| DECODED_EXTENSIONS.contains(&n.as_str()))
+    {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    required.retain(|v| !v.as_str().is_some_and(|n| DECODED_EXTENSIONS.contains(&n)));
+    let json = serde_json::to_vec(&doc).map_err(|e| malformed(e.to_string()))?;
+    if !bytes.starts_with(b"glTF") {
+        return Ok(Cow::Owned(json));
+    }
+    // GLB: header, the new JSON chunk (padded with spaces to 4 bytes), the other chunks as
+    // they were. The layout was checked before, so the old JSON chunk's length is in range.
+    let old_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
+    let rest = bytes.get(20 + old_len..).unwrap_or(&[]);
+    let mut chunk = json;
+    while chunk.len() % 4 != 0 {
+        chunk.push(b' ');
+    }
+    let total = 12 + 8 + chunk.len() + rest.len();
+    let total = u32::try_from(total).map_err(|_| malformed("GLB over 4 GiB"))?;
+    let chunk_len = u32::try_from(chunk.len()).map_err(|_| malformed("GLB over 4 GiB"))?;
+    let mut out = Vec::with_capacity(total as usize);
+    out.extend_from_slice(&bytes[..8]);
+    out.extend_from_slice(&total.to_le_bytes());
+    out.extend_from_slice(&chunk_len.to_le_bytes());
+    out.extend_from_slice(&CHUNK_JSON.to_le_bytes());
+    out.extend_from_slice(&chunk);
+    out.extend_from_slice(rest);
+    Ok(Cow::Owned(out))
 }
 
 /// The JSON chunk of a GLB, or the whole file for `.gltf`.

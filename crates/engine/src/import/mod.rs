@@ -111,6 +111,12 @@ pub enum ImportError {
     MalformedGltf(String),
     #[error("glTF too large: {0}")]
     TooLarge(String),
+    #[error("the glTF requires {} which this importer cannot decode{hint}", extensions.join(", "))]
+    UnsupportedExtension {
+        extensions: Vec<String>,
+        /// What to do about it, starting with "; " (empty when there is nothing to suggest).
+        hint: String,
+    },
     #[error("invalid import parameter: {0}")]
     InvalidParam(String),
     #[error("STEP converter `occt-draw` not available: {0} (install Debian package occt-draw)")]
@@ -132,6 +138,7 @@ impl ImportError {
             ImportError::UnsupportedFormat { .. } => "unsupported_format",
             ImportError::MalformedGltf(_) => "malformed_gltf",
             ImportError::TooLarge(_) => "file_too_large",
+            ImportError::UnsupportedExtension { .. } => "unsupported_gltf_extension",
             ImportError::InvalidParam(_) => "invalid_param",
             ImportError::ConverterMissing(_) => "step_converter_missing",
             ImportError::ConverterTimeout { .. } => "step_timeout",

@@ -162,3 +162,100 @@ fn missing_external_buffer_names_the_file() {
     assert_eq!(err.code(), "malformed_gltf");
     assert!(err.to_string().contains("triangle.bin"), "{err}");
 }
+
+/// A GLB of `doc` with `bin` as its binary chunk (both padded to 4 bytes).
+fn glb(doc: &serde_json::Value, bin: &[u8]) -> Vec<u8> {
+    let mut text = serde_json::to_vec(doc).expect("json");
+    while text.len() % 4 != 0 {
+        text.push(b' ');
+    }
+    let mut bin = bin.to_vec();
+    while bin.len() % 4 != 0 {
+        bin.push(0);
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(b"glTF");
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&((12 + 8 + text.len() + 8 + bin.len()) as u32).to_le_bytes());
+    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"JSON");
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&(bin.len() as u32).to_le_bytes());
+    out.extend_from_slice(b"BIN\0");
+    out.extend_from_slice(&bin);
+    out
+}
+
+/// A triangle as gltfpack writes it (KHR_mesh_quantization, required): normalized int16
+/// positions (stride 8) and normalized int8 normals (stride 4), the scale on the node.
+fn quantized(bin_uri: Option<String>) -> (serde_json::Value, Vec<u8>) {
+    let mut bin: Vec<u8> = [[0i16, 0, 0, 0], [32767, 0, 0, 0], [0, 32767, 0, 0]]
+        .iter()
+        .flatten()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    bin.extend([0u8, 0, 127, 0].repeat(3)); // normals (0, 0, 1) @24
+    let mut buffer = json!({"byteLength": bin.len()});
+    if let Some(uri) = bin_uri {
+        buffer["uri"] = json!(format!("{uri}{}", b64(&bin)));
+    }
+    let doc = json!({
+        "asset": {"version": "2.0", "generator": "gltfpack-like"},
+        "extensionsUsed": ["KHR_mesh_quantization"],
+        "extensionsRequired": ["KHR_mesh_quantization"],
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"name": "quantized", "mesh": 0, "scale": [2.0, 2.0, 2.0]}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "NORMAL": 1}}]}],
+        "accessors": [
+            {"bufferView": 0, "componentType": 5122, "normalized": true, "count": 3,
+             "type": "VEC3", "min": [0, 0, 0], "max": [1, 1, 0]},
+            {"bufferView": 1, "componentType": 5120, "normalized": true, "count": 3, "type": "VEC3"}
+        ],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": 24, "byteStride": 8},
+            {"buffer": 0, "byteOffset": 24, "byteLength": 12, "byteStride": 4}
+        ],
+        "buffers": [buffer]
+    });
+    (doc, bin)
+}
+
+#[test]
+fn quantized_meshes_import_in_gltf_and_glb() {
+    let (doc, bin) = quantized(None);
+    let (embedded, _) = quantized(Some("data:application/octet-stream;base64,".into()));
+    for (what, bytes) in [
+        ("glb", glb(&doc, &bin)),
+        ("gltf", serde_json::to_vec(&embedded).expect("json")),
+    ] {
+        let scene = import_gltf_slice(&bytes, None).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let p = &scene.meshes[0].primitives[0];
+        assert_eq!(
+            p.positions,
+            [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+            "{what}"
+        );
+        assert!(
+            p.normals.iter().all(|n| (n[2] - 1.0).abs() < 1e-6),
+            "{what}"
+        );
+        let m = extract_manifest(&scene, &ManifestParams::default()).expect("manifest");
+        assert_eq!(m.parts.len(), 1, "{what}");
+    }
+}
+
+#[test]
+fn compressed_meshes_are_refused_naming_the_extension() {
+    let (mut doc, bin) = quantized(None);
+    doc["extensionsUsed"] = json!(["KHR_mesh_quantization", "KHR_draco_mesh_compression"]);
+    doc["extensionsRequired"] = json!(["KHR_mesh_quantization", "KHR_draco_mesh_compression"]);
+    let err = import_gltf_slice(&glb(&doc, &bin), None).expect_err("draco is not decoded");
+    assert_eq!(err.code(), "unsupported_gltf_extension");
+    let message = err.to_string();
+    assert!(message.contains("KHR_draco_mesh_compression"), "{message}");
+    assert!(!message.contains("KHR_mesh_quantization"), "{message}");
+    assert!(message.contains("without mesh compression"), "{message}");
+    // Used but not required: the file is readable without it.
+    doc["extensionsRequired"] = json!([]);
+    import_gltf_slice(&glb(&doc, &bin), None).expect("optional extension ignored");
+}
