@@ -173,7 +173,7 @@ fn accept_required_extensions(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>
     let old_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
     let rest = bytes.get(20 + old_len..).unwrap_or(&[]);
     let mut chunk = json;
-    while chunk.len() % 4 != 0 {
+    while !chunk.len().is_multiple_of(4) {
         chunk.push(b' ');
     }
     let total = 12 + 8 + chunk.len() + rest.len();

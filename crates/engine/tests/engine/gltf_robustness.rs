@@ -166,11 +166,11 @@ fn missing_external_buffer_names_the_file() {
 /// A GLB of `doc` with `bin` as its binary chunk (both padded to 4 bytes).
 fn glb(doc: &serde_json::Value, bin: &[u8]) -> Vec<u8> {
     let mut text = serde_json::to_vec(doc).expect("json");
-    while text.len() % 4 != 0 {
+    while !text.len().is_multiple_of(4) {
         text.push(b' ');
     }
     let mut bin = bin.to_vec();
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let mut out = Vec::new();
