@@ -45,9 +45,20 @@ pub(crate) async fn after_run(service: &Arc<RunService>, run_id: &str) {
     }
 }
 
-/// At start: compares the finished shadow pairs a stop left uncompared (in the background;
-/// a pair whose other half is still queued is compared when that one finishes).
+/// At start: compares the finished shadow pairs a stop left uncompared, including those whose
+/// comparison was claimed but never recorded (in the background; a pair whose other half is
+/// still queued is compared when that one finishes).
 pub(crate) async fn recover(service: &Arc<RunService>) -> Result<(), StoreError> {
+    let released = service
+        .store
+        .release_pending_comparisons(crate::store::now_ms())
+        .await?;
+    if released > 0 {
+        tracing::info!(
+            released,
+            "comparisons a stop left pending are compared again"
+        );
+    }
     let ids = service.store.shadow_runs_without_comparison(200).await?;
     if ids.is_empty() {
         return Ok(());

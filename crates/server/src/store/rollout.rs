@@ -98,6 +98,10 @@ pub trait RolloutStore: Send + Sync {
     ) -> StoreResult<Vec<RolloutChange>>;
     /// Claims the comparison of a shadow run: false when it was already claimed.
     async fn claim_shadow_comparison(&self, claim: &NewShadowComparison) -> StoreResult<bool>;
+    /// Drops the claims still `pending` that were made before `created_before` (ms): their
+    /// process stopped before it recorded an outcome. Returns how many; those shadow runs
+    /// are then uncompared again, for [`Self::shadow_runs_without_comparison`].
+    async fn release_pending_comparisons(&self, created_before: i64) -> StoreResult<u64>;
     /// Records the outcome of a claimed comparison.
     async fn finish_shadow_comparison(
         &self,

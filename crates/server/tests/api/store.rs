@@ -419,6 +419,73 @@ pub async fn deliverable_contract(store: &dyn Store) {
     assert_eq!(store.list_deliverables("p1").await.expect("list").len(), 2);
 }
 
+/// A comparison is claimed once; a claim left pending by a process that stopped is released
+/// (and can be claimed again), a finished one never is.
+pub async fn comparison_claim_contract(store: &dyn Store) {
+    use workflow_server::store::NewShadowComparison;
+    let shadow = store
+        .create_run(
+            &NewRun {
+                mode: Some(workflow_engine::runtime::RunMode::Shadow),
+                trigger: "shadow".into(),
+                ..NewRun::default()
+            },
+            false,
+        )
+        .await
+        .expect("run");
+    let claim = NewShadowComparison {
+        shadow_run_id: shadow.id.clone(),
+        legacy_run_id: "legacy-run".into(),
+        output_type_id: None,
+        workflow_id: None,
+        workflow_version: None,
+    };
+    assert!(store.claim_shadow_comparison(&claim).await.expect("claim"));
+    assert!(
+        !store.claim_shadow_comparison(&claim).await.expect("claim"),
+        "claimed once"
+    );
+    assert_eq!(
+        store.release_pending_comparisons(0).await.expect("release"),
+        0,
+        "not older"
+    );
+    assert_eq!(
+        store
+            .release_pending_comparisons(i64::MAX)
+            .await
+            .expect("release"),
+        1
+    );
+    assert!(store
+        .get_shadow_comparison(&shadow.id)
+        .await
+        .expect("get")
+        .is_none());
+    assert!(
+        store.claim_shadow_comparison(&claim).await.expect("claim"),
+        "claimable again"
+    );
+    store
+        .finish_shadow_comparison(&shadow.id, Some("pass"), None, None, None)
+        .await
+        .expect("finish");
+    assert_eq!(
+        store
+            .release_pending_comparisons(i64::MAX)
+            .await
+            .expect("release"),
+        0
+    );
+    let done = store
+        .get_shadow_comparison(&shadow.id)
+        .await
+        .expect("get")
+        .expect("kept");
+    assert_eq!(done.verdict.as_deref(), Some("pass"));
+}
+
 #[tokio::test]
 async fn sqlite_store_meets_the_store_contract() {
     let dir = tempfile::tempdir().expect("dir");
@@ -429,6 +496,7 @@ async fn sqlite_store_meets_the_store_contract() {
     order_and_material_contract(store.as_ref()).await;
     queue_priority_contract(store.as_ref()).await;
     deliverable_contract(store.as_ref()).await;
+    comparison_claim_contract(store.as_ref()).await;
     // Migrations are idempotent: reopening the same file applies nothing new.
     let again = open_store(&sqlite_url_in(dir.path()).expect("url"))
         .await

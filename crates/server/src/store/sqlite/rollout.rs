@@ -161,6 +161,17 @@ impl RolloutStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn release_pending_comparisons(&self, created_before: i64) -> StoreResult<u64> {
+        let _write = self.write_gate.lock().await;
+        let done = sqlx::query(
+            "DELETE FROM shadow_comparisons WHERE status = 'pending' AND created_at < $1",
+        )
+        .bind(created_before)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn finish_shadow_comparison(
         &self,
         shadow_run_id: &str,
