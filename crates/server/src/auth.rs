@@ -92,9 +92,10 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Allows `allowed` roles and admin; anything else is 403 naming the action.
-    pub fn require(&self, allowed: &[Role], action: &str) -> Result<(), ApiError> {
-        if self.role == Role::Admin || allowed.contains(&self.role) {
+    /// Allows the call when the caller's role has `permission`; otherwise 403 naming `action`
+    /// (what was attempted, e.g. "cancel runs").
+    pub fn require(&self, permission: Permission, action: &str) -> Result<(), ApiError> {
+        if permission.granted_to(self.role) {
             Ok(())
         } else {
             Err(ApiError::Forbidden {
@@ -103,13 +104,79 @@ impl Caller {
             })
         }
     }
+}
 
-    pub fn require_author(&self, action: &str) -> Result<(), ApiError> {
-        self.require(&[Role::Author], action)
+/// What a role may do. Every handler checks one; `GET /api/me` lists a caller's, so a client
+/// can grey out what it would be refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Create, edit, delete and restore workflows.
+    EditWorkflows,
+    /// Create, edit and delete output types.
+    EditOutputTypes,
+    /// Upload CAD files (a product and its processing run).
+    UploadCad,
+    /// Edit material maps and the material library.
+    EditMaterials,
+    /// Read runs, their events and artifacts; cancel and re-run them.
+    ReadRuns,
+    /// Preflight workflows and output types.
+    Preflight,
+    /// Dispatch runs (workflows, output types, order lines).
+    Dispatch,
+    /// Create order lines.
+    CreateOrderLines,
+    /// Read the notification outbox and mark notifications delivered.
+    ReadNotifications,
+    /// Move an output type's rollout (promote, roll back).
+    ChangeRollout,
+    /// Tokens, normalize, rollout policies.
+    Administer,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 11] = [
+        Permission::EditWorkflows,
+        Permission::EditOutputTypes,
+        Permission::UploadCad,
+        Permission::EditMaterials,
+        Permission::ReadRuns,
+        Permission::Preflight,
+        Permission::Dispatch,
+        Permission::CreateOrderLines,
+        Permission::ReadNotifications,
+        Permission::ChangeRollout,
+        Permission::Administer,
+    ];
+
+    /// The roles granted this permission besides admin, which has every one.
+    pub fn roles(self) -> &'static [Role] {
+        use Role::{Author, Debugger, MaterialSpecialist};
+        match self {
+            Permission::EditWorkflows | Permission::EditOutputTypes => &[Author],
+            Permission::UploadCad
+            | Permission::Preflight
+            | Permission::CreateOrderLines
+            | Permission::ChangeRollout => &[Author, Debugger],
+            Permission::EditMaterials => &[MaterialSpecialist, Author],
+            Permission::ReadRuns | Permission::Dispatch | Permission::ReadNotifications => {
+                &[Debugger]
+            }
+            Permission::Administer => &[],
+        }
     }
 
-    pub fn require_admin(&self, action: &str) -> Result<(), ApiError> {
-        self.require(&[], action)
+    pub fn granted_to(self, role: Role) -> bool {
+        role == Role::Admin || self.roles().contains(&role)
+    }
+
+    /// Every permission `role` has, in [`Permission::ALL`] order.
+    pub fn of(role: Role) -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| p.granted_to(role))
+            .collect()
     }
 }
 
@@ -152,6 +219,21 @@ mod tests {
         );
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+    }
+
+    #[test]
+    fn admin_has_every_permission_and_each_role_its_own() {
+        assert_eq!(Permission::of(Role::Admin), Permission::ALL);
+        assert!(Permission::of(Role::Author).contains(&Permission::EditWorkflows));
+        assert!(!Permission::of(Role::Author).contains(&Permission::Dispatch));
+        assert!(Permission::of(Role::Debugger).contains(&Permission::Dispatch));
+        assert_eq!(
+            Permission::of(Role::MaterialSpecialist),
+            [Permission::EditMaterials]
+        );
+        for role in [Role::Author, Role::MaterialSpecialist, Role::Debugger] {
+            assert!(!Permission::Administer.granted_to(role), "{role}");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! `/api/admin/*`: token issue and maintenance. Admin role only.
 
-use crate::auth::{generate_token, hash_token, Caller, Role};
+use crate::auth::{generate_token, hash_token, Caller, Permission, Role};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiQuery};
 use crate::maintenance::{normalize_all, NormalizeSummary};
@@ -36,7 +36,7 @@ async fn normalize(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<NormalizeQuery>,
 ) -> Result<Json<NormalizeSummary>, ApiError> {
-    caller.require_admin("normalize workflows")?;
+    caller.require(Permission::Administer, "normalize workflows")?;
     let dry_run = query.dry_run.unwrap_or(true);
     Ok(Json(
         normalize_all(state.store.as_ref(), &state.registry, dry_run).await?,
@@ -68,7 +68,7 @@ async fn create_token(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
-    caller.require_admin("create tokens")?;
+    caller.require(Permission::Administer, "create tokens")?;
     let token = generate_token();
     state
         .store

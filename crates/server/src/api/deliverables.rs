@@ -1,7 +1,7 @@
 //! `/api/products/{id}/deliverables` and `/api/notifications`: what `output.publish` recorded
 //! (see [`crate::deliverables`]). Handlers translate and delegate to the store.
 
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -19,10 +19,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_notifications))
         .routes(routes!(mark_delivered))
 }
-
-/// Who reads and consumes the notification outbox: those who dispatch (and admin, e.g. the
-/// token of a mail/webhook sender).
-const OUTBOX_ROLES: &[Role] = &[Role::Debugger];
 
 /// A deliverable with the URL of its bytes.
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,7 +97,7 @@ async fn list_notifications(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<NotificationQuery>,
 ) -> Result<Json<NotificationPage>, ApiError> {
-    caller.require(OUTBOX_ROLES, "read notifications")?;
+    caller.require(Permission::ReadNotifications, "read notifications")?;
     let filter = NotificationFilter {
         delivered: q.delivered,
         order_line_id: q.order_line_id,
@@ -128,6 +124,9 @@ async fn mark_delivered(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NotificationRecord>, ApiError> {
-    caller.require(OUTBOX_ROLES, "mark notifications delivered")?;
+    caller.require(
+        Permission::ReadNotifications,
+        "mark notifications delivered",
+    )?;
     Ok(Json(state.store.mark_notification_delivered(&id).await?))
 }

@@ -1,7 +1,7 @@
 //! Preflight and dispatch of workflows and output types. The checks are the engine's and the
 //! contracts'; the run records and their linking are the runs service's.
 
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{parse_json, ApiPath};
 use crate::runs::dispatch::{DispatchError, DispatchInput};
@@ -136,9 +136,6 @@ impl From<DispatchError> for ApiError {
     }
 }
 
-const PREFLIGHT_ROLES: &[Role] = &[Role::Author, Role::Debugger];
-const DISPATCH_ROLES: &[Role] = &[Role::Debugger];
-
 /// Checks a workflow for dispatch: graph validity, overrides, inputs, modules. Every problem
 /// at once; nothing runs.
 #[utoipa::path(post, path = "/api/workflows/{id}/preflight", tag = "runs",
@@ -151,7 +148,7 @@ async fn preflight_workflow(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<DispatchBody>,
 ) -> Result<Json<PreflightReport>, ApiError> {
-    caller.require(PREFLIGHT_ROLES, "preflight workflows")?;
+    caller.require(Permission::Preflight, "preflight workflows")?;
     let wf = state.store.get_workflow(&id).await?;
     let input = DispatchInput {
         inputs: body.inputs,
@@ -173,7 +170,7 @@ async fn dispatch_workflow(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<DispatchBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(DISPATCH_ROLES, "dispatch runs")?;
+    caller.require(Permission::Dispatch, "dispatch runs")?;
     let wf = state.store.get_workflow(&id).await?;
     let input = DispatchInput {
         inputs: body.inputs,
@@ -195,7 +192,7 @@ async fn preflight_output_type(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<DispatchBody>,
 ) -> Result<Json<PreflightReport>, ApiError> {
-    caller.require(PREFLIGHT_ROLES, "preflight output types")?;
+    caller.require(Permission::Preflight, "preflight output types")?;
     let ot = state.store.get_output_type(&id).await?;
     let input = DispatchInput {
         inputs: body.inputs,
@@ -218,7 +215,7 @@ async fn dispatch_output_type(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<DispatchBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(DISPATCH_ROLES, "dispatch runs")?;
+    caller.require(Permission::Dispatch, "dispatch runs")?;
     let ot = state.store.get_output_type(&id).await?;
     let input = DispatchInput {
         inputs: body.inputs,

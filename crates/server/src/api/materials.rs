@@ -2,8 +2,7 @@
 //! merged over them) and writes of user materials. Handlers translate and delegate to
 //! [`crate::materials`].
 
-use super::products::MATERIAL_ROLES;
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath};
 use crate::materials::{self, LibraryMaterial, MaterialWriteError};
@@ -135,7 +134,7 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    caller.require(MATERIAL_ROLES, "edit the material library")?;
+    caller.require(Permission::EditMaterials, "edit the material library")?;
     let material = materials::create(state.store.as_ref(), &state.products, &body).await?;
     let location = format!("/api/materials/{}", material.material.name);
     Ok((
@@ -162,7 +161,7 @@ async fn put(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
-    caller.require(MATERIAL_ROLES, "edit the material library")?;
+    caller.require(Permission::EditMaterials, "edit the material library")?;
     let (material, created) =
         materials::put(state.store.as_ref(), &state.products, &name, &body).await?;
     Ok(if created {

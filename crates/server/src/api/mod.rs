@@ -90,6 +90,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
     let (mut router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(openapi_json))
+        .routes(routes!(me))
         .merge(contracts::routes())
         .merge(workflows::routes())
         .merge(output_types::routes())
@@ -142,6 +143,24 @@ async fn health(
         version: env!("CARGO_PKG_VERSION").into(),
         contracts_version: state.registry.version.clone(),
     }))
+}
+
+/// Who the bearer token speaks for: its role and every permission that role has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub role: crate::auth::Role,
+    /// What this token may do; anything else is refused with 403.
+    pub permissions: Vec<crate::auth::Permission>,
+}
+
+/// The caller's role and permissions, so a client can grey out what it would be refused.
+#[utoipa::path(get, path = "/api/me", tag = "meta", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+async fn me(caller: crate::auth::Caller) -> Json<Me> {
+    Json(Me {
+        role: caller.role,
+        permissions: crate::auth::Permission::of(caller.role),
+    })
 }
 
 #[utoipa::path(get, path = "/api/openapi.json", tag = "meta",

@@ -2,7 +2,7 @@
 //! to [`crate::orders`].
 
 use super::dispatch::dispatched;
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath, ApiQuery};
 use crate::orders::{OrderError, OrderLineInput, Orders};
@@ -24,11 +24,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one))
         .routes(routes!(dispatch))
 }
-
-/// Who may create order lines: those who may upload the products they render.
-const CREATE_ROLES: &[Role] = &[Role::Author, Role::Debugger];
-/// Who may dispatch them: as for output-type dispatch.
-const DISPATCH_ROLES: &[Role] = &[Role::Debugger];
 
 impl From<OrderError> for ApiError {
     fn from(err: OrderError) -> Self {
@@ -140,7 +135,7 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<OrderLineInput>,
 ) -> Result<Response, ApiError> {
-    caller.require(CREATE_ROLES, "create order lines")?;
+    caller.require(Permission::CreateOrderLines, "create order lines")?;
     let line = orders(&state).create(input).await?;
     Ok((
         StatusCode::CREATED,
@@ -177,7 +172,7 @@ async fn dispatch(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(DISPATCH_ROLES, "dispatch runs")?;
+    caller.require(Permission::Dispatch, "dispatch runs")?;
     let runs = orders(&state).dispatch(&id).await?;
     Ok(dispatched(&runs))
 }

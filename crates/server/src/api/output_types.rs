@@ -3,7 +3,7 @@
 
 use super::workflows::FamilyFilter;
 use super::{created, if_match, version_etag};
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath, ApiQuery};
 use crate::rollout;
@@ -176,7 +176,7 @@ async fn create(
     headers: HeaderMap,
     ApiJson(spec): ApiJson<OutputTypeSpec>,
 ) -> Result<Response, ApiError> {
-    caller.require_author("create output types")?;
+    caller.require(Permission::EditOutputTypes, "create output types")?;
     ensure_valid(&state, &spec).await?;
     let record = state.store.create_output_type(&spec).await?;
     let actor = super::rollout::actor(&state, &caller, &headers).await;
@@ -220,7 +220,7 @@ async fn update(
     headers: HeaderMap,
     ApiJson(spec): ApiJson<OutputTypeSpec>,
 ) -> Result<Response, ApiError> {
-    caller.require_author("edit output types")?;
+    caller.require(Permission::EditOutputTypes, "edit output types")?;
     let expected = if_match(&headers)?;
     ensure_valid(&state, &spec).await?;
     // A changed rollout goes through the rollout rules (readiness for graph) and is recorded.
@@ -251,7 +251,7 @@ async fn delete(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_author("delete output types")?;
+    caller.require(Permission::EditOutputTypes, "delete output types")?;
     let expected = if_match(&headers)?;
     state.store.delete_output_type(&id, expected).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,7 +4,7 @@
 //! run service.
 
 use super::{if_match, version_etag};
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiPath;
 use crate::products::{FsProducts, Product, ProductError, CAD_EXTENSIONS};
@@ -22,10 +22,6 @@ use workflow_engine::materials::MaterialMap;
 
 /// Largest accepted CAD upload.
 pub const UPLOAD_LIMIT: usize = 512 * 1024 * 1024;
-
-const UPLOAD_ROLES: &[Role] = &[Role::Author, Role::Debugger];
-/// Who may edit material maps and the material library.
-pub(crate) const MATERIAL_ROLES: &[Role] = &[Role::MaterialSpecialist, Role::Author];
 
 pub fn routes() -> OpenApiRouter<AppState> {
     let upload = OpenApiRouter::new()
@@ -101,7 +97,7 @@ async fn upload_cad_file(
     State(state): State<AppState>,
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
-    caller.require(UPLOAD_ROLES, "upload CAD files")?;
+    caller.require(Permission::UploadCad, "upload CAD files")?;
     let mut file: Option<(String, Vec<u8>)> = None;
     let mut overrides = Map::new();
     let bad = |e: axum::extract::multipart::MultipartError| {
@@ -254,7 +250,7 @@ async fn put_material_map(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Result<Response, ApiError> {
-    caller.require(MATERIAL_ROLES, "edit material maps")?;
+    caller.require(Permission::EditMaterials, "edit material maps")?;
     let map: MaterialMap = serde_json::from_value(body).map_err(|e| {
         ApiError::BadRequest(format!(
             "a material map is {{\"assignments\": {{part key: material}}, \"rules\": [{{\"pattern\", \"material\"}}]}}: {e}"

@@ -1,7 +1,7 @@
 //! Rollout endpoints: state changes (promote, roll back, force), readiness, history, policy,
 //! and the dashboard of every output type. The rules are in `crate::rollout`.
 
-use crate::auth::{hash_token, Caller, Role};
+use crate::auth::{hash_token, Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath, ApiQuery};
 use crate::rollout::{self, Actor, RolloutError, RolloutRequest, RolloutSummary};
@@ -194,10 +194,7 @@ async fn change(
     headers: HeaderMap,
     ApiJson(request): ApiJson<RolloutRequest>,
 ) -> Result<Json<ChangeView>, ApiError> {
-    caller.require(
-        &[Role::Author, Role::Debugger],
-        "change an output type's rollout",
-    )?;
+    caller.require(Permission::ChangeRollout, "change an output type's rollout")?;
     let actor = actor(&state, &caller, &headers).await;
     let (output_type, change) = rollout::change_rollout(
         state.store.as_ref(),
@@ -309,7 +306,7 @@ async fn put_policy(
     ApiPath(id): ApiPath<String>,
     ApiJson(overrides): ApiJson<Value>,
 ) -> Result<Json<PolicyView>, ApiError> {
-    caller.require_admin("change rollout policies")?;
+    caller.require(Permission::Administer, "change rollout policies")?;
     rollout::set_policy(
         state.store.as_ref(),
         &state.runs.rollout_policy,

@@ -2,7 +2,7 @@
 //! artifact downloads. Everything here is for debuggers (and admins).
 
 use super::dispatch::{dispatched, OptionalJson};
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -32,8 +32,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events))
         .routes(routes!(artifact))
 }
-
-const READ_ROLES: &[Role] = &[Role::Debugger];
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -134,7 +132,7 @@ async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<RunQuery>,
 ) -> Result<Json<RunPage>, ApiError> {
-    caller.require(READ_ROLES, "read runs")?;
+    caller.require(Permission::ReadRuns, "read runs")?;
     let filter = RunFilter {
         status: q.status,
         mode: q.mode,
@@ -170,7 +168,7 @@ async fn get_one(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(READ_ROLES, "read runs")?;
+    caller.require(Permission::ReadRuns, "read runs")?;
     let run = state.store.get_run(&id).await?;
     let artifacts = state.store.list_artifacts(&id).await?;
     let deliverables = if run.authoritative && run.status == RunStatus::Succeeded {
@@ -213,7 +211,7 @@ async fn cancel(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(READ_ROLES, "cancel runs")?;
+    caller.require(Permission::ReadRuns, "cancel runs")?;
     let run = state.runs.cancel(&id).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())
 }
@@ -239,7 +237,7 @@ async fn rerun(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<RerunBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(READ_ROLES, "rerun runs")?;
+    caller.require(Permission::ReadRuns, "rerun runs")?;
     let run = state.runs.rerun(&id, body.overrides).await?;
     Ok(dispatched(&[run]))
 }
@@ -271,7 +269,7 @@ async fn events(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.require(READ_ROLES, "read runs")?;
+    caller.require(Permission::ReadRuns, "read runs")?;
     state.store.get_run(&id).await?;
     let after = headers
         .get("last-event-id")
@@ -352,7 +350,7 @@ async fn artifact(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(READ_ROLES, "download artifacts")?;
+    caller.require(Permission::ReadRuns, "download artifacts")?;
     let meta = state.store.get_artifact(&id).await?;
     let path = state
         .runs

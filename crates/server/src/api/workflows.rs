@@ -3,7 +3,7 @@
 
 use super::output_types::ensure_users_still_valid;
 use super::{created, if_match, version_etag};
-use crate::auth::Caller;
+use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -134,7 +134,7 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<WorkflowInput>,
 ) -> Result<Response, ApiError> {
-    caller.require_author("create workflows")?;
+    caller.require(Permission::EditWorkflows, "create workflows")?;
     ensure_valid(&input.name, &input.graph, &state.registry)?;
     let wf = state
         .store
@@ -177,7 +177,7 @@ async fn update(
     headers: HeaderMap,
     ApiJson(input): ApiJson<WorkflowInput>,
 ) -> Result<Response, ApiError> {
-    caller.require_author("edit workflows")?;
+    caller.require(Permission::EditWorkflows, "edit workflows")?;
     let expected = if_match(&headers)?;
     ensure_valid(&input.name, &input.graph, &state.registry)?;
     ensure_users_still_valid(&state, &proposed(&id, &input.name, &input.graph)).await?;
@@ -204,7 +204,7 @@ async fn delete(
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_author("delete workflows")?;
+    caller.require(Permission::EditWorkflows, "delete workflows")?;
     let expected = if_match(&headers)?;
     state.store.delete_workflow(&id, expected).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -253,7 +253,7 @@ async fn restore(
     ApiPath((id, rev)): ApiPath<(String, i64)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    caller.require_author("restore workflow revisions")?;
+    caller.require(Permission::EditWorkflows, "restore workflow revisions")?;
     let expected = if_match(&headers)?;
     let old = state.store.get_revision(&id, rev).await?;
     ensure_valid(&old.name, &old.graph, &state.registry)?;

@@ -138,3 +138,67 @@ fn background_server_runs_without_a_caller_runtime() {
     assert_eq!(status, StatusCode::OK);
     server.shutdown();
 }
+
+/// `GET /api/me` names the token's role and permissions, and the list is what the handlers
+/// enforce: each probe is refused exactly when its permission is missing.
+#[tokio::test]
+async fn me_lists_the_permissions_the_handlers_enforce() {
+    let app = spawn_app().await;
+    let graph = app.starter("order_line").await;
+    let r = app
+        .req(Method::GET, "/api/me", None)
+        .send()
+        .await
+        .expect("send");
+    error_of(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    for (token, role) in [
+        (&app.author, "author"),
+        (&app.debugger, "debugger"),
+        (&app.material_specialist, "material_specialist"),
+        (&app.admin, "admin"),
+    ] {
+        let me = json_of(app.get("/api/me", token).await, StatusCode::OK).await;
+        assert_eq!(me["role"], role);
+        let has = |p: &str| {
+            me["permissions"]
+                .as_array()
+                .expect("permissions")
+                .iter()
+                .any(|v| v == p)
+        };
+        let probes = [
+            (
+                "edit_workflows",
+                app.post(
+                    "/api/workflows",
+                    token,
+                    &json!({"name": role, "graph": graph}),
+                )
+                .await,
+            ),
+            ("read_runs", app.get("/api/runs", token).await),
+            (
+                "read_notifications",
+                app.get("/api/notifications", token).await,
+            ),
+            (
+                "administer",
+                app.post(
+                    "/api/admin/workflows/normalize?dry_run=true",
+                    token,
+                    &json!({}),
+                )
+                .await,
+            ),
+        ];
+        for (permission, response) in probes {
+            assert_eq!(
+                response.status() != StatusCode::FORBIDDEN,
+                has(permission),
+                "{role}: {permission} listed {} but the server answered {}",
+                has(permission),
+                response.status()
+            );
+        }
+    }
+}

@@ -75,6 +75,7 @@ async fn openapi_lists_every_route() {
     assert!(doc["openapi"].as_str().expect("version").starts_with("3."));
     let expected = [
         ("get", "/api/health"),
+        ("get", "/api/me"),
         ("get", "/api/openapi.json"),
         ("get", "/api/contracts/nodes"),
         ("get", "/api/contracts/starters/{family}"),
