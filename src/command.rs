@@ -149,6 +149,29 @@ impl Command {
         )
     }
 
+    /// The server permission this command's request needs: the app refuses it up front (and
+    /// greys its buttons) when `GET /api/me` says the token's role lacks it.
+    pub fn permission(&self) -> Option<workflow_server::auth::Permission> {
+        use crate::viewer::ViewerCommand;
+        use workflow_server::auth::Permission as P;
+        match self {
+            Command::Save
+            | Command::SaveAsCopy
+            | Command::DeleteWorkflow { .. }
+            | Command::ConfirmDelete
+            | Command::RestoreRevision(_) => Some(P::EditWorkflows),
+            Command::SaveOutputType | Command::DeleteOutputType => Some(P::EditOutputTypes),
+            Command::Preflight => Some(P::Preflight),
+            Command::Dispatch => Some(P::Dispatch),
+            Command::CancelRun | Command::Rerun => Some(P::ReadRuns),
+            Command::ChangeRollout { .. } => Some(P::ChangeRollout),
+            Command::Viewer(ViewerCommand::SaveMap | ViewerCommand::SaveMaterial { .. }) => {
+                Some(P::EditMaterials)
+            }
+            _ => None,
+        }
+    }
+
     /// Commands with a menu entry and a keyboard shortcut, in help-overlay order.
     pub fn with_shortcuts() -> Vec<Command> {
         // Redo before Undo: shortcut matching ignores extra Shift, so Ctrl+Shift+Z must be

@@ -30,6 +30,7 @@ use crate::settings::{Settings, STORAGE_KEY};
 use autosave::Autosave;
 use std::sync::Arc;
 use workflow_contracts::{starter_graph, Registry};
+use workflow_server::auth::Permission;
 
 /// Seconds a refused gesture's explanation stays next to the pointer.
 const REFUSAL_SECONDS: f64 = 3.0;
@@ -169,6 +170,12 @@ impl StudioApp {
         let registry = Arc::clone(&self.registry);
         if self.read_only() && command.changes_document() {
             self.status = "Offline: read-only until the server answers again".into();
+            return;
+        }
+        if let Some(reason) = command.permission().and_then(|p| self.refusal(p)) {
+            // Refused here rather than by a 403 round trip; edits stay in the editor (and
+            // its draft).
+            self.status = reason;
             return;
         }
         let result = match command {
@@ -413,7 +420,12 @@ impl StudioApp {
             }
             _ if self.state.view == MainView::Rollout => {
                 egui::CentralPanel::default().show(ui, |ui| {
-                    rollout::rollout_ui(ui, &mut self.rollout, &mut out)
+                    rollout::rollout_ui(
+                        ui,
+                        &mut self.rollout,
+                        self.server.refusal(Permission::ChangeRollout),
+                        &mut out,
+                    )
                 });
             }
             _ if self.state.view == MainView::OutputTypes => {
@@ -423,6 +435,7 @@ impl StudioApp {
                         &mut self.output_types,
                         &self.server.workflows,
                         &registry,
+                        self.server.refusal(Permission::EditOutputTypes),
                         &mut out,
                     )
                 });
@@ -453,9 +466,13 @@ impl StudioApp {
                                 runs::run_panel_ui(
                                     ui,
                                     runs_view,
-                                    saved,
-                                    workflow,
-                                    output_type_records,
+                                    runs::RunPanelContext {
+                                        saved,
+                                        workflow,
+                                        output_types: output_type_records,
+                                        preflight_refused: server.refusal(Permission::Preflight),
+                                        dispatch_refused: server.refusal(Permission::Dispatch),
+                                    },
                                     &mut out,
                                 );
                             }

@@ -185,11 +185,13 @@ impl StudioApp {
 }
 
 /// The output-type table and, beside it, the form of the selected one.
+/// `edit_refused`: why the token may not edit output types, when it may not.
 pub(super) fn output_types_ui(
     ui: &mut Ui,
     view: &mut OutputTypesView,
     workflows: &[Workflow],
     registry: &Registry,
+    edit_refused: Option<String>,
     out: &mut Vec<Command>,
 ) {
     egui::Panel::left("output_type_table")
@@ -247,7 +249,15 @@ pub(super) fn output_types_ui(
         match view.form.as_mut() {
             Some(form) => {
                 egui::ScrollArea::vertical().show(ui, |ui| {
-                    form_ui(ui, form, &problems, workflows, registry, out)
+                    form_ui(
+                        ui,
+                        form,
+                        &problems,
+                        workflows,
+                        registry,
+                        edit_refused.as_deref(),
+                        out,
+                    )
                 });
             }
             None => {
@@ -269,6 +279,7 @@ fn form_ui(
     problems: &[OutputTypeProblem],
     workflows: &[Workflow],
     registry: &Registry,
+    edit_refused: Option<&str>,
     out: &mut Vec<Command>,
 ) {
     let spec = &mut form.spec;
@@ -397,14 +408,17 @@ fn form_ui(
     });
     ui.separator();
     ui.horizontal(|ui| {
-        if ui
-            .button(if form.id.is_some() { "Save" } else { "Create" })
-            .clicked()
-        {
-            out.push(Command::SaveOutputType);
-        }
-        if ui.button("Delete").clicked() {
-            out.push(Command::DeleteOutputType);
+        let save_label = if form.id.is_some() { "Save" } else { "Create" };
+        for (label, command) in [
+            (save_label, Command::SaveOutputType),
+            ("Delete", Command::DeleteOutputType),
+        ] {
+            let button = ui.add_enabled(edit_refused.is_none(), egui::Button::new(label));
+            if let Some(reason) = edit_refused {
+                button.on_disabled_hover_text(reason);
+            } else if button.clicked() {
+                out.push(command);
+            }
         }
     });
 }

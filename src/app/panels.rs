@@ -89,10 +89,14 @@ impl StudioApp {
             .shortcut()
             .map(|s| ui.ctx().format_shortcut(&s))
             .unwrap_or_default();
-        if ui
-            .add(egui::Button::new(command.label()).shortcut_text(shortcut))
-            .clicked()
-        {
+        let refusal = command.permission().and_then(|p| self.refusal(p));
+        let response = ui.add_enabled(
+            refusal.is_none(),
+            egui::Button::new(command.label()).shortcut_text(shortcut),
+        );
+        if let Some(reason) = refusal {
+            response.on_disabled_hover_text(reason);
+        } else if response.clicked() {
             self.send(command);
             ui.close();
         }
@@ -371,6 +375,16 @@ fn connection_ui(ui: &mut Ui, server: &ServerLink) {
             };
             dot_ui(ui, ONLINE);
             ui.label(format!("{url}{saving}"));
+            if let Some(me) = &server.me {
+                ui.weak(format!("as {}", me.role)).on_hover_text(format!(
+                    "may: {}",
+                    me.permissions
+                        .iter()
+                        .map(|p| p.action())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
         }
         Connection::Offline { reason } => {
             ui.colored_label(WARNING, "Offline — read-only, reconnecting")

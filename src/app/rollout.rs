@@ -323,7 +323,13 @@ fn who(change: &RolloutChange) -> String {
 }
 
 /// The dashboard: the table of output types on the left, the selected one on the right.
-pub(super) fn rollout_ui(ui: &mut Ui, view: &mut RolloutView, out: &mut Vec<Command>) {
+/// `refused`: why the token may not change rollouts at all, when it may not.
+pub(super) fn rollout_ui(
+    ui: &mut Ui,
+    view: &mut RolloutView,
+    refused: Option<String>,
+    out: &mut Vec<Command>,
+) {
     ui.horizontal(|ui| {
         ui.heading("Rollout");
         if ui.button("Refresh rollout").clicked() {
@@ -341,7 +347,7 @@ pub(super) fn rollout_ui(ui: &mut Ui, view: &mut RolloutView, out: &mut Vec<Comm
         .default_size(520.0)
         .show(ui, |ui| table_ui(ui, view, out));
     egui::CentralPanel::default().show(ui, |ui| {
-        egui::ScrollArea::vertical().show(ui, |ui| detail_ui(ui, view, out));
+        egui::ScrollArea::vertical().show(ui, |ui| detail_ui(ui, view, refused.as_deref(), out));
     });
 }
 
@@ -426,7 +432,7 @@ fn action_button(ui: &mut Ui, label: &str, blocked: Option<String>, busy: bool) 
     }
 }
 
-fn detail_ui(ui: &mut Ui, view: &mut RolloutView, out: &mut Vec<Command>) {
+fn detail_ui(ui: &mut Ui, view: &mut RolloutView, refused: Option<&str>, out: &mut Vec<Command>) {
     let Some(id) = view.selected.clone() else {
         ui.label("No output types.");
         return;
@@ -514,7 +520,12 @@ fn detail_ui(ui: &mut Ui, view: &mut RolloutView, out: &mut Vec<Command>) {
         ui.add(egui::TextEdit::singleline(reason).hint_text("why (required to force)"));
     });
     let busy = view.busy.as_deref() == Some(id.as_str());
-    let forbidden = |a: RolloutAction| view.forbidden.get(&a).cloned();
+    // The role's refusal (from GET /api/me) first, then what a 403 taught about one action.
+    let forbidden = |a: RolloutAction| {
+        refused
+            .map(str::to_owned)
+            .or_else(|| view.forbidden.get(&a).cloned())
+    };
     let change = |target: Rollout, force: bool| Command::ChangeRollout {
         output_type: id.clone(),
         target,

@@ -682,14 +682,30 @@ pub(super) fn run_color(status: RunStatus) -> egui::Color32 {
 }
 
 /// The editor's Run panel: dispatch inputs, preflight (every problem at once), dispatch.
+/// What the run panel shows besides its own state.
+pub(super) struct RunPanelContext<'a> {
+    /// The open workflow is saved and unchanged (runs execute the saved version).
+    pub saved: bool,
+    pub workflow: Option<(&'a str, Family)>,
+    pub output_types: &'a [OutputTypeRecord],
+    /// Why the token may not preflight / dispatch, when it may not.
+    pub preflight_refused: Option<String>,
+    pub dispatch_refused: Option<String>,
+}
+
 pub(super) fn run_panel_ui(
     ui: &mut Ui,
     view: &mut RunsView,
-    saved: bool,
-    workflow: Option<(&str, Family)>,
-    output_types: &[OutputTypeRecord],
+    cx: RunPanelContext<'_>,
     out: &mut Vec<Command>,
 ) {
+    let RunPanelContext {
+        saved,
+        workflow,
+        output_types,
+        preflight_refused,
+        dispatch_refused,
+    } = cx;
     ui.separator();
     ui.horizontal(|ui| {
         ui.label(RichText::new("Run").strong());
@@ -731,11 +747,18 @@ pub(super) fn run_panel_ui(
     let ready = saved || !matches!(view.run_via, RunVia::Workflow);
     ui.horizontal(|ui| {
         ui.add_enabled_ui(ready, |ui| {
-            if ui.button("Preflight").clicked() {
-                out.push(Command::Preflight);
-            }
-            if ui.button("Dispatch").clicked() {
-                out.push(Command::Dispatch);
+            for (label, command, refused) in [
+                ("Preflight", Command::Preflight, preflight_refused),
+                ("Dispatch", Command::Dispatch, dispatch_refused),
+            ] {
+                let button = ui.add_enabled(refused.is_none(), egui::Button::new(label));
+                match refused {
+                    Some(reason) => {
+                        button.on_disabled_hover_text(reason);
+                    }
+                    None if button.clicked() => out.push(command),
+                    None => {}
+                }
             }
         })
         .response

@@ -7,6 +7,7 @@ use crate::backend::{reported, Backend, BackendEvent, ServerChoice};
 use crate::editor::document::WorkflowDocument;
 use std::sync::Arc;
 use workflow_contracts::{Family, ValidationReport};
+use workflow_server::auth::Permission;
 use workflow_server::store::{Revision, Workflow};
 
 /// Seconds after the last edit before the server re-validates the graph.
@@ -44,6 +45,9 @@ pub struct ServerLink {
     pub backend: Option<Backend>,
     pub client: Option<ApiClient>,
     pub connection: Connection,
+    /// The token's role and permissions, once `GET /api/me` answered (unknown: the server
+    /// decides, as before).
+    pub me: Option<crate::backend::client::Me>,
     /// The catalog came from the on-disk cache, not the server.
     pub catalog_from_cache: bool,
     pub catalog_ready: bool,
@@ -58,11 +62,20 @@ pub struct ServerLink {
 }
 
 impl ServerLink {
+    /// Why the server would refuse what needs `permission` (the token's role lacks it), or
+    /// `None` when it is granted or not known yet.
+    pub fn refusal(&self, permission: Permission) -> Option<String> {
+        let me = self.me.as_ref()?;
+        (!me.permissions.contains(&permission))
+            .then(|| format!("Your role ({}) may not {}", me.role, permission.action()))
+    }
+
     pub fn local() -> Self {
         ServerLink {
             backend: None,
             client: None,
             connection: Connection::Local,
+            me: None,
             catalog_from_cache: false,
             catalog_ready: true,
             workflows: Vec::new(),
@@ -131,6 +144,11 @@ impl StudioApp {
     }
 
     /// True when edits cannot be saved: offline with a cached catalog.
+    /// See [`ServerLink::refusal`].
+    pub fn refusal(&self, permission: Permission) -> Option<String> {
+        self.server.refusal(permission)
+    }
+
     pub fn read_only(&self) -> bool {
         matches!(
             self.server.connection,
@@ -388,10 +406,18 @@ impl StudioApp {
                 if let Some(b) = &self.server.backend {
                     b.load_catalog(&client);
                 }
+                self.spawn({
+                    let client = client.clone();
+                    async move { reported("who am I", client.me(), BackendEvent::Me).await }
+                });
                 self.server.client = Some(client);
                 self.refresh_workflows();
                 self.refresh_products();
                 self.refresh_output_types();
+            }
+            BackendEvent::Me(me) => {
+                self.viewer.library.can_edit = me.permissions.contains(&Permission::EditMaterials);
+                self.server.me = Some(me);
             }
             BackendEvent::ConnectFailed(reason) => {
                 self.status = reason.clone();

@@ -134,6 +134,12 @@ impl ApiClient {
             .await
     }
 
+    /// The token's role and permissions (`GET /api/me`).
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        self.json(self.request(reqwest::Method::GET, "/api/me"))
+            .await
+    }
+
     /// The catalog, or `None` when `etag` is still current (304).
     pub async fn catalog(&self, etag: Option<&str>) -> Result<Option<Catalog>, ClientError> {
         let mut req = self.request(reqwest::Method::GET, "/api/contracts/nodes");
@@ -740,4 +746,11 @@ fn error_from(status: StatusCode, body: &[u8]) -> ClientError {
             message,
         },
     }
+}
+
+/// Who the client's token speaks for (`GET /api/me`).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Me {
+    pub role: workflow_server::auth::Role,
+    pub permissions: Vec<workflow_server::auth::Permission>,
 }

@@ -32,6 +32,8 @@ pub enum ServerChoice {
 #[derive(Debug)]
 pub enum BackendEvent {
     Connected(ApiClient),
+    /// The token's role and permissions.
+    Me(client::Me),
     ConnectFailed(String),
     Catalog {
         registry: Arc<Registry>,

@@ -510,6 +510,9 @@ impl StudioApp {
                 out.push(crate::command::Command::OpenGlbInViewer(source));
             }
         }
-        super::viewer_ui(ui, &mut self.viewer, connected, out);
+        let map_refused = self
+            .server
+            .refusal(workflow_server::auth::Permission::EditMaterials);
+        super::viewer_ui(ui, &mut self.viewer, connected, map_refused, out);
     }
 }

@@ -196,7 +196,14 @@ impl ViewerState {
 }
 
 /// The viewer tab: toolbar, part tree, repair and library, the viewport (and the preview).
-pub fn viewer_ui(ui: &mut egui::Ui, v: &mut ViewerState, connected: bool, out: &mut Vec<Command>) {
+/// `map_refused`: why the token may not save material maps, when it may not.
+pub fn viewer_ui(
+    ui: &mut egui::Ui,
+    v: &mut ViewerState,
+    connected: bool,
+    map_refused: Option<String>,
+    out: &mut Vec<Command>,
+) {
     egui::Panel::top("viewer_toolbar").show(ui, |ui| {
         toolbar::toolbar_ui(ui, v, connected, out);
     });
@@ -213,7 +220,7 @@ pub fn viewer_ui(ui: &mut egui::Ui, v: &mut ViewerState, connected: bool, out: &
             egui::ScrollArea::vertical()
                 .id_salt("viewer_repair_scroll")
                 .show(ui, |ui| {
-                    repair::repair_panel_ui(ui, v, connected, out);
+                    repair::repair_panel_ui(ui, v, connected, map_refused, out);
                     ui.separator();
                     library::library_panel_ui(ui, v, connected, out);
                 });

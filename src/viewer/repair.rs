@@ -58,10 +58,12 @@ fn labelled(response: egui::Response, label: String) -> egui::Response {
     response.on_hover_text(label)
 }
 
+/// `map_refused`: why the token may not save material maps, when it may not.
 pub fn repair_panel_ui(
     ui: &mut egui::Ui,
     v: &mut ViewerState,
     connected: bool,
+    map_refused: Option<String>,
     out: &mut Vec<Command>,
 ) {
     let Some(doc) = v.doc.as_ref() else {
@@ -87,16 +89,21 @@ pub fn repair_panel_ui(
         {
             out.push(cmd(ViewerCommand::Redo));
         }
-        let can_save =
-            connected && doc.source.product_id().is_some() && doc.is_dirty() && !v.saving;
+        let can_save = connected
+            && map_refused.is_none()
+            && doc.source.product_id().is_some()
+            && doc.is_dirty()
+            && !v.saving;
         let save = ui
             .add_enabled(can_save, egui::Button::new("Save map"))
             .on_disabled_hover_text(if doc.source.product_id().is_none() {
-                "Only a product's map can be saved (this model is not a product)"
+                "Only a product's map can be saved (this model is not a product)".to_owned()
             } else if !connected {
-                "Not connected to a server"
+                "Not connected to a server".to_owned()
+            } else if let Some(reason) = &map_refused {
+                format!("{reason}: edits stay here until someone who may saves them")
             } else {
-                "Nothing to save"
+                "Nothing to save".to_owned()
             });
         if save.clicked() {
             out.push(cmd(ViewerCommand::SaveMap));

@@ -255,3 +255,39 @@ fn a_refused_role_disables_the_button_with_the_servers_reason() {
     drop(h);
     s.server.shutdown();
 }
+
+/// The app asks the server who its token is (`GET /api/me`) and greys out what the role may
+/// not do, with the reason on hover, instead of waiting for a 403.
+#[test]
+fn the_tokens_role_greys_out_what_the_server_would_refuse() {
+    let s = setup();
+    let mut h = app(&s.server.url, &s.debugger_token);
+    until(&mut h, "who-am-I answers", WAIT, |app| {
+        app.server.me.is_some()
+    });
+    assert!(
+        h.query_all_by_label_contains("as debugger")
+            .next()
+            .is_some(),
+        "the status bar names the role"
+    );
+    h.state_mut().send(Command::ShowView(MainView::OutputTypes));
+    h.state_mut()
+        .send(Command::SelectOutputType(s.output_type.clone()));
+    until(&mut h, "the output type opens", WAIT, |app| {
+        app.output_types.form.is_some()
+    });
+    for label in ["Save", "Delete"] {
+        let button = h.get_by_label(label);
+        assert!(button.accesskit_node().is_disabled(), "{label} greyed out");
+    }
+    // A shortcut or the palette reaches the same gate.
+    h.state_mut().send(Command::SaveOutputType);
+    h.run_ok();
+    assert_eq!(
+        h.state().status,
+        "Your role (debugger) may not edit output types"
+    );
+    drop(h);
+    s.server.shutdown();
+}

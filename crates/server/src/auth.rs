@@ -167,6 +167,23 @@ impl Permission {
         }
     }
 
+    /// What the permission allows, as in "may not …".
+    pub fn action(self) -> &'static str {
+        match self {
+            Permission::EditWorkflows => "edit workflows",
+            Permission::EditOutputTypes => "edit output types",
+            Permission::UploadCad => "upload CAD files",
+            Permission::EditMaterials => "edit material maps or the library",
+            Permission::ReadRuns => "read, cancel or re-run runs",
+            Permission::Preflight => "preflight",
+            Permission::Dispatch => "dispatch runs",
+            Permission::CreateOrderLines => "create order lines",
+            Permission::ReadNotifications => "read notifications",
+            Permission::ChangeRollout => "change rollouts",
+            Permission::Administer => "administer the server",
+        }
+    }
+
     pub fn granted_to(self, role: Role) -> bool {
         role == Role::Admin || self.roles().contains(&role)
     }
