@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use workflow_contracts::output_type::Rollout;
 use workflow_studio::app::{MainView, StudioApp};
-use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;
 
 use crate::support::until;
@@ -127,17 +126,7 @@ fn setup() -> Setup {
 }
 
 fn app(url: &str, token: &str) -> Harness<'static, StudioApp> {
-    let choice = ServerChoice::Remote {
-        url: url.to_owned(),
-        token: token.to_owned(),
-    };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1000.0))
-        .with_max_steps(64)
-        .build_eframe(move |cc| {
-            let backend = Backend::new(None).expect("backend runtime");
-            StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
-        });
+    let mut h = crate::support::remote_app(url, token);
     until(&mut h, "connected", WAIT, |app| app.server.catalog_ready);
     h.get_by_label("Rollout").click();
     until(&mut h, "the dashboard loads", WAIT, |app| {

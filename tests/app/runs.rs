@@ -9,7 +9,6 @@ use serde_json::json;
 use std::time::Duration;
 use workflow_engine::runtime::{NodeStatus, RunStatus};
 use workflow_studio::app::{MainView, StudioApp};
-use workflow_studio::backend::{Backend, ServerChoice};
 use workflow_studio::command::Command;
 
 use crate::support::until;
@@ -29,17 +28,7 @@ fn saved_starter() -> (
         Some(crate::support::scripted_modules()),
     )
     .expect("server starts");
-    let choice = ServerChoice::Remote {
-        url: server.url.clone(),
-        token: server.admin_token.clone(),
-    };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1000.0))
-        .with_max_steps(64)
-        .build_eframe(move |cc| {
-            let backend = Backend::new(None).expect("backend runtime");
-            StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
-        });
+    let mut h = crate::support::remote_app(&server.url, &server.admin_token);
     until(&mut h, "connected", WAIT, |app| {
         app.server.catalog_ready && !app.server.workflows.is_empty()
     });

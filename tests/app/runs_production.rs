@@ -5,13 +5,11 @@
 //! allowed the same product renders, and the run detail shows its still as an image.
 
 use egui_kittest::kittest::Queryable as _;
-use egui_kittest::Harness;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use workflow_engine::runtime::{NodeStatus, RunStatus};
 use workflow_studio::app::{MainView, StudioApp};
-use workflow_studio::backend::{Backend, ServerChoice};
 
 use crate::support::until;
 
@@ -19,15 +17,7 @@ use crate::support::until;
 const WAIT: Duration = Duration::from_secs(180);
 
 fn fixture(rel: &str) -> PathBuf {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        here.join("../shared/fixtures"),
-        PathBuf::from("/work/shared/fixtures"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
-    .unwrap_or_else(|| here.join("../shared/fixtures"))
-    .join(rel)
+    crate::support::fixtures().join(rel)
 }
 
 /// Uploads a CAD file over HTTP as a user would from a script; answers the product id once
@@ -101,17 +91,7 @@ fn real_modules_missing_materials_fail_at_resolve_and_a_still_shows_as_an_image(
     let dir = tempfile::tempdir().expect("temp dir");
     let server = workflow_server::embedded::start_in_background(dir.path()).expect("server starts");
     let boxed = upload(&server, "gltf/Box.glb");
-    let choice = ServerChoice::Remote {
-        url: server.url.clone(),
-        token: server.admin_token.clone(),
-    };
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1000.0))
-        .with_max_steps(64)
-        .build_eframe(move |cc| {
-            let backend = Backend::new(None).expect("backend runtime");
-            StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
-        });
+    let mut h = crate::support::remote_app(&server.url, &server.admin_token);
     until(&mut h, "connected with the products listed", WAIT, |app| {
         app.server.catalog_ready && app.runs.products.len() == 1
     });

@@ -7,7 +7,7 @@ use serde_json::json;
 use std::time::{Duration, Instant};
 use workflow_studio::app::StudioApp;
 use workflow_studio::backend::client::ApiClient;
-use workflow_studio::backend::{Backend, ServerChoice};
+use workflow_studio::backend::ServerChoice;
 use workflow_studio::command::Command;
 use workflow_studio::editor::document::Edit;
 
@@ -20,17 +20,11 @@ struct Session {
 fn start() -> Session {
     let dir = tempfile::tempdir().expect("temp dir");
     let data_dir = dir.path().to_path_buf();
-    let harness = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .with_max_steps(64)
-        .build_eframe(move |cc| {
-            let backend = Backend::new(None).expect("backend runtime");
-            StudioApp::connecting().with_server(
-                backend,
-                ServerChoice::Embedded { data_dir },
-                &cc.egui_ctx,
-            )
-        });
+    let harness = crate::support::app_with_server(
+        ServerChoice::Embedded { data_dir },
+        None,
+        egui::vec2(1400.0, 900.0),
+    );
     let runtime = tokio::runtime::Runtime::new().expect("test runtime");
     let mut s = Session {
         harness,
@@ -255,13 +249,8 @@ fn unreachable_server_opens_read_only_from_the_cached_catalog() {
         token: "t".into(),
     };
     let cache_dir = cache.path().to_path_buf();
-    let mut harness = Harness::builder()
-        .with_size(egui::vec2(1200.0, 800.0))
-        .with_max_steps(64)
-        .build_eframe(move |cc| {
-            let backend = Backend::new(Some(cache_dir)).expect("backend runtime");
-            StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
-        });
+    let mut harness =
+        crate::support::app_with_server(choice, Some(cache_dir), egui::vec2(1200.0, 800.0));
     let deadline = Instant::now() + Duration::from_secs(20);
     while !harness.state().server.catalog_ready {
         assert!(

@@ -3,12 +3,61 @@
 
 use egui_kittest::Harness;
 use serde_json::{json, Map, Value};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use workflow_contracts::Registry;
 use workflow_engine::runtime::{
     Module, ModuleError, ModuleRegistry, NodeContext, NodeInputs, NodeOutputs, PortValue,
 };
 use workflow_studio::app::StudioApp;
+use workflow_studio::backend::{Backend, ServerChoice};
+
+/// The shared fixtures: `WORKFLOW_FIXTURES`, else `../shared/fixtures` beside the checkout,
+/// else `/work/shared/fixtures`.
+pub fn fixtures() -> PathBuf {
+    if let Ok(dir) = std::env::var("WORKFLOW_FIXTURES") {
+        return PathBuf::from(dir);
+    }
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    [
+        here.join("../shared/fixtures"),
+        PathBuf::from("/work/shared/fixtures"),
+    ]
+    .into_iter()
+    .find(|d| d.exists())
+    .unwrap_or_else(|| here.join("../shared/fixtures"))
+}
+
+/// The bytes of a glTF fixture (`fixtures()/gltf/<name>`).
+pub fn gltf_bytes(name: &str) -> Vec<u8> {
+    let path = fixtures().join("gltf").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The app as `main` builds it, talking to `choice` (catalog cache in `cache_dir`, if any),
+/// in a window of `size` points.
+pub fn app_with_server(
+    choice: ServerChoice,
+    cache_dir: Option<PathBuf>,
+    size: egui::Vec2,
+) -> Harness<'static, StudioApp> {
+    Harness::builder()
+        .with_size(size)
+        .with_max_steps(64)
+        .build_eframe(move |cc| {
+            let backend = Backend::new(cache_dir).expect("backend runtime");
+            StudioApp::connecting().with_server(backend, choice, &cc.egui_ctx)
+        })
+}
+
+/// [`app_with_server`] for a running server at `url`, 1500×1000.
+pub fn remote_app(url: &str, token: &str) -> Harness<'static, StudioApp> {
+    let choice = ServerChoice::Remote {
+        url: url.to_owned(),
+        token: token.to_owned(),
+    };
+    app_with_server(choice, None, egui::vec2(1500.0, 1000.0))
+}
 
 /// [`wait_for`], then lets the UI settle as far as it does.
 pub fn until(

@@ -31,21 +31,7 @@ use workflow_engine::render::{render_id_buffer, ImageParams, RenderService, Rend
 use workflow_engine::runtime::{MemoryArtifacts, RunReport, RunRequest, RunStatus, Runtime};
 use workflow_studio::viewer::model::{load_glb, DocSource, LoadedDoc};
 
-fn fixtures() -> PathBuf {
-    if let Ok(dir) = std::env::var("WORKFLOW_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for candidate in [
-        here.join("../shared/fixtures"),
-        PathBuf::from("/work/shared/fixtures"),
-    ] {
-        if candidate.exists() {
-            return candidate;
-        }
-    }
-    here.join("../shared/fixtures")
-}
+use crate::support::fixtures;
 
 const FIXTURES: &[&str] = &[
     "gltf/Box.glb",

@@ -4,7 +4,6 @@
 //! the viewer and the render modules open).
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 
 use workflow_engine::export_glb::{export_glb, ExportParams, SceneAdditions};
 use workflow_engine::manifest::{extract_manifest, Manifest, ManifestParams};
@@ -12,18 +11,7 @@ use workflow_engine::materials::{default_library, MaterialMap};
 use workflow_engine::{import_file, ImportParams};
 use workflow_studio::viewer::model::{load_glb, DocSource};
 
-fn fixtures() -> PathBuf {
-    if let Ok(dir) = std::env::var("WORKFLOW_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let local = here.join("../shared/fixtures");
-    if local.exists() {
-        local
-    } else {
-        PathBuf::from("/work/shared/fixtures")
-    }
-}
+use crate::support::fixtures;
 
 fn step_available() -> bool {
     std::process::Command::new("occt-draw")

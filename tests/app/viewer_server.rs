@@ -3,7 +3,6 @@
 //! second client (reload and overwrite), add a library material, and render a preview still
 //! through the server's render modules.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::Queryable as _;
@@ -12,7 +11,7 @@ use serde_json::{json, Value};
 use workflow_engine::materials::PbrMaterial;
 use workflow_studio::app::StudioApp;
 use workflow_studio::backend::client::ApiClient;
-use workflow_studio::backend::{Backend, ServerChoice};
+use workflow_studio::backend::ServerChoice;
 use workflow_studio::command::Command;
 use workflow_studio::viewer::preview::PreviewStatus;
 use workflow_studio::viewer::{GlbSource, ViewerCommand};
@@ -33,15 +32,7 @@ impl Drop for Session {
 }
 
 fn fixture(name: &str) -> Vec<u8> {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = [
-        here.join("../shared/fixtures/gltf"),
-        PathBuf::from("/work/shared/fixtures/gltf"),
-    ]
-    .into_iter()
-    .find(|d| d.exists())
-    .expect("fixtures");
-    std::fs::read(dir.join(name)).expect("fixture")
+    crate::support::gltf_bytes(name)
 }
 
 impl Session {
@@ -49,17 +40,11 @@ impl Session {
         let dir = tempfile::tempdir().expect("temp dir");
         let server = workflow_server::embedded::start_in_background(dir.path()).expect("server");
         let (url, token) = (server.url.clone(), server.admin_token.clone());
-        let harness = Harness::builder()
-            .with_size(egui::vec2(1500.0, 950.0))
-            .with_max_steps(64)
-            .build_eframe(move |cc| {
-                let backend = Backend::new(None).expect("backend runtime");
-                StudioApp::connecting().with_server(
-                    backend,
-                    ServerChoice::Remote { url, token },
-                    &cc.egui_ctx,
-                )
-            });
+        let harness = crate::support::app_with_server(
+            ServerChoice::Remote { url, token },
+            None,
+            egui::vec2(1500.0, 950.0),
+        );
         let mut s = Session {
             harness,
             server: Some(server),

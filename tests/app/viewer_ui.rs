@@ -3,7 +3,6 @@
 //! rules, undo/redo, step through missing parts. No GPU here: the viewport's paint callback
 //! simply is not run; everything it shows comes from the state these tests check.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,15 +15,7 @@ use workflow_studio::viewer::model::SourceKind;
 use workflow_studio::viewer::GlbSource;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let dir = [
-        here.join("../shared/fixtures/gltf"),
-        PathBuf::from("/work/shared/fixtures/gltf"),
-    ]
-    .into_iter()
-    .find(|d| d.exists())
-    .expect("fixtures");
-    std::fs::read(dir.join(name)).expect("fixture")
+    crate::support::gltf_bytes(name)
 }
 
 /// The app with `name` opened in the viewer through `Command::OpenGlbInViewer` (decoded on a
