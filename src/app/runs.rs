@@ -746,23 +746,23 @@ pub(super) fn run_panel_ui(
         });
     let ready = saved || !matches!(view.run_via, RunVia::Workflow);
     ui.horizontal(|ui| {
-        ui.add_enabled_ui(ready, |ui| {
-            for (label, command, refused) in [
-                ("Preflight", Command::Preflight, preflight_refused),
-                ("Dispatch", Command::Dispatch, dispatch_refused),
-            ] {
-                let button = ui.add_enabled(refused.is_none(), egui::Button::new(label));
-                match refused {
-                    Some(reason) => {
-                        button.on_disabled_hover_text(reason);
-                    }
-                    None if button.clicked() => out.push(command),
-                    None => {}
+        for (label, command, refused) in [
+            ("Preflight", Command::Preflight, preflight_refused),
+            ("Dispatch", Command::Dispatch, dispatch_refused),
+        ] {
+            // One reason per button: the role's refusal first (saving would not help).
+            let blocked = refused.or_else(|| {
+                (!ready).then(|| "Save the workflow first: runs execute the saved version".into())
+            });
+            let button = ui.add_enabled(blocked.is_none(), egui::Button::new(label));
+            match blocked {
+                Some(reason) => {
+                    button.on_disabled_hover_text(reason);
                 }
+                None if button.clicked() => out.push(command),
+                None => {}
             }
-        })
-        .response
-        .on_disabled_hover_text("Save the workflow first: runs execute the saved version");
+        }
     });
     if let Some(report) = &view.preflight {
         let ok = report["ok"].as_bool().unwrap_or(false);
