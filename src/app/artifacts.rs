@@ -263,6 +263,39 @@ impl StudioApp {
         });
         Ok(())
     }
+
+    /// Asks for a folder (native dialog), then fetches the artifacts one by one and writes
+    /// them there as `<node>-frame-<n>.png`; the first failure stops and is reported.
+    pub(super) fn save_artifact_set(&self, items: Vec<ArtifactItem>) -> Result<(), String> {
+        let c = self.server.client.clone().ok_or("Not connected")?;
+        self.spawn(async move {
+            let Some(folder) = rfd::AsyncFileDialog::new()
+                .set_title("Save turntable frames into")
+                .pick_folder()
+                .await
+            else {
+                return BackendEvent::Notice("Save cancelled".into());
+            };
+            let dir = folder.path().to_owned();
+            for (i, meta) in items.iter().enumerate() {
+                let path = dir.join(frame_file_name(meta, i));
+                let written = match c.artifact(&meta.id).await {
+                    Ok((bytes, _)) => {
+                        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+                    }
+                    Err(e) => Err(format!("frame {i}: {e}")),
+                };
+                if let Err(message) = written {
+                    return BackendEvent::Failed {
+                        task: "save frames",
+                        message,
+                    };
+                }
+            }
+            BackendEvent::Notice(format!("Saved {} frames to {}", items.len(), dir.display()))
+        });
+        Ok(())
+    }
 }
 
 /// What the artifact panel shows as one card: an artifact, or a node's turntable frames.
@@ -299,41 +332,6 @@ const FRAME_ROLE: &str = "turntable_frame";
 /// The file name a frame of a set gets in the chosen folder.
 fn frame_file_name(meta: &ArtifactItem, index: usize) -> String {
     format!("{}-frame-{index:03}.png", meta.node_id)
-}
-
-impl StudioApp {
-    /// Asks for a folder (native dialog), then fetches the artifacts one by one and writes
-    /// them there as `<node>-frame-<n>.png`; the first failure stops and is reported.
-    pub(super) fn save_artifact_set(&self, items: Vec<ArtifactItem>) -> Result<(), String> {
-        let c = self.server.client.clone().ok_or("Not connected")?;
-        self.spawn(async move {
-            let Some(folder) = rfd::AsyncFileDialog::new()
-                .set_title("Save turntable frames into")
-                .pick_folder()
-                .await
-            else {
-                return BackendEvent::Notice("Save cancelled".into());
-            };
-            let dir = folder.path().to_owned();
-            for (i, meta) in items.iter().enumerate() {
-                let path = dir.join(frame_file_name(meta, i));
-                let written = match c.artifact(&meta.id).await {
-                    Ok((bytes, _)) => {
-                        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
-                    }
-                    Err(e) => Err(format!("frame {i}: {e}")),
-                };
-                if let Err(message) = written {
-                    return BackendEvent::Failed {
-                        task: "save frames",
-                        message,
-                    };
-                }
-            }
-            BackendEvent::Notice(format!("Saved {} frames to {}", items.len(), dir.display()))
-        });
-        Ok(())
-    }
 }
 
 /// The artifacts of a run as thumbnails (images) or labelled chips (other files); each can be

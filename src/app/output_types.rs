@@ -413,10 +413,7 @@ fn form_ui(
             (save_label, Command::SaveOutputType),
             ("Delete", Command::DeleteOutputType),
         ] {
-            let button = ui.add_enabled(edit_refused.is_none(), egui::Button::new(label));
-            if let Some(reason) = edit_refused {
-                button.on_disabled_hover_text(reason);
-            } else if button.clicked() {
+            if super::panels::button_unless_ui(ui, label, edit_refused) {
                 out.push(command);
             }
         }

@@ -499,3 +499,15 @@ pub(super) fn history_ui(
         });
     }
 }
+
+/// A button that is greyed out, with the reason on hover, while `blocked`; true when clicked.
+pub(super) fn button_unless_ui(ui: &mut Ui, label: &str, blocked: Option<&str>) -> bool {
+    let response = ui.add_enabled(blocked.is_none(), egui::Button::new(label));
+    match blocked {
+        Some(reason) => {
+            response.on_disabled_hover_text(reason);
+            false
+        }
+        None => response.clicked(),
+    }
+}

@@ -13,6 +13,7 @@ use crate::command::Command;
 use egui::{Color32, RichText, Ui};
 use std::collections::BTreeMap;
 use workflow_contracts::output_type::Rollout;
+use workflow_engine::calendar::utc_minute;
 use workflow_engine::compare::Verdict;
 use workflow_engine::rollout::ShadowOutcome;
 use workflow_server::rollout::RolloutSummary;
@@ -268,27 +269,6 @@ fn verdict_color(verdict: Verdict) -> Color32 {
     }
 }
 
-/// `2025-03-01 14:05 UTC` from unix milliseconds.
-pub fn utc_time(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        rem / 3600,
-        (rem % 3600) / 60
-    )
-}
-
 /// The label of a comparison's button (unique per shadow run).
 pub fn comparison_label(o: &ShadowOutcome) -> String {
     let short: String = o.shadow_run_id.chars().take(8).collect();
@@ -421,15 +401,15 @@ fn compare(o: &ShadowOutcome, out: &mut Vec<Command>) {
 
 /// A change button: disabled (with the reason on hover and beside it) while `blocked`.
 fn action_button(ui: &mut Ui, label: &str, blocked: Option<String>, busy: bool) -> bool {
-    let enabled = blocked.is_none() && !busy;
-    let response = ui.add_enabled(enabled, egui::Button::new(label));
-    if let Some(reason) = blocked {
-        response.on_disabled_hover_text(&reason);
-        ui.label(RichText::new(format!("({reason})")).small().weak());
-        false
-    } else {
-        response.clicked()
+    if busy && blocked.is_none() {
+        ui.add_enabled(false, egui::Button::new(label));
+        return false;
     }
+    let clicked = super::panels::button_unless_ui(ui, label, blocked.as_deref());
+    if let Some(reason) = blocked {
+        ui.label(RichText::new(format!("({reason})")).small().weak());
+    }
+    clicked
 }
 
 fn detail_ui(ui: &mut Ui, view: &mut RolloutView, refused: Option<&str>, out: &mut Vec<Command>) {
@@ -507,7 +487,7 @@ fn detail_ui(ui: &mut Ui, view: &mut RolloutView, refused: Option<&str>, out: &m
             {
                 compare(o, out);
             }
-            ui.label(utc_time(o.at));
+            ui.label(utc_minute(o.at));
             if let Some(node) = &o.attributed_node {
                 ui.label(format!("first differing node: {node}"));
             }
@@ -600,7 +580,7 @@ pub fn history_line(change: &RolloutChange) -> String {
         .unwrap_or_else(|| "created".into());
     let mut line = format!(
         "{} · {} · {from} → {}",
-        utc_time(change.created_at),
+        utc_minute(change.created_at),
         who(change),
         change.to
     );
@@ -614,16 +594,4 @@ pub fn history_line(change: &RolloutChange) -> String {
         line.push_str(&format!(" · {reason}"));
     }
     line
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_times_read_like_dates() {
-        assert_eq!(utc_time(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc_time(951_782_400_000), "2000-02-29 00:00 UTC");
-        assert_eq!(utc_time(1_700_000_000_000), "2023-11-14 22:13 UTC");
-    }
 }

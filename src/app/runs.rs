@@ -754,13 +754,8 @@ pub(super) fn run_panel_ui(
             let blocked = refused.or_else(|| {
                 (!ready).then(|| "Save the workflow first: runs execute the saved version".into())
             });
-            let button = ui.add_enabled(blocked.is_none(), egui::Button::new(label));
-            match blocked {
-                Some(reason) => {
-                    button.on_disabled_hover_text(reason);
-                }
-                None if button.clicked() => out.push(command),
-                None => {}
+            if super::panels::button_unless_ui(ui, label, blocked.as_deref()) {
+                out.push(command);
             }
         }
     });

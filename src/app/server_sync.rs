@@ -47,7 +47,7 @@ pub struct ServerLink {
     pub connection: Connection,
     /// The token's role and permissions, once `GET /api/me` answered (unknown: the server
     /// decides, as before).
-    pub me: Option<crate::backend::client::Me>,
+    pub me: Option<workflow_server::api::Me>,
     /// The catalog came from the on-disk cache, not the server.
     pub catalog_from_cache: bool,
     pub catalog_ready: bool,
@@ -143,12 +143,12 @@ impl StudioApp {
         Ok(())
     }
 
-    /// True when edits cannot be saved: offline with a cached catalog.
     /// See [`ServerLink::refusal`].
     pub fn refusal(&self, permission: Permission) -> Option<String> {
         self.server.refusal(permission)
     }
 
+    /// True when edits cannot be saved: offline with a cached catalog.
     pub fn read_only(&self) -> bool {
         matches!(
             self.server.connection,

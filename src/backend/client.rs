@@ -129,15 +129,18 @@ impl ApiClient {
         Err(error_from(status, &body))
     }
 
+    /// `GET path`, the body decoded as `T`.
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.json(self.request(reqwest::Method::GET, path)).await
+    }
+
     pub async fn health(&self) -> Result<Value, ClientError> {
-        self.json(self.request(reqwest::Method::GET, "/api/health"))
-            .await
+        self.get_json("/api/health").await
     }
 
     /// The token's role and permissions (`GET /api/me`).
-    pub async fn me(&self) -> Result<Me, ClientError> {
-        self.json(self.request(reqwest::Method::GET, "/api/me"))
-            .await
+    pub async fn me(&self) -> Result<workflow_server::api::Me, ClientError> {
+        self.get_json("/api/me").await
     }
 
     /// The catalog, or `None` when `etag` is still current (304).
@@ -176,11 +179,8 @@ impl ApiClient {
     }
 
     pub async fn starter(&self, family: Family) -> Result<Graph, ClientError> {
-        self.json(self.request(
-            reqwest::Method::GET,
-            &format!("/api/contracts/starters/{family}"),
-        ))
-        .await
+        self.get_json(&format!("/api/contracts/starters/{family}"))
+            .await
     }
 
     pub async fn validate(&self, graph: &Graph) -> Result<ValidationReport, ClientError> {
@@ -192,13 +192,11 @@ impl ApiClient {
     }
 
     pub async fn workflows(&self) -> Result<Vec<Workflow>, ClientError> {
-        self.json(self.request(reqwest::Method::GET, "/api/workflows"))
-            .await
+        self.get_json("/api/workflows").await
     }
 
     pub async fn workflow(&self, id: &str) -> Result<Workflow, ClientError> {
-        self.json(self.request(reqwest::Method::GET, &format!("/api/workflows/{id}")))
-            .await
+        self.get_json(&format!("/api/workflows/{id}")).await
     }
 
     pub async fn create_workflow(
@@ -248,8 +246,7 @@ impl ApiClient {
     }
 
     pub async fn output_types(&self) -> Result<Vec<OutputTypeRecord>, ClientError> {
-        self.json(self.request(reqwest::Method::GET, "/api/output-types"))
-            .await
+        self.get_json("/api/output-types").await
     }
 
     pub async fn create_output_type(
@@ -299,16 +296,14 @@ impl ApiClient {
     }
 
     pub async fn run(&self, id: &str) -> Result<RunRecord, ClientError> {
-        self.json(self.request(reqwest::Method::GET, &format!("/api/runs/{id}")))
-            .await
+        self.get_json(&format!("/api/runs/{id}")).await
     }
 
     /// Every output type with its rollout state, readiness and latest change.
     pub async fn rollout_dashboard(
         &self,
     ) -> Result<Vec<workflow_server::rollout::RolloutSummary>, ClientError> {
-        self.json(self.request(reqwest::Method::GET, "/api/rollout"))
-            .await
+        self.get_json("/api/rollout").await
     }
 
     /// An output type's rollout changes, newest first.
@@ -316,11 +311,8 @@ impl ApiClient {
         &self,
         output_type: &str,
     ) -> Result<Vec<workflow_server::store::RolloutChange>, ClientError> {
-        self.json(self.request(
-            reqwest::Method::GET,
-            &format!("/api/output-types/{output_type}/rollout/history"),
-        ))
-        .await
+        self.get_json(&format!("/api/output-types/{output_type}/rollout/history"))
+            .await
     }
 
     /// Moves an output type's rollout; the recorded change.
@@ -375,9 +367,7 @@ impl ApiClient {
 
     /// Products, newest first (`GET /api/products`).
     pub async fn products(&self) -> Result<Vec<Value>, ClientError> {
-        let page: Value = self
-            .json(self.request(reqwest::Method::GET, "/api/products"))
-            .await?;
+        let page: Value = self.get_json("/api/products").await?;
         Ok(match page {
             Value::Array(items) => items,
             Value::Object(mut o) => match o.remove("products") {
@@ -390,8 +380,7 @@ impl ApiClient {
 
     /// One product with its manifest and artifact URLs (`GET /api/products/{id}`).
     pub async fn product(&self, id: &str) -> Result<Value, ClientError> {
-        self.json(self.request(reqwest::Method::GET, &format!("/api/products/{id}")))
-            .await
+        self.get_json(&format!("/api/products/{id}")).await
     }
 
     /// A product's processed preview GLB (`GET /api/products/{id}/glb`).
@@ -416,9 +405,7 @@ impl ApiClient {
 
     /// The material library (`GET /api/materials`): every material with its `source`.
     pub async fn materials(&self) -> Result<Vec<Value>, ClientError> {
-        let page: Value = self
-            .json(self.request(reqwest::Method::GET, "/api/materials"))
-            .await?;
+        let page: Value = self.get_json("/api/materials").await?;
         Ok(match page {
             Value::Object(mut o) => match o.remove("materials") {
                 Some(Value::Array(items)) => items,
@@ -677,11 +664,8 @@ impl ApiClient {
     }
 
     pub async fn revisions(&self, id: &str) -> Result<Vec<Revision>, ClientError> {
-        self.json(self.request(
-            reqwest::Method::GET,
-            &format!("/api/workflows/{id}/revisions"),
-        ))
-        .await
+        self.get_json(&format!("/api/workflows/{id}/revisions"))
+            .await
     }
 
     pub async fn restore_revision(
@@ -746,11 +730,4 @@ fn error_from(status: StatusCode, body: &[u8]) -> ClientError {
             message,
         },
     }
-}
-
-/// Who the client's token speaks for (`GET /api/me`).
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct Me {
-    pub role: workflow_server::auth::Role,
-    pub permissions: Vec<workflow_server::auth::Permission>,
 }

@@ -33,7 +33,7 @@ pub enum ServerChoice {
 pub enum BackendEvent {
     Connected(ApiClient),
     /// The token's role and permissions.
-    Me(client::Me),
+    Me(workflow_server::api::Me),
     ConnectFailed(String),
     Catalog {
         registry: Arc<Registry>,

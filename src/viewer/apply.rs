@@ -16,6 +16,28 @@ impl StudioApp {
         }
     }
 
+    /// Without a background runtime (tests, a failed start): `decode` with the default
+    /// library on a plain thread, the outcome sent to the viewer's inbox as a load event.
+    fn decode_on_thread(
+        &self,
+        ctx: &egui::Context,
+        seq: u64,
+        decode: impl FnOnce(
+                workflow_engine::materials::MaterialLibrary,
+            ) -> Result<super::model::LoadedDoc, String>
+            + Send
+            + 'static,
+    ) {
+        let tx = self.viewer.inbox_sender();
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            let entries = super::LibraryEntry::defaults();
+            let decoded = decode(load::library_of(&entries)).map(|doc| (doc, entries));
+            let _ = tx.send(load::loaded(seq, decoded));
+            ctx.request_repaint();
+        });
+    }
+
     /// `Command::OpenGlbInViewer`: switches to the viewer and loads in the background.
     pub fn open_in_viewer(&mut self, ctx: &egui::Context, source: GlbSource) -> Result<(), String> {
         self.state.view = MainView::Viewer;
@@ -45,27 +67,14 @@ impl StudioApp {
                     self.viewer_spawn(load::open_bytes(client, name, bytes, seq));
                 } else {
                     // No runtime (tests, a failed start): decode on a plain thread.
-                    let tx = self.viewer.inbox_sender();
-                    let ctx = ctx.clone();
-                    std::thread::spawn(move || {
-                        let entries = super::LibraryEntry::defaults();
-                        let lib = load::library_of(&entries);
-                        let event = match super::model::load_glb(
+                    self.decode_on_thread(ctx, seq, move |lib| {
+                        super::model::load_glb(
                             &bytes,
                             super::DocSource::File { name },
                             lib,
                             Default::default(),
                             None,
-                        ) {
-                            Ok(doc) => ViewerEvent::Loaded {
-                                seq,
-                                doc: Box::new(doc),
-                                library: Some(entries),
-                            },
-                            Err(message) => ViewerEvent::LoadFailed { seq, message },
-                        };
-                        let _ = tx.send(event);
-                        ctx.request_repaint();
+                        )
                     });
                 }
             }
@@ -74,21 +83,7 @@ impl StudioApp {
                 if has_backend {
                     self.viewer_spawn(load::open_path(client, Some(path), seq));
                 } else {
-                    let tx = self.viewer.inbox_sender();
-                    let ctx = ctx.clone();
-                    std::thread::spawn(move || {
-                        let entries = super::LibraryEntry::defaults();
-                        let event = match load::decode_path(path, load::library_of(&entries)) {
-                            Ok(doc) => ViewerEvent::Loaded {
-                                seq,
-                                doc: Box::new(doc),
-                                library: Some(entries),
-                            },
-                            Err(message) => ViewerEvent::LoadFailed { seq, message },
-                        };
-                        let _ = tx.send(event);
-                        ctx.request_repaint();
-                    });
+                    self.decode_on_thread(ctx, seq, move |lib| load::decode_path(path, lib));
                 }
             }
             GlbSource::PickFile => {

@@ -229,7 +229,11 @@ pub async fn open_artifact(client: ApiClient, id: String, title: String, seq: u6
     loaded(seq, result)
 }
 
-fn loaded(seq: u64, result: Result<(LoadedDoc, Vec<LibraryEntry>), String>) -> ViewerEvent {
+/// The load event of a decode's outcome.
+pub(super) fn loaded(
+    seq: u64,
+    result: Result<(LoadedDoc, Vec<LibraryEntry>), String>,
+) -> ViewerEvent {
     match result {
         Ok((doc, lib)) => ViewerEvent::Loaded {
             seq,

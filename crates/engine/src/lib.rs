@@ -24,6 +24,7 @@
 //! turntables, scene files, side effects; thresholds as data; attribution of a regression to
 //! the first differing node, through the per-node output digests of [`digest`]).
 
+pub mod calendar;
 pub mod camera;
 pub mod compare;
 pub mod digest;

@@ -44,8 +44,7 @@ pub fn import_gltf_slice(bytes: &[u8], base: Option<&Path>) -> Result<Scene, Imp
     if first != Some(b'{') {
         check_glb_layout(bytes)?;
     }
-    precheck_json(bytes)?;
-    let bytes = &*accept_required_extensions(bytes)?;
+    let bytes = &*precheck_json(bytes)?;
     // The gltf crates still `unwrap` on a few invariants their validation does not enforce
     // (e.g. an image in a buffer view without a MIME type): a panic in there is turned into
     // a malformed-file error instead of taking the worker down.
@@ -116,29 +115,20 @@ const DECODED_EXTENSIONS: [&str; 1] = ["KHR_mesh_quantization"];
 
 /// A required extension nobody here decodes is refused by name, with what to do about it;
 /// the ones listed in [`DECODED_EXTENSIONS`] are taken off `extensionsRequired` so the gltf
-/// crate's validation lets the file through (the returned bytes, re-packed for a GLB).
-fn accept_required_extensions(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ImportError> {
-    use std::borrow::Cow;
-    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(json_chunk(bytes)) else {
-        return Ok(Cow::Borrowed(bytes)); // gltf reports JSON syntax errors with positions
-    };
+/// crate's validation lets the file through. True when `doc` changed.
+fn accept_required_extensions(doc: &mut serde_json::Value) -> Result<bool, ImportError> {
     let Some(required) = doc
         .get_mut("extensionsRequired")
         .and_then(|r| r.as_array_mut())
     else {
-        return Ok(Cow::Borrowed(bytes));
+        return Ok(false);
     };
-    let names: Vec<String> = required
+    let decoded = |n: &str| DECODED_EXTENSIONS.contains(&n);
+    let unsupported: Vec<String> = required
         .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
-    let unsupported: Vec<String> = names
-        .iter()
-        .filter(|n| {
-            !DECODED_EXTENSIONS.contains(&n.as_str())
-                && !gltf::json::extensions::ENABLED_EXTENSIONS.contains(&n.as_str())
-        })
-        .cloned()
+        .filter_map(|v| v.as_str())
+        .filter(|n| !decoded(n) && !gltf::json::extensions::ENABLED_EXTENSIONS.contains(n))
+        .map(str::to_owned)
         .collect();
     if !unsupported.is_empty() {
         let compressed = unsupported.iter().any(|n| {
@@ -157,28 +147,26 @@ fn accept_required_extensions(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>
             hint: hint.into(),
         });
     }
-    if !names
-        .iter()
-        .any(|n| DECODED_EXTENSIONS.contains(&n.as_str()))
-    {
-        return Ok(Cow::Borrowed(bytes));
-    }
-    required.retain(|v| !v.as_str().is_some_and(|n| DECODED_EXTENSIONS.contains(&n)));
-    let json = serde_json::to_vec(&doc).map_err(|e| malformed(e.to_string()))?;
+    let before = required.len();
+    required.retain(|v| !v.as_str().is_some_and(decoded));
+    Ok(required.len() != before)
+}
+
+/// `bytes` with its JSON replaced by `doc`: the JSON itself for `.gltf`; for a GLB the
+/// header, the new JSON chunk (padded with spaces to 4 bytes) and the other chunks as they
+/// were (the layout was checked before).
+fn with_json(bytes: &[u8], doc: &serde_json::Value) -> Result<Vec<u8>, ImportError> {
+    let mut chunk = serde_json::to_vec(doc).map_err(|e| malformed(e.to_string()))?;
     if !bytes.starts_with(b"glTF") {
-        return Ok(Cow::Owned(json));
+        return Ok(chunk);
     }
-    // GLB: header, the new JSON chunk (padded with spaces to 4 bytes), the other chunks as
-    // they were. The layout was checked before, so the old JSON chunk's length is in range.
-    let old_len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
-    let rest = bytes.get(20 + old_len..).unwrap_or(&[]);
-    let mut chunk = json;
+    let rest = bytes.get(20 + json_chunk(bytes).len()..).unwrap_or(&[]);
     while !chunk.len().is_multiple_of(4) {
         chunk.push(b' ');
     }
-    let total = 12 + 8 + chunk.len() + rest.len();
-    let total = u32::try_from(total).map_err(|_| malformed("GLB over 4 GiB"))?;
-    let chunk_len = u32::try_from(chunk.len()).map_err(|_| malformed("GLB over 4 GiB"))?;
+    let too_large = || malformed("GLB over 4 GiB");
+    let total = u32::try_from(12 + 8 + chunk.len() + rest.len()).map_err(|_| too_large())?;
+    let chunk_len = u32::try_from(chunk.len()).map_err(|_| too_large())?;
     let mut out = Vec::with_capacity(total as usize);
     out.extend_from_slice(&bytes[..8]);
     out.extend_from_slice(&total.to_le_bytes());
@@ -186,7 +174,7 @@ fn accept_required_extensions(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>
     out.extend_from_slice(&CHUNK_JSON.to_le_bytes());
     out.extend_from_slice(&chunk);
     out.extend_from_slice(rest);
-    Ok(Cow::Owned(out))
+    Ok(out)
 }
 
 /// The JSON chunk of a GLB, or the whole file for `.gltf`.
@@ -199,12 +187,25 @@ fn json_chunk(bytes: &[u8]) -> &[u8] {
     }
 }
 
+/// What the gltf crate does not check itself, from one parse of the JSON: accessor
+/// references in range, and required extensions (see [`accept_required_extensions`]).
+/// The bytes to hand to gltf: `bytes`, or a copy with the JSON changed.
+fn precheck_json(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ImportError> {
+    use std::borrow::Cow;
+    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(json_chunk(bytes)) else {
+        return Ok(Cow::Borrowed(bytes)); // gltf reports JSON syntax errors with positions
+    };
+    check_accessor_refs(&doc)?;
+    if accept_required_extensions(&mut doc)? {
+        Ok(Cow::Owned(with_json(bytes, &doc)?))
+    } else {
+        Ok(Cow::Borrowed(bytes))
+    }
+}
+
 /// Accessor references of mesh primitives must be in range before gltf-json validates them
 /// (its POSITION hook indexes the accessor array unchecked).
-fn precheck_json(bytes: &[u8]) -> Result<(), ImportError> {
-    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(json_chunk(bytes)) else {
-        return Ok(()); // gltf reports JSON syntax errors with positions
-    };
+fn check_accessor_refs(doc: &serde_json::Value) -> Result<(), ImportError> {
     let accessors = doc
         .get("accessors")
         .and_then(|a| a.as_array())

@@ -51,22 +51,16 @@ impl DirArtifacts {
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
         let (node, ext) = (file_part(node_id), extension_for(media_type));
         let sequence = role == ArtifactRole::TurntableFrame;
-        let numbered = |n: usize| {
-            if sequence {
-                format!("{node}.{role}-{n:03}.{ext}")
-            } else {
-                format!("{node}.{role}-{n}.{ext}")
-            }
+        let name_for = |n: usize| match (sequence, n) {
+            (true, n) => format!("{node}.{role}-{n:03}.{ext}"),
+            (false, 0) => format!("{node}.{role}.{ext}"),
+            (false, n) => format!("{node}.{role}-{}.{ext}", n + 1),
         };
-        let mut name = if sequence {
-            numbered(0)
-        } else {
-            format!("{node}.{role}.{ext}")
-        };
-        let mut n = if sequence { 1 } else { 2 };
+        let mut n = 0;
+        let mut name = name_for(n);
         while used.contains(&name) {
-            name = numbered(n);
             n += 1;
+            name = name_for(n);
         }
         used.insert(name.clone());
         name

@@ -22,28 +22,6 @@ pub struct OutputPublish {
     pub sink: Option<Arc<dyn DeliverableSink>>,
 }
 
-/// Today's date (UTC) as `YYYY-MM-DD`, for the `{date}` placeholder.
-fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    civil_date(i64::try_from(secs / 86_400).unwrap_or(0))
-}
-
-/// Days since 1970-01-01 as a proleptic Gregorian `YYYY-MM-DD` (H. Hinnant's algorithm).
-fn civil_date(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
 impl Module for OutputPublish {
     fn run(
         &self,
@@ -60,7 +38,7 @@ impl Module for OutputPublish {
             .run_input("order_line_id")
             .and_then(Value::as_str)
             .filter(|s| !s.trim().is_empty());
-        let date = today();
+        let date = crate::calendar::today_utc();
         // Ids and the output type's name may hold spaces or slashes: reduced to file-name
         // characters so a deliverable name never becomes a path.
         let product_part = file_part(product.unwrap_or("product"));
@@ -185,18 +163,5 @@ impl Module for OutputPublish {
             ctx.log(format!("notification {id} recorded"));
         }
         Ok(NodeOutputs::new())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::civil_date;
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(11_016), "2000-02-29");
-        assert_eq!(civil_date(19_782), "2024-02-29");
-        assert_eq!(civil_date(20_454), "2026-01-01");
     }
 }

@@ -58,27 +58,36 @@ impl RenderedImage {
     }
 }
 
-/// Each frame as PNG bytes, in order; encoded on every core (a 36-frame turntable is 36
-/// independent encodes).
-pub fn encode_png_frames(frames: &[RenderedImage]) -> Result<Vec<Vec<u8>>, RenderError> {
+/// `f` over `items` on every core (contiguous chunks, one thread each), results in order.
+fn map_on_every_core<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+) -> Result<Vec<R>, RenderError> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = frames.len().div_ceil(threads).max(1);
+    let chunk = items.len().div_ceil(threads).max(1);
+    let f = &f;
     std::thread::scope(|s| {
-        let workers: Vec<_> = frames
+        let workers: Vec<_> = items
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(RenderedImage::to_png).collect::<Vec<_>>()))
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
             .collect();
-        let mut out = Vec::with_capacity(frames.len());
+        let mut out = Vec::with_capacity(items.len());
         for w in workers {
-            let encoded = w
-                .join()
-                .map_err(|_| RenderError::Encode("a PNG encoding thread panicked".into()))?;
-            for png in encoded {
-                out.push(png?);
-            }
+            out.extend(
+                w.join()
+                    .map_err(|_| RenderError::Encode("an encoding thread panicked".into()))?,
+            );
         }
         Ok(out)
     })
+}
+
+/// Each frame as PNG bytes, in order; encoded on every core (a 36-frame turntable is 36
+/// independent encodes).
+pub fn encode_png_frames(frames: &[RenderedImage]) -> Result<Vec<Vec<u8>>, RenderError> {
+    map_on_every_core(frames, RenderedImage::to_png)?
+        .into_iter()
+        .collect()
 }
 
 /// A turntable's deliverables: the animated GIF and, when asked, one PNG per frame. The GIF
@@ -130,33 +139,13 @@ pub fn encode_gif(frames: &[RenderedImage], frame_delay_ms: u32) -> Result<Vec<u
         ));
     }
     let delay = u16::try_from(frame_delay_ms / 10).unwrap_or(u16::MAX);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = frames.len().div_ceil(threads).max(1);
-    let quantized: Vec<gif::Frame<'static>> = std::thread::scope(|s| {
-        let workers: Vec<_> = frames
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|f| {
-                            let mut rgba = f.rgba.clone();
-                            let mut frame =
-                                gif::Frame::from_rgba_speed(width, height, &mut rgba, 10);
-                            frame.delay = delay;
-                            frame.dispose = gif::DisposalMethod::Background;
-                            frame
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join())
-            .collect::<Result<Vec<_>, _>>()
-            .map(|parts| parts.into_iter().flatten().collect())
-    })
-    .map_err(|_| RenderError::Encode("a GIF quantization thread panicked".into()))?;
+    let quantized = map_on_every_core(frames, |f| {
+        let mut rgba = f.rgba.clone();
+        let mut frame = gif::Frame::from_rgba_speed(width, height, &mut rgba, 10);
+        frame.delay = delay;
+        frame.dispose = gif::DisposalMethod::Background;
+        frame
+    })?;
     let mut out = Vec::new();
     {
         let gif_err = |e: gif::EncodingError| RenderError::Encode(format!("GIF: {e}"));
