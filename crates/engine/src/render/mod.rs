@@ -332,9 +332,25 @@ pub fn rotation_about(center: three_d::Vec3, angle_deg: f32) -> Mat4 {
 
 type Job = Box<dyn FnOnce(&mut Renderer) + Send>;
 
-/// A [`Renderer`] on its own thread; callable from any thread (`Send + Sync`).
+/// A [`Renderer`] on its own thread; callable from any thread (`Send + Sync`). Dropping it
+/// stops the thread and waits for it, so the GL context is torn down before the process
+/// exits (Mesa's exit-time clean-up racing a live context crashed command-line runs now and
+/// then, after their work was done).
 pub struct RenderService {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for RenderService {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread's loop once the job in hand is done.
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl RenderService {
@@ -342,7 +358,7 @@ impl RenderService {
     pub fn start() -> Result<Self, RenderError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<(), RenderError>>();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("workflow-render".into())
             .spawn(move || {
                 let mut renderer = match Renderer::new() {
@@ -366,7 +382,8 @@ impl RenderService {
             .map_err(|e| RenderError::Context(format!("cannot spawn render thread: {e}")))?;
         ready_rx.recv().map_err(|_| RenderError::ServiceGone)??;
         Ok(RenderService {
-            jobs: Mutex::new(tx),
+            jobs: Mutex::new(Some(tx)),
+            thread: Some(thread),
         })
     }
 
@@ -382,6 +399,8 @@ impl RenderService {
         self.jobs
             .lock()
             .map_err(|_| RenderError::ServiceGone)?
+            .as_ref()
+            .ok_or(RenderError::ServiceGone)?
             .send(job)
             .map_err(|_| RenderError::ServiceGone)?;
         rx.recv()
