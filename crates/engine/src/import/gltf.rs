@@ -23,19 +23,25 @@ fn malformed(msg: impl Into<String>) -> ImportError {
 
 /// Reads a `.gltf` (external or data-URI buffers, resolved relative to the file) or `.glb`.
 pub fn import_gltf_file(path: &Path) -> Result<Scene, ImportError> {
+    import_gltf_file_as(path, &path.display().to_string())
+}
+
+/// [`import_gltf_file`], with messages naming the file `shown` (an upload's own name rather
+/// than where the server keeps it). External references resolve inside the file's folder
+/// only (see `external.rs`).
+pub fn import_gltf_file_as(path: &Path, shown: &str) -> Result<Scene, ImportError> {
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
-        path: path.display().to_string(),
+        path: shown.to_owned(),
         source,
     })?;
     import_gltf_slice(&bytes, path.parent()).map_err(|e| match e {
-        ImportError::MalformedGltf(m) => {
-            ImportError::MalformedGltf(format!("{}: {m}", path.display()))
-        }
+        ImportError::MalformedGltf(m) => ImportError::MalformedGltf(format!("{shown}: {m}")),
         other => other,
     })
 }
 
-/// Reads glTF JSON or GLB bytes; `base` resolves relative buffer/image URIs.
+/// Reads glTF JSON or GLB bytes; `base` is the folder relative buffer/image URIs resolve in
+/// (and may not leave); without one only `data:` URIs and the GLB's own chunk are read.
 pub fn import_gltf_slice(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError> {
     if bytes.is_empty() {
         return Err(malformed("file is empty (0 bytes)"));
@@ -60,13 +66,9 @@ fn read_document(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError
     let gltf::Gltf { document, blob } =
         // The crate's own messages say what failed ("invalid glTF: …", "JSON error …").
         gltf::Gltf::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+    super::external::check_references(&document, base)?;
     let buffers: Vec<Vec<u8>> = gltf::import_buffers(&document, base, blob)
-        .map_err(|e| {
-            malformed(format!(
-                "cannot load buffers: {e}{}",
-                missing_buffer_hint(&document, base)
-            ))
-        })?
+        .map_err(|e| malformed(format!("cannot load buffers: {e}")))?
         .into_iter()
         .map(|d| d.0)
         .collect();
@@ -82,31 +84,6 @@ fn read_document(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError
     }
     build_hierarchy(&document, &buffers, &mut scene)?;
     Ok(scene)
-}
-
-/// Names the external buffer files that do not exist next to the glTF.
-fn missing_buffer_hint(document: &gltf::Document, base: Option<&Path>) -> String {
-    let missing: Vec<String> = document
-        .buffers()
-        .filter_map(|b| match b.source() {
-            gltf::buffer::Source::Uri(uri) if !uri.starts_with("data:") => {
-                let path = base.map_or_else(|| Path::new(uri).to_path_buf(), |d| d.join(uri));
-                (!path.exists()).then(|| {
-                    format!(
-                        "buffer {} `{uri}` not found at {}",
-                        b.index(),
-                        path.display()
-                    )
-                })
-            }
-            _ => None,
-        })
-        .collect();
-    if missing.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", missing.join("; "))
-    }
 }
 
 /// Required extensions this importer decodes itself: quantized attributes are read through

@@ -1,5 +1,7 @@
 //! `cad.import`: glTF/GLB directly, STEP through OpenCASCADE out of process.
 
+mod external;
+pub use external::check_file_references;
 pub mod gltf;
 pub mod step;
 
@@ -119,6 +121,15 @@ pub enum ImportError {
     },
     #[error("invalid import parameter: {0}")]
     InvalidParam(String),
+    #[error("glTF {pointer} `{uri}` refused: {reason}; a glTF may name only data: URIs and files beside it (no absolute paths, no `..`, no other schemes)")]
+    ExternalReferenceRefused {
+        /// JSON pointer of the reference (`/buffers/0/uri`).
+        pointer: String,
+        uri: String,
+        reason: String,
+    },
+    #[error("glTF {pointer} names `{uri}`, which is not among the glTF's files: upload it together with the .gltf (several files in one request, or one .zip), or keep it beside the file")]
+    MissingSideFile { pointer: String, uri: String },
     #[error("STEP converter `occt-draw` not available: {0} (install Debian package occt-draw)")]
     ConverterMissing(String),
     #[error("STEP conversion of {path} exceeded the {timeout_s} s time limit and was stopped")]
@@ -140,6 +151,8 @@ impl ImportError {
             ImportError::TooLarge(_) => "file_too_large",
             ImportError::UnsupportedExtension { .. } => "unsupported_gltf_extension",
             ImportError::InvalidParam(_) => "invalid_param",
+            ImportError::ExternalReferenceRefused { .. } => "external_reference_refused",
+            ImportError::MissingSideFile { .. } => "missing_side_file",
             ImportError::ConverterMissing(_) => "step_converter_missing",
             ImportError::ConverterTimeout { .. } => "step_timeout",
             ImportError::ConverterFailed { .. } => "step_conversion_failed",
@@ -150,25 +163,36 @@ impl ImportError {
 /// The CAD file extensions [`import_file`] reads (lower case; matched case-insensitively).
 pub const CAD_EXTENSIONS: &[&str] = &["glb", "gltf", "step", "stp"];
 
-/// `cad.import`: reads a glTF/GLB/STEP file into a [`Scene`].
+/// `cad.import`: reads a glTF/GLB/STEP file into a [`Scene`]; messages name it by its path
+/// (a local file the user chose).
 pub fn import_file(path: &Path, params: &ImportParams) -> Result<Scene, ImportError> {
+    import_file_as(path, &path.display().to_string(), params)
+}
+
+/// [`import_file`], with messages naming the file `shown` (a product's uploaded file by the
+/// name it was uploaded under, never where the server keeps it).
+pub fn import_file_as(
+    path: &Path,
+    shown: &str,
+    params: &ImportParams,
+) -> Result<Scene, ImportError> {
     let extension = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
     let mut scene = match extension.as_str() {
-        "gltf" | "glb" => gltf::import_gltf_file(path)?,
-        "step" | "stp" => step::import_step(path, params)?,
+        "gltf" | "glb" => gltf::import_gltf_file_as(path, shown)?,
+        "step" | "stp" => step::import_step_as(path, shown, params)?,
         _ => {
             return Err(ImportError::UnsupportedFormat {
-                path: path.display().to_string(),
+                path: shown.to_owned(),
                 extension,
             })
         }
     };
     let is_step = matches!(extension.as_str(), "step" | "stp");
-    finish_import(&mut scene, Some(path), is_step, params)?;
+    finish_import(&mut scene, Some((path, shown)), is_step, params)?;
     Ok(scene)
 }
 
@@ -181,10 +205,11 @@ pub fn import_gltf_bytes(bytes: &[u8], params: &ImportParams) -> Result<Scene, I
 }
 
 /// Welding, units and up-axis handling shared by every import path (`path` is the source
-/// file, when there is one: a STEP file is asked whether it states its unit).
+/// file and its shown name, when there is one: a STEP file is asked whether it states its
+/// unit).
 fn finish_import(
     scene: &mut Scene,
-    path: Option<&Path>,
+    path: Option<(&Path, &str)>,
     is_step: bool,
     params: &ImportParams,
 ) -> Result<(), ImportError> {
@@ -215,7 +240,7 @@ fn finish_import(
 
 /// The factor that brings the imported scene to metres under `unit` (see [`SourceUnit`]).
 fn unit_scale(
-    path: Option<&Path>,
+    path: Option<(&Path, &str)>,
     is_step: bool,
     unit: SourceUnit,
     scene: &mut Scene,
@@ -227,7 +252,7 @@ fn unit_scale(
         return Ok(metres);
     }
     let states_unit = match path {
-        Some(path) => step::states_length_unit(path)?,
+        Some((path, shown)) => step::states_length_unit(path, shown)?,
         None => false,
     };
     if states_unit {

@@ -48,11 +48,11 @@ fn tail(text: &str, max: usize) -> String {
 
 /// Whether the STEP file at `path` states a length unit (a `LENGTH_UNIT` entity anywhere in
 /// its data), read in chunks so a large file is never held in memory.
-pub fn states_length_unit(path: &Path) -> Result<bool, ImportError> {
+pub fn states_length_unit(path: &Path, shown: &str) -> Result<bool, ImportError> {
     use std::io::Read;
     const NEEDLE: &[u8] = b"LENGTH_UNIT";
     let io = |source| ImportError::Io {
-        path: path.display().to_string(),
+        path: shown.to_owned(),
         source,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
@@ -78,16 +78,27 @@ pub fn states_length_unit(path: &Path) -> Result<bool, ImportError> {
 
 /// `cad.import` for `.step`/`.stp`.
 pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportError> {
-    import_step_with(path, params, &converter_program())
+    import_step_with(path, &path.display().to_string(), params, &converter_program())
 }
 
-/// [`import_step`] with an explicit converter executable (tests, custom installs).
+/// [`import_step`] with messages naming the file `shown`.
+pub(crate) fn import_step_as(
+    path: &Path,
+    shown: &str,
+    params: &ImportParams,
+) -> Result<Scene, ImportError> {
+    import_step_with(path, shown, params, &converter_program())
+}
+
+/// [`import_step`] with an explicit converter executable (tests, custom installs); messages
+/// name the file `shown` and never the converter's private folder.
 pub fn import_step_with(
     path: &Path,
+    shown: &str,
     params: &ImportParams,
     program: &str,
 ) -> Result<Scene, ImportError> {
-    let shown = path.display().to_string();
+    let shown = shown.to_owned();
     if !(0.0001..=1000.0).contains(&params.linear_tolerance) {
         return Err(ImportError::InvalidParam(format!(
             "linear_tolerance {} is outside 0.0001..1000",
@@ -161,7 +172,8 @@ pub fn import_step_with(
     };
     let stdout = std::fs::read_to_string(dir.path().join("stdout.txt")).unwrap_or_default();
     let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
-    let log = format!("{stdout}\n{stderr}");
+    // The converter names its input and output by their full paths in the private folder.
+    let log = format!("{stdout}\n{stderr}").replace(&dir.path().display().to_string(), "<converter>");
     if status.code() == Some(127) && (log.contains("not found") || log.trim().is_empty()) {
         return Err(ImportError::ConverterMissing(tail(&log, 400)));
     }
@@ -181,12 +193,13 @@ pub fn import_step_with(
             stderr_tail: tail(&log, 800),
         });
     }
-    let mut scene =
-        super::gltf::import_gltf_file(&output).map_err(|e| ImportError::ConverterFailed {
+    let mut scene = super::gltf::import_gltf_file_as(&output, "the converter's GLB").map_err(|e| {
+        ImportError::ConverterFailed {
             path: shown.clone(),
             reason: format!("converter output unreadable: {e}"),
             stderr_tail: tail(&log, 400),
-        })?;
+        }
+    })?;
     for line in log
         .lines()
         .filter(|l| l.contains("Error") || l.contains("Warning"))

@@ -51,21 +51,27 @@ impl Module for CadSource {
                 (path, Some(id))
             }
         };
+        let shown = match &product_id {
+            Some(id) => format!(
+                "`{}` of product {id}",
+                path.file_name().map_or_else(
+                    || "the uploaded file".into(),
+                    |n| n.to_string_lossy().into_owned()
+                )
+            ),
+            None => path.display().to_string(),
+        };
         let size = std::fs::metadata(&path)
-            .map_err(|e| engine_error("import_io", format!("cannot read {}: {e}", path.display())))?
+            .map_err(|e| engine_error("import_io", format!("cannot read {shown}: {e}")))?
             .len();
         if size > max_mb.saturating_mul(1024 * 1024) {
             return Err(ModuleError::new(
                 "file_too_large",
-                format!(
-                    "{} is {size} bytes, above max_file_size {max_mb} MB",
-                    path.display()
-                ),
+                format!("{shown} is {size} bytes, above max_file_size {max_mb} MB"),
             ));
         }
         ctx.log(format!(
-            "CAD file {} ({size} bytes, source unit {})",
-            path.display(),
+            "CAD file {shown} ({size} bytes, source unit {})",
             p.source_unit.as_str()
         ));
         let summary = json!({"file": path.file_name().map(|n| n.to_string_lossy()), "size": size,
@@ -78,6 +84,7 @@ impl Module for CadSource {
             .finish();
         let value = CadFileValue {
             path,
+            shown,
             product_id,
             source_unit: p.source_unit,
         };
@@ -103,10 +110,8 @@ impl Module for CadImport {
         let mut p = import_params(&reader(ctx, params)?).map_err(param_error)?;
         let file = inputs.require_as::<CadFileValue>("cad_file")?;
         p.source_unit = file.source_unit;
-        let scene = crate::import::import_file(&file.path, &p).map_err(|e| {
-            engine_error(e.code(), &e)
-                .with_details(json!({"file": file.path.display().to_string()}))
-        })?;
+        let scene = crate::import::import_file_as(&file.path, &file.shown, &p)
+            .map_err(|e| engine_error(e.code(), &e).with_details(json!({"file": file.shown})))?;
         let summary = json!({"nodes": scene.nodes.len(), "meshes": scene.meshes.len()});
         ctx.log(format!("imported {summary}"));
         for w in &scene.warnings {

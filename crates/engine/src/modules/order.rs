@@ -9,7 +9,7 @@ use super::cad::{manifest_value, scene_value};
 use super::values::MaterialReportValue;
 use super::{engine_error, param_error, product_error, reader, run_input_str, ProductSource};
 use crate::digest::serde_digest;
-use crate::import::{import_file, ImportParams};
+use crate::import::{import_file_as, ImportParams};
 use crate::manifest::{extract_manifest, Manifest, ManifestParams};
 use crate::materials::resolve_materials;
 use crate::params::resolve_options;
@@ -73,8 +73,9 @@ impl Module for LoadProductScene {
             up_axis,
             ..ImportParams::default()
         };
-        let scene =
-            import_file(&stored.glb_path, &params).map_err(|e| engine_error(e.code(), &e))?;
+        let shown = format!("the preview GLB of product {product_id}");
+        let scene = import_file_as(&stored.glb_path, &shown, &params)
+            .map_err(|e| engine_error(e.code(), &e))?;
         let manifest = Arc::new(
             extract_manifest(&scene, &ManifestParams::default())
                 .map_err(|e| engine_error(e.code(), &e))?,

@@ -8,6 +8,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct CadFileValue {
     pub path: PathBuf,
+    /// How messages name the file: the uploaded file's name and its product (never where the
+    /// server keeps it), or the path a command-line user gave.
+    pub shown: String,
     pub product_id: Option<String>,
     /// `cad.source` `source_unit`: the file's length unit when it states none.
     pub source_unit: crate::import::SourceUnit,

@@ -75,6 +75,7 @@ fn converter_is_killed_at_the_time_limit() {
     let started = std::time::Instant::now();
     let err = workflow_engine::import::step::import_step_with(
         &step("abc-0000.step"),
+        "abc-0000.step",
         &ImportParams {
             timeout_s: 1,
             ..ImportParams::default()
@@ -90,6 +91,7 @@ fn converter_is_killed_at_the_time_limit() {
 fn missing_converter_is_reported() {
     let err = workflow_engine::import::step::import_step_with(
         &step("abc-0000.step"),
+        "abc-0000.step",
         &ImportParams::default(),
         "/nonexistent/occt-draw",
     )

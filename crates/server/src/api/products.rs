@@ -7,6 +7,7 @@ use super::{if_match, version_etag};
 use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::ApiPath;
+use crate::products::upload::{StagedUpload, UploadError};
 use crate::products::{FsProducts, Product, ProductError, CAD_EXTENSIONS};
 use crate::runs::dispatch::DispatchInput;
 use crate::state::AppState;
@@ -15,18 +16,21 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
+use tokio::io::AsyncWriteExt as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use workflow_contracts::Family;
 use workflow_engine::materials::MaterialMap;
 
-/// Largest accepted CAD upload.
+/// Largest accepted CAD upload (all its files together).
 pub const UPLOAD_LIMIT: usize = 512 * 1024 * 1024;
+/// What the multipart framing around an upload's files may add to the body.
+const MULTIPART_OVERHEAD: usize = 1024 * 1024;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     let upload = OpenApiRouter::new()
         .routes(routes!(upload_cad_file))
-        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT));
+        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT + MULTIPART_OVERHEAD));
     OpenApiRouter::new()
         .routes(routes!(list_products))
         .routes(routes!(get_product))
@@ -51,6 +55,43 @@ impl From<ProductError> for ApiError {
                 details: json!({"current_version": current}),
             },
             ProductError::Io(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<UploadError> for ApiError {
+    fn from(err: UploadError) -> Self {
+        match err {
+            UploadError::TooLarge { limit } => ApiError::PayloadTooLarge {
+                limit: limit as usize,
+            },
+            UploadError::Io(e) => ApiError::Internal(e.to_string()),
+            UploadError::InvalidName { ref name, .. } => ApiError::Unprocessable {
+                code: err.code(),
+                message: err.to_string(),
+                details: json!({"file": name}),
+            },
+            UploadError::Reference(ref import) => {
+                let details = match import {
+                    workflow_engine::ImportError::ExternalReferenceRefused {
+                        pointer, uri, ..
+                    }
+                    | workflow_engine::ImportError::MissingSideFile { pointer, uri } => {
+                        json!({"pointer": pointer, "uri": uri})
+                    }
+                    _ => json!({}),
+                };
+                ApiError::Unprocessable {
+                    code: err.code(),
+                    message: err.to_string(),
+                    details,
+                }
+            }
+            _ => ApiError::Unprocessable {
+                code: err.code(),
+                message: err.to_string(),
+                details: json!({}),
+            },
         }
     }
 }
@@ -85,32 +126,53 @@ fn failure(run: &Value) -> Value {
         .unwrap_or_else(|| run["error"].clone())
 }
 
-/// Upload a CAD file (multipart field `file`; optional field `overrides`, a JSON object of
-/// dispatch overrides). Creates a product and dispatches its processing (the first `cad_file`
-/// output type, following its rollout).
+/// Upload a CAD product: one or more multipart fields `file` (the main .glb/.gltf/.step/.stp
+/// and, for a .gltf, its side files named as its URIs name them, folders included; or one
+/// .zip of them), optional `main` (which file to import when there are several CAD files)
+/// and optional `overrides` (a JSON object of dispatch overrides). Files are streamed to
+/// disk; the total may not exceed the upload limit. Creates a product and dispatches its
+/// processing (the first `cad_file` output type, following its rollout).
 #[utoipa::path(post, path = "/api/cad-files", tag = "products", security(("bearer" = [])),
     responses((status = 202, description = "product created, processing dispatched"),
         (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn upload_cad_file(
     caller: Caller,
     State(state): State<AppState>,
     mut multipart: Multipart,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::UploadCad, "upload CAD files")?;
-    let mut file: Option<(String, Vec<u8>)> = None;
+    let limit = UPLOAD_LIMIT as u64;
+    let mut staged = StagedUpload::new(&state.products.staging_dir(), limit)?;
     let mut overrides = Map::new();
+    let mut main: Option<String> = None;
     let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::BadRequest(format!("malformed multipart body: {e}"))
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: UPLOAD_LIMIT,
+            }
+        } else {
+            ApiError::BadRequest(format!("malformed multipart body: {e}"))
+        }
     };
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+    while let Some(mut field) = multipart.next_field().await.map_err(bad)? {
         match field.name() {
             Some("file") => {
                 let name = field.file_name().map(str::to_owned).ok_or_else(|| {
-                    ApiError::BadRequest("the `file` field needs a file name".into())
+                    ApiError::BadRequest("a `file` field needs a file name".into())
                 })?;
-                file = Some((name, field.bytes().await.map_err(bad)?.to_vec()));
+                let mut file = tokio::fs::File::from_std(staged.open_file(&name)?);
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    staged.count(chunk.len())?;
+                    file.write_all(&chunk)
+                        .await
+                        .map_err(|e| ApiError::from(UploadError::Io(e)))?;
+                }
+                file.flush()
+                    .await
+                    .map_err(|e| ApiError::from(UploadError::Io(e)))?;
             }
+            Some("main") => main = Some(field.text().await.map_err(bad)?),
             Some("overrides") => {
                 let text = field.text().await.map_err(bad)?;
                 overrides = serde_json::from_str(&text).map_err(|e| {
@@ -120,10 +182,11 @@ async fn upload_cad_file(
             _ => {}
         }
     }
-    let (name, bytes) =
-        file.ok_or_else(|| ApiError::BadRequest("multipart field `file` is missing".into()))?;
+    let received = tokio::task::spawn_blocking(move || staged.finish(main.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
     let products = state.products.clone();
-    let product = tokio::task::spawn_blocking(move || products.create(&name, &bytes))
+    let product = tokio::task::spawn_blocking(move || products.create_from_upload(received))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     let output_types = state.store.list_output_types(Some(Family::CadFile)).await?;

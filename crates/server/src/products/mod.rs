@@ -3,6 +3,8 @@
 //! (`product.json` + the files), which is also what the engine's modules read through
 //! [`ProductSource`], synchronously, from their blocking threads.
 
+pub mod upload;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -99,23 +101,46 @@ impl FsProducts {
         self.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Stores an upload as a new product.
+    /// Where uploads are received before they become products (on the products' own
+    /// filesystem, so a finished upload is moved in with one rename).
+    pub fn staging_dir(&self) -> PathBuf {
+        self.root.join(STAGING_DIR)
+    }
+
+    /// Stores a single-file upload as a new product (tests, seeding).
     pub fn create(&self, file_name: &str, bytes: &[u8]) -> Result<Product, ProductError> {
-        let ext = extension(file_name)
+        let refused = |_| ProductError::UnsupportedFile(file_name.to_owned());
+        let mut staged =
+            upload::StagedUpload::new(&self.staging_dir(), u64::MAX).map_err(io)?;
+        let mut file = staged.open_file(file_name).map_err(refused)?;
+        std::io::Write::write_all(&mut file, bytes).map_err(io)?;
+        drop(file);
+        let received = staged.finish(None).map_err(refused)?;
+        self.create_from_upload(received)
+    }
+
+    /// Makes a received upload a new product: its files become the product's `source/`
+    /// folder, the only files the import can see beside the main one.
+    pub fn create_from_upload(
+        &self,
+        received: upload::ReceivedUpload,
+    ) -> Result<Product, ProductError> {
+        let file_name = received.main.clone();
+        extension(&file_name)
             .filter(|e| CAD_EXTENSIONS.contains(&e.as_str()))
-            .ok_or_else(|| ProductError::UnsupportedFile(file_name.to_owned()))?;
+            .ok_or_else(|| ProductError::UnsupportedFile(file_name.clone()))?;
         let id = uuid::Uuid::new_v4().to_string();
         let dir = self.root.join(&id);
         std::fs::create_dir_all(&dir).map_err(io)?;
-        write_atomic(&dir.join(format!("source.{ext}")), bytes)?;
+        std::fs::rename(received.dir.keep(), dir.join(SOURCE_DIR)).map_err(io)?;
         let now = now_ms();
-        let name = Path::new(file_name)
+        let name = Path::new(&file_name)
             .file_stem()
             .map_or_else(|| id.clone(), |s| s.to_string_lossy().into_owned());
         let product = Product {
             id,
             name,
-            file_name: file_name.to_owned(),
+            file_name,
             status: "uploaded".into(),
             processing_run_id: None,
             material_map_version: 0,
@@ -259,6 +284,11 @@ impl FsProducts {
     }
 }
 
+/// The folder under the products root where uploads are received.
+const STAGING_DIR: &str = ".incoming";
+/// A product's folder of uploaded files (the main CAD file and its side files).
+const SOURCE_DIR: &str = "source";
+
 /// What a processing publishes on a product (`cad.publish`).
 const PUBLISHED_FILES: [&str; 3] = ["preview.glb", "manifest.json", "thumbnail.png"];
 
@@ -272,11 +302,16 @@ fn extension(file_name: &str) -> Option<String> {
 impl ProductSource for FsProducts {
     fn cad_file(&self, product_id: &str) -> Result<PathBuf, String> {
         let product = self.get(product_id).map_err(|e| e.to_string())?;
+        let dir = self.dir(product_id).map_err(|e| e.to_string())?;
+        if let Ok(relative) = upload::relative_name(&product.file_name) {
+            let in_source = dir.join(SOURCE_DIR).join(relative);
+            if in_source.is_file() {
+                return Ok(in_source);
+            }
+        }
+        // Products stored before uploads kept their side files: `source.<ext>` alone.
         let ext = extension(&product.file_name).unwrap_or_default();
-        Ok(self
-            .dir(product_id)
-            .map_err(|e| e.to_string())?
-            .join(format!("source.{ext}")))
+        Ok(dir.join(format!("source.{ext}")))
     }
 
     fn product_scene(&self, product_id: &str) -> Result<ProductScene, String> {

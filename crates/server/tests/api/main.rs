@@ -14,4 +14,5 @@ mod products;
 mod rollout;
 mod runs;
 mod store;
+mod uploads;
 mod workflows;
