@@ -46,7 +46,9 @@ pub mod runtime;
 pub mod scene;
 pub mod turntable;
 
-pub use import::{import_file, import_file_as, import_gltf_bytes, ImportError, ImportParams, SourceUnit};
+pub use import::{
+    import_file, import_file_as, import_gltf_bytes, ImportError, ImportParams, SourceUnit,
+};
 pub use manifest::{extract_manifest, Manifest, ManifestParams, PartEntry};
 pub use materials::{resolve_materials, MaterialResolution};
 pub use scene::Scene;

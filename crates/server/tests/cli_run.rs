@@ -378,3 +378,42 @@ fn bad_input_exits_2_with_a_structured_error() {
     assert_eq!(error["details"]["node"], "import");
     assert_eq!(error["details"]["error"]["code"], "malformed_gltf");
 }
+
+/// A local `.gltf` may read files beside it, never one outside its folder (the viewer's
+/// local open goes through the same import).
+#[test]
+fn a_local_gltf_cannot_reach_outside_its_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let graph = starter(dir.path(), "cad_file");
+    std::fs::write(dir.path().join("secret.bin"), [0x5a; 36]).expect("secret");
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).expect("model dir");
+    for (name, uri) in [
+        ("up.gltf", "../secret.bin"),
+        ("abs.gltf", "/etc/passwd"),
+        ("scheme.gltf", "file:///etc/passwd"),
+    ] {
+        let gltf = serde_json::json!({
+            "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}],
+            "nodes": [{"mesh": 0}],
+            "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+            "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                           "min": [0, 0, 0], "max": [1, 1, 0]}],
+            "bufferViews": [{"buffer": 0, "byteLength": 36}],
+            "buffers": [{"uri": uri, "byteLength": 36}]
+        });
+        let path = model.join(name);
+        std::fs::write(&path, gltf.to_string()).expect("gltf");
+        let out_dir = dir.path().join(format!("out-{name}"));
+        let out = run(&graph, &path, &out_dir, &[], None);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", explain(&out));
+        let record = record(&out_dir);
+        assert_eq!(
+            record["error"]["code"], "external_reference_refused",
+            "{name}: {record:#}"
+        );
+        assert!(record["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(uri)));
+    }
+}

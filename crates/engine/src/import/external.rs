@@ -120,7 +120,9 @@ fn resolve(reference: &Reference<'_>, base: Option<&Path>) -> Result<Option<Path
     let decoded = urlencoding::decode(uri)
         .map_err(|_| refuse("its percent-encoding does not decode to UTF-8"))?;
     if decoded.contains('\\') || decoded.contains('\0') || decoded.contains(':') {
-        return Err(refuse("backslashes, NUL and colons are not allowed in file names"));
+        return Err(refuse(
+            "backslashes, NUL and colons are not allowed in file names",
+        ));
     }
     let relative = Path::new(decoded.as_ref());
     for component in relative.components() {
@@ -202,7 +204,10 @@ mod tests {
         }
         // Without a folder no file is reachable at all.
         assert_eq!(code("a.bin", None), "external_reference_refused");
-        assert_eq!(code("data:application/octet-stream;base64,AAAA", None), "ok");
+        assert_eq!(
+            code("data:application/octet-stream;base64,AAAA", None),
+            "ok"
+        );
     }
 
     #[test]

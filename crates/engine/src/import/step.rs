@@ -78,7 +78,12 @@ pub fn states_length_unit(path: &Path, shown: &str) -> Result<bool, ImportError>
 
 /// `cad.import` for `.step`/`.stp`.
 pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportError> {
-    import_step_with(path, &path.display().to_string(), params, &converter_program())
+    import_step_with(
+        path,
+        &path.display().to_string(),
+        params,
+        &converter_program(),
+    )
 }
 
 /// [`import_step`] with messages naming the file `shown`.
@@ -173,7 +178,8 @@ pub fn import_step_with(
     let stdout = std::fs::read_to_string(dir.path().join("stdout.txt")).unwrap_or_default();
     let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
     // The converter names its input and output by their full paths in the private folder.
-    let log = format!("{stdout}\n{stderr}").replace(&dir.path().display().to_string(), "<converter>");
+    let log =
+        format!("{stdout}\n{stderr}").replace(&dir.path().display().to_string(), "<converter>");
     if status.code() == Some(127) && (log.contains("not found") || log.trim().is_empty()) {
         return Err(ImportError::ConverterMissing(tail(&log, 400)));
     }
@@ -193,13 +199,14 @@ pub fn import_step_with(
             stderr_tail: tail(&log, 800),
         });
     }
-    let mut scene = super::gltf::import_gltf_file_as(&output, "the converter's GLB").map_err(|e| {
-        ImportError::ConverterFailed {
-            path: shown.clone(),
-            reason: format!("converter output unreadable: {e}"),
-            stderr_tail: tail(&log, 400),
-        }
-    })?;
+    let mut scene =
+        super::gltf::import_gltf_file_as(&output, "the converter's GLB").map_err(|e| {
+            ImportError::ConverterFailed {
+                path: shown.clone(),
+                reason: format!("converter output unreadable: {e}"),
+                stderr_tail: tail(&log, 400),
+            }
+        })?;
     for line in log
         .lines()
         .filter(|l| l.contains("Error") || l.contains("Warning"))

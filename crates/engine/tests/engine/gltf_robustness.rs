@@ -159,7 +159,7 @@ fn missing_external_buffer_names_the_file() {
     let gltf = dir.path().join("SimpleMeshes.gltf");
     std::fs::copy(common::gltf("SimpleMeshes/SimpleMeshes.gltf"), &gltf).expect("copy");
     let err = workflow_engine::import_file(&gltf, &Default::default()).expect_err("no .bin");
-    assert_eq!(err.code(), "malformed_gltf");
+    assert_eq!(err.code(), "missing_side_file");
     assert!(err.to_string().contains("triangle.bin"), "{err}");
 }
 
@@ -258,4 +258,36 @@ fn compressed_meshes_are_refused_naming_the_extension() {
     // Used but not required: the file is readable without it.
     doc["extensionsRequired"] = json!([]);
     import_gltf_slice(&glb(&doc, &bin), None).expect("optional extension ignored");
+}
+
+/// What the viewer's local open and the command line read: a glTF's references resolve in
+/// its own folder; one leading out of it is refused, naming the URI, and nothing is read.
+#[test]
+fn local_files_may_not_reach_outside_their_folder() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).expect("mkdir");
+    std::fs::copy(
+        common::gltf("SimpleMeshes/triangle.bin"),
+        dir.path().join("triangle.bin"),
+    )
+    .expect("copy");
+    let text =
+        std::fs::read_to_string(common::gltf("SimpleMeshes/SimpleMeshes.gltf")).expect("fixture");
+    for uri in ["../triangle.bin", "/etc/passwd", "file:///etc/passwd"] {
+        let path = model.join("SimpleMeshes.gltf");
+        std::fs::write(
+            &path,
+            text.replace("\"triangle.bin\"", &format!("\"{uri}\"")),
+        )
+        .expect("write");
+        let err = workflow_engine::import_file(&path, &Default::default()).expect_err(uri);
+        assert_eq!(err.code(), "external_reference_refused", "{uri}: {err}");
+        assert!(err.to_string().contains(uri), "{err}");
+    }
+    // The same file beside the glTF is read.
+    std::fs::copy(dir.path().join("triangle.bin"), model.join("triangle.bin")).expect("copy");
+    std::fs::write(model.join("SimpleMeshes.gltf"), &text).expect("write");
+    workflow_engine::import_file(&model.join("SimpleMeshes.gltf"), &Default::default())
+        .expect("imports");
 }

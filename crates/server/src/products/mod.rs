@@ -110,8 +110,7 @@ impl FsProducts {
     /// Stores a single-file upload as a new product (tests, seeding).
     pub fn create(&self, file_name: &str, bytes: &[u8]) -> Result<Product, ProductError> {
         let refused = |_| ProductError::UnsupportedFile(file_name.to_owned());
-        let mut staged =
-            upload::StagedUpload::new(&self.staging_dir(), u64::MAX).map_err(io)?;
+        let mut staged = upload::StagedUpload::new(&self.staging_dir(), u64::MAX).map_err(io)?;
         let mut file = staged.open_file(file_name).map_err(refused)?;
         std::io::Write::write_all(&mut file, bytes).map_err(io)?;
         drop(file);

@@ -27,7 +27,9 @@ pub enum UploadError {
     TooManyFiles,
     #[error("the upload holds no CAD file: expected one .glb, .gltf, .step or .stp among {0:?}")]
     NoCadFile(Vec<String>),
-    #[error("the upload holds several CAD files ({0:?}): name the one to import in the `main` field")]
+    #[error(
+        "the upload holds several CAD files ({0:?}): name the one to import in the `main` field"
+    )]
     SeveralCadFiles(Vec<String>),
     #[error("`main` names `{0}`, which is not among the uploaded files")]
     UnknownMain(String),
@@ -69,8 +71,13 @@ pub fn relative_name(name: &str) -> Result<PathBuf, UploadError> {
     if name.len() > MAX_NAME_BYTES {
         return Err(refuse("it is longer than 512 bytes"));
     }
-    if name.chars().any(|c| c.is_control() || c == '\\' || c == ':') {
-        return Err(refuse("control characters, backslashes and colons are not allowed"));
+    if name
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || c == ':')
+    {
+        return Err(refuse(
+            "control characters, backslashes and colons are not allowed",
+        ));
     }
     let path = Path::new(name);
     let mut out = PathBuf::new();
@@ -297,7 +304,16 @@ mod tests {
 
     #[test]
     fn names_are_judged() {
-        for bad in ["", "/etc/passwd", "../x.bin", "a/../../x", "a\\b", "c:x", "a\nb", "."] {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x.bin",
+            "a/../../x",
+            "a\\b",
+            "c:x",
+            "a\nb",
+            ".",
+        ] {
             assert!(relative_name(bad).is_err(), "{bad:?}");
         }
         assert_eq!(
@@ -397,7 +413,8 @@ mod tests {
     #[test]
     fn hostile_references_are_refused_at_upload() {
         let (_root, mut s) = staged(1 << 20);
-        let gltf = br#"{"asset":{"version":"2.0"},"buffers":[{"uri":"/etc/passwd","byteLength":4}]}"#;
+        let gltf =
+            br#"{"asset":{"version":"2.0"},"buffers":[{"uri":"/etc/passwd","byteLength":4}]}"#;
         put(&mut s, "a.gltf", gltf).expect("ok");
         let err = s.finish(None).expect_err("refused");
         assert_eq!(err.code(), "external_reference_refused");

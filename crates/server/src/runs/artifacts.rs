@@ -46,7 +46,8 @@ impl ArtifactSink for DiskArtifacts {
             file.sync_all()?;
             std::fs::rename(&tmp, &path)
         };
-        write().map_err(|e| format!("writing {}: {e}", path.display()))?;
+        // Node errors reach clients: name the artifact, not where it is kept.
+        write().map_err(|e| format!("writing the {role:?} artifact {id}: {e}"))?;
         Ok(ArtifactRef {
             id,
             role,
@@ -61,7 +62,7 @@ impl workflow_engine::compare::ArtifactSource for DiskArtifacts {
         let path = self
             .path(&artifact.id)
             .ok_or_else(|| format!("artifact id '{}' is not one of ours", artifact.id))?;
-        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))
+        std::fs::read(&path).map_err(|e| format!("artifact {}: {e}", artifact.id))
     }
 }
 

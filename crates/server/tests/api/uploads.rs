@@ -68,7 +68,11 @@ fn gltf_naming(uri: &str, image_uri: Option<&str>) -> Vec<u8> {
 }
 
 async fn product_count(app: &TestApp) -> usize {
-    let body = json_of(app.get("/api/products", &app.debugger).await, StatusCode::OK).await;
+    let body = json_of(
+        app.get("/api/products", &app.debugger).await,
+        StatusCode::OK,
+    )
+    .await;
     body["products"].as_array().map_or(0, Vec::len)
 }
 
@@ -84,21 +88,30 @@ async fn hostile_references_are_refused_at_upload_and_create_no_product() {
             gltf_naming("../../../../etc/passwd", None),
             "../../../../etc/passwd",
         ),
-        (gltf_naming("file:///etc/passwd", None), "file:///etc/passwd"),
+        (
+            gltf_naming("file:///etc/passwd", None),
+            "file:///etc/passwd",
+        ),
         (gltf_naming(&absolute, None), absolute.as_str()),
         (
             gltf_naming("%2e%2e/%2e%2e/secret.bin", None),
             "%2e%2e/%2e%2e/secret.bin",
         ),
         (
-            gltf_naming("data:application/octet-stream;base64,AAAA", Some("/etc/hostname")),
+            gltf_naming(
+                "data:application/octet-stream;base64,AAAA",
+                Some("/etc/hostname"),
+            ),
             "/etc/hostname",
         ),
     ];
     for (gltf, uri) in cases {
         let res = upload_files(&app, &[("hostile.gltf", gltf)], &[]).await;
         let body = json_of(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-        assert_eq!(body["error"]["code"], "external_reference_refused", "{body}");
+        assert_eq!(
+            body["error"]["code"], "external_reference_refused",
+            "{body}"
+        );
         assert_eq!(body["error"]["details"]["uri"], uri, "{body}");
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(uri), "{message}");
@@ -106,7 +119,10 @@ async fn hostile_references_are_refused_at_upload_and_create_no_product() {
     // A GLB can name an outside file as well.
     let res = upload_files(&app, &[("hostile.glb", glb_naming("/etc/passwd"))], &[]).await;
     let body = json_of(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    assert_eq!(body["error"]["code"], "external_reference_refused", "{body}");
+    assert_eq!(
+        body["error"]["code"], "external_reference_refused",
+        "{body}"
+    );
     assert_eq!(product_count(&app).await, 0, "no product was created");
 }
 
@@ -173,22 +189,35 @@ async fn a_gltf_with_its_side_files_processes_as_several_files_or_a_zip() {
     let overrides = small_thumbnail().to_string();
     let res = upload_files(
         &app,
-        &[("SimpleMeshes.gltf", gltf.clone()), ("triangle.bin", bin.clone())],
+        &[
+            ("SimpleMeshes.gltf", gltf.clone()),
+            ("triangle.bin", bin.clone()),
+        ],
         &[("overrides", &overrides)],
     )
     .await;
     let product = processed(&app, res).await;
     assert_eq!(product["file_name"], "SimpleMeshes.gltf");
-    assert!(product["manifest"]["parts"].as_array().is_some_and(|p| !p.is_empty()));
+    assert!(product["manifest"]["parts"]
+        .as_array()
+        .is_some_and(|p| !p.is_empty()));
 
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, bytes) in [("model/SimpleMeshes.gltf", &gltf), ("model/triangle.bin", &bin)] {
+    for (name, bytes) in [
+        ("model/SimpleMeshes.gltf", &gltf),
+        ("model/triangle.bin", &bin),
+    ] {
         zip.start_file(name, zip::write::SimpleFileOptions::default())
             .expect("entry");
         zip.write_all(bytes).expect("write");
     }
     let zip = zip.finish().expect("zip").into_inner();
-    let res = upload_files(&app, &[("SimpleMeshes.zip", zip)], &[("overrides", &overrides)]).await;
+    let res = upload_files(
+        &app,
+        &[("SimpleMeshes.zip", zip)],
+        &[("overrides", &overrides)],
+    )
+    .await;
     let product = processed(&app, res).await;
     assert_eq!(product["file_name"], "model/SimpleMeshes.gltf");
 }
@@ -196,7 +225,12 @@ async fn a_gltf_with_its_side_files_processes_as_several_files_or_a_zip() {
 #[tokio::test]
 async fn processing_errors_name_the_uploaded_file_not_a_server_path() {
     let app = spawn_app_production().await;
-    let res = upload_files(&app, &[("broken part.glb", b"glTF not really".to_vec())], &[]).await;
+    let res = upload_files(
+        &app,
+        &[("broken part.glb", b"glTF not really".to_vec())],
+        &[],
+    )
+    .await;
     let body = json_of(res, StatusCode::ACCEPTED).await;
     let run_id = body["run_id"].as_str().expect("run id").to_owned();
     let run = finished(&app, &run_id).await;
@@ -211,7 +245,10 @@ async fn processing_errors_name_the_uploaded_file_not_a_server_path() {
     let data_dir = app.dir.path().display().to_string();
     for text in [product.to_string(), run.to_string()] {
         assert!(!text.contains(&data_dir), "a server path leaked: {text}");
-        assert!(!text.contains("source."), "a stored file name leaked: {text}");
+        assert!(
+            !text.contains("source."),
+            "a stored file name leaked: {text}"
+        );
     }
     let message = product["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("broken part.glb"), "{message}");
@@ -223,7 +260,9 @@ async fn processing_errors_name_the_uploaded_file_not_a_server_path() {
 async fn an_upload_over_the_limit_is_refused_while_it_streams() {
     let app = spawn_app().await;
     let addr = app.url.trim_start_matches("http://").to_owned();
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
     let boundary = "b0undary";
     let head = format!(
         "POST /api/cad-files HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
@@ -240,7 +279,10 @@ async fn an_upload_over_the_limit_is_refused_while_it_streams() {
         c.extend_from_slice(b"\r\n");
         c
     };
-    stream.write_all(&chunk(part.as_bytes())).await.expect("part");
+    stream
+        .write_all(&chunk(part.as_bytes()))
+        .await
+        .expect("part");
     let zeros = chunk(&vec![0u8; 1024 * 1024]);
     let limit_mb = workflow_server::api::products::UPLOAD_LIMIT / (1024 * 1024);
     let mut sent_mb = 0;
@@ -258,7 +300,10 @@ async fn an_upload_over_the_limit_is_refused_while_it_streams() {
     )
     .await;
     let answer = String::from_utf8_lossy(&answer);
-    assert!(answer.starts_with("HTTP/1.1 413"), "{sent_mb} MB sent: {answer}");
+    assert!(
+        answer.starts_with("HTTP/1.1 413"),
+        "{sent_mb} MB sent: {answer}"
+    );
     assert!(answer.contains("payload_too_large"), "{answer}");
     // Nothing of the refused upload is left on disk.
     let staging = app.dir.path().join("products/.incoming");
