@@ -41,6 +41,12 @@ pub enum Command {
     Preflight,
     Dispatch,
     RefreshProducts,
+    /// "Add product…": choose CAD files with the file dialog, then upload them.
+    AddProduct,
+    /// Upload these files as products (dropped on the window, or chosen).
+    UploadFiles(Vec<std::path::PathBuf>),
+    /// Take a finished upload off the uploads list.
+    DismissUpload(u64),
     /// Show one node's record (times, error, params, outputs, logs) in the run detail.
     SelectRunNode(String),
     /// Two runs side by side.
@@ -163,6 +169,7 @@ impl Command {
             Command::SaveOutputType | Command::DeleteOutputType => Some(P::EditOutputTypes),
             Command::Preflight => Some(P::Preflight),
             Command::Dispatch => Some(P::Dispatch),
+            Command::AddProduct | Command::UploadFiles(_) => Some(P::UploadCad),
             Command::CancelRun | Command::Rerun => Some(P::ReadRuns),
             Command::ChangeRollout { .. } => Some(P::ChangeRollout),
             Command::Viewer(ViewerCommand::SaveMap | ViewerCommand::SaveMaterial { .. }) => {
@@ -232,6 +239,9 @@ impl Command {
             Command::Preflight => "Preflight",
             Command::Dispatch => "Dispatch",
             Command::RefreshProducts => "Refresh products",
+            Command::AddProduct => "Add product…",
+            Command::UploadFiles(_) => "Upload files",
+            Command::DismissUpload(_) => "Dismiss",
             Command::SelectRunNode(_) => "Show node record",
             Command::CompareRuns { .. } => "Compare runs",
             Command::CloseCompare => "Close compare",

@@ -12,6 +12,7 @@ mod run_detail;
 mod runs;
 mod server_sync;
 mod timeline;
+mod uploads;
 
 pub use artifacts::{ArtifactItem, ArtifactView, LoadedArtifact};
 pub use output_types::{OutputTypeForm, OutputTypesView};
@@ -19,6 +20,7 @@ pub use rollout::{
     comparison_label as rollout_comparison_label, RolloutAction, RolloutEvent, RolloutView,
 };
 pub use runs::RunsView;
+pub use uploads::{UploadItem, UploadStage, UploadsView};
 
 pub use server_sync::{document_of, ConflictChoice, Connection, ServerLink};
 
@@ -82,6 +84,8 @@ pub struct StudioApp {
     pub rollout: RolloutView,
     pub artifacts: artifacts::ArtifactView,
     pub viewer: crate::viewer::ViewerState,
+    /// Product uploads of this session and their progress.
+    pub uploads: UploadsView,
     /// Set by `--measure-startup`: when the process started.
     startup: Option<std::time::Instant>,
 }
@@ -113,6 +117,7 @@ impl StudioApp {
             rollout: RolloutView::default(),
             artifacts: artifacts::ArtifactView::default(),
             viewer: crate::viewer::ViewerState::default(),
+            uploads: UploadsView::default(),
             startup: None,
         }
     }
@@ -306,6 +311,12 @@ impl StudioApp {
                 self.refresh_products();
                 Ok(())
             }
+            Command::AddProduct => self.pick_product_files(),
+            Command::UploadFiles(paths) => self.upload_files(paths),
+            Command::DismissUpload(id) => {
+                self.uploads.items.retain(|i| i.id != id);
+                Ok(())
+            }
             Command::FetchArtifact(id) => {
                 self.fetch_artifact(id);
                 Ok(())
@@ -488,6 +499,8 @@ impl StudioApp {
             }
         }
         artifacts::open_artifact_ui(&ctx, &mut self.artifacts, &mut out);
+        self.uploads_ui(&ctx, &mut out);
+        self.drop_target_ui(&ctx);
         self.pending.extend(out);
         self.help_ui(&ctx);
         self.about_ui(&ctx);

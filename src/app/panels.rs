@@ -35,6 +35,8 @@ impl StudioApp {
                 self.command_button_ui(ui, Command::SaveAsCopy);
                 self.command_button_ui(ui, Command::ValidateNow);
                 ui.separator();
+                self.command_button_ui(ui, Command::AddProduct);
+                ui.separator();
                 self.command_button_ui(ui, Command::ToggleSettings);
                 ui.separator();
                 self.command_button_ui(ui, Command::Quit);

@@ -718,7 +718,7 @@ pub(super) fn run_panel_ui(
         }
     });
     via_ui(ui, view, workflow, output_types);
-    product_picker_ui(ui, view);
+    product_picker_ui(ui, view, out);
     ui.horizontal(|ui| {
         ui.label("Order line");
         ui.add(
@@ -798,7 +798,7 @@ pub(super) fn run_panel_ui(
 }
 
 /// Picks the product a run works on, by name, with its processing status.
-fn product_picker_ui(ui: &mut Ui, view: &mut RunsView) {
+fn product_picker_ui(ui: &mut Ui, view: &mut RunsView, out: &mut Vec<Command>) {
     let label = |p: &Value| {
         format!(
             "{} · {}",
@@ -813,7 +813,7 @@ fn product_picker_ui(ui: &mut Ui, view: &mut RunsView) {
         .map_or_else(
             || {
                 if view.products.is_empty() {
-                    "no products (upload one)".to_owned()
+                    "no products yet".to_owned()
                 } else {
                     "choose a product".to_owned()
                 }
@@ -832,6 +832,13 @@ fn product_picker_ui(ui: &mut Ui, view: &mut RunsView) {
                     ui.selectable_value(&mut view.run_product, Some(id.to_owned()), label(p));
                 }
             });
+        if ui
+            .small_button(Command::AddProduct.label())
+            .on_hover_text("Upload a CAD file (or drop one on the window)")
+            .clicked()
+        {
+            out.push(Command::AddProduct);
+        }
     });
 }
 

@@ -566,6 +566,7 @@ impl StudioApp {
             BackendEvent::Artifact { id, result } => self.on_artifact(id, result),
             BackendEvent::Rollout(event) => self.on_rollout_event(event),
             BackendEvent::Notice(message) => self.status = message,
+            BackendEvent::Upload(event) => self.on_upload_event(event),
             BackendEvent::Viewer(event) => self.on_viewer_event(event),
             BackendEvent::Failed { task, message } => {
                 self.status = format!("Could not {task}: {message}");

@@ -48,6 +48,9 @@ pub enum ClientError {
     },
     #[error("server error {status}: {message}")]
     Server { status: u16, message: String },
+    /// A local file the request was to send could not be read.
+    #[error("{0}")]
+    Local(String),
 }
 
 /// A connection to one server with one bearer token.
@@ -381,6 +384,54 @@ impl ApiClient {
     /// One product with its manifest and artifact URLs (`GET /api/products/{id}`).
     pub async fn product(&self, id: &str) -> Result<Value, ClientError> {
         self.get_json(&format!("/api/products/{id}")).await
+    }
+
+    /// Uploads `set` as a new product (`POST /api/cad-files`), streaming each file from disk;
+    /// `on_progress` gets the bytes sent so far. Answers the server's `{product, run_id}`.
+    pub async fn upload_product(
+        &self,
+        set: &super::upload::UploadSet,
+        on_progress: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Result<Value, ClientError> {
+        use tokio_stream::StreamExt as _;
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let on_progress = std::sync::Arc::new(on_progress);
+        let mut form = reqwest::multipart::Form::new();
+        for (name, path) in &set.files {
+            let file = tokio::fs::File::open(path)
+                .await
+                .map_err(|e| ClientError::Local(format!("{name}: {e}")))?;
+            let len = file
+                .metadata()
+                .await
+                .map_err(|e| ClientError::Local(format!("{name}: {e}")))?
+                .len();
+            let (sent, on_progress) = (sent.clone(), on_progress.clone());
+            let stream = tokio_util::io::ReaderStream::new(file).map(move |chunk| {
+                if let Ok(bytes) = &chunk {
+                    let total = sent
+                        .fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed)
+                        + bytes.len() as u64;
+                    on_progress(total);
+                }
+                chunk
+            });
+            let part = reqwest::multipart::Part::stream_with_length(
+                reqwest::Body::wrap_stream(stream),
+                len,
+            )
+            .file_name(name.clone())
+            .mime_str("application/octet-stream")
+            .map_err(|e| ClientError::Local(e.to_string()))?;
+            form = form.part("file", part);
+        }
+        form = form.text("main", set.main.clone());
+        // A large upload over a slow link takes longer than the client's usual 30 s.
+        let request = self
+            .request(reqwest::Method::POST, "/api/cad-files")
+            .timeout(std::time::Duration::from_secs(3600))
+            .multipart(form);
+        self.json(request).await
     }
 
     /// A product's processed preview GLB (`GET /api/products/{id}/glb`).

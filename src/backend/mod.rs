@@ -4,6 +4,7 @@
 
 pub mod catalog_cache;
 pub mod client;
+pub mod upload;
 
 use client::{ApiClient, ClientError};
 use std::future::Future;
@@ -102,12 +103,30 @@ pub enum BackendEvent {
     Rollout(crate::app::RolloutEvent),
     /// A viewer task finished (model loaded, map saved, preview rendered…).
     Viewer(crate::viewer::ViewerEvent),
+    /// Progress of a product upload ("Add product…", a dropped file).
+    Upload(upload::UploadEvent),
     /// Something finished that the user should hear about (a file saved…).
     Notice(String),
     Failed {
         task: &'static str,
         message: String,
     },
+}
+
+/// Sends a background task's events to the UI and wakes it.
+#[derive(Clone)]
+pub struct Reporter {
+    sender: mpsc::Sender<BackendEvent>,
+    repaint: Option<egui::Context>,
+}
+
+impl Reporter {
+    pub fn send(&self, event: BackendEvent) {
+        let _ = self.sender.send(event);
+        if let Some(ctx) = &self.repaint {
+            ctx.request_repaint();
+        }
+    }
 }
 
 pub struct Backend {
@@ -161,28 +180,44 @@ impl Backend {
         });
     }
 
+    /// Runs `task` in the background with a [`Reporter`] for the several events it sends
+    /// as it goes (live run events, upload progress).
+    pub fn spawn_reporting<F, Fut>(&self, task: F)
+    where
+        F: FnOnce(Reporter) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let reporter = Reporter {
+            sender: self.sender.clone(),
+            repaint: self.repaint.clone(),
+        };
+        self.runtime.spawn(task(reporter));
+    }
+
     /// Follows a run's event stream, reporting each event as it arrives.
     pub fn follow_run(&self, client: &ApiClient, run_id: String) {
         let client = client.clone();
-        let sender = self.sender.clone();
-        let repaint = self.repaint.clone();
-        self.runtime.spawn(async move {
+        self.spawn_reporting(|report| async move {
             let id = run_id.clone();
             let _ = client
                 .follow_run_events(&run_id, |kind, _data| {
-                    let _ = sender.send(BackendEvent::RunEvent {
+                    report.send(BackendEvent::RunEvent {
                         run_id: id.clone(),
                         kind: kind.to_owned(),
                     });
-                    if let Some(ctx) = &repaint {
-                        ctx.request_repaint();
-                    }
                 })
                 .await;
-            let _ = sender.send(BackendEvent::RunEventsEnded(run_id));
-            if let Some(ctx) = repaint {
-                ctx.request_repaint();
-            }
+            report.send(BackendEvent::RunEventsEnded(run_id));
+        });
+    }
+
+    /// Uploads `set` as a new product and follows its processing.
+    pub fn upload_product(&self, client: &ApiClient, set: upload::UploadSet, id: u64) {
+        let client = client.clone();
+        self.spawn_reporting(|report| {
+            upload::upload_and_follow(client, set, id, move |event| {
+                report.send(BackendEvent::Upload(event))
+            })
         });
     }
 

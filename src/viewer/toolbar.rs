@@ -15,9 +15,12 @@ fn open_menu_ui(ui: &mut egui::Ui, v: &ViewerState, connected: bool, out: &mut V
         if ui.button("Refresh products").clicked() {
             out.push(cmd(ViewerCommand::RefreshProducts));
         }
+        if ui.button(Command::AddProduct.label()).clicked() {
+            out.push(Command::AddProduct);
+        }
         ui.separator();
         if v.products.is_empty() {
-            ui.weak("No products yet: upload a CAD file (POST /api/cad-files)");
+            ui.weak("No products yet: add one (or drop a CAD file on the window)");
         }
         egui::ScrollArea::vertical()
             .max_height(400.0)

@@ -129,7 +129,7 @@ async fn hostile_references_are_refused_at_upload_and_create_no_product() {
 /// A GLB with no binary chunk whose only buffer is `uri`.
 fn glb_naming(uri: &str) -> Vec<u8> {
     let mut json = gltf_naming(uri, None);
-    while json.len() % 4 != 0 {
+    while !json.len().is_multiple_of(4) {
         json.push(b' ');
     }
     let total = (12 + 8 + json.len()) as u32;
