@@ -12,7 +12,7 @@ use crate::manifest::{extract_manifest, Manifest, ManifestError, ManifestParams}
 use crate::materials::MaterialResolution;
 use crate::render::{ImageParams, RenderError, RenderedImage, Renderer};
 use crate::scene::Scene;
-use crate::turntable::{render_turntable, TurntableParams};
+use crate::turntable::{render_turntable_each, TurntableParams};
 
 /// A scene plus what later nodes attached to it.
 #[derive(Debug, Clone)]
@@ -144,25 +144,28 @@ pub fn render_image(
     )?)
 }
 
-/// `render.turntable` on a scene value.
+/// `render.turntable` on a scene value: each frame goes to `on_frame` as it is rendered
+/// (see [`render_turntable_each`]).
 pub fn render_frames(
     renderer: &mut Renderer,
     value: &SceneValue,
     params: &TurntableParams,
-) -> Result<Vec<RenderedImage>, PipelineError> {
+    on_frame: &mut dyn FnMut(u32, RenderedImage) -> Result<(), RenderError>,
+) -> Result<(), PipelineError> {
     let manifest = value.manifest()?;
     let resolution = value.resolution(&manifest);
     let params = TurntableParams {
         image: value.image_params(&params.image),
         ..params.clone()
     };
-    Ok(render_turntable(
+    Ok(render_turntable_each(
         renderer,
         &value.scene,
         &manifest,
         &resolution,
         &value.lighting(),
         &params,
+        on_frame,
     )?)
 }
 

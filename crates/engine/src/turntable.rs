@@ -45,7 +45,9 @@ impl TurntableParams {
     }
 }
 
-/// Renders all frames (scene uploaded once, camera fixed on the unrotated bounds).
+/// Renders all frames (scene uploaded once, camera fixed on the unrotated bounds) and keeps
+/// them: for tests and benchmarks. The `render.turntable` module streams them instead
+/// ([`render_turntable_each`]).
 pub fn render_turntable(
     renderer: &mut Renderer,
     scene: &Scene,
@@ -54,6 +56,35 @@ pub fn render_turntable(
     lighting: &LightingParams,
     params: &TurntableParams,
 ) -> Result<Vec<RenderedImage>, RenderError> {
+    let mut frames = Vec::with_capacity(params.frame_count.min(720) as usize);
+    render_turntable_each(
+        renderer,
+        scene,
+        manifest,
+        resolution,
+        lighting,
+        params,
+        &mut |_, frame| {
+            frames.push(frame);
+            Ok(())
+        },
+    )?;
+    Ok(frames)
+}
+
+/// Renders the frames one at a time and hands each to `on_frame` (frame index, image) as soon
+/// as it is rendered; nothing is kept here. An error from `on_frame` (a cancelled node, an
+/// encoder that gave up) stops the turntable before the next frame, so the render thread is
+/// free again within one frame.
+pub fn render_turntable_each(
+    renderer: &mut Renderer,
+    scene: &Scene,
+    manifest: &Manifest,
+    resolution: &MaterialResolution,
+    lighting: &LightingParams,
+    params: &TurntableParams,
+    on_frame: &mut dyn FnMut(u32, RenderedImage) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
     if !(1..=720).contains(&params.frame_count) {
         return Err(RenderError::InvalidParam(format!(
             "frame_count {} is outside 1..720",
@@ -68,10 +99,10 @@ pub fn render_turntable(
         params.image.width as f32 / params.image.height.max(1) as f32,
     );
     let center = built.bounds.center();
-    let mut frames = Vec::with_capacity(params.frame_count as usize);
     for i in 0..params.frame_count {
         built.set_transformation(rotation_about(center, params.angle(i)));
-        frames.push(renderer.render_built(&built, lighting, &params.image, &pose)?);
+        let frame = renderer.render_built(&built, lighting, &params.image, &pose)?;
+        on_frame(i, frame)?;
     }
-    Ok(frames)
+    Ok(())
 }

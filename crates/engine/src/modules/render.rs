@@ -1,7 +1,10 @@
 //! `render.image` (thumbnail and still) and `render.turntable` on one shared, lazily started
 //! [`RenderService`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use serde_json::{json, Map, Value};
 use workflow_contracts::{ArtifactRole, PortType};
@@ -11,7 +14,7 @@ use super::{engine_error, param_error, reader, RENDERER_UNAVAILABLE};
 use crate::digest::bytes_digest;
 use crate::params::{image_params, turntable_node_params};
 use crate::pipeline::{render_frames, render_image, SceneValue};
-use crate::render::{encode_turntable, OutputFormat, RenderService};
+use crate::render::{OutputFormat, RenderError, RenderService, RenderedImage, TurntableEncoder};
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
 
 type Params = Map<String, Value>;
@@ -101,6 +104,11 @@ impl Module for RenderImage {
 
 /// `render.turntable`: the frames as one animated GIF artifact (`turntable`) and, unless
 /// `png_frames` is off, one PNG artifact per frame (`turntable_frame`, in turning order).
+///
+/// Frames are encoded while the turntable renders: the render thread hands each frame over a
+/// channel of one encoder batch, the node's thread feeds a [`TurntableEncoder`] and stores each
+/// PNG as its batch is encoded, so about two batches of raw frames are held however many
+/// frames there are. The GIF artifact is stored last, once complete.
 pub struct RenderTurntable(pub Arc<LazyRenderService>);
 
 impl Module for RenderTurntable {
@@ -119,26 +127,61 @@ impl Module for RenderTurntable {
             "rendering {} frames of {}×{}",
             p.frame_count, p.image.width, p.image.height
         ));
-        let frames = service
-            .run(move |r| render_frames(r, &value, &p))
+        let size = (p.image.width, p.image.height);
+        let mut encoder = TurntableEncoder::new(1000 / 12, png_frames);
+        let (tx, rx) = mpsc::sync_channel::<RenderedImage>(encoder.batch());
+        let cancel = ctx.cancellation();
+        let mut frame_artifact_ids = Vec::new();
+        let (encoded, rendered) = std::thread::scope(|s| {
+            let render = s.spawn(|| {
+                service.run(move |r| {
+                    render_frames(r, &value, &p, &mut |_, frame| {
+                        hand_over(&tx, frame, &cancel)
+                    })
+                })
+            });
+            // Ends when the render job drops its sender (done or failed); returning early
+            // drops the receiver, which stops the render job at its next frame.
+            let encoded = (|| -> Result<(), ModuleError> {
+                for frame in rx {
+                    ctx.check_cancelled()?;
+                    let pngs = encoder
+                        .push(frame)
+                        .map_err(|e| engine_error(e.code(), &e))?;
+                    for png in pngs {
+                        let a =
+                            ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", &png)?;
+                        frame_artifact_ids.push(a.id);
+                    }
+                }
+                Ok(())
+            })();
+            (encoded, render.join())
+        });
+        encoded?;
+        ctx.check_cancelled()?;
+        rendered
+            .map_err(|_| engine_error("render_failed", "the turntable render thread panicked"))?
             .map_err(|e| engine_error(e.code(), &e))?
             .map_err(|e| engine_error(e.code(), &e))?;
-        ctx.check_cancelled()?;
-        let (gif, pngs) = encode_turntable(&frames, 1000 / 12, png_frames)
-            .map_err(|e| engine_error(e.code(), &e))?;
-        let artifact = ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
-        let mut frame_artifact_ids = Vec::with_capacity(pngs.len());
-        for png in &pngs {
+        let frame_count = encoder.frames();
+        let held = encoder.max_held();
+        let (gif, pngs) = encoder.finish().map_err(|e| engine_error(e.code(), &e))?;
+        for png in pngs {
             ctx.check_cancelled()?;
-            let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", png)?;
+            let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", &png)?;
             frame_artifact_ids.push(a.id);
         }
-        if !pngs.is_empty() {
-            ctx.log(format!("stored {} PNG frames", pngs.len()));
+        let artifact = ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
+        if !frame_artifact_ids.is_empty() {
+            ctx.log(format!("stored {} PNG frames", frame_artifact_ids.len()));
         }
-        let (width, height) = frames.first().map_or((0, 0), |f| (f.width, f.height));
+        ctx.log(format!(
+            "encoded {frame_count} frames as they came, at most {held} held at once"
+        ));
+        let (width, height) = if frame_count == 0 { (0, 0) } else { size };
         let summary = json!({
-            "frames": frames.len(),
+            "frames": frame_count,
             "width": width,
             "height": height,
             "size": gif.len(),
@@ -147,7 +190,7 @@ impl Module for RenderTurntable {
         let digest = bytes_digest("frames", &gif);
         let out = FramesValue {
             gif: Arc::new(gif),
-            frame_count: frames.len(),
+            frame_count,
             width,
             height,
             artifact_id: Some(artifact.id),
@@ -159,5 +202,29 @@ impl Module for RenderTurntable {
                 .with_summary(summary)
                 .with_digest(digest),
         ))
+    }
+}
+
+/// Hands a rendered frame to the encoding thread. Waits while the encoder is a batch behind,
+/// but never past a cancel: a blocked send would keep the render thread busy after the node
+/// stopped.
+fn hand_over(
+    tx: &mpsc::SyncSender<RenderedImage>,
+    mut frame: RenderedImage,
+    cancel: &CancellationToken,
+) -> Result<(), RenderError> {
+    loop {
+        if cancel.is_cancelled() {
+            return Err(RenderError::Cancelled);
+        }
+        match tx.try_send(frame) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::TrySendError::Full(f)) => {
+                frame = f;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            // The node stopped consuming (cancelled, or an artifact could not be stored).
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(RenderError::Cancelled),
+        }
     }
 }

@@ -90,72 +90,182 @@ pub fn encode_png_frames(frames: &[RenderedImage]) -> Result<Vec<Vec<u8>>, Rende
         .collect()
 }
 
-/// A turntable's deliverables: the animated GIF and, when asked, one PNG per frame. The GIF
-/// (one thread) and the PNGs (every core) are encoded at the same time.
+/// A turntable's deliverables: the animated GIF and, when asked, one PNG per frame (through
+/// [`TurntableEncoder`], so the same bytes as a turntable encoded while it renders).
 pub fn encode_turntable(
     frames: &[RenderedImage],
     frame_delay_ms: u32,
     png_frames: bool,
 ) -> Result<(Vec<u8>, Vec<Vec<u8>>), RenderError> {
-    std::thread::scope(|s| {
-        let gif = s.spawn(|| encode_gif(frames, frame_delay_ms));
-        let pngs = if png_frames {
-            encode_png_frames(frames)?
-        } else {
-            Vec::new()
-        };
-        let gif = gif
-            .join()
-            .map_err(|_| RenderError::Encode("the GIF encoding thread panicked".into()))??;
-        Ok((gif, pngs))
-    })
+    let mut encoder = TurntableEncoder::new(frame_delay_ms, png_frames);
+    let mut pngs = Vec::new();
+    for frame in frames {
+        pngs.extend(encoder.push(frame.clone())?);
+    }
+    let (gif, rest) = encoder.finish()?;
+    pngs.extend(rest);
+    Ok((gif, pngs))
 }
 
-/// Animated GIF (loops forever) from frames of equal size. Colour quantization, nearly all
-/// of the cost, runs for several frames at once on every core; the frames are then written
-/// in order (the same bytes as `image`'s encoder at speed 10).
+/// Animated GIF (loops forever) from frames of equal size (see [`TurntableEncoder`]).
 pub fn encode_gif(frames: &[RenderedImage], frame_delay_ms: u32) -> Result<Vec<u8>, RenderError> {
-    let Some(first) = frames.first() else {
-        return Ok(Vec::new());
-    };
-    let size = |v: u32| {
-        u16::try_from(v)
-            .map_err(|_| RenderError::Encode(format!("GIF: {v} px is over the format's 65535")))
-    };
-    let (width, height) = (size(first.width)?, size(first.height)?);
-    if let Some(f) = frames
-        .iter()
-        .find(|f| (f.width, f.height) != (first.width, first.height))
-    {
-        return Err(RenderError::Encode(format!(
-            "GIF: frames differ in size ({}×{} and {}×{})",
-            first.width, first.height, f.width, f.height
-        )));
+    Ok(encode_turntable(frames, frame_delay_ms, false)?.0)
+}
+
+/// Encodes a turntable while it renders: frames are pushed one at a time and encoded a batch
+/// (one frame per core) at a time, so at most one batch of raw frames is held however long
+/// the turntable is. Colour quantization, nearly all of the cost, and each frame's PNG run
+/// for the frames of a batch at once on every core; the GIF frames are then written in order
+/// (the same bytes as `image`'s encoder at speed 10).
+pub struct TurntableEncoder {
+    delay: u16,
+    png_frames: bool,
+    batch: usize,
+    pending: Vec<RenderedImage>,
+    /// Created with the first frame, which fixes the size.
+    gif: Option<gif::Encoder<Vec<u8>>>,
+    size: (u32, u32),
+    frames: usize,
+    max_held: usize,
+}
+
+fn gif_err(e: gif::EncodingError) -> RenderError {
+    RenderError::Encode(format!("GIF: {e}"))
+}
+
+impl TurntableEncoder {
+    /// A batch of one frame per core.
+    pub fn new(frame_delay_ms: u32, png_frames: bool) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::with_batch(frame_delay_ms, png_frames, cores)
     }
-    let pixels = usize::from(width) * usize::from(height) * 4;
-    if frames.iter().any(|f| f.rgba.len() != pixels) {
-        return Err(RenderError::Encode(
-            "pixel buffer does not match image size".into(),
-        ));
-    }
-    let delay = u16::try_from(frame_delay_ms / 10).unwrap_or(u16::MAX);
-    let quantized = map_on_every_core(frames, |f| {
-        let mut rgba = f.rgba.clone();
-        let mut frame = gif::Frame::from_rgba_speed(width, height, &mut rgba, 10);
-        frame.delay = delay;
-        frame.dispose = gif::DisposalMethod::Background;
-        frame
-    })?;
-    let mut out = Vec::new();
-    {
-        let gif_err = |e: gif::EncodingError| RenderError::Encode(format!("GIF: {e}"));
-        let mut enc = gif::Encoder::new(&mut out, width, height, &[]).map_err(gif_err)?;
-        enc.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
-        for frame in &quantized {
-            enc.write_frame(frame).map_err(gif_err)?;
+
+    pub fn with_batch(frame_delay_ms: u32, png_frames: bool, batch: usize) -> Self {
+        TurntableEncoder {
+            delay: u16::try_from(frame_delay_ms / 10).unwrap_or(u16::MAX),
+            png_frames,
+            batch: batch.max(1),
+            pending: Vec::new(),
+            gif: None,
+            size: (0, 0),
+            frames: 0,
+            max_held: 0,
         }
     }
-    Ok(out)
+
+    /// Frames a batch holds (a renderer feeding this encoder need not run further ahead).
+    pub fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Frames pushed so far.
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// The most raw frames this encoder held at once.
+    pub fn max_held(&self) -> usize {
+        self.max_held
+    }
+
+    /// Adds the next frame. Returns the PNGs of the frames encoded by this call, in order
+    /// (empty until a batch is full, and always without `png_frames`).
+    pub fn push(&mut self, frame: RenderedImage) -> Result<Vec<Vec<u8>>, RenderError> {
+        if self.gif.is_none() {
+            let size = |v: u32| {
+                u16::try_from(v).map_err(|_| {
+                    RenderError::Encode(format!("GIF: {v} px is over the format's 65535"))
+                })
+            };
+            let (width, height) = (size(frame.width)?, size(frame.height)?);
+            let mut enc = gif::Encoder::new(Vec::new(), width, height, &[]).map_err(gif_err)?;
+            enc.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+            self.gif = Some(enc);
+            self.size = (frame.width, frame.height);
+        }
+        if (frame.width, frame.height) != self.size {
+            return Err(RenderError::Encode(format!(
+                "GIF: frames differ in size ({}×{} and {}×{})",
+                self.size.0, self.size.1, frame.width, frame.height
+            )));
+        }
+        if frame.rgba.len() != frame.width as usize * frame.height as usize * 4 {
+            return Err(RenderError::Encode(
+                "pixel buffer does not match image size".into(),
+            ));
+        }
+        self.pending.push(frame);
+        self.frames += 1;
+        self.max_held = self.max_held.max(self.pending.len());
+        if self.pending.len() >= self.batch {
+            self.flush()
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
+    /// Encodes what is left and returns the GIF and the last PNGs. No frame at all gives an
+    /// empty GIF.
+    pub fn finish(mut self) -> Result<(Vec<u8>, Vec<Vec<u8>>), RenderError> {
+        let pngs = self.flush()?;
+        let gif = match self.gif.take() {
+            Some(enc) => enc.into_inner().map_err(gif_err)?,
+            None => Vec::new(),
+        };
+        Ok((gif, pngs))
+    }
+
+    fn flush(&mut self) -> Result<Vec<Vec<u8>>, RenderError> {
+        let (w, h) = (self.size.0 as u16, self.size.1 as u16);
+        let (delay, png_frames) = (self.delay, self.png_frames);
+        let mut batch = std::mem::take(&mut self.pending);
+        let encoded = map_on_every_core_mut(&mut batch, |f| {
+            // The PNG first: quantization rewrites the pixel buffer in place.
+            let png = if png_frames { Some(f.to_png()) } else { None };
+            let mut frame = gif::Frame::from_rgba_speed(w, h, &mut f.rgba, 10);
+            frame.delay = delay;
+            frame.dispose = gif::DisposalMethod::Background;
+            (frame, png)
+        })?;
+        drop(batch);
+        let Some(enc) = self.gif.as_mut() else {
+            return Ok(Vec::new());
+        };
+        let mut pngs = Vec::new();
+        for (frame, png) in encoded {
+            enc.write_frame(&frame).map_err(gif_err)?;
+            if let Some(png) = png {
+                pngs.push(png?);
+            }
+        }
+        Ok(pngs)
+    }
+}
+
+/// `f` over `items` on every core, each item mutable (contiguous chunks, one thread each),
+/// results in order.
+fn map_on_every_core_mut<T: Send, R: Send>(
+    items: &mut [T],
+    f: impl Fn(&mut T) -> R + Sync,
+) -> Result<Vec<R>, RenderError> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let len = items.len();
+    let chunk = len.div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let workers: Vec<_> = items
+            .chunks_mut(chunk)
+            .map(|part| s.spawn(move || part.iter_mut().map(f).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(len);
+        for w in workers {
+            out.extend(
+                w.join()
+                    .map_err(|_| RenderError::Encode("an encoding thread panicked".into()))?,
+            );
+        }
+        Ok(out)
+    })
 }
 
 #[cfg(test)]
@@ -223,6 +333,31 @@ mod tests {
             .expect("gif only")
             .1
             .is_empty());
+    }
+
+    /// Frames go in one at a time and a batch is encoded as soon as it is full: the encoder
+    /// never holds more than one batch of raw frames, hands each PNG back once its batch is
+    /// encoded, and still writes the bytes of an all-at-once encode.
+    #[test]
+    fn the_encoder_holds_one_batch_and_hands_pngs_over_as_it_goes() {
+        let frames = frames(10, 48, 32);
+        let mut enc = TurntableEncoder::with_batch(83, true, 3);
+        let mut pngs = Vec::new();
+        for (i, f) in frames.iter().enumerate() {
+            let out = enc.push(f.clone()).expect("push");
+            let expected = if (i + 1) % 3 == 0 { 3 } else { 0 };
+            assert_eq!(out.len(), expected, "after frame {i}");
+            pngs.extend(out);
+        }
+        assert_eq!((enc.frames(), enc.max_held()), (10, 3));
+        let (gif, rest) = enc.finish().expect("finish");
+        assert_eq!(rest.len(), 1, "the last, partial batch");
+        pngs.extend(rest);
+        assert_eq!(gif, image_crate_gif(&frames, 83));
+        assert_eq!(pngs.len(), 10);
+        for (png, f) in pngs.iter().zip(&frames) {
+            assert_eq!(png, &f.to_png().expect("png"), "in order");
+        }
     }
 
     #[test]

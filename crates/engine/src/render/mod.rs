@@ -19,7 +19,9 @@ use three_d::{
     RenderTargetMultisample, Texture2D, Wrapping,
 };
 
-pub use self::image::{encode_gif, encode_png_frames, encode_turntable, RenderedImage};
+pub use self::image::{
+    encode_gif, encode_png_frames, encode_turntable, RenderedImage, TurntableEncoder,
+};
 use crate::camera::{frame_camera, CameraParams, CameraPose};
 use crate::lighting::{light_rig, LightingParams};
 use crate::manifest::Manifest;
@@ -41,6 +43,9 @@ pub enum RenderError {
     Encode(String),
     #[error("render thread is gone")]
     ServiceGone,
+    /// The node was cancelled or timed out; the turntable stopped between frames.
+    #[error("the render was cancelled")]
+    Cancelled,
 }
 
 impl RenderError {
@@ -51,6 +56,8 @@ impl RenderError {
             RenderError::Render(_) => "render_failed",
             RenderError::Encode(_) => "encode_failed",
             RenderError::ServiceGone => "render_service_gone",
+            // The runtime's own code, so the node is recorded cancelled, not failed.
+            RenderError::Cancelled => "cancelled",
         }
     }
 }

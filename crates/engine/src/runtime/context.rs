@@ -269,6 +269,12 @@ impl NodeContext {
         self.cancel.is_cancelled()
     }
 
+    /// The node's cancellation token (cancelled with the run or when the node times out), for
+    /// work the module hands to another thread, e.g. the render thread.
+    pub fn cancellation(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+
     /// `Err(cancelled)` once the run is cancelled: call it between expensive steps with `?`.
     pub fn check_cancelled(&self) -> Result<(), ModuleError> {
         if self.is_cancelled() {

@@ -2,6 +2,7 @@
 //! concurrently (bounded), each node on a blocking thread with a timeout and cooperative
 //! cancellation. A failed node skips everything downstream of it; other branches go on.
 
+use super::budget::{check_render_budget, BudgetProblem, RenderBudget, PIXEL_BUDGET_EXCEEDED};
 use super::codes;
 use super::context::{ArtifactSink, Recorder};
 use super::module::{ModuleError, ModuleRegistry};
@@ -27,6 +28,8 @@ pub struct RunOptions {
     /// A node running longer is failed with `timeout`. A node's own integer `timeout`
     /// parameter (seconds, e.g. `cad.import`) takes precedence.
     pub node_timeout: Duration,
+    /// What one render node may ask for; checked before a run starts.
+    pub render_budget: RenderBudget,
 }
 
 impl Default for RunOptions {
@@ -34,6 +37,7 @@ impl Default for RunOptions {
         RunOptions {
             max_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             node_timeout: Duration::from_secs(30 * 60),
+            render_budget: RenderBudget::default(),
         }
     }
 }
@@ -58,6 +62,8 @@ pub enum RuntimeError {
     InvalidOverrides(Vec<OverrideProblem>),
     #[error("{0}")]
     NoLegacyPipeline(String),
+    #[error("{}", .0.iter().map(|p| p.message.as_str()).collect::<Vec<_>>().join("; "))]
+    PixelBudgetExceeded(Vec<BudgetProblem>),
     #[error("the legacy pipeline cannot be built from these legacy settings: {}", messages(.0))]
     InvalidLegacySettings(Vec<ValidationError>),
 }
@@ -78,6 +84,7 @@ impl RuntimeError {
             RuntimeError::InvalidOverrides(_) => "invalid_overrides",
             RuntimeError::NoLegacyPipeline(_) => "no_legacy_pipeline",
             RuntimeError::InvalidLegacySettings(_) => "invalid_legacy_settings",
+            RuntimeError::PixelBudgetExceeded(_) => PIXEL_BUDGET_EXCEEDED,
         }
     }
 
@@ -88,8 +95,16 @@ impl RuntimeError {
             }
             RuntimeError::InvalidOverrides(p) => json!({ "problems": p }),
             RuntimeError::NoLegacyPipeline(_) => Value::Null,
+            RuntimeError::PixelBudgetExceeded(p) => json!({ "problems": p }),
         }
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test-only fault: a scheduler that never starts a node, to show that the legacy
+    /// pipeline (the fallback) does not depend on it.
+    pub(crate) static BROKEN_SCHEDULER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Runs graphs and legacy pipelines with one [`ModuleRegistry`].
@@ -97,8 +112,8 @@ impl RuntimeError {
 pub struct Runtime {
     pub(crate) registry: Arc<Registry>,
     pub(crate) modules: Arc<ModuleRegistry>,
-    artifacts: Arc<dyn ArtifactSink>,
-    options: RunOptions,
+    pub(crate) artifacts: Arc<dyn ArtifactSink>,
+    pub(crate) options: RunOptions,
 }
 
 impl Runtime {
@@ -118,6 +133,10 @@ impl Runtime {
     pub fn with_options(mut self, options: RunOptions) -> Self {
         self.options = options;
         self
+    }
+
+    pub fn options(&self) -> &RunOptions {
+        &self.options
     }
 
     pub fn modules(&self) -> &ModuleRegistry {
@@ -148,7 +167,7 @@ impl Runtime {
             .await)
     }
 
-    /// Validation and override resolution, shared with preflight.
+    /// Validation, override resolution and the render budget, shared with preflight.
     pub fn check(&self, request: &RunRequest) -> Result<NodeOverrides, RuntimeError> {
         let report = validate(&request.graph, &self.registry);
         if !report.valid {
@@ -161,10 +180,20 @@ impl Runtime {
         }
         let (overrides, problems) =
             resolve_overrides(&request.graph, &self.registry, &request.overrides);
-        if problems.is_empty() {
+        if !problems.is_empty() {
+            return Err(RuntimeError::InvalidOverrides(problems));
+        }
+        let over = check_render_budget(
+            &request.graph,
+            &self.registry,
+            &overrides,
+            &request.inputs,
+            &self.options.render_budget,
+        );
+        if over.is_empty() {
             Ok(overrides)
         } else {
-            Err(RuntimeError::InvalidOverrides(problems))
+            Err(RuntimeError::PixelBudgetExceeded(over))
         }
     }
 
@@ -192,8 +221,15 @@ impl Runtime {
         // Task id -> node, so even a task that dies (a runtime bug) fails its node.
         let mut task_nodes: HashMap<tokio::task::Id, usize> = HashMap::new();
         let mut cancel_seen = false;
+        let limit = max_concurrency.max(1);
+        #[cfg(test)]
+        let limit = if BROKEN_SCHEDULER.with(std::cell::Cell::get) {
+            0
+        } else {
+            limit
+        };
         loop {
-            while tasks.len() < max_concurrency.max(1) && !cancel_seen {
+            while tasks.len() < limit && !cancel_seen {
                 let Some(idx) = ready.pop_first() else { break };
                 let node = &plan.nodes[idx];
                 let job = NodeJob {

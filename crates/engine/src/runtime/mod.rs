@@ -20,6 +20,7 @@
 //! modules.register("order.source", OrderSource);
 //! ```
 
+pub mod budget;
 pub mod codes;
 mod context;
 pub mod dispatch;
@@ -36,6 +37,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use budget::{check_render_budget, BudgetProblem, RenderBudget};
 pub use context::{ArtifactSink, MemoryArtifacts, NodeContext};
 pub use dispatch::{plan_dispatch, should_fall_back, DispatchPlan, RunMode};
 pub use executor::{RunOptions, RunRequest, Runtime, RuntimeError};

@@ -109,7 +109,7 @@ impl NodeJob {
 
 /// Outputs must be declared by the node definition, typed as declared, and include every
 /// port an edge consumes.
-fn check_outputs(
+pub(crate) fn check_outputs(
     def: &NodeDefinition,
     node: &GraphNode,
     outputs: &NodeOutputs,

@@ -683,3 +683,157 @@ async fn output_publish_records_deliverables_with_overwrite_and_notify() {
         "{logs:?}"
     );
 }
+
+/// A turntable is encoded as it renders and a cancel frees the render thread within about
+/// one frame: a 720-frame legacy turntable is cancelled once its first PNG frames are stored
+/// (so frames are handed over while rendering, not kept to the end), and a job queued on the
+/// same render thread right after the cancel must start long before the remaining ~700
+/// frames could have been rendered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_turntable_frees_the_renderer_within_a_frame() {
+    use std::time::{Duration, Instant};
+    use workflow_contracts::output_type::ArtifactKind;
+    use workflow_engine::runtime::{RunEventKind, RunStatus};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let products = Arc::new(DirProducts {
+        dir: dir.path().to_path_buf(),
+        source: common::gltf("Box.glb"),
+        map: Mutex::new(MaterialMap::default()),
+    });
+    let ctx = ProductionContext::new(products);
+    let renderer = ctx.renderer.clone();
+    let artifacts = Arc::new(MemoryArtifacts::default());
+    let runtime = Runtime::new(
+        Arc::new(Registry::builtin()),
+        Arc::new(production_modules(ctx)),
+        artifacts.clone(),
+    );
+    process(&runtime, &artifacts).await;
+    let inputs: Map<String, Value> = json!({"product_id": "p1", "order_line_id": "l1"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    // 128² × 720 = 11.8 Mpx: inside the default budget, long enough to notice.
+    let spec = legacy_spec(
+        ArtifactKind::Turntable,
+        json!({"frames": 720, "width": 128, "height": 128}),
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let run = {
+        let (runtime, cancel) = (runtime.clone(), cancel.clone());
+        tokio::spawn(async move {
+            runtime
+                .run_legacy(&spec, "long", inputs, Map::new(), Some(tx), cancel)
+                .await
+        })
+    };
+    let mut render_started = None;
+    let mut frames_stored = 0u32;
+    while let Some(event) = rx.recv().await {
+        match event.kind {
+            RunEventKind::NodeStatus { node }
+                if node.node_id == "order.render_turntable"
+                    && node.status == NodeStatus::Running =>
+            {
+                render_started = Some(Instant::now());
+            }
+            RunEventKind::Artifact { artifact, .. }
+                if artifact.role == ArtifactRole::TurntableFrame =>
+            {
+                frames_stored += 1;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        frames_stored, 1,
+        "frames are stored while the turntable renders"
+    );
+    let started = render_started.expect("the turntable step started");
+    // An upper bound of one frame's time: the first stored PNG needed a whole encoder batch
+    // (one frame per core) plus the scene upload.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    let frame_time = started.elapsed() / cores.max(1);
+    cancel.cancel();
+    let cancelled_at = Instant::now();
+    let service = renderer.get().expect("renderer started");
+    tokio::task::spawn_blocking(move || service.run(|_| ()).expect("render thread alive"))
+        .await
+        .expect("job");
+    let freed = cancelled_at.elapsed();
+    println!(
+        "turntable cancel: render thread free after {} ms (one frame ≤ {} ms)",
+        freed.as_millis(),
+        frame_time.as_millis()
+    );
+    let report = run.await.expect("task").expect("legacy");
+    assert_eq!(report.status, RunStatus::Cancelled);
+    let node = report.node("order.render_turntable").expect("step");
+    assert_eq!(node.status, NodeStatus::Cancelled);
+    let stored = node
+        .artifacts
+        .iter()
+        .filter(|a| a.role == ArtifactRole::TurntableFrame)
+        .count();
+    assert!(
+        stored < 700,
+        "the turntable stopped early ({stored} frames)"
+    );
+    assert!(
+        freed < frame_time * 4 + Duration::from_millis(500),
+        "render thread busy for {freed:?} after the cancel (a frame takes ≤ {frame_time:?})"
+    );
+}
+
+/// A long turntable holds one encoder batch of raw frames, not all of them (the module logs
+/// the most frames its encoder held).
+#[tokio::test]
+async fn a_long_turntable_keeps_only_a_batch_of_frames() {
+    use workflow_contracts::output_type::ArtifactKind;
+    let (_dir, _products, runtime, artifacts) = setup("Box.glb");
+    process(&runtime, &artifacts).await;
+    let inputs: Map<String, Value> = json!({"product_id": "p1", "order_line_id": "l1"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let frames = 60;
+    let spec = legacy_spec(
+        ArtifactKind::Turntable,
+        json!({"frames": frames, "width": 32, "height": 32}),
+    );
+    let report = runtime
+        .run_legacy(
+            &spec,
+            "long",
+            inputs,
+            Map::new(),
+            None,
+            CancellationToken::new(),
+        )
+        .await
+        .expect("legacy pipeline");
+    all_succeeded(&report);
+    let node = report.node("order.render_turntable").expect("step");
+    assert_eq!(node.outputs["frames"]["frames"], frames);
+    assert_eq!(
+        turntable_frames(&report, &artifacts, "order.render_turntable").len(),
+        frames
+    );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let held: usize = node
+        .logs
+        .iter()
+        .find_map(|l| {
+            l.message
+                .split_once("at most ")
+                .and_then(|(_, rest)| rest.split(' ').next())
+                .and_then(|n| n.parse().ok())
+        })
+        .expect("the module logs the frames it held");
+    assert!(
+        held <= cores.min(frames),
+        "held {held} of {frames} frames (batch {cores})"
+    );
+}

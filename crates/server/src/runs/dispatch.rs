@@ -2,7 +2,7 @@
 //! plan says) with their jobs, and wake a worker.
 
 use super::preflight::{
-    preflight_output_type, preflight_workflow, product_problems, PreflightReport,
+    preflight_output_type, preflight_workflow, product_problems, PreflightLimits, PreflightReport,
 };
 use super::service::RunService;
 use super::worker::merged_overrides;
@@ -106,13 +106,20 @@ impl RunService {
         }
     }
 
+    fn preflight_limits(&self) -> PreflightLimits<'_> {
+        PreflightLimits {
+            modules: self.modules(),
+            render_budget: &self.runtime.options().render_budget,
+        }
+    }
+
     pub fn preflight_workflow(&self, wf: &Workflow, input: &DispatchInput) -> PreflightReport {
         let report = preflight_workflow(
             &wf.graph,
             &input.overrides,
             &input.inputs,
             &self.registry,
-            self.modules(),
+            self.preflight_limits(),
         );
         self.resolve_products(report, wf.graph.family, &input.inputs)
     }
@@ -148,7 +155,7 @@ impl RunService {
             &input.overrides,
             &input.inputs,
             &self.registry,
-            self.modules(),
+            self.preflight_limits(),
         );
         let report = self.resolve_products(report, Some(ot.spec.workflow_family), &input.inputs);
         Ok((report, workflow))

@@ -10,7 +10,9 @@ use workflow_contracts::{validate, Graph, Registry, Severity};
 use workflow_engine::runtime::inputs::check_inputs;
 use workflow_engine::runtime::legacy::legacy_graph;
 use workflow_engine::runtime::params::resolve_overrides;
-use workflow_engine::runtime::{plan_dispatch, DispatchPlan, ModuleRegistry, RunMode};
+use workflow_engine::runtime::{
+    check_render_budget, plan_dispatch, DispatchPlan, ModuleRegistry, RenderBudget, RunMode,
+};
 
 /// One problem. `scope` says which part is at fault: `graph`, `legacy`, `overrides`,
 /// `inputs`, `modules` or `output_type`.
@@ -68,17 +70,26 @@ impl PreflightReport {
     }
 }
 
-/// Checks one graph as it would run: validity, overrides, inputs, modules. `scope` is `graph`
-/// for a workflow graph and `legacy` for the legacy pipeline's graph.
+/// What the graphs are checked against besides the registry: the server's modules and its
+/// render budget.
+#[derive(Clone, Copy)]
+pub struct PreflightLimits<'a> {
+    pub modules: &'a ModuleRegistry,
+    pub render_budget: &'a RenderBudget,
+}
+
+/// Checks one graph as it would run: validity, overrides, render budget, inputs, modules.
+/// `scope` is `graph` for a workflow graph and `legacy` for the legacy pipeline's graph.
 fn check_graph(
     scope: &str,
     graph: &Graph,
     overrides: &Map<String, Value>,
     inputs: &Map<String, Value>,
     registry: &Registry,
-    modules: &ModuleRegistry,
+    limits: PreflightLimits<'_>,
     out: &mut Vec<PreflightProblem>,
 ) {
+    let modules = limits.modules;
     for e in validate(graph, registry).errors {
         let mut p = problem(scope, e.code.as_str(), e.message);
         if e.severity == Severity::Warning {
@@ -88,9 +99,16 @@ fn check_graph(
         p.field = e.param.map(|param| format!("params.{param}"));
         out.push(p);
     }
-    for o in resolve_overrides(graph, registry, overrides).1 {
+    let (resolved, override_problems) = resolve_overrides(graph, registry, overrides);
+    for o in override_problems {
         let mut p = problem("overrides", o.code, o.message);
         p.field = Some(format!("overrides.{}", o.key));
+        out.push(p);
+    }
+    for b in check_render_budget(graph, registry, &resolved, inputs, limits.render_budget) {
+        let mut p = problem(scope, b.code, b.message);
+        p.nodes = vec![b.node];
+        p.field = b.param.map(|param| format!("params.{param}"));
         out.push(p);
     }
     for i in check_inputs(graph, inputs) {
@@ -126,7 +144,7 @@ pub fn preflight_workflow(
     overrides: &Map<String, Value>,
     inputs: &Map<String, Value>,
     registry: &Registry,
-    modules: &ModuleRegistry,
+    limits: PreflightLimits<'_>,
 ) -> PreflightReport {
     let mut problems = Vec::new();
     check_graph(
@@ -135,7 +153,7 @@ pub fn preflight_workflow(
         overrides,
         inputs,
         registry,
-        modules,
+        limits,
         &mut problems,
     );
     PreflightReport::new(vec![RunMode::Graph], false, problems)
@@ -148,7 +166,7 @@ pub fn preflight_output_type(
     overrides: &Map<String, Value>,
     inputs: &Map<String, Value>,
     registry: &Registry,
-    modules: &ModuleRegistry,
+    limits: PreflightLimits<'_>,
 ) -> PreflightReport {
     let plan: DispatchPlan = plan_dispatch(spec.rollout, spec.fallback_to_legacy);
     let mut problems: Vec<PreflightProblem> = validate_output_type(spec, workflow, registry)
@@ -177,7 +195,7 @@ pub fn preflight_output_type(
                 overrides,
                 inputs,
                 registry,
-                modules,
+                limits,
                 &mut problems,
             ),
             Err(e) => problems.push(problem("legacy", e.code(), e.to_string())),
@@ -193,7 +211,7 @@ pub fn preflight_output_type(
                 &merged,
                 inputs,
                 registry,
-                modules,
+                limits,
                 &mut problems,
             );
         }

@@ -72,7 +72,8 @@ async fn spawn_app_full(
     spawn_app_runs(dir, previous, runs).await
 }
 
-async fn spawn_app_runs(
+/// A server with this run configuration (budgets, workers, modules).
+pub async fn spawn_app_runs(
     dir: Arc<TempDir>,
     previous: Option<[String; 4]>,
     runs: RunsConfig,

@@ -126,6 +126,7 @@ fn fast() -> RunOptions {
     RunOptions {
         max_concurrency: 4,
         node_timeout: Duration::from_secs(10),
+        ..RunOptions::default()
     }
 }
 
