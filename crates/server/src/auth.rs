@@ -84,7 +84,11 @@ pub fn parse_duration_seconds(text: &str) -> Result<u64, String> {
         'm' => 60,
         'h' => 3600,
         'd' => 86_400,
-        _ => return Err(format!("unknown unit in '{text}': use s, m, h or d (e.g. 30d)")),
+        _ => {
+            return Err(format!(
+                "unknown unit in '{text}': use s, m, h or d (e.g. 30d)"
+            ))
+        }
     };
     digits
         .parse::<u64>()

@@ -11,8 +11,8 @@
 
 use crate::api::ApiConfig;
 use crate::app::{build, open_store, serve_with, sqlite_url_in, StartError};
-use crate::net::{ServeOptions, Timeouts};
 use crate::auth::{generate_token, hash_token, Role};
+use crate::net::{ServeOptions, Timeouts};
 use crate::runs::{RunService, RunsConfig};
 use std::net::SocketAddr;
 use std::path::Path;

@@ -10,12 +10,12 @@ use workflow_contracts::{
 };
 use workflow_engine::calendar::utc_minute;
 use workflow_engine::rollout::RolloutPolicy;
-use workflow_server::app;
 use workflow_server::api::admin::expiry_from_now;
+use workflow_server::app;
 use workflow_server::auth::{generate_token, hash_token, parse_duration_seconds, Role};
 use workflow_server::net::{tls_acceptor, ServeOptions, Timeouts};
-use workflow_server::store::TOKEN_ID_LEN;
 use workflow_server::runs::RunsConfig;
+use workflow_server::store::TOKEN_ID_LEN;
 use workflow_server::ApiConfig;
 
 #[derive(Parser)]

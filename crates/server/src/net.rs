@@ -192,7 +192,8 @@ async fn drive<S>(
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let guard = InFlight::start(service_activity.clone());
         let timed_out = Arc::new(AtomicBool::new(false));
-        let request = request.map(|body| IdleTimeoutBody::new(body, timeouts.body_idle, &timed_out));
+        let request =
+            request.map(|body| IdleTimeoutBody::new(body, timeouts.body_idle, &timed_out));
         let router = router.clone();
         async move {
             let response = match router.oneshot(request).await {
@@ -472,13 +473,12 @@ pub async fn refuse_declared_oversize(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let limit = if request.method() == axum::http::Method::POST
-        && request.uri().path() == UPLOAD_PATH
-    {
-        crate::api::products::UPLOAD_LIMIT
-    } else {
-        general
-    };
+    let limit =
+        if request.method() == axum::http::Method::POST && request.uri().path() == UPLOAD_PATH {
+            crate::api::products::UPLOAD_LIMIT
+        } else {
+            general
+        };
     let declared = request
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
