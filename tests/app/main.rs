@@ -9,6 +9,7 @@ mod runs;
 mod runs_production;
 mod server_editor;
 mod support;
+mod tls;
 mod viewer_consistency;
 mod viewer_part_keys;
 mod viewer_server;
