@@ -74,7 +74,9 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::from(2);
             }
         },
-        None => std::env::var(TOKEN_ENV).ok().filter(|t| !t.trim().is_empty()),
+        None => std::env::var(TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.trim().is_empty()),
     };
     let stored_token = match token_file.as_ref().map(TokenFile::load).transpose() {
         Ok(token) => token.flatten(),

@@ -170,7 +170,10 @@ mod tests {
         assert!(!saved.contains("wst_secret"), "{saved}");
         let back: Settings = serde_json::from_str(&saved).expect("json");
         assert_eq!(back.token, "");
-        assert_eq!(back.ca_cert_path(), Some(PathBuf::from("/etc/studio-ca.pem")));
+        assert_eq!(
+            back.ca_cert_path(),
+            Some(PathBuf::from("/etc/studio-ca.pem"))
+        );
         // Settings saved before the token moved out still load (the old token is dropped).
         let old: Settings =
             serde_json::from_str(r#"{"use_remote":true,"server_url":"u","token":"t"}"#)
@@ -190,13 +193,19 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&file.path).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(&file.path)
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{mode:o}");
             // Loosened by hand: the next save makes it private again.
             std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(0o644))
                 .expect("chmod");
             file.save("wst_two").expect("save");
-            let mode = std::fs::metadata(&file.path).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(&file.path)
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600, "{mode:o}");
         }
         assert_eq!(file.load().expect("load").as_deref(), Some("wst_two"));

@@ -19,9 +19,7 @@ use workflow_server::store::{OutputTypeRecord, Revision, RunRecord, Workflow};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerChoice {
     /// Started in-process on loopback, data in `data_dir`.
-    Embedded {
-        data_dir: PathBuf,
-    },
+    Embedded { data_dir: PathBuf },
     Remote {
         url: String,
         token: String,

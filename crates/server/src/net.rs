@@ -231,14 +231,13 @@ async fn drive<S>(
                 }
                 return;
             }
-            () = tokio::time::sleep(tick) => match activity.expired(&timeouts) {
-                Some(why) => {
+            () = tokio::time::sleep(tick) => {
+                if let Some(why) = activity.expired(&timeouts) {
                     // Dropping the connection closes the socket; nothing is in flight.
                     tracing::debug!(why, "closing connection");
                     return;
                 }
-                None => {}
-            },
+            }
             _ = stop.changed(), if !stopping => {
                 stopping = true;
                 conn.as_mut().graceful_shutdown();
