@@ -72,3 +72,42 @@ fn the_app_client_talks_https_with_a_given_ca_and_refuses_an_unknown_one() {
         task.await.expect("server task").expect("server ran");
     });
 }
+
+/// The app refuses a token on its command line and names what is missing or unreadable,
+/// before any window opens.
+#[test]
+fn the_token_never_comes_from_the_command_line() {
+    let home = tempfile::tempdir().expect("home");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_workflow-studio"))
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .env_remove("WORKFLOW_TOKEN")
+            .output()
+            .expect("run workflow-studio");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["--server", "https://studio:8470", "--token", "wst_secret"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("--token-file") && err.contains("WORKFLOW_TOKEN"),
+        "{err}"
+    );
+    let (code, err) = run(&["--server", "https://studio:8470"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("needs a token"), "{err}");
+    let missing = home.path().join("no-token");
+    let (code, err) = run(&[
+        "--server",
+        "https://studio:8470",
+        "--token-file",
+        missing.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no-token"), "{err}");
+}
