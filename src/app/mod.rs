@@ -239,7 +239,17 @@ impl StudioApp {
                 let reconnect = settings.use_remote != self.state.settings.use_remote
                     || (settings.use_remote
                         && (settings.server_url != self.state.settings.server_url
-                            || settings.token != self.state.settings.token));
+                            || settings.token != self.state.settings.token
+                            || settings.ca_cert != self.state.settings.ca_cert));
+                // The token goes to its private file, never into eframe's storage.
+                if settings.token != self.state.settings.token {
+                    if let Some(file) = &settings.token_file {
+                        let file = crate::settings::TokenFile { path: file.clone() };
+                        if let Err(err) = file.save(&settings.token) {
+                            self.status = format!("the token is not kept: {err}");
+                        }
+                    }
+                }
                 self.state.settings = settings;
                 self.state.settings_edit = None;
                 if reconnect {

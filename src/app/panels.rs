@@ -182,11 +182,20 @@ impl StudioApp {
                             ui.label("URL");
                             ui.add(
                                 egui::TextEdit::singleline(&mut edit.server_url)
-                                    .hint_text("http://host:8470"),
+                                    .hint_text("https://host:8470"),
                             );
                             ui.end_row();
                             ui.label("Token");
                             ui.add(egui::TextEdit::singleline(&mut edit.token).password(true));
+                            ui.end_row();
+                            ui.label("CA certificate");
+                            ui.add(
+                                egui::TextEdit::singleline(&mut edit.ca_cert)
+                                    .hint_text("PEM file (optional: system roots otherwise)"),
+                            )
+                            .on_hover_text(
+                                "Trust this CA (or a self-signed server certificate) for https",
+                            );
                             ui.end_row();
                         });
                 });

@@ -116,6 +116,7 @@ impl StudioApp {
             ServerChoice::Remote {
                 url: self.state.settings.server_url.clone(),
                 token: self.state.settings.token.clone(),
+                ca_cert: self.state.settings.ca_cert_path(),
             }
         } else {
             match backend.embedded_data_dir() {

@@ -51,6 +51,9 @@ pub enum ClientError {
     /// A local file the request was to send could not be read.
     #[error("{0}")]
     Local(String),
+    /// The connection cannot even be set up (an unreadable CA certificate, a bad URL).
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// A connection to one server with one bearer token.
@@ -77,17 +80,64 @@ pub struct Catalog {
 }
 
 impl ApiClient {
+    /// A client for `base` (http or https; https trusts the system's root certificates).
     pub fn new(base: &str, token: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
+        let http = Self::builder().build().unwrap_or_default();
         ApiClient {
             http,
             base: base.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
         }
+    }
+
+    /// A client for a remote server: https (rustls) trusts the system's roots and, when given,
+    /// the PEM CA certificate(s) in `ca_cert` (a studio's own CA or a self-signed server).
+    pub fn remote(
+        base: &str,
+        token: &str,
+        ca_cert: Option<&std::path::Path>,
+    ) -> Result<Self, ClientError> {
+        let base = base.trim().trim_end_matches('/');
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(ClientError::Setup(format!(
+                "the server URL '{base}' must start with https:// (or http:// on loopback)"
+            )));
+        }
+        let mut builder = Self::builder();
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path).map_err(|e| {
+                ClientError::Setup(format!(
+                    "cannot read the CA certificate {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                ClientError::Setup(format!("{} is not a PEM certificate: {e}", path.display()))
+            })?;
+            if certs.is_empty() {
+                return Err(ClientError::Setup(format!(
+                    "{} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ClientError::Setup(format!("cannot set up https: {e}")))?;
+        Ok(ApiClient {
+            http,
+            base: base.to_owned(),
+            token: token.to_owned(),
+        })
+    }
+
+    fn builder() -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .timeout(std::time::Duration::from_secs(30))
     }
 
     pub fn base_url(&self) -> &str {

@@ -20,12 +20,12 @@ use workflow_server::store::{OutputTypeRecord, Revision, RunRecord, Workflow};
 #[derive(Debug, Clone, PartialEq)]
 pub enum ServerChoice {
     /// Started in-process on loopback, data in `data_dir`.
-    Embedded {
-        data_dir: PathBuf,
-    },
+    Embedded { data_dir: PathBuf },
     Remote {
         url: String,
         token: String,
+        /// A PEM CA certificate trusted besides the system's roots.
+        ca_cert: Option<PathBuf>,
     },
 }
 
@@ -230,9 +230,16 @@ impl Backend {
     /// must not be created inside ours), or uses the remote URL.
     pub fn connect(&self, choice: ServerChoice) {
         match choice {
-            ServerChoice::Remote { url, token } => {
-                let client = ApiClient::new(&url, &token);
-                let _ = self.sender.send(BackendEvent::Connected(client));
+            ServerChoice::Remote {
+                url,
+                token,
+                ca_cert,
+            } => {
+                let event = match ApiClient::remote(&url, &token, ca_cert.as_deref()) {
+                    Ok(client) => BackendEvent::Connected(client),
+                    Err(err) => BackendEvent::ConnectFailed(err.to_string()),
+                };
+                let _ = self.sender.send(event);
             }
             ServerChoice::Embedded { data_dir } => {
                 if let Ok(mut dir) = self.embedded_dir.lock() {

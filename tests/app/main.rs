@@ -10,6 +10,7 @@ mod runs_production;
 mod server_editor;
 mod support;
 mod uploads;
+mod tls;
 mod viewer_consistency;
 mod viewer_part_keys;
 mod viewer_server;

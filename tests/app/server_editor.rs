@@ -247,6 +247,7 @@ fn unreachable_server_opens_read_only_from_the_cached_catalog() {
     let choice = ServerChoice::Remote {
         url: "http://127.0.0.1:9".into(),
         token: "t".into(),
+        ca_cert: None,
     };
     let cache_dir = cache.path().to_path_buf();
     let mut harness =

@@ -55,6 +55,7 @@ pub fn remote_app(url: &str, token: &str) -> Harness<'static, StudioApp> {
     let choice = ServerChoice::Remote {
         url: url.to_owned(),
         token: token.to_owned(),
+        ca_cert: None,
     };
     app_with_server(choice, None, egui::vec2(1500.0, 1000.0))
 }

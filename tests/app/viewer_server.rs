@@ -41,7 +41,11 @@ impl Session {
         let server = workflow_server::embedded::start_in_background(dir.path()).expect("server");
         let (url, token) = (server.url.clone(), server.admin_token.clone());
         let harness = crate::support::app_with_server(
-            ServerChoice::Remote { url, token },
+            ServerChoice::Remote {
+                url,
+                token,
+                ca_cert: None,
+            },
             None,
             egui::vec2(1500.0, 950.0),
         );

@@ -1,6 +1,7 @@
 //! Putting the server together: open the store, migrate, seed, build the router, serve.
 
 use crate::api::{self, ApiConfig};
+use crate::net::ServeOptions;
 use crate::runs::{RunService, RunsConfig};
 use crate::state::AppState;
 use crate::store::{SqliteStore, Store, StoreError};
@@ -88,13 +89,22 @@ pub async fn build(
     Ok((router, state))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests finish first.
+/// Serves `router` on `listener` over plain HTTP with the default time limits until
+/// `shutdown` resolves; in-flight requests finish first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::net::serve(listener, router, ServeOptions::default(), shutdown).await
+}
+
+/// Like [`serve`], with the given time limits and optional TLS.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    crate::net::serve(listener, router, options, shutdown).await
 }

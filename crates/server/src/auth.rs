@@ -72,6 +72,32 @@ pub fn generate_token() -> String {
     format!("wst_{}", hex(&bytes))
 }
 
+/// Seconds in a duration written `90s`, `45m`, `12h`, `30d` or plain seconds (`3600`).
+pub fn parse_duration_seconds(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&text[..i], c),
+        _ => (text, 's'),
+    };
+    let scale = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => {
+            return Err(format!(
+                "unknown unit in '{text}': use s, m, h or d (e.g. 30d)"
+            ))
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("'{text}' is not a positive duration such as 90s, 45m, 12h or 30d"))
+}
+
 /// The stored form of a token.
 pub fn hash_token(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
@@ -236,6 +262,18 @@ mod tests {
         );
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration_seconds("90"), Ok(90));
+        assert_eq!(parse_duration_seconds("90s"), Ok(90));
+        assert_eq!(parse_duration_seconds("45m"), Ok(2700));
+        assert_eq!(parse_duration_seconds("12h"), Ok(43_200));
+        assert_eq!(parse_duration_seconds("30d"), Ok(2_592_000));
+        for bad in ["", "0", "d", "-5m", "3w", "1.5h", "99999999999999999999d"] {
+            assert!(parse_duration_seconds(bad).is_err(), "{bad}");
         }
     }
 

@@ -10,8 +10,9 @@
 //! ```
 
 use crate::api::ApiConfig;
-use crate::app::{build, open_store, serve, sqlite_url_in, StartError};
+use crate::app::{build, open_store, serve_with, sqlite_url_in, StartError};
 use crate::auth::{generate_token, hash_token, Role};
+use crate::net::{ServeOptions, Timeouts};
 use crate::runs::{RunService, RunsConfig};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -57,6 +58,16 @@ pub async fn start(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
 
 /// Like [`start`], with the given run configuration (modules, artifact dir, workers).
 pub async fn start_with(data_dir: &Path, runs: RunsConfig) -> Result<EmbeddedServer, StartError> {
+    start_configured(data_dir, runs, Timeouts::default()).await
+}
+
+/// Like [`start_with`], with the given connection time limits (header read, body idle,
+/// keep-alive idle).
+pub async fn start_configured(
+    data_dir: &Path,
+    runs: RunsConfig,
+    timeouts: Timeouts,
+) -> Result<EmbeddedServer, StartError> {
     let store = open_store(&sqlite_url_in(data_dir)?).await?;
     let (router, state) = build(store, &ApiConfig::default(), runs).await?;
     let admin_token = generate_token();
@@ -72,7 +83,11 @@ pub async fn start_with(data_dir: &Path, runs: RunsConfig) -> Result<EmbeddedSer
         source,
     })?;
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, router, async move {
+    let options = ServeOptions {
+        timeouts,
+        tls: None,
+    };
+    let task = tokio::spawn(serve_with(listener, router, options, async move {
         let _ = rx.await;
     }));
     Ok(EmbeddedServer {

@@ -42,6 +42,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("request body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The client paused its request body longer than the server's body idle timeout.
+    #[error("the request body stalled: nothing arrived for {seconds} s")]
+    BodyTimeout { seconds: f64 },
     #[error("missing or invalid bearer token")]
     Unauthorized,
     #[error("role '{role}' may not {action}")]
@@ -78,6 +81,7 @@ impl ApiError {
             | ApiError::InvalidBody { .. }
             | ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::FieldNotFound { .. } => StatusCode::NOT_FOUND,
@@ -95,6 +99,7 @@ impl ApiError {
             ApiError::InvalidBody { .. } => "invalid_body",
             ApiError::BadRequest(_) => "bad_request",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::BodyTimeout { .. } => "request_timeout",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden { .. } => "forbidden",
             ApiError::NotFound(_) | ApiError::FieldNotFound { .. } => "not_found",
@@ -112,6 +117,7 @@ impl ApiError {
                 json!({"line": line, "column": column})
             }
             ApiError::PayloadTooLarge { limit } => json!({"limit_bytes": limit}),
+            ApiError::BodyTimeout { seconds } => json!({"body_idle_timeout_seconds": seconds}),
             ApiError::FieldNotFound { field, .. } => json!({"field": field}),
             ApiError::Conflict { details, .. } | ApiError::Unprocessable { details, .. } => {
                 details.clone()

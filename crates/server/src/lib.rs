@@ -14,6 +14,7 @@ pub mod error;
 pub mod json;
 pub mod maintenance;
 pub mod materials;
+pub mod net;
 pub mod orders;
 pub mod products;
 pub mod rollout;

@@ -8,10 +8,14 @@ use std::process::ExitCode;
 use workflow_contracts::{
     markdown::catalog_markdown, starter_graph, validate, Family, Graph, Registry,
 };
+use workflow_engine::calendar::utc_minute;
 use workflow_engine::rollout::RolloutPolicy;
+use workflow_server::api::admin::expiry_from_now;
 use workflow_server::app;
-use workflow_server::auth::{generate_token, hash_token, Role};
+use workflow_server::auth::{generate_token, hash_token, parse_duration_seconds, Role};
+use workflow_server::net::{tls_acceptor, ServeOptions, Timeouts};
 use workflow_server::runs::RunsConfig;
+use workflow_server::store::TOKEN_ID_LEN;
 use workflow_server::ApiConfig;
 
 #[derive(Parser)]
@@ -59,6 +63,8 @@ enum Command {
         /// auto_rollback_fallbacks, auto_rollback_window_minutes).
         #[arg(long, value_name = "FILE.json")]
         rollout_policy: Option<PathBuf>,
+        #[command(flatten)]
+        net: NetArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -100,6 +106,52 @@ impl DbArgs {
     }
 }
 
+/// Time limits of every connection and TLS.
+#[derive(clap::Args)]
+struct NetArgs {
+    /// Seconds a client has to send a whole request head (and the TLS handshake).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    header_timeout: f64,
+    /// Longest pause, in seconds, between two chunks of a request body (then 408).
+    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    body_idle_timeout: f64,
+    /// Seconds an idle keep-alive connection is kept open.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    keep_alive_timeout: f64,
+    /// Serve https with this PEM certificate chain (needs --tls-key).
+    #[arg(long, value_name = "FILE.pem", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE.pem", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+impl NetArgs {
+    fn options(&self) -> anyhow::Result<ServeOptions> {
+        let seconds = |name: &str, value: f64| {
+            if value.is_finite() && (0.001..=86_400.0).contains(&value) {
+                Ok(std::time::Duration::from_secs_f64(value))
+            } else {
+                Err(anyhow::anyhow!(
+                    "--{name} must be between 0.001 and 86400 seconds (got {value})"
+                ))
+            }
+        };
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
+            _ => None,
+        };
+        Ok(ServeOptions {
+            timeouts: Timeouts {
+                header_read: seconds("header-timeout", self.header_timeout)?,
+                body_idle: seconds("body-idle-timeout", self.body_idle_timeout)?,
+                keep_alive_idle: seconds("keep-alive-timeout", self.keep_alive_timeout)?,
+            },
+            tls,
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Create a token and print it (only its hash is stored).
@@ -110,6 +162,22 @@ enum TokenCommand {
         /// Who the token is for.
         #[arg(long, default_value = "")]
         label: String,
+        /// Refuse the token after this long: 90s, 45m, 12h, 30d (default: never).
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration_seconds)]
+        expires_in: Option<u64>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List every token: id, role, label, created, expiry, revocation (never the token).
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Revoke a token by its id (from `token list`) or by the token itself. A running server
+    /// refuses it within a second.
+    Revoke {
+        /// 12-hex-digit id, or the token (`wst_…`).
+        id: String,
         #[command(flatten)]
         db: DbArgs,
     },
@@ -140,28 +208,78 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             db,
             body_limit,
             rollout_policy,
+            net,
         } => {
             let policy = read_rollout_policy(rollout_policy.as_deref())?;
-            serve(&addr, &db.url()?, &db.dir()?, body_limit, policy)?
+            let options = net.options()?;
+            serve(&addr, &db.url()?, &db.dir()?, body_limit, policy, options)?
         }
         Command::Migrate { db } => {
             let url = db.url()?;
             runtime()?.block_on(app::open_store(&url))?;
             eprintln!("migrations applied to {url}");
         }
-        Command::Token {
-            command: TokenCommand::Create { role, label, db },
+        Command::Token { command } => return token_command(command),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn token_command(command: TokenCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TokenCommand::Create {
+            role,
+            label,
+            expires_in,
+            db,
         } => {
             let url = db.url()?;
+            let expires_at = expiry_from_now(expires_in).map_err(anyhow::Error::msg)?;
             let token = generate_token();
             runtime()?.block_on(async {
                 let store = app::open_store(&url).await?;
                 store
-                    .create_token(&hash_token(&token), role, &label)
+                    .create_token_expiring(&hash_token(&token), role, &label, expires_at)
                     .await?;
                 anyhow::Ok(())
             })?;
             println!("{token}");
+        }
+        TokenCommand::List { db } => {
+            let url = db.url()?;
+            let tokens = runtime()?.block_on(async {
+                let store = app::open_store(&url).await?;
+                anyhow::Ok(store.list_tokens().await?)
+            })?;
+            println!(
+                "{:<12}  {:<19}  {:<20}  {:<20}  {:<20}  label",
+                "id", "role", "created", "expires", "revoked"
+            );
+            for t in tokens {
+                let when = |ms: Option<i64>| ms.map(utc_minute).unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<12}  {:<19}  {:<20}  {:<20}  {:<20}  {}",
+                    t.id,
+                    t.role.as_str(),
+                    utc_minute(t.created_at),
+                    when(t.expires_at),
+                    when(t.revoked_at),
+                    t.label
+                );
+            }
+        }
+        TokenCommand::Revoke { id, db } => {
+            let url = db.url()?;
+            // A pasted token is named by its hash's id; the token itself is never stored.
+            let id = if id.starts_with("wst_") {
+                hash_token(&id).chars().take(TOKEN_ID_LEN).collect()
+            } else {
+                id
+            };
+            let info = runtime()?.block_on(async {
+                let store = app::open_store(&url).await?;
+                anyhow::Ok(store.revoke_token(&id).await?)
+            })?;
+            println!("revoked {} ({}, {})", info.id, info.role, info.label);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -197,6 +315,7 @@ fn serve(
     data_dir: &Path,
     body_limit: usize,
     rollout_policy: RolloutPolicy,
+    options: ServeOptions,
 ) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -217,11 +336,13 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
-        tracing::info!(addr = %listener.local_addr()?, db = url, "workflow-server listening");
+        let scheme = if options.tls.is_some() { "https" } else { "http" };
+        tracing::info!(addr = %listener.local_addr()?, scheme, db = url, timeouts = ?options.timeouts,
+            "workflow-server listening");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        app::serve(listener, router, shutdown).await?;
+        app::serve_with(listener, router, options, shutdown).await?;
         anyhow::Ok(())
     })
 }

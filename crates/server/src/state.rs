@@ -7,6 +7,7 @@ use crate::store::Store;
 use axum::body::Bytes;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use workflow_contracts::Registry;
 
 #[derive(Clone)]
@@ -16,9 +17,10 @@ pub struct AppState {
     /// The registry serialised once: it is the hottest read and never changes at run time.
     pub registry_json: Bytes,
     pub registry_etag: String,
-    /// Token hash -> role for tokens already seen. Tokens are never revoked yet, so positive
-    /// answers may be cached; unknown tokens always go to the store (a CLI may add one).
-    token_cache: Arc<RwLock<HashMap<String, Role>>>,
+    /// Token hash -> grant for tokens already seen. An entry is trusted for
+    /// [`TOKEN_RECHECK`] only, so a token revoked by another process (the CLI) is refused
+    /// within that; expiry is checked on every request; unknown tokens always go to the store.
+    token_cache: Arc<RwLock<HashMap<String, CachedToken>>>,
     pub body_limit: usize,
     /// Dispatch, workers, live run events.
     pub runs: Arc<RunService>,
@@ -48,28 +50,83 @@ impl AppState {
         }
     }
 
+    /// The role of a live token: known, not revoked, not expired.
     pub async fn token_role(&self, token_hash: &str) -> Result<Option<Role>, ApiError> {
-        if let Some(role) = self
+        let cached = self
             .token_cache
             .read()
             .ok()
-            .and_then(|c| c.get(token_hash).copied())
-        {
-            return Ok(Some(role));
+            .and_then(|c| c.get(token_hash).copied());
+        if let Some(entry) = cached {
+            if entry.expires_at.is_some_and(|at| at <= now_ms()) {
+                self.forget_token(token_hash);
+                return Ok(None);
+            }
+            if entry.ephemeral || entry.checked.elapsed() < TOKEN_RECHECK {
+                return Ok(Some(entry.role));
+            }
         }
-        let role = self.store.token_role(token_hash).await?;
-        if let (Some(role), Ok(mut cache)) = (role, self.token_cache.write()) {
-            cache.insert(token_hash.to_owned(), role);
+        let grant = self.store.token_grant(token_hash).await?;
+        match (grant, self.token_cache.write()) {
+            (Some(grant), Ok(mut cache)) => {
+                cache.insert(
+                    token_hash.to_owned(),
+                    CachedToken {
+                        role: grant.role,
+                        expires_at: grant.expires_at,
+                        checked: Instant::now(),
+                        ephemeral: false,
+                    },
+                );
+            }
+            (None, Ok(mut cache)) => {
+                cache.remove(token_hash);
+            }
+            _ => {}
         }
-        Ok(role)
+        Ok(grant.map(|g| g.role))
     }
+
+    /// Drops cached tokens whose hash starts with `id` (after a revocation here).
+    pub fn forget_token(&self, id: &str) {
+        if let Ok(mut cache) = self.token_cache.write() {
+            cache.retain(|hash, entry| entry.ephemeral || !hash.starts_with(id));
+        }
+    }
+}
+
+/// How long a cached token grant is trusted before the store is asked again.
+pub const TOKEN_RECHECK: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy)]
+struct CachedToken {
+    role: Role,
+    expires_at: Option<i64>,
+    checked: Instant,
+    /// In this process only (the embedded admin token): never in the store.
+    ephemeral: bool,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 impl AppState {
     /// Accepts a token that exists only in this process (the embedded admin token).
     pub fn add_ephemeral_token(&self, token_hash: &str, role: Role) {
         if let Ok(mut cache) = self.token_cache.write() {
-            cache.insert(token_hash.to_owned(), role);
+            cache.insert(
+                token_hash.to_owned(),
+                CachedToken {
+                    role,
+                    expires_at: None,
+                    checked: Instant::now(),
+                    ephemeral: true,
+                },
+            );
         }
     }
 }

@@ -1,10 +1,11 @@
-//! `/api/admin/*`: token issue and maintenance. Admin role only.
+//! `/api/admin/*`: tokens (issue, list, revoke) and maintenance. Admin role only.
 
 use crate::auth::{generate_token, hash_token, Caller, Permission, Role};
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{ApiJson, ApiQuery};
+use crate::json::{ApiJson, ApiPath, ApiQuery};
 use crate::maintenance::{normalize_all, NormalizeSummary};
 use crate::state::AppState;
+use crate::store::{TokenInfo, TOKEN_ID_LEN};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -16,7 +17,8 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(normalize))
-        .routes(routes!(create_token))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -49,13 +51,47 @@ pub struct TokenRequest {
     /// Who or what the token is for (shown in audits, never secret).
     #[serde(default)]
     pub label: String,
+    /// Seconds until the token is refused (1 s to 10 years); absent = never expires.
+    #[serde(default)]
+    pub expires_in_seconds: Option<u64>,
 }
+
+/// The longest expiry accepted: ten years.
+pub const MAX_EXPIRY_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenCreated {
     /// Shown once; only its hash is stored.
     pub token: String,
     pub role: Role,
+    /// What lists and `token revoke` call it: the first 12 hex digits of its hash.
+    pub id: String,
+    /// Unix milliseconds; null = never.
+    pub expires_at: Option<i64>,
+}
+
+/// Every token (never the token itself): id, role, label, created, expiry, revocation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenInfo>,
+}
+
+/// When a token created now with `expires_in_seconds` expires (unix milliseconds), checked.
+pub fn expiry_from_now(expires_in_seconds: Option<u64>) -> Result<Option<i64>, String> {
+    let Some(seconds) = expires_in_seconds else {
+        return Ok(None);
+    };
+    if seconds == 0 || seconds > MAX_EXPIRY_SECONDS {
+        return Err(format!(
+            "expires_in_seconds must be between 1 and {MAX_EXPIRY_SECONDS} (got {seconds})"
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let at = now.saturating_add(u128::from(seconds) * 1000);
+    Ok(Some(i64::try_from(at).unwrap_or(i64::MAX)))
 }
 
 /// Issues a new bearer token for a role.
@@ -69,16 +105,53 @@ async fn create_token(
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
     caller.require(Permission::Administer, "create tokens")?;
+    let expires_at = expiry_from_now(req.expires_in_seconds).map_err(ApiError::BadRequest)?;
     let token = generate_token();
+    let hash = hash_token(&token);
     state
         .store
-        .create_token(&hash_token(&token), req.role, &req.label)
+        .create_token_expiring(&hash, req.role, &req.label, expires_at)
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenCreated {
             token,
             role: req.role,
+            id: hash.chars().take(TOKEN_ID_LEN).collect(),
+            expires_at,
         }),
     ))
+}
+
+/// Lists every token: id, role, label, created, expiry and revocation (never the token).
+#[utoipa::path(get, path = "/api/admin/tokens", tag = "admin",
+    security(("bearer" = [])),
+    responses((status = 200, body = TokenList), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+async fn list_tokens(
+    caller: Caller,
+    State(state): State<AppState>,
+) -> Result<Json<TokenList>, ApiError> {
+    caller.require(Permission::Administer, "list tokens")?;
+    Ok(Json(TokenList {
+        tokens: state.store.list_tokens().await?,
+    }))
+}
+
+/// Revokes a token by its id: every later request with it gets 401 (at once on this server,
+/// within a second on another server process sharing the database).
+#[utoipa::path(delete, path = "/api/admin/tokens/{id}", tag = "admin",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The token's id: 12 hex digits of its hash")),
+    responses((status = 200, body = TokenInfo), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn revoke_token(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<TokenInfo>, ApiError> {
+    caller.require(Permission::Administer, "revoke tokens")?;
+    let info = state.store.revoke_token(&id).await?;
+    state.forget_token(&info.id);
+    Ok(Json(info))
 }

@@ -113,6 +113,11 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
         .with_state(state)
         .layer(Extension(OpenApiJson(doc)))
         .layer(DefaultBodyLimit::max(config.body_limit))
+        // A declared Content-Length over the limit is refused before the body is read.
+        .layer(axum::middleware::from_fn_with_state(
+            config.body_limit,
+            crate::net::refuse_declared_oversize,
+        ))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(panic_response));
     (router, openapi)

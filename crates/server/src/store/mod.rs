@@ -8,6 +8,7 @@ mod orders;
 mod rollout;
 mod runs;
 mod sqlite;
+mod tokens;
 
 pub use deliverables::{
     DeliverableRecord, DeliverableStore, NewDeliverable, NewPublication, NotificationFilter,
@@ -19,6 +20,7 @@ pub use rollout::{
 };
 pub use runs::{ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
 pub use sqlite::SqliteStore;
+pub use tokens::{TokenGrant, TokenInfo, TokenStore, TOKEN_ID_LEN};
 
 use crate::auth::Role;
 use async_trait::async_trait;
@@ -111,7 +113,15 @@ pub mod note {
 
 #[async_trait]
 pub trait Store:
-    RunStore + OrderStore + MaterialStore + DeliverableStore + RolloutStore + Send + Sync + 'static
+    RunStore
+    + OrderStore
+    + MaterialStore
+    + DeliverableStore
+    + RolloutStore
+    + TokenStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;

@@ -95,6 +95,8 @@ async fn openapi_lists_every_route() {
         ("delete", "/api/output-types/{id}"),
         ("post", "/api/admin/workflows/normalize"),
         ("post", "/api/admin/tokens"),
+        ("get", "/api/admin/tokens"),
+        ("delete", "/api/admin/tokens/{id}"),
         ("post", "/api/workflows/{id}/preflight"),
         ("post", "/api/workflows/{id}/dispatch"),
         ("post", "/api/output-types/{id}/preflight"),

@@ -8,6 +8,7 @@ mod contracts;
 mod errors;
 mod materials;
 mod modules;
+mod net;
 mod orders;
 mod output_types;
 mod persistence;

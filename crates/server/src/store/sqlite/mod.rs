@@ -6,6 +6,7 @@ mod orders;
 mod rollout;
 mod rows;
 mod runs;
+mod tokens;
 
 use super::{
     new_id, now_ms, OutputTypeRecord, Revision, Store, StoreError, StoreResult, UsedBy, Workflow,
@@ -403,10 +404,15 @@ impl Store for SqliteStore {
     }
 
     async fn token_role(&self, token_hash: &str) -> StoreResult<Option<Role>> {
-        let row = sqlx::query("SELECT role FROM api_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        // Revoked and expired tokens grant nothing.
+        let row = sqlx::query(
+            "SELECT role FROM api_tokens WHERE token_hash = $1 \
+             AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
         match row {
             Some(row) => {
                 let role: String = row.try_get("role")?;
