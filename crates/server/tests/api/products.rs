@@ -212,13 +212,13 @@ async fn a_malformed_upload_fails_processing_with_the_importer_error() {
             .clone();
         assert!(problems.iter().any(|p| p["code"] == code), "{refused:#}");
     }
-    // The upload is kept.
+    // The upload is kept, under the name it was uploaded with.
     let kept = app
         .dir
         .path()
         .join("products")
         .join(&product_id)
-        .join("source.glb");
+        .join("source/invalid_magic.glb");
     assert!(kept.exists(), "{kept:?}");
 }
 
