@@ -163,7 +163,7 @@ impl Command {
             Command::SaveOutputType | Command::DeleteOutputType => Some(P::EditOutputTypes),
             Command::Preflight => Some(P::Preflight),
             Command::Dispatch => Some(P::Dispatch),
-            Command::CancelRun | Command::Rerun => Some(P::ReadRuns),
+            Command::CancelRun | Command::Rerun => Some(P::ControlRuns),
             Command::ChangeRollout { .. } => Some(P::ChangeRollout),
             Command::Viewer(ViewerCommand::SaveMap | ViewerCommand::SaveMaterial { .. }) => {
                 Some(P::EditMaterials)

@@ -7,6 +7,7 @@ mod contracts;
 mod errors;
 mod materials;
 mod modules;
+mod openapi;
 mod orders;
 mod output_types;
 mod persistence;
