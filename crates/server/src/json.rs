@@ -64,12 +64,21 @@ fn integral_floats_to_integers(value: &mut Value) -> bool {
             }
             _ => false,
         },
-        Value::Array(items) => items.iter_mut().fold(false, |changed, v| {
-            integral_floats_to_integers(v) || changed
-        }),
-        Value::Object(fields) => fields.values_mut().fold(false, |changed, v| {
-            integral_floats_to_integers(v) || changed
-        }),
+        // Every element is visited (`|=`, not a short-circuiting `any`).
+        Value::Array(items) => {
+            let mut changed = false;
+            for v in items {
+                changed |= integral_floats_to_integers(v);
+            }
+            changed
+        }
+        Value::Object(fields) => {
+            let mut changed = false;
+            for v in fields.values_mut() {
+                changed |= integral_floats_to_integers(v);
+            }
+            changed
+        }
         _ => false,
     }
 }
