@@ -184,7 +184,7 @@ async fn standard_errors_are_listed_on_every_operation() {
 /// detail-only lists a page leaves out), and the run detail still answers.
 #[tokio::test]
 async fn a_queued_run_matches_the_run_schema() {
-    let app = spawn_app_with_workers(0).await;
+    let app = spawn_app_with_workers(1).await;
     let doc = json_of(
         app.get("/api/openapi.json", &app.admin).await,
         StatusCode::OK,
@@ -200,14 +200,21 @@ async fn a_queued_run_matches_the_run_schema() {
         assert!(!required.contains(&field), "Run requires {field}");
     }
     let wf = app.create_workflow("queued", "order_line").await;
-    // No worker: the run stays queued.
+    let path = format!("/api/workflows/{}/dispatch", wf["id"].as_str().expect("id"));
+    // The one worker hangs in a scripted render, so the next run stays queued.
+    let mut hang = crate::runs::inputs();
+    hang["test_hang"] = json!("render");
+    let blocker = json_of(
+        app.post(&path, &app.debugger, &json!({ "inputs": hang }))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let blocker = blocker["run_id"].as_str().expect("run id").to_owned();
+    crate::common::wait_for(&app, &blocker, |r| r["status"] == "running").await;
+    let queued = json!({ "inputs": crate::runs::inputs() });
     let d = json_of(
-        app.post(
-            &format!("/api/workflows/{}/dispatch", wf["id"].as_str().expect("id")),
-            &app.debugger,
-            &json!({"inputs": crate::runs::inputs()}),
-        )
-        .await,
+        app.post(&path, &app.debugger, &queued).await,
         StatusCode::ACCEPTED,
     )
     .await;
@@ -233,6 +240,14 @@ async fn a_queued_run_matches_the_run_schema() {
             "listed run lacks {field}: {listed:#}"
         );
     }
+    // Stop the hanging run, or the runtime would wait for its thread forever.
+    app.post(
+        &format!("/api/runs/{blocker}/cancel"),
+        &app.debugger,
+        &json!({}),
+    )
+    .await;
+    crate::common::wait_final(&app, &blocker).await;
 }
 
 /// `quantity` is an integer in the document; JSON Schema's integers include `182622129.0`,
