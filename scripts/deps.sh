@@ -32,6 +32,10 @@ BUILD_PACKAGES=(pkg-config libegl-dev)
 # through OpenCASCADE (occt-draw loads the plugins the -dev packages name).
 ENGINE_RUNTIME_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri occt-draw libocct-draw-dev libocct-data-exchange-dev)
 
+# scripts/api-conformance installs schemathesis into a virtual environment: Debian ships
+# venv's ensurepip apart from python3.
+PYTHON_VENV_PACKAGES=(python3 python3-venv)
+
 # A full test build needs about 3.5 GB. CI machines' disks vary (one run had under 1 GB
 # free once the packages were in); when the checkout's filesystem is that short and the
 # RAM-backed /dev/shm has more room, build there instead. An explicit CARGO_TARGET_DIR wins.

@@ -170,7 +170,7 @@ impl Command {
             Command::Preflight => Some(P::Preflight),
             Command::Dispatch => Some(P::Dispatch),
             Command::AddProduct | Command::UploadFiles(_) => Some(P::UploadCad),
-            Command::CancelRun | Command::Rerun => Some(P::ReadRuns),
+            Command::CancelRun | Command::Rerun => Some(P::ControlRuns),
             Command::ChangeRollout { .. } => Some(P::ChangeRollout),
             Command::Viewer(ViewerCommand::SaveMap | ViewerCommand::SaveMaterial { .. }) => {
                 Some(P::EditMaterials)

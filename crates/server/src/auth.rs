@@ -145,16 +145,20 @@ pub enum Permission {
     UploadCad,
     /// Edit material maps and the material library.
     EditMaterials,
-    /// Read runs, their events and artifacts; cancel and re-run them.
+    /// Read runs, their events and artifacts.
     ReadRuns,
+    /// Cancel runs and re-run them (a re-run starts a new run, as a dispatch does).
+    ControlRuns,
     /// Preflight workflows and output types.
     Preflight,
     /// Dispatch runs (workflows, output types, order lines).
     Dispatch,
     /// Create order lines.
     CreateOrderLines,
-    /// Read the notification outbox and mark notifications delivered.
+    /// Read the notification outbox.
     ReadNotifications,
+    /// Mark notifications delivered (what a mail/webhook sender does after sending).
+    DeliverNotifications,
     /// Move an output type's rollout (promote, roll back).
     ChangeRollout,
     /// Tokens, normalize, rollout policies.
@@ -162,16 +166,18 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 13] = [
         Permission::EditWorkflows,
         Permission::EditOutputTypes,
         Permission::UploadCad,
         Permission::EditMaterials,
         Permission::ReadRuns,
+        Permission::ControlRuns,
         Permission::Preflight,
         Permission::Dispatch,
         Permission::CreateOrderLines,
         Permission::ReadNotifications,
+        Permission::DeliverNotifications,
         Permission::ChangeRollout,
         Permission::Administer,
     ];
@@ -186,9 +192,11 @@ impl Permission {
             | Permission::CreateOrderLines
             | Permission::ChangeRollout => &[Author, Debugger],
             Permission::EditMaterials => &[MaterialSpecialist, Author],
-            Permission::ReadRuns | Permission::Dispatch | Permission::ReadNotifications => {
-                &[Debugger]
-            }
+            Permission::ReadRuns
+            | Permission::ControlRuns
+            | Permission::Dispatch
+            | Permission::ReadNotifications
+            | Permission::DeliverNotifications => &[Debugger],
             Permission::Administer => &[],
         }
     }
@@ -200,11 +208,13 @@ impl Permission {
             Permission::EditOutputTypes => "edit output types",
             Permission::UploadCad => "upload CAD files",
             Permission::EditMaterials => "edit material maps or the library",
-            Permission::ReadRuns => "read, cancel or re-run runs",
+            Permission::ReadRuns => "read runs",
+            Permission::ControlRuns => "cancel or re-run runs",
             Permission::Preflight => "preflight",
             Permission::Dispatch => "dispatch runs",
             Permission::CreateOrderLines => "create order lines",
             Permission::ReadNotifications => "read notifications",
+            Permission::DeliverNotifications => "mark notifications delivered",
             Permission::ChangeRollout => "change rollouts",
             Permission::Administer => "administer the server",
         }
@@ -290,5 +300,52 @@ mod tests {
         for role in [Role::Author, Role::MaterialSpecialist, Role::Debugger] {
             assert!(!Permission::Administer.granted_to(role), "{role}");
         }
+        // Each permission names one thing a role may do: a 403 message tells them apart.
+        let actions: std::collections::HashSet<&str> =
+            Permission::ALL.iter().map(|p| p.action()).collect();
+        assert_eq!(actions.len(), Permission::ALL.len());
+    }
+
+    /// docs/security.md's "Who may do what" table is this table: one row per permission,
+    /// `yes` exactly for the roles granted it.
+    #[test]
+    fn the_security_doc_table_is_the_permission_table() {
+        let doc = include_str!("../../../docs/security.md");
+        // Only this section: other sections may have tables of their own.
+        let doc = doc
+            .split("## Who may do what")
+            .nth(1)
+            .expect("the section")
+            .split("\n## ")
+            .next()
+            .unwrap_or_default();
+        let header = doc
+            .lines()
+            .find(|l| l.starts_with("| permission |"))
+            .expect("the table header");
+        let roles: Vec<Role> = header
+            .split('|')
+            .map(str::trim)
+            .skip(3)
+            .filter(|c| !c.is_empty())
+            .map(|c| c.parse().expect("a role column"))
+            .collect();
+        assert_eq!(roles.len(), Role::ALL.len(), "{header}");
+        let mut rows = 0;
+        for line in doc.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let name = cells[1].trim_matches('`');
+            let permission: Permission =
+                serde_json::from_value(serde_json::json!(name)).expect("a permission");
+            for (role, cell) in roles.iter().zip(&cells[3..]) {
+                assert_eq!(
+                    *cell == "yes",
+                    permission.granted_to(*role),
+                    "{name} for {role}: the doc says '{cell}'"
+                );
+            }
+            rows += 1;
+        }
+        assert_eq!(rows, Permission::ALL.len());
     }
 }

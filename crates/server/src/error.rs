@@ -18,7 +18,8 @@ pub struct ErrorInfo {
     /// Stable machine-readable code, e.g. `version_conflict`.
     pub code: String,
     pub message: String,
-    /// Code-specific structured data (validation errors, current version, line/column…).
+    /// Code-specific structured data (validation errors, current version, line/column…);
+    /// always an object, `{}` when the code carries none.
     #[schema(value_type = Object)]
     pub details: Value,
 }
@@ -122,7 +123,7 @@ impl ApiError {
             ApiError::Conflict { details, .. } | ApiError::Unprocessable { details, .. } => {
                 details.clone()
             }
-            _ => Value::Null,
+            _ => json!({}),
         }
     }
 
@@ -131,7 +132,11 @@ impl ApiError {
             error: ErrorInfo {
                 code: self.code().to_owned(),
                 message: self.to_string(),
-                details: self.details(),
+                // The schema promises an object: a code without data gets `{}`, not null.
+                details: match self.details() {
+                    Value::Null => json!({}),
+                    details => details,
+                },
             },
         }
     }
@@ -188,6 +193,38 @@ impl From<crate::store::StoreError> for ApiError {
             },
             StoreError::Db(e) => ApiError::Internal(e.to_string()),
             StoreError::Corrupt(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The OpenAPI document says `details` is an object: no error may send null.
+    #[test]
+    fn details_is_always_an_object() {
+        let errors = [
+            ApiError::BadRequest("x".into()),
+            ApiError::Unauthorized,
+            ApiError::Forbidden {
+                role: "author".into(),
+                action: "x".into(),
+            },
+            ApiError::NotFound("x".into()),
+            ApiError::PreconditionRequired,
+            ApiError::MethodNotAllowed,
+            ApiError::Internal("x".into()),
+            ApiError::Conflict {
+                code: "already_exists",
+                message: "x".into(),
+                details: Value::Null,
+            },
+            ApiError::PayloadTooLarge { limit: 1 },
+        ];
+        for err in errors {
+            let body = serde_json::to_value(err.body()).expect("json");
+            assert!(body["error"]["details"].is_object(), "{body}");
         }
     }
 }

@@ -9,6 +9,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
+use serde_json::Value;
 
 /// A JSON request body parsed with our error mapping.
 pub struct ApiJson<T>(pub T);
@@ -31,22 +32,71 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 }
 
 /// Parses `bytes` as JSON into `T`, telling syntax errors from shape errors.
+///
+/// Integer fields accept any number with an integral value (`5` or `5.0`): that is what
+/// JSON Schema's `integer`, and so the OpenAPI document, promises; `5.5` is still refused.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|err| {
-        let (line, column) = (err.line(), err.column());
-        match err.classify() {
-            Category::Data => ApiError::InvalidBody {
-                message: format!("request body does not match the expected shape: {err}"),
-                line,
-                column,
-            },
-            _ => ApiError::MalformedJson {
-                message: format!("request body is not valid JSON: {err}"),
-                line,
-                column,
-            },
+    serde_json::from_slice(bytes).or_else(|err| {
+        // Only a shape error can be an integral float in an integer field; the retry costs
+        // nothing on the success path.
+        if err.classify() == Category::Data {
+            if let Ok(mut value) = serde_json::from_slice::<Value>(bytes) {
+                if integral_floats_to_integers(&mut value) {
+                    if let Ok(parsed) = serde_json::from_value(value) {
+                        return Ok(parsed);
+                    }
+                }
+            }
         }
+        Err(json_error(err))
     })
+}
+
+/// Rewrites every float with a zero fraction that fits an `i64` as that integer; true when
+/// anything changed.
+fn integral_floats_to_integers(value: &mut Value) -> bool {
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            // 2^63 itself does not fit: the upper bound is exclusive.
+            Some(f) if f.fract() == 0.0 && f >= -(2f64.powi(63)) && f < 2f64.powi(63) => {
+                *value = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        // Every element is visited (`|=`, not a short-circuiting `any`).
+        Value::Array(items) => {
+            let mut changed = false;
+            for v in items {
+                changed |= integral_floats_to_integers(v);
+            }
+            changed
+        }
+        Value::Object(fields) => {
+            let mut changed = false;
+            for v in fields.values_mut() {
+                changed |= integral_floats_to_integers(v);
+            }
+            changed
+        }
+        _ => false,
+    }
+}
+
+fn json_error(err: serde_json::Error) -> ApiError {
+    let (line, column) = (err.line(), err.column());
+    match err.classify() {
+        Category::Data => ApiError::InvalidBody {
+            message: format!("request body does not match the expected shape: {err}"),
+            line,
+            column,
+        },
+        _ => ApiError::MalformedJson {
+            message: format!("request body is not valid JSON: {err}"),
+            line,
+            column,
+        },
+    }
 }
 
 /// Path parameters with our error body.
@@ -88,5 +138,33 @@ mod tests {
         ));
         let err = parse_json::<Vec<u8>>(b"{}").err();
         assert!(matches!(err, Some(ApiError::InvalidBody { .. })));
+    }
+
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Line {
+        quantity: Option<i64>,
+        ratio: f64,
+        extra: Option<Value>,
+    }
+
+    #[test]
+    fn integral_floats_fill_integer_fields_and_fractions_are_refused() {
+        let line: Line = parse_json(br#"{"quantity": 182622129.0, "ratio": 2.0}"#).expect("ok");
+        assert_eq!(line.quantity, Some(182_622_129));
+        assert_eq!(line.ratio, 2.0);
+        // A body that parses as is keeps its numbers exactly as sent.
+        let line: Line = parse_json(br#"{"quantity": 3, "ratio": 1, "extra": 4.0}"#).expect("ok");
+        assert_eq!(line.extra, Some(serde_json::json!(4.0)));
+        for bad in [
+            &br#"{"quantity": 1.5, "ratio": 1}"#[..],
+            br#"{"quantity": 1e300, "ratio": 1}"#,
+            br#"{"quantity": 9223372036854775808.0, "ratio": 1}"#,
+        ] {
+            let err = parse_json::<Line>(bad).err();
+            assert!(
+                matches!(err, Some(ApiError::InvalidBody { line: 1, .. })),
+                "{err:?}"
+            );
+        }
     }
 }

@@ -37,11 +37,13 @@ pub struct OrderLineInput {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub overrides: Map<String, Value>,
-    /// 1–100000, default 1.
+    /// 1–100000, default 1. Any JSON number with an integral value (`3` or `3.0`).
+    #[schema(minimum = 1, maximum = 100000)]
     pub quantity: Option<i64>,
     /// The customer's or order system's reference (up to 200 characters).
     pub reference: Option<String>,
     /// -100–100, default 0; higher is more urgent.
+    #[schema(minimum = -100, maximum = 100)]
     pub priority: Option<i64>,
 }
 

@@ -125,7 +125,7 @@ async fn mark_delivered(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<NotificationRecord>, ApiError> {
     caller.require(
-        Permission::ReadNotifications,
+        Permission::DeliverNotifications,
         "mark notifications delivered",
     )?;
     Ok(Json(state.store.mark_notification_delivered(&id).await?))

@@ -85,9 +85,72 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Lists the error answers that every operation of a kind can give, so the document has them
+/// wherever they happen: 400 (a path, query or `If-Match` value or a body that does not
+/// parse), 401 (any operation that needs a token), 404 (a path that names a record), 413 (a
+/// body over the limit). Answers particular to a handler (403, 409, 422, 428) stay in its
+/// own annotation. Applied to the merged document: a `Modify` on `ApiDoc` would run before
+/// the routes' operations are in it.
+struct StandardErrors;
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let in_path = params
+                    .iter()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+                let parsed = params.iter().any(|p| match p.parameter_in {
+                    ParameterIn::Path | ParameterIn::Query => true,
+                    ParameterIn::Header => p.name.eq_ignore_ascii_case("if-match"),
+                    ParameterIn::Cookie => false,
+                });
+                let body = op.request_body.is_some();
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                for (status, applies, description) in [
+                    ("400", parsed || body, "bad_request, malformed_json or invalid_body: a parameter or the body does not parse"),
+                    ("401", secured, "unauthorized: missing or unknown bearer token"),
+                    ("404", in_path, "not_found: no record with that id"),
+                    ("413", body, "payload_too_large: the body is over the server's limit"),
+                ] {
+                    if applies {
+                        op.responses
+                            .responses
+                            .entry(status.to_owned())
+                            .or_insert_with(|| error_response(description));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
 /// Builds the router with all routes and layers, and the OpenAPI document describing it.
 pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::OpenApi) {
-    let (mut router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (mut router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(openapi_json))
         .routes(routes!(me))
@@ -103,6 +166,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
         .merge(deliverables::routes())
         .merge(rollout::routes())
         .split_for_parts();
+    StandardErrors.modify(&mut openapi);
     if config.debug_panic_route {
         router = router.route("/api/_debug/panic", axum::routing::get(debug_panic));
     }
@@ -112,6 +176,7 @@ pub fn router(state: AppState, config: &ApiConfig) -> (Router, utoipa::openapi::
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(Extension(OpenApiJson(doc)))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(DefaultBodyLimit::max(config.body_limit))
         // A declared Content-Length over the limit is refused before the body is read.
         .layer(axum::middleware::from_fn_with_state(
@@ -176,6 +241,53 @@ async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> Response {
         doc.0.as_str().to_owned(),
     )
         .into_response()
+}
+
+/// Gives every error our body: axum's own extractors (multipart, a body over the limit read
+/// by one of them) answer in plain text, which neither clients nor the OpenAPI document
+/// expect. Their text names what was wrong and never a server path, so it becomes the
+/// message.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // Rejection texts are one line; a longer body is cut, not buffered whole.
+    let text = match axum::body::to_bytes(body, 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_body",
+        _ if status.is_server_error() => "internal",
+        _ => "http_error",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        text
+    };
+    let body = ErrorBody {
+        error: crate::error::ErrorInfo {
+            code: code.to_owned(),
+            message,
+            details: serde_json::json!({}),
+        },
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.remove(axum::http::header::CONTENT_TYPE);
+    (parts, Json(body)).into_response()
 }
 
 async fn not_found() -> ApiError {

@@ -6,7 +6,7 @@
 use super::{if_match, version_etag};
 use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
-use crate::json::ApiPath;
+use crate::json::{ApiJson, ApiPath};
 use crate::products::upload::{StagedUpload, UploadError};
 use crate::products::{FsProducts, Product, ProductError, CAD_EXTENSIONS};
 use crate::runs::dispatch::DispatchInput;
@@ -96,6 +96,22 @@ impl From<UploadError> for ApiError {
     }
 }
 
+/// The multipart body of `POST /api/cad-files` (documentation only: the handler streams the
+/// fields).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct CadUpload {
+    /// One or more files: the main `.glb`, `.gltf`, `.step` or `.stp` file plus the side
+    /// files a `.gltf` names (buffers, images), or one `.zip` holding them.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    file: Vec<Vec<u8>>,
+    /// Dispatch overrides: a JSON object of `<node id or node type>.<param>` → value.
+    #[schema(value_type = Option<String>)]
+    overrides: Option<String>,
+    /// Which uploaded file to import when the upload holds several CAD files.
+    main: Option<String>,
+}
+
 /// The product with its processing state (from the processing run when it is not processed).
 async fn product_json(state: &AppState, product: Product) -> Result<Value, ApiError> {
     let mut status = product.status.clone();
@@ -133,9 +149,12 @@ fn failure(run: &Value) -> Value {
 /// disk; the total may not exceed the upload limit. Creates a product and dispatches its
 /// processing (the first `cad_file` output type, following its rollout).
 #[utoipa::path(post, path = "/api/cad-files", tag = "products", security(("bearer" = [])),
-    responses((status = 202, description = "product created, processing dispatched"),
-        (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    request_body(content = CadUpload, content_type = "multipart/form-data"),
+    responses((status = 202, description = "product created, processing dispatched: `{product, run_id}`",
+            body = Object, headers(("Location" = String))),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 async fn upload_cad_file(
     caller: Caller,
     State(state): State<AppState>,
@@ -304,14 +323,19 @@ async fn get_material_map(
 
 /// Replaces the material map (`If-Match: <version>`). Materials must be in the library.
 #[utoipa::path(put, path = "/api/products/{id}/material-map", tag = "products", security(("bearer" = [])),
-    params(("id" = String, Path)), responses((status = 200, description = "stored"),
+    params(("id" = String, Path),
+        ("If-Match" = String, Header, description = "The version you edited")),
+    request_body(content = Object,
+        description = "{\"assignments\": {part key: material}, \"rules\": [{\"pattern\", \"material\"}]}"),
+    responses((status = 200, description = "stored", body = Object),
+        (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 428, body = ErrorBody)))]
 async fn put_material_map(
     caller: Caller,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
-    Json(body): Json<Value>,
+    ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     caller.require(Permission::EditMaterials, "edit material maps")?;
     let map: MaterialMap = serde_json::from_value(body).map_err(|e| {

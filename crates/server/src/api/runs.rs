@@ -85,15 +85,16 @@ pub struct Run {
     created_at: i64,
     started_at: Option<i64>,
     finished_at: Option<i64>,
-    /// Detail only: one record per node (or legacy step): status, times, params, outputs,
-    /// artifacts, logs, error (`code`, `message`, `details`, `root_cause_node`).
-    #[schema(value_type = Vec<Object>)]
+    /// One record per node (or legacy step) that has started: status, times, params,
+    /// outputs, artifacts, logs, error (`code`, `message`, `details`, `root_cause_node`).
+    /// Absent while the run is queued.
+    #[schema(value_type = Vec<Object>, required = false)]
     nodes: Vec<Value>,
-    /// Detail only.
-    #[schema(value_type = Vec<Object>)]
+    /// Detail only (absent in pages).
+    #[schema(value_type = Vec<Object>, required = false)]
     artifacts: Vec<Value>,
-    /// Detail only: the artifacts that are deliverables (authoritative, succeeded runs).
-    #[schema(value_type = Vec<Object>)]
+    /// Detail only (absent in pages): the artifacts that are deliverables (authoritative, succeeded runs).
+    #[schema(value_type = Vec<Object>, required = false)]
     deliverables: Vec<Value>,
     /// Detail only, shadow pairs: the comparison (`status` pending|done|error, `verdict`,
     /// `attributed_node`, `report_artifact_id` of the `parity_report` on the shadow run).
@@ -211,7 +212,7 @@ async fn cancel(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::ReadRuns, "cancel runs")?;
+    caller.require(Permission::ControlRuns, "cancel runs")?;
     let run = state.runs.cancel(&id).await?;
     Ok((StatusCode::ACCEPTED, Json(run)).into_response())
 }
@@ -237,7 +238,7 @@ async fn rerun(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<RerunBody>,
 ) -> Result<Response, ApiError> {
-    caller.require(Permission::ReadRuns, "rerun runs")?;
+    caller.require(Permission::ControlRuns, "re-run runs")?;
     let run = state.runs.rerun(&id, body.overrides).await?;
     Ok(dispatched(&[run]))
 }

@@ -94,17 +94,42 @@ fn with_etag(wf: Workflow) -> Response {
     (version_etag(wf.version), Json(wf)).into_response()
 }
 
-/// Validates a graph without saving it. Always 200: the report says whether it is valid.
+/// The body of `POST /api/workflows/validate`: the graph itself. A field a graph does not
+/// have is refused, because serde would skip it: a `{"graph": …}` wrapper would otherwise
+/// validate an empty graph instead of the one sent.
+struct GraphBody(Graph);
+
+const GRAPH_FIELDS: [&str; 4] = ["family", "nodes", "edges", "comments"];
+
+impl<'de> Deserialize<'de> for GraphBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let fields = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+        if let Some(unknown) = fields.keys().find(|k| !GRAPH_FIELDS.contains(&k.as_str())) {
+            return Err(D::Error::custom(format!(
+                "unknown field `{unknown}`: the body is the graph itself (fields {}), not wrapped in an object",
+                GRAPH_FIELDS.join(", ")
+            )));
+        }
+        Graph::deserialize(serde_json::Value::Object(fields))
+            .map(GraphBody)
+            .map_err(D::Error::custom)
+    }
+}
+
+/// Validates a graph without saving it. 200 with the report whether or not it is valid; 400
+/// when the body is not a graph (a field a graph does not have, e.g. `{"graph": …}`).
 #[utoipa::path(post, path = "/api/workflows/validate", tag = "workflows",
     security(("bearer" = [])),
-    request_body(content = Object, description = "A graph"),
+    request_body(content = Object,
+        description = "The graph itself: `{\"family\", \"nodes\", \"edges\", \"comments\"}`"),
     responses(
         (status = 200, description = "ValidationReport {valid, errors}", body = Object),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn validate_graph(
     _caller: Caller,
     State(state): State<AppState>,
-    ApiJson(graph): ApiJson<Graph>,
+    ApiJson(GraphBody(graph)): ApiJson<GraphBody>,
 ) -> Json<ValidationReport> {
     Json(validate(&graph, &state.registry))
 }

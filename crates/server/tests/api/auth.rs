@@ -140,7 +140,9 @@ fn background_server_runs_without_a_caller_runtime() {
 }
 
 /// `GET /api/me` names the token's role and permissions, and the list is what the handlers
-/// enforce: each probe is refused exactly when its permission is missing.
+/// enforce: for every permission and role, a probe of that permission is refused (403)
+/// exactly when `/api/me` does not list it. Probes name records that do not exist, so an
+/// allowed one answers 404 (or 400) and changes nothing; the permission check comes first.
 #[tokio::test]
 async fn me_lists_the_permissions_the_handlers_enforce() {
     let app = spawn_app().await;
@@ -151,6 +153,7 @@ async fn me_lists_the_permissions_the_handlers_enforce() {
         .await
         .expect("send");
     error_of(r, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let mut probed = std::collections::BTreeSet::new();
     for (token, role) in [
         (&app.author, "author"),
         (&app.debugger, "debugger"),
@@ -166,6 +169,15 @@ async fn me_lists_the_permissions_the_handlers_enforce() {
                 .iter()
                 .any(|v| v == p)
         };
+        let send = |method: Method, path: &str, body: Option<serde_json::Value>| {
+            let b = app.req(method, path, Some(token)).header("If-Match", "1");
+            match body {
+                Some(json) => b.json(&json),
+                None => b,
+            }
+            .send()
+        };
+        let (form_type, form) = crate::openapi::form_without_file();
         let probes = [
             (
                 "edit_workflows",
@@ -176,10 +188,96 @@ async fn me_lists_the_permissions_the_handlers_enforce() {
                 )
                 .await,
             ),
+            (
+                "edit_workflows",
+                send(Method::DELETE, "/api/workflows/nope", None)
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "edit_output_types",
+                send(Method::DELETE, "/api/output-types/nope", None)
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "upload_cad",
+                app.req(Method::POST, "/api/cad-files", Some(token))
+                    .header("content-type", form_type)
+                    .body(form)
+                    .send()
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "edit_materials",
+                send(
+                    Method::PUT,
+                    "/api/products/nope/material-map",
+                    Some(json!({"assignments": {}})),
+                )
+                .await
+                .expect("send"),
+            ),
             ("read_runs", app.get("/api/runs", token).await),
+            ("read_runs", app.get("/api/artifacts/nope", token).await),
+            (
+                "control_runs",
+                send(Method::POST, "/api/runs/nope/cancel", None)
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "control_runs",
+                send(Method::POST, "/api/runs/nope/rerun", None)
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "preflight",
+                send(Method::POST, "/api/workflows/nope/preflight", None)
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "dispatch",
+                send(Method::POST, "/api/workflows/nope/dispatch", None)
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "dispatch",
+                send(Method::POST, "/api/order-lines/nope/dispatch", None)
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "create_order_lines",
+                app.post(
+                    "/api/order-lines",
+                    token,
+                    &json!({"product_id": "nope", "output_type_id": "nope"}),
+                )
+                .await,
+            ),
             (
                 "read_notifications",
                 app.get("/api/notifications", token).await,
+            ),
+            (
+                "deliver_notifications",
+                send(Method::POST, "/api/notifications/nope/delivered", None)
+                    .await
+                    .expect("send"),
+            ),
+            (
+                "change_rollout",
+                app.post(
+                    "/api/output-types/nope/rollout",
+                    token,
+                    &json!({"target": "shadow"}),
+                )
+                .await,
             ),
             (
                 "administer",
@@ -192,13 +290,59 @@ async fn me_lists_the_permissions_the_handlers_enforce() {
             ),
         ];
         for (permission, response) in probes {
-            assert_eq!(
-                response.status() != StatusCode::FORBIDDEN,
-                has(permission),
-                "{role}: {permission} listed {} but the server answered {}",
-                has(permission),
-                response.status()
+            probed.insert(permission);
+            let status = response.status();
+            let text = response.text().await.expect("body");
+            assert!(
+                !status.is_server_error(),
+                "{role}: {permission} probe: {status} {text}"
             );
+            assert_eq!(
+                status == StatusCode::FORBIDDEN,
+                !has(permission),
+                "{role}: {permission} listed {} but the server answered {status} {text}",
+                has(permission),
+            );
+        }
+    }
+    // Every permission the server knows has a probe here.
+    let every: std::collections::BTreeSet<String> = workflow_server::auth::Permission::ALL
+        .iter()
+        .map(|p| {
+            serde_json::to_value(p)
+                .expect("json")
+                .as_str()
+                .expect("str")
+                .to_owned()
+        })
+        .collect();
+    let probed: std::collections::BTreeSet<String> =
+        probed.into_iter().map(str::to_owned).collect();
+    assert_eq!(probed, every);
+}
+
+/// Cancel, re-run and "mark delivered" change state: they are gated by write permissions
+/// (`control_runs`, `deliver_notifications`), and a refusal names the verb.
+#[tokio::test]
+async fn cancel_rerun_and_mark_delivered_need_write_permissions() {
+    let app = spawn_app().await;
+    for (path, action) in [
+        ("/api/runs/nope/cancel", "cancel runs"),
+        ("/api/runs/nope/rerun", "re-run runs"),
+        (
+            "/api/notifications/nope/delivered",
+            "mark notifications delivered",
+        ),
+    ] {
+        for token in [&app.author, &app.material_specialist] {
+            let r = app.post(path, token, &json!({})).await;
+            let body = error_of(r, StatusCode::FORBIDDEN, "forbidden").await;
+            let message = body["error"]["message"].as_str().expect("message");
+            assert!(message.contains(action), "{path}: {message}");
+        }
+        for token in [&app.debugger, &app.admin] {
+            let r = app.post(path, token, &json!({})).await;
+            error_of(r, StatusCode::NOT_FOUND, "not_found").await;
         }
     }
 }

@@ -9,6 +9,7 @@ mod errors;
 mod materials;
 mod modules;
 mod net;
+mod openapi;
 mod orders;
 mod output_types;
 mod persistence;
