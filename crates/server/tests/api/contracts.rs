@@ -97,6 +97,7 @@ async fn openapi_lists_every_route() {
         ("post", "/api/admin/tokens"),
         ("post", "/api/workflows/{id}/preflight"),
         ("post", "/api/workflows/{id}/dispatch"),
+        ("post", "/api/workflows/{id}/preview"),
         ("post", "/api/output-types/{id}/preflight"),
         ("post", "/api/output-types/{id}/dispatch"),
         ("get", "/api/runs"),
