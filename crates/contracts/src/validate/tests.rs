@@ -477,7 +477,12 @@ fn node_ids_outside_the_safe_set_are_refused_naming_the_node() {
     assert!(e.message.contains("over the limit of 64"), "{}", e.message);
     assert!(e.message.len() < 400, "{}", e.message.len());
     // What the editor and the starters make passes: dots inside, digits, `-`, `_`.
-    for good in ["render_still_2", "order.render_still", "a-b.c_9", &"y".repeat(64)] {
+    for good in [
+        "render_still_2",
+        "order.render_still",
+        "a-b.c_9",
+        &"y".repeat(64),
+    ] {
         assert_eq!(node_id_problem(good), None, "{good}");
     }
     assert!(validate(&order(), &registry()).valid);

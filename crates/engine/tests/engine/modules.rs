@@ -356,9 +356,18 @@ async fn a_published_turntable_delivers_the_gif_and_every_png_frame_in_order() {
         names,
         vec![
             ("p1_output_l1.gif".to_owned(), ArtifactRole::Turntable),
-            ("p1_output_l1_000.png".to_owned(), ArtifactRole::TurntableFrame),
-            ("p1_output_l1_001.png".to_owned(), ArtifactRole::TurntableFrame),
-            ("p1_output_l1_002.png".to_owned(), ArtifactRole::TurntableFrame),
+            (
+                "p1_output_l1_000.png".to_owned(),
+                ArtifactRole::TurntableFrame
+            ),
+            (
+                "p1_output_l1_001.png".to_owned(),
+                ArtifactRole::TurntableFrame
+            ),
+            (
+                "p1_output_l1_002.png".to_owned(),
+                ArtifactRole::TurntableFrame
+            ),
             (
                 "p1_output_l1_materials.json".to_owned(),
                 ArtifactRole::MaterialReport
@@ -624,7 +633,10 @@ async fn output_publish_records_deliverables_with_overwrite_and_notify() {
         d.deliverable.artifact_id.as_deref(),
         Some(still.id.as_str())
     );
-    assert_eq!(sink.notifications(), vec![vec!["p1_output_l1.png".to_owned()]]);
+    assert_eq!(
+        sink.notifications(),
+        vec![vec!["p1_output_l1.png".to_owned()]]
+    );
 
     // overwrite off (the default): the name exists, the node fails naming it.
     let report = run(
@@ -641,7 +653,11 @@ async fn output_publish_records_deliverables_with_overwrite_and_notify() {
         .expect("publish error");
     assert_eq!(error.code, "deliverable_exists", "{error:?}");
     assert_eq!(error.details["name"], "p1_output_l1.png");
-    assert!(error.message.contains("p1_output_l1.png"), "{}", error.message);
+    assert!(
+        error.message.contains("p1_output_l1.png"),
+        "{}",
+        error.message
+    );
     assert_eq!(
         sink.deliverables()[0].deliverable.artifact_id,
         d.deliverable.artifact_id,

@@ -783,8 +783,9 @@ async fn legacy_turntable_renders_again_for_other_order_lines() {
         assert_eq!(own.len(), 4, "{listed:#?}");
         assert!(own.iter().all(|d| d["run_id"] == run["id"]), "{own:#?}");
         assert!(
-            own.iter().any(|d| d["name"]
-                == format!("{product_id}_Turntable_36_frames_{line}.gif").as_str()),
+            own.iter()
+                .any(|d| d["name"]
+                    == format!("{product_id}_Turntable_36_frames_{line}.gif").as_str()),
             "{own:#?}"
         );
     }

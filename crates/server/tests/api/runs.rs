@@ -362,10 +362,7 @@ async fn a_restart_marks_interrupted_runs_failed_and_runs_queued_ones() {
     // The node that was running gets its own failed node_status event (and the pending one
     // its cancelled one), before the run's final status.
     let store = workflow_server::app::open_store(&url).await.expect("store");
-    let events = store
-        .list_events(&interrupted.id, 0)
-        .await
-        .expect("events");
+    let events = store.list_events(&interrupted.id, 0).await.expect("events");
     let kinds: Vec<(&str, Value, Value)> = events
         .iter()
         .map(|e| {
