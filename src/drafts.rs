@@ -122,17 +122,11 @@ impl DraftStore {
 }
 
 fn draft_path(dir: &Path, key: &str) -> PathBuf {
-    let safe: String = key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    dir.join(format!("{safe}.json"))
+    // The key may hold a server's workflow id: one file name inside `dir`, whatever it holds.
+    dir.join(format!(
+        "{}.json",
+        workflow_engine::file_name::file_part(key)
+    ))
 }
 
 /// Writes through a temporary file and a rename, so a crash mid-write never leaves a torn

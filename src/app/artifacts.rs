@@ -3,11 +3,14 @@
 //! the platform's file dialog.
 
 use super::StudioApp;
+use crate::backend::client::ApiClient;
 use crate::backend::{reported, BackendEvent};
 use crate::command::Command;
 use egui::{ColorImage, TextureHandle, TextureOptions, Ui};
 use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use workflow_engine::file_name::file_part;
 use workflow_engine::runtime::NodeRun;
 
 /// Thumbnail edge in points.
@@ -173,7 +176,9 @@ fn kind_of(media_type: &str) -> &str {
     }
 }
 
-/// A file name for saving an artifact: role and short id, extension by media type.
+/// A file name for saving an artifact: node, role and short id, extension by media type. The
+/// node id, role and id come from the server: each is reduced to file-name characters, so the
+/// name is one plain file name whatever the server sent.
 pub fn suggested_file_name(meta: &ArtifactItem) -> String {
     let ext = match meta.media_type.as_str() {
         "image/png" => "png",
@@ -183,8 +188,44 @@ pub fn suggested_file_name(meta: &ArtifactItem) -> String {
         "application/json" => "json",
         _ => "bin",
     };
-    let short = meta.id.get(..8).unwrap_or(&meta.id);
-    format!("{}-{}-{short}.{ext}", meta.node_id, meta.role)
+    let short: String = meta.id.chars().take(8).collect();
+    format!(
+        "{}-{}-{}.{ext}",
+        file_part(&meta.node_id),
+        file_part(&meta.role),
+        file_part(&short)
+    )
+}
+
+/// `dir/name`, refused unless `name` is one plain file name (no separator, no `..`, not
+/// absolute): the last guard before a name that came from the server is written to.
+pub fn path_in(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    let mut parts = Path::new(name).components();
+    match (parts.next(), parts.next()) {
+        (Some(Component::Normal(_)), None) if !name.contains(['/', '\\']) => Ok(dir.join(name)),
+        _ => Err(format!("refused to write {name:?}: not a plain file name")),
+    }
+}
+
+/// Fetches `items` one by one and writes them into `dir` as `<node>-frame-<n>.png` (names
+/// reduced to file-name characters, so every file lands inside `dir`); the first failure
+/// stops and is returned. Answers the paths written.
+pub async fn write_frames_into(
+    client: &ApiClient,
+    dir: &Path,
+    items: &[ArtifactItem],
+) -> Result<Vec<PathBuf>, String> {
+    let mut written = Vec::with_capacity(items.len());
+    for (i, meta) in items.iter().enumerate() {
+        let path = path_in(dir, &frame_file_name(meta, i))?;
+        let (bytes, _) = client
+            .artifact(&meta.id)
+            .await
+            .map_err(|e| format!("frame {i}: {e}"))?;
+        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 impl StudioApp {
@@ -277,22 +318,17 @@ impl StudioApp {
                 return BackendEvent::Notice("Save cancelled".into());
             };
             let dir = folder.path().to_owned();
-            for (i, meta) in items.iter().enumerate() {
-                let path = dir.join(frame_file_name(meta, i));
-                let written = match c.artifact(&meta.id).await {
-                    Ok((bytes, _)) => {
-                        std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))
-                    }
-                    Err(e) => Err(format!("frame {i}: {e}")),
-                };
-                if let Err(message) = written {
-                    return BackendEvent::Failed {
-                        task: "save frames",
-                        message,
-                    };
-                }
+            match write_frames_into(&c, &dir, &items).await {
+                Ok(written) => BackendEvent::Notice(format!(
+                    "Saved {} frames to {}",
+                    written.len(),
+                    dir.display()
+                )),
+                Err(message) => BackendEvent::Failed {
+                    task: "save frames",
+                    message,
+                },
             }
-            BackendEvent::Notice(format!("Saved {} frames to {}", items.len(), dir.display()))
         });
         Ok(())
     }
@@ -329,9 +365,10 @@ fn cards(artifacts: &[ArtifactItem]) -> Vec<Card<'_>> {
 
 const FRAME_ROLE: &str = "turntable_frame";
 
-/// The file name a frame of a set gets in the chosen folder.
-fn frame_file_name(meta: &ArtifactItem, index: usize) -> String {
-    format!("{}-frame-{index:03}.png", meta.node_id)
+/// The file name a frame of a set gets in the chosen folder (the node id is the server's:
+/// reduced to file-name characters).
+pub fn frame_file_name(meta: &ArtifactItem, index: usize) -> String {
+    format!("{}-frame-{index:03}.png", file_part(&meta.node_id))
 }
 
 /// The artifacts of a run as thumbnails (images) or labelled chips (other files); each can be
@@ -573,6 +610,33 @@ mod tests {
             media_type: "image/png".into(),
             size: 10,
         }
+    }
+
+    #[test]
+    fn names_from_the_server_become_plain_file_names() {
+        let dir = Path::new("/chosen/folder");
+        for hostile in ["../../evil", "/etc/passwd", "..", "a/../../b", "c:\\x", ""] {
+            let mut meta = item(hostile, "../still");
+            meta.id = format!("{hostile}0123456789");
+            for name in [suggested_file_name(&meta), frame_file_name(&meta, 3)] {
+                let path = path_in(dir, &name).unwrap_or_else(|e| panic!("{hostile:?}: {e}"));
+                assert_eq!(path.parent(), Some(dir), "{hostile:?} → {name}");
+                assert!(!name.starts_with('.'), "{name}");
+            }
+        }
+        let evil = item("../../evil", FRAME_ROLE);
+        assert_eq!(frame_file_name(&evil, 1), "______evil-frame-001.png");
+        assert_eq!(
+            suggested_file_name(&evil),
+            "______evil-turntable_frame-______ev.png"
+        );
+        for bad in ["../x.png", "..", ".", "a/b.png", "/abs.png", "", "a\\b.png"] {
+            assert!(path_in(dir, bad).is_err(), "{bad:?} must be refused");
+        }
+        assert_eq!(
+            path_in(dir, "still-frame-000.png"),
+            Ok(dir.join("still-frame-000.png"))
+        );
     }
 
     #[test]

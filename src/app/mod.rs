@@ -1,7 +1,7 @@
 //! The application: state apart from runtime handles, one `apply` for every command, and the
 //! panels that make up the editor window.
 
-mod artifacts;
+pub mod artifacts;
 mod autosave;
 mod compare;
 mod edit_commands;

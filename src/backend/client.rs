@@ -569,12 +569,35 @@ impl ApiClient {
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
+        self.start_workflow_run(id, "dispatch", inputs, overrides)
+            .await
+    }
+
+    /// Starts a preview run of an order_line workflow (`/api/workflows/{id}/preview`): it
+    /// renders like a dispatch but publishes nothing and queues no notification.
+    pub async fn preview_workflow(
+        &self,
+        id: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<String, ClientError> {
+        self.start_workflow_run(id, "preview", inputs, overrides)
+            .await
+    }
+
+    async fn start_workflow_run(
+        &self,
+        id: &str,
+        verb: &str,
+        inputs: &Map<String, Value>,
+        overrides: &Map<String, Value>,
+    ) -> Result<String, ClientError> {
         let body = json!({"inputs": inputs, "overrides": overrides});
         let started: Value = self
             .json(
                 self.request(
                     reqwest::Method::POST,
-                    &format!("/api/workflows/{id}/dispatch"),
+                    &format!("/api/workflows/{id}/{verb}"),
                 )
                 .json(&body),
             )

@@ -456,9 +456,10 @@ pub fn preview_overrides(use_file_materials: bool) -> Map<String, Value> {
     o
 }
 
-/// Dispatches the product through an order_line workflow (the same modules as every render:
+/// Previews the product through an order_line workflow (the same modules as every render:
 /// `order.load_product_scene` → `material.resolve` with the saved map → `render.still`),
-/// waits for it and fetches the still.
+/// waits for it and fetches the still. A preview run publishes nothing and notifies no one
+/// (the server records it as such), so the order line id is only a label.
 pub async fn render_preview(
     client: ApiClient,
     product_id: String,
@@ -477,7 +478,7 @@ pub async fn render_preview(
         inputs.insert("product_id".into(), json!(product_id));
         inputs.insert("order_line_id".into(), json!("viewer-preview"));
         let run_id = client
-            .dispatch_workflow_with(
+            .preview_workflow(
                 &workflow.id,
                 &inputs,
                 &preview_overrides(use_file_materials),

@@ -83,7 +83,7 @@ pub fn preview_panel_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Co
                     None => "Rendering…".to_owned(),
                 });
             });
-            ui.weak("The server runs an order_line workflow: load product scene -> material.resolve -> render.still.");
+            ui.weak("The server previews an order_line workflow (load product scene -> material.resolve -> render.still); a preview publishes nothing.");
         }
         PreviewStatus::Failed(message) => {
             ui.colored_label(ui.visuals().error_fg_color, message.as_str());

@@ -2,6 +2,7 @@
 //! three-d, the engine and the server, ~110 MB each), so separate binaries cost a gigabyte
 //! of disk and a long link apiece.
 mod app_shell;
+mod client_writes;
 mod drafts;
 mod editor;
 mod rollout;

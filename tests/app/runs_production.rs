@@ -22,7 +22,7 @@ fn fixture(rel: &str) -> PathBuf {
 
 /// Uploads a CAD file over HTTP as a user would from a script; answers the product id once
 /// its processing run has finished.
-fn upload(server: &workflow_server::embedded::BackgroundServer, rel: &str) -> String {
+pub(crate) fn upload(server: &workflow_server::embedded::BackgroundServer, rel: &str) -> String {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let path = fixture(rel);

@@ -304,4 +304,26 @@ fn repair_save_conflict_library_and_preview_against_a_real_server() {
         _ => unreachable!(),
     }
     s.harness.get_by_label("Rendered preview still");
+    // A preview is not production: no deliverable for the product, nothing in the outbox.
+    let (url, token) = s.url_token();
+    s.runtime.block_on(async {
+        let http = reqwest::Client::new();
+        let get = |path: String| {
+            let (http, url, token) = (&http, &url, &token);
+            async move {
+                http.get(format!("{url}{path}"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .expect("request")
+                    .json::<Value>()
+                    .await
+                    .expect("json")
+            }
+        };
+        let delivered = get(format!("/api/products/{id}/deliverables")).await;
+        assert_eq!(delivered["deliverables"], json!([]), "{delivered}");
+        let outbox = get("/api/notifications".into()).await;
+        assert_eq!(outbox["total"], 0, "{outbox}");
+    });
 }

@@ -362,7 +362,7 @@ fn order_nodes() -> Vec<NodeDefinition> {
             .artifacts(&[A::Still, A::Turntable, A::TurntableFrame, A::SceneExport, A::MaterialReport], &[A::Still, A::Turntable, A::TurntableFrame, A::SceneExport, A::MaterialReport])
             .legacy("order.publish")
             .params(vec![
-                naming("{product}_{output_type}{frame}.{ext}"),
+                naming("{product}_{output_type}_{order_line}{frame}.{ext}"),
                 P::bool("overwrite", "Overwrite", false, "Replace the product's deliverable of the same name; when off, a name the product already has fails the node with deliverable_exists."),
                 P::bool("notify", "Notify", true, "Record a notification of the published deliverables in the outbox a mail or webhook sender reads (GET /api/notifications)."),
             ])

@@ -1,11 +1,13 @@
 //! Repair of stored graphs written by older versions: renamed node types, parameters and
 //! ports are mapped, missing parameters get their defaults, edges to ports that no longer
-//! exist are dropped, and unplaced nodes are laid out. Every change is reported.
+//! exist are dropped, node ids outside the safe set are replaced (edges follow), and unplaced
+//! nodes are laid out. Every change is reported.
 
 use crate::family::Family;
 use crate::graph::{Edge, Graph};
 use crate::layout::place_unpositioned;
 use crate::registry::Registry;
+use crate::validate::{node_id_problem, safe_node_id, MAX_NODE_ID_LEN};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -14,6 +16,12 @@ use std::collections::{HashMap, HashSet};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum NormalizeChange {
+    /// A node id outside the safe set ([`crate::validate::node_id_problem`]) replaced; edges
+    /// and comment frames follow it.
+    RenamedNode {
+        from: String,
+        to: String,
+    },
     SetFamily {
         family: Family,
     },
@@ -70,6 +78,7 @@ impl NormalizeReport {
 pub fn normalize(stored: &Graph, registry: &Registry) -> (Graph, NormalizeReport) {
     let mut graph = stored.clone();
     let mut changes = Vec::new();
+    rename_unsafe_ids(&mut graph, &mut changes);
 
     for node in &mut graph.nodes {
         if registry.get(&node.node_type).is_none() {
@@ -144,6 +153,63 @@ pub fn normalize(stored: &Graph, registry: &Registry) -> (Graph, NormalizeReport
         }
     }
     (graph, NormalizeReport { changes })
+}
+
+/// Gives every node whose id is unsafe a safe one, unique in the graph, and points the edges
+/// and comment frames at it. Nodes sharing an unsafe id share its replacement, so validation
+/// still reports them as duplicates instead of this guessing which edge meant which.
+fn rename_unsafe_ids(graph: &mut Graph, changes: &mut Vec<NormalizeChange>) {
+    let mut taken: HashSet<String> = graph.nodes.iter().map(|n| n.id.clone()).collect();
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    for node in &mut graph.nodes {
+        if node_id_problem(&node.id).is_none() {
+            continue;
+        }
+        let to = match renamed.get(&node.id) {
+            Some(to) => to.clone(),
+            None => {
+                let base = safe_node_id(&node.id);
+                let to = (1..)
+                    .map(|i| {
+                        if i == 1 {
+                            base.clone()
+                        } else {
+                            // Room for the suffix within the length limit.
+                            let suffix = format!("_{i}");
+                            let keep = MAX_NODE_ID_LEN.saturating_sub(suffix.len());
+                            format!("{}{suffix}", &base[..base.len().min(keep)])
+                        }
+                    })
+                    .find(|id| !taken.contains(id))
+                    .unwrap_or(base);
+                taken.insert(to.clone());
+                changes.push(NormalizeChange::RenamedNode {
+                    from: node.id.clone(),
+                    to: to.clone(),
+                });
+                renamed.insert(node.id.clone(), to.clone());
+                to
+            }
+        };
+        node.id = to;
+    }
+    if renamed.is_empty() {
+        return;
+    }
+    for edge in &mut graph.edges {
+        for end in [&mut edge.from, &mut edge.to] {
+            if let Some(to) = renamed.get(&end.node) {
+                end.node = to.clone();
+            }
+        }
+    }
+    for frame in &mut graph.comments {
+        for id in &mut frame.nodes {
+            if let Some(to) = renamed.get(id) {
+                *id = to.clone();
+            }
+        }
+    }
 }
 
 fn repair_edges(graph: &mut Graph, registry: &Registry, changes: &mut Vec<NormalizeChange>) {
@@ -313,6 +379,72 @@ mod tests {
             assert_eq!(same, starter);
             assert!(!report.changed());
         }
+    }
+
+    #[test]
+    fn renames_unsafe_node_ids_with_their_edges_and_frames() {
+        let registry = Registry::builtin();
+        let mut stored = starter_graph(Family::OrderLine, &registry);
+        let renames = [
+            (stored.nodes[0].id.clone(), "../../evil".to_owned()),
+            (stored.nodes[1].id.clone(), ".hidden".to_owned()),
+            // Its safe form is taken by the next node: it gets a suffix.
+            (stored.nodes[2].id.clone(), "a b".to_owned()),
+            (stored.nodes[3].id.clone(), "a_b".to_owned()),
+        ];
+        for (old, new) in &renames {
+            for n in &mut stored.nodes {
+                if &n.id == old {
+                    n.id = new.clone();
+                }
+            }
+            for e in &mut stored.edges {
+                for end in [&mut e.from, &mut e.to] {
+                    if &end.node == old {
+                        end.node = new.clone();
+                    }
+                }
+            }
+        }
+        stored.comments.push(crate::graph::CommentFrame {
+            id: "frame".into(),
+            title: "Sources".into(),
+            nodes: vec!["../../evil".into(), ".hidden".into()],
+        });
+        assert!(!validate(&stored, &registry).valid);
+        let (repaired, report) = normalize(&stored, &registry);
+        let renamed: Vec<(&str, &str)> = report
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                NormalizeChange::RenamedNode { from, to } => Some((from.as_str(), to.as_str())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            renamed,
+            [
+                ("../../evil", "n.._.._evil"),
+                (".hidden", "n.hidden"),
+                ("a b", "a_b_2")
+            ]
+        );
+        // Every edge kept, pointing at the new ids; the graph is valid again.
+        assert_eq!(repaired.edges.len(), stored.edges.len());
+        assert!(
+            !report
+                .changes
+                .iter()
+                .any(|c| matches!(c, NormalizeChange::DroppedEdge { .. })),
+            "{:#?}",
+            report.changes
+        );
+        assert_eq!(repaired.comments[0].nodes, ["n.._.._evil", "n.hidden"]);
+        let check = validate(&repaired, &registry);
+        assert!(check.valid, "{:#?}", check.errors);
+        let (again, report) = normalize(&repaired, &registry);
+        assert_eq!(again, repaired);
+        assert!(!report.changed());
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub enum ErrorCode {
     UnknownParam,
     ParamInvalid,
     MissingRequiredParam,
+    InvalidNodeId,
 }
 
 impl ErrorCode {
@@ -53,6 +54,7 @@ impl ErrorCode {
             ErrorCode::UnknownParam => "unknown_param",
             ErrorCode::ParamInvalid => "param_invalid",
             ErrorCode::MissingRequiredParam => "missing_required_param",
+            ErrorCode::InvalidNodeId => "invalid_node_id",
         }
     }
 }
@@ -149,6 +151,64 @@ impl ValidationError {
     }
 }
 
+/// Longest node id [`node_id_problem`] accepts.
+pub const MAX_NODE_ID_LEN: usize = 64;
+
+/// Whether `c` may appear in a node id (`.` and `-` not first).
+fn node_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
+}
+
+/// Why `id` is not a safe node id, or `None` when it is. Node ids name files a client writes
+/// (saved frames, artifacts) and appear in logs and URLs, so they are kept to ASCII letters,
+/// digits, `_`, `-` and `.`, not starting with `.` or `-` (no hidden files, no options), at most
+/// [`MAX_NODE_ID_LEN`] characters.
+pub fn node_id_problem(id: &str) -> Option<String> {
+    if id.is_empty() {
+        return Some("is empty".into());
+    }
+    if id.len() > MAX_NODE_ID_LEN {
+        return Some(format!(
+            "is {} bytes long, over the limit of {MAX_NODE_ID_LEN}",
+            id.len()
+        ));
+    }
+    if let Some(c) = id.chars().find(|c| !node_id_char(*c)) {
+        return Some(format!("contains {c:?}"));
+    }
+    if id.starts_with(['.', '-']) {
+        return Some("starts with '.' or '-'".into());
+    }
+    None
+}
+
+/// `id` reduced to a safe node id (see [`node_id_problem`]): other characters become `_`, a
+/// leading `.` or `-` gets an `n` before it, the length is cut to the limit; empty: `node`.
+pub fn safe_node_id(id: &str) -> String {
+    let mut safe: String = id
+        .chars()
+        .map(|c| if node_id_char(c) { c } else { '_' })
+        .collect();
+    if safe.is_empty() {
+        safe = "node".into();
+    } else if safe.starts_with(['.', '-']) {
+        safe.insert(0, 'n');
+    }
+    // ASCII only by now: cutting at a byte index is cutting at a character.
+    safe.truncate(MAX_NODE_ID_LEN);
+    safe
+}
+
+/// The start of a hostile id, quoted, for a message: never more than the id limit.
+fn quoted_id(id: &str) -> String {
+    let head: String = id.chars().take(MAX_NODE_ID_LEN).collect();
+    if head.len() < id.len() {
+        format!("{head:?}…")
+    } else {
+        format!("{head:?}")
+    }
+}
+
 /// Validates `graph` against `registry` and returns every problem found.
 pub fn validate(graph: &Graph, registry: &Registry) -> ValidationReport {
     let mut v = Validator {
@@ -200,6 +260,15 @@ impl<'a> Validator<'a> {
     fn index_nodes(&mut self) {
         let mut duplicates: Vec<(&str, usize)> = Vec::new();
         for (i, node) in self.graph.nodes.iter().enumerate() {
+            if let Some(why) = node_id_problem(&node.id) {
+                let msg = format!(
+                    "node id {} ({}) {why}; use 1-{MAX_NODE_ID_LEN} ASCII letters, digits, '_', '-' or '.', not starting with '.' or '-' (e.g. {:?})",
+                    quoted_id(&node.id),
+                    node.node_type,
+                    safe_node_id(&node.id)
+                );
+                self.push(ValidationError::new(ErrorCode::InvalidNodeId, msg).node(&node.id));
+            }
             if self.index.contains_key(node.id.as_str()) {
                 duplicates.push((node.id.as_str(), i));
             } else {

@@ -3,8 +3,9 @@
 //!
 //! The engine's modules are synchronous and run on blocking threads; [`StoreDeliverables`]
 //! bridges them to the async store with the runtime handle bound at start. Only authoritative
-//! runs deliver: a shadow run's `output.publish` records nothing (and checks nothing), so a
-//! shadow run never collides with the legacy run it shadows.
+//! runs deliver: a shadow or preview run's `output.publish` records nothing (and checks
+//! nothing), so a shadow run never collides with the legacy run it shadows and a preview never
+//! publishes or notifies.
 
 use crate::store::{NewDeliverable, NewPublication, PublishOutcome, Store, StoreError};
 use std::sync::{Arc, OnceLock};
@@ -37,19 +38,23 @@ fn store_error(e: StoreError) -> DeliverableError {
     DeliverableError::Store(e.to_string())
 }
 
-/// Records `p` unless its run is not authoritative (shadow).
+/// Records `p` unless its run is not authoritative (shadow, preview).
 pub async fn publish(
     store: &dyn Store,
     p: &DeliverablePublication<'_>,
 ) -> Result<DeliverableReceipt, DeliverableError> {
     let run = store.get_run(p.run_id).await.map_err(store_error)?;
     if !run.authoritative {
+        let what = if run.is_preview() {
+            "preview"
+        } else {
+            run.mode.as_str()
+        };
         return Ok(DeliverableReceipt {
             recorded: false,
             note: Some(format!(
-                "run {} is a {} run: its deliverables are never delivered",
-                run.id,
-                run.mode.as_str()
+                "run {} is a {what} run: its deliverables are never delivered",
+                run.id
             )),
             ..DeliverableReceipt::default()
         });

@@ -440,3 +440,70 @@ fn deep_chains_do_not_overflow_the_stack() {
         &report.errors[..report.errors.len().min(3)]
     );
 }
+
+#[test]
+fn node_ids_outside_the_safe_set_are_refused_naming_the_node() {
+    for (bad, why) in [
+        ("../../evil", "'/'"),
+        ("", "empty"),
+        (".hidden", "starts with"),
+        ("-rf", "starts with"),
+        ("a b", "' '"),
+        ("ré", "'é'"),
+    ] {
+        let mut g = order();
+        let old = g.nodes[0].id.clone();
+        g.nodes[0].id = bad.to_owned();
+        for e in &mut g.edges {
+            for end in [&mut e.from, &mut e.to] {
+                if end.node == old {
+                    end.node = bad.to_owned();
+                }
+            }
+        }
+        let report = validate(&g, &registry());
+        assert!(!report.valid, "{bad:?}");
+        let e = only(&report, ErrorCode::InvalidNodeId);
+        assert_eq!(e.nodes, vec![bad.to_owned()]);
+        assert!(e.message.contains(why), "{bad:?}: {}", e.message);
+        assert!(e.message.contains(&g.nodes[0].node_type), "{}", e.message);
+        assert_eq!(ErrorCode::InvalidNodeId.as_str(), "invalid_node_id");
+    }
+    // Long ids: refused over the limit, quoted only up to it.
+    let mut g = order();
+    g.nodes[0].id = "x".repeat(5000);
+    let report = validate(&g, &registry());
+    let e = only(&report, ErrorCode::InvalidNodeId);
+    assert!(e.message.contains("over the limit of 64"), "{}", e.message);
+    assert!(e.message.len() < 400, "{}", e.message.len());
+    // What the editor and the starters make passes: dots inside, digits, `-`, `_`.
+    for good in [
+        "render_still_2",
+        "order.render_still",
+        "a-b.c_9",
+        &"y".repeat(64),
+    ] {
+        assert_eq!(node_id_problem(good), None, "{good}");
+    }
+    assert!(validate(&order(), &registry()).valid);
+    assert!(validate(&cad(), &registry()).valid);
+}
+
+#[test]
+fn safe_node_ids_are_what_validation_accepts() {
+    for (from, to) in [
+        ("../../evil", "n.._.._evil"),
+        ("", "node"),
+        (".hidden", "n.hidden"),
+        ("-rf", "n-rf"),
+        ("a b/c", "a_b_c"),
+        ("ré", "r_"),
+    ] {
+        let safe = safe_node_id(from);
+        assert_eq!(safe, to);
+        assert_eq!(node_id_problem(&safe), None, "{from:?} → {safe:?}");
+    }
+    let long = safe_node_id(&"é".repeat(100));
+    assert_eq!(long.len(), MAX_NODE_ID_LEN);
+    assert_eq!(node_id_problem(&long), None);
+}

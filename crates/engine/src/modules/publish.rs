@@ -49,8 +49,17 @@ impl Module for OutputPublish {
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or("output"),
         );
-        let name = |ext: &str, frame: &str, w: u32, h: u32| {
+        // A run without an order line drops the placeholder with its separator, so the
+        // default names read `<product>_<output type>.png`, not `<product>_<output type>_.png`.
+        let template = if line_part.is_empty() {
             p.naming_template
+                .replace("_{order_line}", "")
+                .replace("{order_line}_", "")
+        } else {
+            p.naming_template.clone()
+        };
+        let name = |ext: &str, frame: &str, w: u32, h: u32| {
+            template
                 .replace("{product}", &product_part)
                 .replace("{order_line}", &line_part)
                 .replace("{output_type}", &output_type_part)

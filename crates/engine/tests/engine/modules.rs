@@ -355,12 +355,21 @@ async fn a_published_turntable_delivers_the_gif_and_every_png_frame_in_order() {
     assert_eq!(
         names,
         vec![
-            ("p1_output.gif".to_owned(), ArtifactRole::Turntable),
-            ("p1_output_000.png".to_owned(), ArtifactRole::TurntableFrame),
-            ("p1_output_001.png".to_owned(), ArtifactRole::TurntableFrame),
-            ("p1_output_002.png".to_owned(), ArtifactRole::TurntableFrame),
+            ("p1_output_l1.gif".to_owned(), ArtifactRole::Turntable),
             (
-                "p1_output_materials.json".to_owned(),
+                "p1_output_l1_000.png".to_owned(),
+                ArtifactRole::TurntableFrame
+            ),
+            (
+                "p1_output_l1_001.png".to_owned(),
+                ArtifactRole::TurntableFrame
+            ),
+            (
+                "p1_output_l1_002.png".to_owned(),
+                ArtifactRole::TurntableFrame
+            ),
+            (
+                "p1_output_l1_materials.json".to_owned(),
                 ArtifactRole::MaterialReport
             ),
         ]
@@ -616,7 +625,7 @@ async fn output_publish_records_deliverables_with_overwrite_and_notify() {
     let delivered = sink.deliverables();
     assert_eq!(delivered.len(), 1, "{delivered:#?}");
     let d = &delivered[0];
-    assert_eq!(d.deliverable.name, "p1_output.png");
+    assert_eq!(d.deliverable.name, "p1_output_l1.png");
     assert_eq!(d.deliverable.role, ArtifactRole::Still);
     assert_eq!(d.order_line_id.as_deref(), Some("l1"));
     let still = &report.node("render").expect("render").artifacts[0];
@@ -624,7 +633,10 @@ async fn output_publish_records_deliverables_with_overwrite_and_notify() {
         d.deliverable.artifact_id.as_deref(),
         Some(still.id.as_str())
     );
-    assert_eq!(sink.notifications(), vec![vec!["p1_output.png".to_owned()]]);
+    assert_eq!(
+        sink.notifications(),
+        vec![vec!["p1_output_l1.png".to_owned()]]
+    );
 
     // overwrite off (the default): the name exists, the node fails naming it.
     let report = run(
@@ -640,8 +652,12 @@ async fn output_publish_records_deliverables_with_overwrite_and_notify() {
         .and_then(|n| n.error.clone())
         .expect("publish error");
     assert_eq!(error.code, "deliverable_exists", "{error:?}");
-    assert_eq!(error.details["name"], "p1_output.png");
-    assert!(error.message.contains("p1_output.png"), "{}", error.message);
+    assert_eq!(error.details["name"], "p1_output_l1.png");
+    assert!(
+        error.message.contains("p1_output_l1.png"),
+        "{}",
+        error.message
+    );
     assert_eq!(
         sink.deliverables()[0].deliverable.artifact_id,
         d.deliverable.artifact_id,
@@ -679,7 +695,7 @@ async fn output_publish_records_deliverables_with_overwrite_and_notify() {
         .collect();
     assert!(
         logs.iter()
-            .any(|l| l.contains("replaced the earlier deliverable p1_output.png")),
+            .any(|l| l.contains("replaced the earlier deliverable p1_output_l1.png")),
         "{logs:?}"
     );
 }

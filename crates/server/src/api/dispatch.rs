@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(preflight_workflow))
         .routes(routes!(dispatch_workflow))
+        .routes(routes!(preview_workflow))
         .routes(routes!(preflight_output_type))
         .routes(routes!(dispatch_output_type))
 }
@@ -131,6 +132,11 @@ impl From<DispatchError> for ApiError {
                 ),
                 details: Value::Null,
             },
+            DispatchError::PreviewUnsupported(message) => ApiError::Unprocessable {
+                code: "preview_unsupported",
+                message,
+                details: json!({}),
+            },
             DispatchError::Store(e) => e.into(),
         }
     }
@@ -178,6 +184,31 @@ async fn dispatch_workflow(
     };
     let runs = state.runs.dispatch_workflow(&wf, input).await?;
     Ok(dispatched(&runs))
+}
+
+/// Renders a preview of an order_line workflow (the viewer's "Render preview still"): a graph
+/// run like dispatch, recorded with trigger `preview` and not authoritative, so its
+/// `output.publish` records no deliverable and queues no notification. 202 with the run id;
+/// 422 `preflight_failed`, or `preview_unsupported` for a workflow of another family.
+#[utoipa::path(post, path = "/api/workflows/{id}/preview", tag = "runs",
+    security(("bearer" = [])), params(("id" = String, Path)), request_body = DispatchBody,
+    responses((status = 202, body = Dispatched), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn preview_workflow(
+    caller: Caller,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    OptionalJson(body): OptionalJson<DispatchBody>,
+) -> Result<Response, ApiError> {
+    caller.require(Permission::Dispatch, "render previews")?;
+    let wf = state.store.get_workflow(&id).await?;
+    let input = DispatchInput {
+        inputs: body.inputs,
+        overrides: body.overrides,
+    };
+    let run = state.runs.preview_workflow(&wf, input).await?;
+    Ok(dispatched(&[run]))
 }
 
 /// Checks an output type for dispatch: its own rules, then every path its rollout runs

@@ -61,7 +61,7 @@ pub struct Run {
     id: String,
     /// `graph`, `legacy` or `shadow`.
     mode: String,
-    /// `api`, `rerun`, `fallback` or `shadow`.
+    /// `api`, `rerun`, `fallback`, `shadow` or `preview`.
     trigger: String,
     /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
     status: String,
@@ -73,7 +73,7 @@ pub struct Run {
     inputs: Map<String, Value>,
     #[schema(value_type = Object)]
     overrides: Map<String, Value>,
-    /// False for shadow runs: their outputs are never deliverables.
+    /// False for shadow runs and previews: their outputs are never deliverables.
     authoritative: bool,
     linked_run_id: Option<String>,
     /// `fallback`, `fallback_of`, `shadow` or `shadow_of`.

@@ -29,6 +29,8 @@ pub enum DispatchError {
     Finished(String, &'static str),
     #[error("run {0} is not running in this server process")]
     NotHere(String),
+    #[error("{0}")]
+    PreviewUnsupported(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -187,6 +189,46 @@ impl RunService {
         Ok(vec![run])
     }
 
+    /// A preview of a workflow (the viewer's "Render preview still"): a graph run like
+    /// [`Self::dispatch_workflow`], trigger `preview`, recorded not authoritative, so its
+    /// `output.publish` names the deliverables in its log but records none and queues no
+    /// notification. Only order_line graphs: a cad_file graph's `cad.publish` writes the
+    /// product's processing results, which a preview must not replace.
+    pub async fn preview_workflow(
+        &self,
+        wf: &Workflow,
+        input: DispatchInput,
+    ) -> Result<RunRecord, DispatchError> {
+        if wf.graph.family != Some(workflow_contracts::Family::OrderLine) {
+            return Err(DispatchError::PreviewUnsupported(format!(
+                "workflow '{}' is a {} workflow; only order_line workflows can be previewed",
+                wf.name,
+                wf.graph
+                    .family
+                    .map_or_else(|| "family-less".to_owned(), |f| f.to_string())
+            )));
+        }
+        let report = self.preflight_workflow(wf, &input);
+        if !report.ok {
+            return Err(DispatchError::Preflight(report));
+        }
+        let run = self
+            .create_queued(NewRun {
+                mode: Some(RunMode::Graph),
+                trigger: "preview".into(),
+                workflow_id: Some(wf.id.clone()),
+                workflow_version: Some(wf.version),
+                product_id: product_id(&input.inputs),
+                inputs: input.inputs,
+                overrides: input.overrides,
+                graph: Some(wf.graph.clone()),
+                preview: true,
+                ..NewRun::default()
+            })
+            .await?;
+        Ok(run)
+    }
+
     /// The runs an output type's rollout asks for; the first is the primary.
     pub async fn dispatch_output_type(
         &self,
@@ -321,6 +363,8 @@ impl RunService {
                 graph,
                 output_type,
                 rerun_of: Some(old.id),
+                // A preview's rerun is a preview too: it never delivers.
+                preview: old.authoritative != old.mode.authoritative(),
                 ..NewRun::default()
             })
             .await?;

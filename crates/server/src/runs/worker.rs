@@ -277,6 +277,7 @@ async fn start_fallback(service: &Arc<RunService>, run: &RunRecord) -> StoreResu
             link: Some("fallback_of".into()),
             rerun_of: None,
             priority: 0,
+            preview: run.is_preview(),
         })
         .await?;
     service
@@ -313,6 +314,8 @@ pub(crate) async fn recover_interrupted(service: &Arc<RunService>) -> StoreResul
             "code": "interrupted",
             "message": "the server stopped while this run was running; its results are incomplete: rerun it",
         });
+        let now = now_ms();
+        let mut changed = Vec::new();
         let nodes: Vec<_> = run
             .nodes
             .into_iter()
@@ -320,14 +323,19 @@ pub(crate) async fn recover_interrupted(service: &Arc<RunService>) -> StoreResul
                 match n.status {
                     NodeStatus::Running => {
                         n.status = NodeStatus::Failed;
+                        n.finished_at = Some(now);
                         n.error = Some(workflow_engine::runtime::NodeError {
                             code: "interrupted".into(),
                             message: "the server stopped while this node ran".into(),
                             details: Value::Null,
                             root_cause_node: None,
                         });
+                        changed.push(n.clone());
                     }
-                    NodeStatus::Pending => n.status = NodeStatus::Cancelled,
+                    NodeStatus::Pending => {
+                        n.status = NodeStatus::Cancelled;
+                        changed.push(n.clone());
+                    }
                     _ => {}
                 }
                 n
@@ -336,6 +344,21 @@ pub(crate) async fn recover_interrupted(service: &Arc<RunService>) -> StoreResul
         store
             .finish_run(&run.id, RunStatus::Failed, Some(&error), &nodes)
             .await?;
+        // Each node the stop cut short gets its own node_status event before the run's final
+        // one, so an event-log reader (the app's live view, a replay) sees it end too.
+        let mut seq = u64::try_from(store.last_event_seq(&run.id).await?).unwrap_or(0);
+        for node in changed {
+            seq += 1;
+            let event = RunEvent {
+                run_id: run.id.clone(),
+                seq,
+                at: now,
+                kind: RunEventKind::NodeStatus {
+                    node: Box::new(node),
+                },
+            };
+            persist_one(service, &event).await?;
+        }
         emit_final(service, &run.id, RunStatus::Failed, Some(error)).await?;
         store.set_job_status(&job.id, "interrupted").await?;
         tracing::warn!(run = %run.id, "run interrupted by a stop: marked failed");

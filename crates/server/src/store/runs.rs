@@ -14,7 +14,7 @@ use workflow_engine::runtime::{NodeRun, RunMode, RunStatus};
 pub struct RunRecord {
     pub id: String,
     pub mode: RunMode,
-    /// `api`, `rerun`, `fallback` or `shadow`.
+    /// `api`, `rerun`, `fallback`, `shadow` or `preview`.
     pub trigger: String,
     pub status: RunStatus,
     pub workflow_id: Option<String>,
@@ -30,7 +30,7 @@ pub struct RunRecord {
     /// The output type as it was at dispatch (legacy runs read its `legacy_settings`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_type: Option<OutputTypeSpec>,
-    /// Whether this run's outputs are deliverables (false for shadow runs).
+    /// Whether this run's outputs are deliverables (false for shadow runs and previews).
     pub authoritative: bool,
     pub linked_run_id: Option<String>,
     /// How `linked_run_id` relates: `fallback` (it is this run's fallback), `fallback_of`,
@@ -44,6 +44,14 @@ pub struct RunRecord {
     pub finished_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub nodes: Vec<NodeRun>,
+}
+
+impl RunRecord {
+    /// A preview run: a mode that delivers, recorded not authoritative (shadow runs are the
+    /// other non-authoritative runs, by their mode).
+    pub fn is_preview(&self) -> bool {
+        self.mode.authoritative() && !self.authoritative
+    }
 }
 
 /// The fields of a run to create.
@@ -64,6 +72,9 @@ pub struct NewRun {
     pub rerun_of: Option<String>,
     /// Queue priority of its job (`order.source` `priority`: -1 low, 0 normal, 1 high).
     pub priority: i64,
+    /// A preview (the viewer's "Render preview still"): recorded not authoritative, so its
+    /// `output.publish` records no deliverable and no notification.
+    pub preview: bool,
 }
 
 /// `GET /api/runs` filters; `limit` is clamped by the handler.

@@ -3,7 +3,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 use workflow_contracts::Graph;
 
-/// An order-line graph as an old editor stored it: renamed types, params and ports, no family.
+/// An order-line graph as an old editor stored it: renamed types, params and ports, no family,
+/// a node id that is a path.
 fn old_graph() -> Graph {
     serde_json::from_value(json!({
         "nodes": [
@@ -12,7 +13,7 @@ fn old_graph() -> Graph {
             {"id": "m", "type": "material.apply", "params": {"policy": "placeholder"}},
             {"id": "c", "type": "scene.camera"},
             {"id": "li", "type": "scene.lighting"},
-            {"id": "r", "type": "render.still", "params": {"bg_color": "#000000"}},
+            {"id": "../../evil", "type": "render.still", "params": {"bg_color": "#000000"}},
             {"id": "p", "type": "output.save"}
         ],
         "edges": [
@@ -20,8 +21,8 @@ fn old_graph() -> Graph {
             {"from": {"node": "l", "port": "scene"}, "to": {"node": "m", "port": "scene"}},
             {"from": {"node": "m", "port": "scene"}, "to": {"node": "c", "port": "scene"}},
             {"from": {"node": "c", "port": "scene"}, "to": {"node": "li", "port": "scene"}},
-            {"from": {"node": "li", "port": "scene"}, "to": {"node": "r", "port": "scene"}},
-            {"from": {"node": "r", "port": "image"}, "to": {"node": "p", "port": "still"}}
+            {"from": {"node": "li", "port": "scene"}, "to": {"node": "../../evil", "port": "scene"}},
+            {"from": {"node": "../../evil", "port": "image"}, "to": {"node": "p", "port": "still"}}
         ]
     }))
     .expect("old graph parses")
@@ -62,6 +63,9 @@ async fn normalize_dry_run_reports_and_apply_saves_new_revisions() {
         && c["from"] == "material.apply"
         && c["to"] == "material.resolve"));
     assert!(changes.iter().any(|c| c["kind"] == "set_family"));
+    assert!(changes.iter().any(|c| c["kind"] == "renamed_node"
+        && c["from"] == "../../evil"
+        && c["to"] == "n.._.._evil"));
     assert_eq!(entry["valid_after"], true, "{entry:#}");
     assert!(entry["version_after"].is_null());
     let unchanged = app.store.get_workflow(&old.id).await.expect("get");
@@ -92,6 +96,15 @@ async fn normalize_dry_run_reports_and_apply_saves_new_revisions() {
         .expect("nodes")
         .iter()
         .any(|n| n["type"] == "material.resolve"));
+    // The unsafe id is gone; both of its edges follow the new one.
+    assert!(!wf.to_string().contains("../../evil"), "{wf:#}");
+    let into_render = wf["graph"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter(|e| e["from"]["node"] == "n.._.._evil" || e["to"]["node"] == "n.._.._evil")
+        .count();
+    assert_eq!(into_render, 2, "{wf:#}");
     let revs = json_of(
         app.get(&format!("/api/workflows/{}/revisions", old.id), &app.author)
             .await,

@@ -99,6 +99,7 @@ async fn openapi_lists_every_route() {
         ("delete", "/api/admin/tokens/{id}"),
         ("post", "/api/workflows/{id}/preflight"),
         ("post", "/api/workflows/{id}/dispatch"),
+        ("post", "/api/workflows/{id}/preview"),
         ("post", "/api/output-types/{id}/preflight"),
         ("post", "/api/output-types/{id}/dispatch"),
         ("get", "/api/runs"),

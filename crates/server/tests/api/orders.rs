@@ -563,9 +563,10 @@ async fn published_deliverables_overwrite_and_notifications() {
     assert_eq!(run["status"], "succeeded", "{run:#}");
     // The legacy still pipeline publishes the still and the material report.
     let listed = deliverables().await;
-    // `{output_type}` is the output type's name, reduced to file-name characters.
-    let name = format!("{product_id}_Still_2048_white.png");
-    let report_name = format!("{product_id}_Still_2048_white_materials.json");
+    // `{output_type}` is the output type's name, reduced to file-name characters; the default
+    // template names the order line too, so two lines of one product never collide.
+    let name = format!("{product_id}_Still_2048_white_{first}.png");
+    let report_name = format!("{product_id}_Still_2048_white_{first}_materials.json");
     let names: Vec<&str> = listed.iter().filter_map(|d| d["name"].as_str()).collect();
     assert_eq!(names, [name.as_str(), report_name.as_str()], "{listed:#?}");
     let d = &listed[0];
@@ -604,9 +605,17 @@ async fn published_deliverables_overwrite_and_notifications() {
     );
     assert_eq!(outbox().await["total"], 2);
 
-    // Another order line, the same name, overwrite off: the publish step fails naming it;
-    // nothing changes.
-    let other = create(line(json!({}))).await;
+    // A template without `{order_line}`: two lines publish the same name. The first records
+    // it; the second, overwrite off, fails its publish step naming it and changes nothing.
+    let shared = json!({"output.publish.naming_template": "{product}_{output_type}{frame}.{ext}"});
+    let name = format!("{product_id}_Still_2048_white.png");
+    let report_name = format!("{product_id}_Still_2048_white_materials.json");
+    let owner = create(line(shared.clone())).await;
+    assert_eq!(dispatch(owner).await["status"], "succeeded");
+    assert_eq!(deliverables().await.len(), 4);
+    assert_eq!(outbox().await["total"], 3);
+    let listed = deliverables().await;
+    let other = create(line(shared.clone())).await;
     let refused = dispatch(other).await;
     assert_eq!(refused["status"], "failed", "{refused:#}");
     let publish = super::runs::node(&refused, "order.publish");
@@ -619,17 +628,21 @@ async fn published_deliverables_overwrite_and_notifications() {
         .as_str()
         .is_some_and(|m| m.contains(&name)));
     assert_eq!(deliverables().await, listed);
-    assert_eq!(outbox().await["total"], 2);
+    assert_eq!(outbox().await["total"], 3);
 
     // overwrite on, notify off (keyed by node type, as for any override): the newer replaces
     // it and no notification is recorded.
-    let second = create(line(
-        json!({"output.publish.overwrite": true, "output.publish.notify": false}),
-    ))
-    .await;
+    let mut replacing = shared.clone();
+    replacing["output.publish.overwrite"] = json!(true);
+    replacing["output.publish.notify"] = json!(false);
+    let second = create(line(replacing)).await;
     let newer = dispatch(second.clone()).await;
     assert_eq!(newer["status"], "succeeded", "{newer:#}");
-    let listed = deliverables().await;
+    let listed: Vec<Value> = deliverables()
+        .await
+        .into_iter()
+        .filter(|d| d["name"] == name.as_str() || d["name"] == report_name.as_str())
+        .collect();
     assert_eq!(listed.len(), 2);
     assert!(
         listed.iter().all(|d| d["run_id"] == newer["id"]),
@@ -637,7 +650,8 @@ async fn published_deliverables_overwrite_and_notifications() {
     );
     assert_eq!(listed[0]["order_line_id"], second.as_str());
     assert_eq!(listed[0]["artifact_id"], still_of(&newer).as_str());
-    assert_eq!(outbox().await["total"], 2);
+    assert_eq!(deliverables().await.len(), 4);
+    assert_eq!(outbox().await["total"], 3);
 
     // Another output type of the same product publishes under its own names, overwrite off:
     // the GIF and one PNG per frame, beside the still's.
@@ -649,7 +663,7 @@ async fn published_deliverables_overwrite_and_notifications() {
         "overrides": small_turntable}),
     )
     .await;
-    let tt_run = dispatch(tt_line).await;
+    let tt_run = dispatch(tt_line.clone()).await;
     assert_eq!(tt_run["status"], "succeeded", "{tt_run:#}");
     let mut names: Vec<String> = deliverables()
         .await
@@ -657,20 +671,21 @@ async fn published_deliverables_overwrite_and_notifications() {
         .filter_map(|d| d["name"].as_str().map(str::to_owned))
         .collect();
     names.sort();
-    let tt = |suffix: &str| format!("{product_id}_Turntable_36_frames{suffix}");
-    assert_eq!(
-        names,
-        [
-            name.clone(),
-            report_name.clone(),
-            tt(".gif"),
-            tt("_000.png"),
-            tt("_001.png"),
-            tt("_002.png"),
-            tt("_materials.json"),
-        ]
-    );
-    assert_eq!(outbox().await["total"], 3);
+    let tt = |suffix: &str| format!("{product_id}_Turntable_36_frames_{tt_line}{suffix}");
+    let mut expected = vec![
+        name.clone(),
+        report_name.clone(),
+        format!("{product_id}_Still_2048_white_{first}.png"),
+        format!("{product_id}_Still_2048_white_{first}_materials.json"),
+        tt(".gif"),
+        tt("_000.png"),
+        tt("_001.png"),
+        tt("_002.png"),
+        tt("_materials.json"),
+    ];
+    expected.sort();
+    assert_eq!(names, expected);
+    assert_eq!(outbox().await["total"], 4);
 
     // The outbox: debugger (or admin) reads it and marks what was sent.
     error_of(
@@ -691,13 +706,13 @@ async fn published_deliverables_overwrite_and_notifications() {
     )
     .await;
     assert_eq!(sent["delivered"], true);
-    assert_eq!(outbox().await["total"], 2);
+    assert_eq!(outbox().await["total"], 3);
     let all = json_of(
         app.get("/api/notifications", &app.admin).await,
         StatusCode::OK,
     )
     .await;
-    assert_eq!(all["total"], 3);
+    assert_eq!(all["total"], 4);
     error_of(
         app.get("/api/products/nope/deliverables", &app.author)
             .await,
@@ -705,4 +720,193 @@ async fn published_deliverables_overwrite_and_notifications() {
         "not_found",
     )
     .await;
+}
+
+/// The seeded legacy "Turntable 36 frames" renders for every order line of a product: the
+/// default names carry the order line, so a second line's publish never meets the first's
+/// names (`deliverable_exists` before), and a re-run of the first line replaces its own.
+#[tokio::test]
+async fn legacy_turntable_renders_again_for_other_order_lines() {
+    let app = spawn_app_production().await;
+    let product_id = product(&app, "gltf/Box.glb").await;
+    let turntable = output_type(&app, "Turntable 36 frames").await;
+    let small = json!({"render.turntable.frame_count": 2,
+        "render.turntable.width": 32, "render.turntable.height": 32});
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let line = json_of(
+            app.post(
+                "/api/order-lines",
+                &app.author,
+                &json!({"product_id": product_id, "output_type_id": turntable,
+                        "overrides": small}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        lines.push(line["id"].as_str().expect("id").to_owned());
+    }
+    let mut runs = Vec::new();
+    for line in [&lines[0], &lines[1], &lines[0]] {
+        let d = json_of(
+            app.post(
+                &format!("/api/order-lines/{line}/dispatch"),
+                &app.debugger,
+                &json!({}),
+            )
+            .await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        let run = finished(&app, d["run_id"].as_str().expect("run id")).await;
+        assert_eq!(run["mode"], "legacy", "{run:#}");
+        assert_eq!(run["status"], "succeeded", "line {line}: {run:#}");
+        runs.push(run);
+    }
+    let listed = json_of(
+        app.get(
+            &format!("/api/products/{product_id}/deliverables"),
+            &app.author,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let listed = listed["deliverables"].as_array().expect("deliverables");
+    // Per line: the GIF, two PNG frames and the material report.
+    for (line, run) in [(&lines[0], &runs[2]), (&lines[1], &runs[1])] {
+        let own: Vec<&Value> = listed
+            .iter()
+            .filter(|d| d["order_line_id"] == line.as_str())
+            .collect();
+        assert_eq!(own.len(), 4, "{listed:#?}");
+        assert!(own.iter().all(|d| d["run_id"] == run["id"]), "{own:#?}");
+        assert!(
+            own.iter()
+                .any(|d| d["name"]
+                    == format!("{product_id}_Turntable_36_frames_{line}.gif").as_str()),
+            "{own:#?}"
+        );
+    }
+    assert_eq!(listed.len(), 8, "{listed:#?}");
+}
+
+/// The viewer's "Render preview still" (`POST /api/workflows/{id}/preview`): the seeded
+/// order_line starter renders the product twice (the second would have met the first's
+/// deliverable names), each run recorded as a preview that is not authoritative; its still is
+/// served, and the product has no deliverable and the outbox no notification afterwards.
+#[tokio::test]
+async fn previews_render_without_publishing_or_notifying() {
+    let app = spawn_app_production().await;
+    let product_id = product(&app, "gltf/Box.glb").await;
+    let workflow_of = |family: &'static str| {
+        let app = &app;
+        async move {
+            let list = json_of(
+                app.get(&format!("/api/workflows?family={family}"), &app.author)
+                    .await,
+                StatusCode::OK,
+            )
+            .await;
+            list[0]["id"].as_str().expect("seeded starter").to_owned()
+        }
+    };
+    let starter = workflow_of("order_line").await;
+    let body = json!({
+        "inputs": {"product_id": product_id, "order_line_id": "viewer-preview"},
+        "overrides": {"render.still.width": 48, "render.still.height": 48,
+                      "material.resolve.missing_policy": "placeholder"}});
+    let url = format!("/api/workflows/{starter}/preview");
+    for _ in 0..2 {
+        let started = json_of(
+            app.post(&url, &app.debugger, &body).await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        assert_eq!(started["runs"][0]["authoritative"], false, "{started:#}");
+        let run = finished(&app, started["run_id"].as_str().expect("run id")).await;
+        assert_eq!(run["status"], "succeeded", "{run:#}");
+        assert_eq!(
+            (&run["trigger"], &run["mode"], &run["authoritative"]),
+            (&json!("preview"), &json!("graph"), &json!(false))
+        );
+        assert_eq!(run["deliverables"], json!([]), "{run:#}");
+        // The publish step ran and says why it recorded nothing.
+        let publish = run["nodes"]
+            .as_array()
+            .expect("nodes")
+            .iter()
+            .find(|n| n["node_type"] == "output.publish")
+            .expect("publish node");
+        assert_eq!(publish["status"], "succeeded");
+        assert!(
+            publish["logs"]
+                .as_array()
+                .expect("logs")
+                .iter()
+                .any(|l| l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("preview run"))),
+            "{publish:#}"
+        );
+        let still = run["artifacts"]
+            .as_array()
+            .expect("artifacts")
+            .iter()
+            .find(|a| a["role"] == "still")
+            .and_then(|a| a["id"].as_str())
+            .unwrap_or_else(|| panic!("a still: {run:#}"))
+            .to_owned();
+        let png = app
+            .get(&format!("/api/artifacts/{still}"), &app.debugger)
+            .await;
+        assert_eq!(png.status(), StatusCode::OK);
+        assert_eq!(png.headers()["content-type"], "image/png");
+        let bytes = png.bytes().await.expect("png bytes");
+        assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    }
+    let delivered = json_of(
+        app.get(
+            &format!("/api/products/{product_id}/deliverables"),
+            &app.author,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(delivered["deliverables"], json!([]), "{delivered:#}");
+    let outbox = json_of(
+        app.get("/api/notifications", &app.admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(outbox["total"], 0, "{outbox:#}");
+
+    // Who may not dispatch may not preview; a cad_file workflow (its cad.publish writes the
+    // product's processing results) is refused before anything runs.
+    error_of(
+        app.post(&url, &app.author, &body).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let cad = workflow_of("cad_file").await;
+    let refused = error_of(
+        app.post(
+            &format!("/api/workflows/{cad}/preview"),
+            &app.debugger,
+            &json!({}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "preview_unsupported",
+    )
+    .await;
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cad_file")),
+        "{refused:#}"
+    );
 }

@@ -322,6 +322,26 @@ async fn a_restart_marks_interrupted_runs_failed_and_runs_queued_ones() {
         .mark_run_started(&interrupted.id, 1)
         .await
         .expect("started");
+    // It was rendering when the process died; publishing had not started.
+    let node_run = |id: &str, node_type: &str, status: &str| {
+        serde_json::from_value::<workflow_engine::runtime::NodeRun>(json!({
+            "node_id": id, "node_type": node_type, "module_key": node_type,
+            "status": status, "queued_at": 1, "started_at": null, "finished_at": null,
+            "params": {}, "outputs": {}, "artifacts": [], "logs": [], "error": null}))
+        .expect("node run")
+    };
+    for (position, n) in [
+        node_run("order.render_still", "render.still", "running"),
+        node_run("order.publish", "output.publish", "pending"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        store
+            .save_node_run(&interrupted.id, position as i64, n)
+            .await
+            .expect("node run saved");
+    }
     let queued = store.create_run(&new_run(), true).await.expect("run");
     drop(store);
 
@@ -339,6 +359,37 @@ async fn a_restart_marks_interrupted_runs_failed_and_runs_queued_ones() {
         .await
         .expect("stream");
     assert!(text.contains("interrupted"), "{text}");
+    // The node that was running gets its own failed node_status event (and the pending one
+    // its cancelled one), before the run's final status.
+    let store = workflow_server::app::open_store(&url).await.expect("store");
+    let events = store.list_events(&interrupted.id, 0).await.expect("events");
+    let kinds: Vec<(&str, Value, Value)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.kind.as_str(),
+                e.payload["node"]["node_id"].clone(),
+                e.payload["node"]["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("node_status", json!("order.render_still"), json!("failed")),
+            ("node_status", json!("order.publish"), json!("cancelled")),
+            ("run_status", Value::Null, Value::Null),
+        ],
+        "{events:#?}"
+    );
+    let failed = &events[0].payload["node"];
+    assert_eq!(failed["error"]["code"], "interrupted", "{failed:#}");
+    assert!(failed["finished_at"].is_i64(), "{failed:#}");
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(events[2].payload["status"], "failed");
+    let rendering = node(&run, "order.render_still");
+    assert_eq!(rendering["status"], "failed", "{run:#}");
+    assert_eq!(rendering["error"]["code"], "interrupted");
     let run = wait_final(&app, &queued.id).await;
     assert_eq!(
         run["status"], "succeeded",

@@ -159,7 +159,7 @@ impl RunStore for SqliteStore {
             .bind(to_json_text(&run.overrides)?)
             .bind(run.graph.as_ref().map(to_json_text).transpose()?)
             .bind(run.output_type.as_ref().map(to_json_text).transpose()?)
-            .bind(mode.authoritative())
+            .bind(mode.authoritative() && !run.preview)
             .bind(&run.linked_run_id)
             .bind(&run.link)
             .bind(&run.rerun_of)
