@@ -159,7 +159,14 @@ fn read_document(
     if require_geometry && !draws_something(&scene) {
         return Err(ImportError::NoGeometry {
             file: String::new(),
-            holds: holdings(document.as_json()),
+            holds: if document.meshes().len() > 0 {
+                format!(
+                    "{}; no mesh with triangles is placed by a node of the scene",
+                    holdings(document.as_json())
+                )
+            } else {
+                holdings(document.as_json())
+            },
         });
     }
     Ok(scene)
@@ -353,6 +360,8 @@ pub(crate) fn accept_required_extensions(doc: &mut serde_json::Value) -> Result<
         } else {
             "; export the file without it"
         };
+        let mut unsupported = unsupported;
+        unsupported.dedup();
         return Err(ImportError::UnsupportedExtension {
             extensions: unsupported,
             hint: hint.into(),
@@ -499,7 +508,7 @@ fn view_slice<'a>(
         return Err(defect(
             format!("{what}/count"),
             format!(
-                "reaches past the end of buffer view {} (needs {needed} bytes from offset {offset}, the view has {})",
+                "points past the end of buffer view {} (needs {needed} bytes from offset {offset}, the view has {})",
                 view.index(),
                 view.length()
             ),

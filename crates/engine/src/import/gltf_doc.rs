@@ -49,8 +49,15 @@ pub(crate) fn split_container(
     if bytes.is_empty() {
         return Err(malformed("file is empty (0 bytes)"));
     }
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        return Err(malformed(
+            "the JSON starts with a byte-order mark, which glTF does not allow",
+        ));
+    }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if first == Some(b'{') {
+    // Anything but the GLB magic that starts like JSON is read as JSON (its parse error
+    // names line and column).
+    if matches!(first, Some(b'{' | b'[' | b'"')) {
         return Ok((bytes.to_vec(), None));
     }
     let n = bytes.len();
@@ -76,7 +83,7 @@ pub(crate) fn split_container(
     let length = u32_at(8) as usize;
     if length > n {
         return Err(malformed(format!(
-            "GLB header length {length} is more than the file's {n} bytes (truncated file)"
+            "GLB header length {length} does not match file size {n} (the file is truncated)"
         )));
     }
     if length < n {

@@ -90,6 +90,13 @@ fn validator_corpus_is_read_judged_and_never_panics() {
                 continue;
             }
         };
+        if std::env::var_os("GLTF_CONFORMANCE_VERBOSE").is_some() {
+            let outcome = match &result {
+                Ok(scene) => format!("accepted, {} warnings {:?}", scene.warnings.len(), scene.warnings),
+                Err(e) => format!("[{}] {e}", e.code()),
+            };
+            eprintln!("{kind} {name}: {outcome}");
+        }
         match (&result, valid) {
             (Ok(scene), _) if !draws(scene) => {
                 failures.push(format!("{name}: accepted without geometry"));
