@@ -35,7 +35,9 @@ pub fn import_gltf_file_as(path: &Path, shown: &str) -> Result<Scene, ImportErro
     })?;
     let named = |e: ImportError| match e {
         ImportError::MalformedGltf(m) => ImportError::MalformedGltf(format!("{shown}: {m}")),
-        ImportError::GltfDefect { pointer, problem, .. } => ImportError::GltfDefect {
+        ImportError::GltfDefect {
+            pointer, problem, ..
+        } => ImportError::GltfDefect {
             file: shown.to_owned(),
             pointer,
             problem,
@@ -273,7 +275,9 @@ fn node_warnings(document: &gltf::Document) -> Vec<String> {
         let pointer = format!("/nodes/{}", node.index());
         let Some(mesh) = node.mesh() else {
             if node.skin().is_some() {
-                out.push(format!("glTF {pointer}/skin is set on a node without a mesh; ignored"));
+                out.push(format!(
+                    "glTF {pointer}/skin is set on a node without a mesh; ignored"
+                ));
             }
             continue;
         };
@@ -311,7 +315,9 @@ fn read_uri(uri: &str, pointer: &str, base: Option<&Path>) -> Result<Option<Vec<
             let Some((_, payload)) = rest.split_once(',') else {
                 return Err(defect(pointer, "data URI has no `,` before its data"));
             };
-            return Ok(Some(urlencoding::decode_binary(payload.as_bytes()).into_owned()));
+            return Ok(Some(
+                urlencoding::decode_binary(payload.as_bytes()).into_owned(),
+            ));
         };
         use base64::Engine as _;
         return base64::engine::general_purpose::STANDARD
@@ -371,7 +377,6 @@ pub(crate) fn accept_required_extensions(doc: &mut serde_json::Value) -> Result<
     required.retain(|v| !v.as_str().is_some_and(decoded));
     Ok(required.len() != before)
 }
-
 
 fn component_size(t: DataType) -> usize {
     match t {
@@ -438,10 +443,7 @@ fn read_indices(accessor: &gltf::Accessor, buffers: &[Vec<u8>]) -> Result<Vec<u3
     if accessor.dimensions() != Dimensions::Scalar
         || !matches!(t, DataType::U8 | DataType::U16 | DataType::U32)
     {
-        return Err(defect(
-            what,
-            "indices must be unsigned integer scalars",
-        ));
+        return Err(defect(what, "indices must be unsigned integer scalars"));
     }
     if accessor.sparse().is_some() || accessor.view().is_none() {
         // Rare for indices: the general reader handles sparse/zero data (exact below 2^24).
@@ -478,7 +480,12 @@ fn span(count: usize, stride: usize, elem: usize, what: &str) -> Result<usize, I
     stride
         .checked_mul(count - 1)
         .and_then(|n| n.checked_add(elem))
-        .ok_or_else(|| defect(format!("{what}/count"), format!("count {count} is too large")))
+        .ok_or_else(|| {
+            defect(
+                format!("{what}/count"),
+                format!("count {count} is too large"),
+            )
+        })
 }
 
 /// Bytes `[start, start + needed)` of a buffer view, checked against view and buffer.
@@ -656,10 +663,16 @@ fn convert_mesh(
         };
         let positions = read_vec::<3>(&pos_acc, buffers)?;
         // A NaN/Inf position would poison bounds, framing and normals: the result is wrong.
-        if let Some(i) = positions.iter().position(|p| p.iter().any(|c| !c.is_finite())) {
+        if let Some(i) = positions
+            .iter()
+            .position(|p| p.iter().any(|c| !c.is_finite()))
+        {
             return Err(defect(
                 format!("/accessors/{}", pos_acc.index()),
-                format!("POSITION of {where_}: vertex {i} is not finite ({:?})", positions[i]),
+                format!(
+                    "POSITION of {where_}: vertex {i} is not finite ({:?})",
+                    positions[i]
+                ),
             ));
         }
         let vcount = positions.len();
@@ -758,9 +771,10 @@ fn convert_material(
         .and_then(|i| root.materials.get(i))
         .cloned()
         .unwrap_or_default();
-    let pointer = m
-        .index()
-        .map_or_else(|| "the default material".to_owned(), |i| format!("/materials/{i}"));
+    let pointer = m.index().map_or_else(
+        || "the default material".to_owned(),
+        |i| format!("/materials/{i}"),
+    );
     let pbr = &json.pbr_metallic_roughness;
     let base_color_texture = pbr.base_color_texture.as_ref().and_then(|info| {
         let source = root
@@ -986,7 +1000,9 @@ fn node_local(node: &gltf::Node, warnings: &mut Vec<String>) -> Result<Mat4, Imp
             if !affine {
                 return Err(defect(
                     format!("{pointer}/matrix"),
-                    format!("is not an affine transform (bottom row {bottom:?}, expected [0, 0, 0, 1])"),
+                    format!(
+                        "is not an affine transform (bottom row {bottom:?}, expected [0, 0, 0, 1])"
+                    ),
                 ));
             }
             Ok(Mat4::from(matrix))

@@ -229,7 +229,9 @@ fn normalise(doc: &mut Value) {
 fn stand_in(kind: &str) -> Option<Value> {
     Some(match kind {
         "materials" | "samplers" | "images" | "textures" => serde_json::json!({}),
-        "cameras" => serde_json::json!({"type": "perspective", "perspective": {"yfov": 1.0, "znear": 0.1}}),
+        "cameras" => {
+            serde_json::json!({"type": "perspective", "perspective": {"yfov": 1.0, "znear": 0.1}})
+        }
         "skins" => serde_json::json!({"joints": []}),
         _ => return None,
     })
@@ -496,7 +498,12 @@ impl Used {
 
 fn shorten_list(items: &[String]) -> String {
     const SHOWN: usize = 5;
-    let mut s = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let mut s = items
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if items.len() > SHOWN {
         s.push_str(&format!(", … {} more", items.len() - SHOWN));
     }
@@ -522,7 +529,8 @@ mod tests {
 
     #[test]
     fn integral_floats_and_sceneless_nodes_are_normalised() {
-        let mut doc = serde_json::json!({"scenes": [{}], "accessors": [{"count": 3.0, "max": [1.5]}]});
+        let mut doc =
+            serde_json::json!({"scenes": [{}], "accessors": [{"count": 3.0, "max": [1.5]}]});
         normalise(&mut doc);
         assert_eq!(doc["accessors"][0]["count"], serde_json::json!(3));
         assert_eq!(doc["accessors"][0]["max"][0], serde_json::json!(1.5));

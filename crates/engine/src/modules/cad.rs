@@ -110,14 +110,13 @@ impl Module for CadImport {
         let mut p = import_params(&reader(ctx, params)?).map_err(param_error)?;
         let file = inputs.require_as::<CadFileValue>("cad_file")?;
         p.source_unit = file.source_unit;
-        let scene = crate::import::import_file_as(&file.path, &file.shown, &p)
-            .map_err(|e| {
-                let mut details = json!({"file": file.shown});
-                if let Some(pointer) = e.pointer() {
-                    details["pointer"] = json!(pointer);
-                }
-                engine_error(e.code(), &e).with_details(details)
-            })?;
+        let scene = crate::import::import_file_as(&file.path, &file.shown, &p).map_err(|e| {
+            let mut details = json!({"file": file.shown});
+            if let Some(pointer) = e.pointer() {
+                details["pointer"] = json!(pointer);
+            }
+            engine_error(e.code(), &e).with_details(details)
+        })?;
         let summary = json!({"nodes": scene.nodes.len(), "meshes": scene.meshes.len()});
         ctx.log(format!("imported {summary}"));
         for w in &scene.warnings {

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::common;
 use workflow_engine::import::gltf::{import_gltf_slice, PANIC_MESSAGE};
-use workflow_engine::{import_file, ImportError, ImportParams, Scene};
+use workflow_engine::{import_file, import_file_as, ImportError, ImportParams, Scene};
 
 /// Extensions the spec makes optional to support, which a valid file may require; such a
 /// file may be refused as `unsupported_gltf_extension` (listed in crates/engine/README.md).
@@ -80,7 +80,11 @@ fn validator_corpus_is_read_judged_and_never_panics() {
     let mut tally: BTreeMap<String, usize> = BTreeMap::new();
     let mut count = |key: String| *tally.entry(key).or_default() += 1;
     for file in &files {
-        let name = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+        let name = file
+            .strip_prefix(&root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
         let valid = validator_errors(file) == 0;
         let kind = if valid { "valid" } else { "invalid" };
         let result = match import_unpanicked(file) {
@@ -92,7 +96,11 @@ fn validator_corpus_is_read_judged_and_never_panics() {
         };
         if std::env::var_os("GLTF_CONFORMANCE_VERBOSE").is_some() {
             let outcome = match &result {
-                Ok(scene) => format!("accepted, {} warnings {:?}", scene.warnings.len(), scene.warnings),
+                Ok(scene) => format!(
+                    "accepted, {} warnings {:?}",
+                    scene.warnings.len(),
+                    scene.warnings
+                ),
                 Err(e) => format!("[{}] {e}", e.code()),
             };
             eprintln!("{kind} {name}: {outcome}");
@@ -118,9 +126,12 @@ fn validator_corpus_is_read_judged_and_never_panics() {
             }
             (Err(e), true) => {
                 let optional = e.code() == "unsupported_gltf_extension"
-                    && OPTIONAL_EXTENSIONS.iter().any(|x| e.to_string().contains(x));
+                    && OPTIONAL_EXTENSIONS
+                        .iter()
+                        .any(|x| e.to_string().contains(x));
                 // Security over conformance: a URI with a scheme (http:) is never fetched.
-                let remote = e.code() == "external_reference_refused" && e.to_string().contains("://");
+                let remote =
+                    e.code() == "external_reference_refused" && e.to_string().contains("://");
                 if e.code() == "no_geometry" || optional || remote {
                     count(format!("{kind}: refused {}", e.code()));
                 } else {
@@ -160,11 +171,16 @@ fn malformed_fixtures_are_refused_without_panic() {
     let dir = common::fixtures().join("gltf/malformed");
     let mut files = Vec::new();
     corpus_files(&dir, &mut files);
-    assert!(!files.is_empty(), "no malformed fixtures in {}", dir.display());
+    assert!(
+        !files.is_empty(),
+        "no malformed fixtures in {}",
+        dir.display()
+    );
     for file in files {
-        let result = import_unpanicked(&file)
-            .unwrap_or_else(|p| panic!("{}: {p}", file.display()));
-        let err = result.err().unwrap_or_else(|| panic!("{} accepted", file.display()));
+        let result = import_unpanicked(&file).unwrap_or_else(|p| panic!("{}: {p}", file.display()));
+        let err = result
+            .err()
+            .unwrap_or_else(|| panic!("{} accepted", file.display()));
         assert_eq!(err.code(), "malformed_gltf", "{}: {err}", file.display());
     }
 }
@@ -255,9 +271,14 @@ fn join_glb(json: &str, bin: &[u8]) -> Vec<u8> {
 fn mutated_fixtures_never_panic() {
     let started = Instant::now();
     let mut cases = 0;
-    for (seed, name) in ["Box.glb", "BoxTextured.glb", "SimpleInstancing.glb", "NegativeScaleTest.glb"]
-        .into_iter()
-        .enumerate()
+    for (seed, name) in [
+        "Box.glb",
+        "BoxTextured.glb",
+        "SimpleInstancing.glb",
+        "NegativeScaleTest.glb",
+    ]
+    .into_iter()
+    .enumerate()
     {
         let bytes = std::fs::read(common::gltf(name)).expect("fixture");
         let (json, bin) = split_glb(&bytes);
@@ -279,8 +300,13 @@ fn mutated_fixtures_never_panic() {
             let mut poisoned = bin.clone();
             if poisoned.len() >= 4 {
                 let at = rng.below(poisoned.len() / 4) * 4;
-                let value = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY, f32::MAX, -1.0e30]
-                    [rng.below(5)];
+                let value = [
+                    f32::NAN,
+                    f32::INFINITY,
+                    f32::NEG_INFINITY,
+                    f32::MAX,
+                    -1.0e30,
+                ][rng.below(5)];
                 poisoned[at..at + 4].copy_from_slice(&value.to_le_bytes());
                 variants.push(join_glb(&json, &poisoned));
             }
@@ -302,4 +328,150 @@ fn mutated_fixtures_never_panic() {
         "{cases} mutated GLBs in {:.2} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Box.glb with its JSON changed by `edit`, and (optionally) its positions poisoned.
+fn box_variant(edit: impl FnOnce(&mut serde_json::Value), poison: Option<f32>) -> Vec<u8> {
+    let bytes = std::fs::read(common::gltf("Box.glb")).expect("Box.glb");
+    let (json, mut bin) = split_glb(&bytes);
+    let mut doc: serde_json::Value = serde_json::from_str(json.trim_end()).expect("json");
+    edit(&mut doc);
+    if let Some(value) = poison {
+        // POSITION is accessor 2 at byte 288 of view 1 (offset 0): its first x.
+        bin[288..292].copy_from_slice(&value.to_le_bytes());
+    }
+    join_glb(&serde_json::to_string(&doc).expect("json"), &bin)
+}
+
+fn import_variant(bytes: &[u8]) -> Result<Scene, ImportError> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("variant.glb");
+    std::fs::write(&path, bytes).expect("write");
+    // Named as an upload is: messages show this name, never the folder.
+    import_file_as(&path, "variant.glb", &ImportParams::default())
+}
+
+/// What the gltf crate refused although the spec allows it now reads: integers written as
+/// `1.0`, padding after the GLB's declared length, an unused accessor without a buffer view.
+#[test]
+fn spec_allowed_forms_are_read() {
+    let mut bytes = box_variant(
+        |doc| {
+            doc["accessors"][0]["count"] = serde_json::json!(36.0);
+            doc["meshes"][0]["primitives"][0]["indices"] = serde_json::json!(0.0);
+            doc["accessors"]
+                .as_array_mut()
+                .expect("accessors")
+                .push(serde_json::json!({"componentType": 5126, "count": 2, "type": "VEC3"}));
+        },
+        None,
+    );
+    bytes.extend([0, 0, 0, 0]);
+    let scene = import_variant(&bytes).expect("spec-allowed forms import");
+    assert_eq!(scene.drawn_triangle_count(), 12);
+    assert!(
+        scene
+            .warnings
+            .iter()
+            .any(|w| w.contains("after the declared length")),
+        "{:?}",
+        scene.warnings
+    );
+}
+
+/// Defects that make the result wrong are refused with the JSON pointer of the culprit.
+#[test]
+fn result_changing_defects_name_their_pointer() {
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        (
+            "NaN position",
+            box_variant(|_| {}, Some(f32::NAN)),
+            "/accessors/2",
+        ),
+        (
+            "infinite position",
+            box_variant(|_| {}, Some(f32::INFINITY)),
+            "/accessors/2",
+        ),
+        (
+            "projective matrix",
+            box_variant(
+                |doc| doc["nodes"][0]["matrix"][3] = serde_json::json!(1.0),
+                None,
+            ),
+            "/nodes/0/matrix",
+        ),
+        (
+            "index out of range",
+            box_variant(
+                |doc| doc["accessors"][2]["count"] = serde_json::json!(20),
+                None,
+            ),
+            "/accessors/0",
+        ),
+    ];
+    for (what, bytes, pointer) in cases {
+        let err = import_variant(&bytes).expect_err(what);
+        assert_eq!(err.code(), "malformed_gltf", "{what}: {err}");
+        assert_eq!(err.pointer(), Some(pointer), "{what}: {err}");
+        assert!(err.to_string().contains(pointer), "{what}: {err}");
+    }
+}
+
+/// Defects that do not change the result are accepted with a warning naming them: an
+/// unused accessor of an unknown type, a material's unknown alpha mode, an image without a
+/// MIME type (the gltf crate unwrapped it), a non-unit rotation.
+#[test]
+fn harmless_defects_are_warnings() {
+    let bytes = box_variant(
+        |doc| {
+            doc["accessors"]
+                .as_array_mut()
+                .expect("accessors")
+                .push(serde_json::json!({"bufferView": 1, "componentType": 5126, "count": 1, "type": "VEC7"}));
+            doc["materials"][0]["alphaMode"] = serde_json::json!("SOMETIMES");
+            doc["images"] = serde_json::json!([{"bufferView": 0}]);
+            doc["nodes"][1]["rotation"] = serde_json::json!([0.0, 0.0, 0.0, 2.0]);
+        },
+        None,
+    );
+    let scene = import_variant(&bytes).expect("accepted");
+    assert_eq!(scene.drawn_triangle_count(), 12);
+    for needle in [
+        "/accessors/3/type",
+        "/materials/0/alphaMode",
+        "/images/0",
+        "/nodes/1/rotation",
+    ] {
+        assert!(
+            scene.warnings.iter().any(|w| w.contains(needle)),
+            "{needle} not warned: {:?}",
+            scene.warnings
+        );
+    }
+}
+
+/// A file without geometry is `no_geometry`, naming what it holds; never an empty product.
+#[test]
+fn files_without_geometry_are_refused_as_such() {
+    let cases = [
+        (
+            box_variant(|doc| doc["scenes"] = serde_json::json!([{}]), None),
+            "1 mesh",
+        ),
+        (
+            box_variant(
+                |doc| doc["meshes"][0]["primitives"][0]["mode"] = serde_json::json!(1),
+                None,
+            ),
+            "2 nodes",
+        ),
+    ];
+    for (bytes, needle) in cases {
+        let err = import_variant(&bytes).expect_err("no geometry");
+        assert_eq!(err.code(), "no_geometry", "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+        assert!(err.to_string().starts_with("variant.glb: "), "{err}");
+        assert!(!err.to_string().contains("/tmp"), "no server path: {err}");
+    }
 }
