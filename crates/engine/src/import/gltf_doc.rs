@@ -157,7 +157,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, ImportError> {
     normalise(&mut doc);
     check_accessor_refs(&doc)?;
     super::gltf::accept_required_extensions(&mut doc)?;
+    let input = doc.clone();
     let root = deserialize_root(doc, &mut warnings)?;
+    warnings.extend(unknown_properties(&input, &written_back(&root)));
     let used = Used::of(&root);
     let mut findings = Vec::new();
     root.validate(&root, gltf::json::Path::new, &mut |path, error| {
@@ -222,6 +224,171 @@ fn normalise(doc: &mut Value) {
                 .or_insert_with(|| Value::Array(Vec::new()));
         }
     }
+}
+
+/// Property names of glTF 2.0 core objects the reader may leave out when it writes a value
+/// back (defaults, and objects it replaced): never reported as unknown.
+const CORE_PROPERTIES: &[&str] = &[
+    "alphaCutoff",
+    "alphaMode",
+    "asset",
+    "attributes",
+    "baseColorFactor",
+    "baseColorTexture",
+    "buffer",
+    "bufferView",
+    "buffers",
+    "bufferViews",
+    "byteLength",
+    "byteOffset",
+    "byteStride",
+    "camera",
+    "cameras",
+    "channels",
+    "children",
+    "componentType",
+    "copyright",
+    "count",
+    "doubleSided",
+    "emissiveFactor",
+    "emissiveTexture",
+    "extensions",
+    "extensionsRequired",
+    "extensionsUsed",
+    "extras",
+    "generator",
+    "images",
+    "index",
+    "indices",
+    "input",
+    "interpolation",
+    "inverseBindMatrices",
+    "joints",
+    "magFilter",
+    "material",
+    "materials",
+    "matrix",
+    "max",
+    "mesh",
+    "meshes",
+    "metallicFactor",
+    "metallicRoughnessTexture",
+    "mimeType",
+    "min",
+    "minFilter",
+    "minVersion",
+    "mode",
+    "name",
+    "node",
+    "nodes",
+    "normalTexture",
+    "normalized",
+    "occlusionTexture",
+    "orthographic",
+    "output",
+    "path",
+    "pbrMetallicRoughness",
+    "perspective",
+    "primitives",
+    "rotation",
+    "roughnessFactor",
+    "sampler",
+    "samplers",
+    "scale",
+    "scene",
+    "scenes",
+    "skeleton",
+    "skin",
+    "skins",
+    "source",
+    "sparse",
+    "strength",
+    "target",
+    "targets",
+    "texCoord",
+    "textures",
+    "translation",
+    "type",
+    "uri",
+    "values",
+    "version",
+    "weights",
+    "wrapS",
+    "wrapT",
+    "xmag",
+    "ymag",
+    "yfov",
+    "zfar",
+    "znear",
+    "aspectRatio",
+    "accessors",
+    "animations",
+];
+
+/// The document as the reader understood it, object by object (one that cannot be written
+/// back, e.g. holding a value outside the spec, is `null` and not compared).
+fn written_back(root: &gltf::json::Root) -> Value {
+    fn each<T: serde::Serialize>(items: &[T]) -> Value {
+        Value::Array(
+            items
+                .iter()
+                .map(|item| serde_json::to_value(item).unwrap_or(Value::Null))
+                .collect(),
+        )
+    }
+    serde_json::json!({
+        "asset": serde_json::to_value(&root.asset).unwrap_or(Value::Null),
+        "accessors": each(&root.accessors),
+        "buffers": each(&root.buffers),
+        "bufferViews": each(&root.buffer_views),
+        "cameras": each(&root.cameras),
+        "images": each(&root.images),
+        "materials": each(&root.materials),
+        "meshes": each(&root.meshes),
+        "nodes": each(&root.nodes),
+        "samplers": each(&root.samplers),
+        "scenes": each(&root.scenes),
+        "skins": each(&root.skins),
+        "textures": each(&root.textures),
+    })
+}
+
+/// Properties of the input the reader did not keep and the spec does not define (the
+/// validator's UNEXPECTED_PROPERTY warning): one warning listing their pointers.
+fn unknown_properties(input: &Value, read: &Value) -> Vec<String> {
+    fn walk(input: &Value, read: &Value, at: &str, out: &mut Vec<String>) {
+        match (input, read) {
+            (Value::Object(i), Value::Object(r)) => {
+                for (key, value) in i {
+                    let here = format!("{at}/{}", escape(key));
+                    match r.get(key) {
+                        // Free-form by the spec.
+                        _ if key == "extensions" || key == "extras" => {}
+                        Some(kept) => walk(value, kept, &here, out),
+                        None if !CORE_PROPERTIES.contains(&key.as_str()) => out.push(here),
+                        None => {}
+                    }
+                }
+            }
+            (Value::Array(i), Value::Array(r)) => {
+                for (k, (a, b)) in i.iter().zip(r).enumerate() {
+                    walk(a, b, &format!("{at}/{k}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(input, read, "", &mut found);
+    if found.is_empty() {
+        return Vec::new();
+    }
+    vec![format!(
+        "glTF: {} propert{} the spec does not define, ignored ({})",
+        found.len(),
+        if found.len() == 1 { "y" } else { "ies" },
+        shorten_list(&found)
+    )]
 }
 
 /// A stand-in for an object of a kind that never changes the imported geometry, when the
@@ -535,6 +702,22 @@ mod tests {
         assert_eq!(doc["accessors"][0]["count"], serde_json::json!(3));
         assert_eq!(doc["accessors"][0]["max"][0], serde_json::json!(1.5));
         assert_eq!(doc["scenes"][0]["nodes"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn unknown_properties_are_listed_by_pointer() {
+        let input = serde_json::json!({
+            "asset": {"version": "2.0", "customAsset": 1},
+            "nodes": [{"name": "a", "extras": {"anything": 1}, "note": "x"}],
+            "custom": true
+        });
+        let read = serde_json::json!({"asset": {"version": "2.0"}, "nodes": [{"name": "a"}]});
+        let warnings = unknown_properties(&input, &read);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        for pointer in ["/asset/customAsset", "/nodes/0/note", "/custom"] {
+            assert!(warnings[0].contains(pointer), "{pointer}: {warnings:?}");
+        }
+        assert!(!warnings[0].contains("anything"), "{warnings:?}");
     }
 
     #[test]

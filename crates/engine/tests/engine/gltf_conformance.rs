@@ -436,6 +436,7 @@ fn harmless_defects_are_warnings() {
             doc["materials"][0]["alphaMode"] = serde_json::json!("SOMETIMES");
             doc["images"] = serde_json::json!([{"bufferView": 0}]);
             doc["nodes"][1]["rotation"] = serde_json::json!([0.0, 0.0, 0.0, 2.0]);
+            doc["nodes"][1]["vendorNote"] = serde_json::json!("not in the spec");
         },
         None,
     );
@@ -446,6 +447,7 @@ fn harmless_defects_are_warnings() {
         "/materials/0/alphaMode",
         "/images/0",
         "/nodes/1/rotation",
+        "/nodes/1/vendorNote",
     ] {
         assert!(
             scene.warnings.iter().any(|w| w.contains(needle)),
@@ -477,5 +479,27 @@ fn files_without_geometry_are_refused_as_such() {
         assert!(err.to_string().contains(needle), "{err}");
         assert!(err.to_string().starts_with("variant.glb: "), "{err}");
         assert!(!err.to_string().contains("/tmp"), "no server path: {err}");
+    }
+}
+
+/// Well-formed files (the shared fixtures, exported by common tools) import without a
+/// single conformance warning: the warnings mean something when they appear.
+#[test]
+fn well_formed_fixtures_have_no_conformance_warnings() {
+    for name in [
+        "Box.glb",
+        "BoxTextured.glb",
+        "CesiumMilkTruck.glb",
+        "NegativeScaleTest.glb",
+        "SimpleInstancing.glb",
+        "SimpleMeshes/SimpleMeshes.gltf",
+    ] {
+        let scene = common::load(name);
+        let conformance: Vec<&String> = scene
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("glTF") || w.starts_with("GLB"))
+            .collect();
+        assert!(conformance.is_empty(), "{name}: {conformance:?}");
     }
 }
