@@ -139,7 +139,7 @@ fn read_document(
         return Err(ImportError::NoGeometry {
             file: String::new(),
             holds: format!(
-                "{}, but its meshes' vertices are in /buffers/{b}, which has no data (no uri and no GLB binary chunk)",
+                "the file holds {}, but the vertices of its meshes are in /buffers/{b}, which has no data (no uri and no GLB binary chunk)",
                 holdings(document.as_json())
             ),
         });
@@ -161,14 +161,10 @@ fn read_document(
     if require_geometry && !draws_something(&scene) {
         return Err(ImportError::NoGeometry {
             file: String::new(),
-            holds: if document.meshes().len() > 0 {
-                format!(
-                    "{}; no mesh with triangles is placed by a node of the scene",
-                    holdings(document.as_json())
-                )
-            } else {
+            holds: format!(
+                "the file holds {}, and no node of its scene places a mesh with triangles",
                 holdings(document.as_json())
-            },
+            ),
         });
     }
     Ok(scene)
@@ -270,31 +266,40 @@ fn dataless_geometry(
 /// Node defects that do not change the imported geometry (skins and morph weights are not
 /// imported), as the validator reports them.
 fn node_warnings(document: &gltf::Document) -> Vec<String> {
+    // From the JSON: a node outside the scene was not validated, and the crate's
+    // `Node::mesh`/`Node::skin` unwrap their indices.
+    let root = document.as_json();
     let mut out = Vec::new();
-    for node in document.nodes() {
-        let pointer = format!("/nodes/{}", node.index());
-        let Some(mesh) = node.mesh() else {
-            if node.skin().is_some() {
+    for (n, node) in root.nodes.iter().enumerate() {
+        let pointer = format!("/nodes/{n}");
+        let has_skin = node.skin.is_some();
+        let Some((m, mesh)) = node
+            .mesh
+            .and_then(|m| Some((m.value(), root.meshes.get(m.value())?)))
+        else {
+            if has_skin {
                 out.push(format!(
                     "glTF {pointer}/skin is set on a node without a mesh; ignored"
                 ));
             }
             continue;
         };
+        let joints = gltf::json::validation::Checked::Valid(gltf::Semantic::Joints(0));
         let skinned = mesh
-            .primitives()
-            .any(|p| p.get(&gltf::Semantic::Joints(0)).is_some());
-        if node.skin().is_some() && !skinned {
+            .primitives
+            .iter()
+            .any(|p| p.attributes.contains_key(&joints));
+        if has_skin && !skinned {
             out.push(format!(
-                "glTF {pointer}/skin is set, but mesh {} has no JOINTS_0; ignored",
-                mesh.index()
+                "glTF {pointer}/skin is set, but mesh {m} has no JOINTS_0; ignored"
             ));
         }
-        if let Some(weights) = node.weights() {
+        if let Some(weights) = &node.weights {
             let targets = mesh
-                .primitives()
-                .next()
-                .map_or(0, |p| p.morph_targets().len());
+                .primitives
+                .first()
+                .and_then(|p| p.targets.as_ref())
+                .map_or(0, Vec::len);
             if weights.len() != targets {
                 out.push(format!(
                     "glTF {pointer}/weights has {} values for {targets} morph targets; ignored",

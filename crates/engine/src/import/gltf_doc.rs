@@ -409,7 +409,8 @@ fn deserialize_root(
     warnings: &mut Vec<String>,
 ) -> Result<gltf::json::Root, ImportError> {
     for _ in 0..MAX_REPLACED {
-        let err = match serde_path_to_error::deserialize::<_, gltf::json::Root>(doc.clone()) {
+        // By reference: no copy of the document per attempt.
+        let err = match serde_path_to_error::deserialize::<_, gltf::json::Root>(&doc) {
             Ok(root) => return Ok(root),
             Err(e) => e,
         };

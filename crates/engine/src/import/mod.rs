@@ -114,7 +114,11 @@ pub enum ImportError {
     MalformedGltf(String),
     /// A defect in an object the import reads (the validator's errors that change the
     /// result), named by its JSON pointer.
-    #[error("malformed glTF: {}{pointer}: {problem}", file_prefix(file))]
+    #[error(
+        "malformed glTF: {}{}: {problem}",
+        file_prefix(file),
+        shown_pointer(pointer)
+    )]
     GltfDefect {
         /// The file as shown to the user (empty for bytes without a name).
         file: String,
@@ -122,8 +126,15 @@ pub enum ImportError {
         pointer: String,
         problem: String,
     },
-    #[error("{}the glTF draws no geometry: no node of its scene places a mesh with triangles (the file holds {holds}); a product needs at least one", file_prefix(file))]
-    NoGeometry { file: String, holds: String },
+    #[error(
+        "{}the glTF draws no geometry: {holds}; a product needs at least one mesh with triangles",
+        file_prefix(file)
+    )]
+    NoGeometry {
+        file: String,
+        /// What the file holds instead, as a clause ("the file holds 2 cameras, and …").
+        holds: String,
+    },
     #[error("glTF too large: {0}")]
     TooLarge(String),
     #[error("the glTF requires {} which this importer cannot decode{hint}", extensions.join(", "))]
@@ -183,6 +194,15 @@ impl ImportError {
             | ImportError::MissingSideFile { pointer, .. } => Some(pointer),
             _ => None,
         }
+    }
+}
+
+/// The empty JSON pointer is the whole document.
+fn shown_pointer(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "the document"
+    } else {
+        pointer
     }
 }
 

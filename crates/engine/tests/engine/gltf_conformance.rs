@@ -437,6 +437,11 @@ fn harmless_defects_are_warnings() {
             doc["images"] = serde_json::json!([{"bufferView": 0}]);
             doc["nodes"][1]["rotation"] = serde_json::json!([0.0, 0.0, 0.0, 2.0]);
             doc["nodes"][1]["vendorNote"] = serde_json::json!("not in the spec");
+            // A node outside the scene naming a mesh that does not exist.
+            doc["nodes"]
+                .as_array_mut()
+                .expect("nodes")
+                .push(serde_json::json!({"mesh": 99, "skin": 7}));
         },
         None,
     );
@@ -448,6 +453,7 @@ fn harmless_defects_are_warnings() {
         "/images/0",
         "/nodes/1/rotation",
         "/nodes/1/vendorNote",
+        "/nodes/2/mesh",
     ] {
         assert!(
             scene.warnings.iter().any(|w| w.contains(needle)),
