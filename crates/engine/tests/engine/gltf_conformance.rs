@@ -501,11 +501,34 @@ fn well_formed_fixtures_have_no_conformance_warnings() {
         "SimpleMeshes/SimpleMeshes.gltf",
     ] {
         let scene = common::load(name);
-        let conformance: Vec<&String> = scene
-            .warnings
-            .iter()
-            .filter(|w| w.starts_with("glTF") || w.starts_with("GLB"))
-            .collect();
-        assert!(conformance.is_empty(), "{name}: {conformance:?}");
+        let conformance = |scene: &Scene| -> Vec<String> {
+            scene
+                .warnings
+                .iter()
+                .filter(|w| w.starts_with("glTF") || w.starts_with("GLB"))
+                .cloned()
+                .collect()
+        };
+        assert!(
+            conformance(&scene).is_empty(),
+            "{name}: {:?}",
+            conformance(&scene)
+        );
+        // Our own export (a product's preview GLB) reads back as cleanly.
+        let manifest =
+            workflow_engine::extract_manifest(&scene, &Default::default()).expect("manifest");
+        let glb = workflow_engine::export_glb::export_glb(
+            &scene,
+            &manifest,
+            &Default::default(),
+            &Default::default(),
+        )
+        .expect("export");
+        let again = import_gltf_slice(&glb, None).expect("re-import");
+        assert!(
+            conformance(&again).is_empty(),
+            "{name} exported: {:?}",
+            conformance(&again)
+        );
     }
 }
