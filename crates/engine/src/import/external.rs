@@ -25,13 +25,19 @@ fn references(document: &gltf::Document) -> Vec<Reference<'_>> {
         }),
         gltf::buffer::Source::Bin => None,
     });
-    let images = document.images().filter_map(|i| match i.source() {
-        gltf::image::Source::Uri { uri, .. } => Some(Reference {
-            pointer: format!("/images/{}/uri", i.index()),
-            uri,
-        }),
-        gltf::image::Source::View { .. } => None,
-    });
+    // From the JSON: the crate's `Image::source` unwraps a MIME type or URI the file may
+    // lack.
+    let images = document
+        .as_json()
+        .images
+        .iter()
+        .enumerate()
+        .filter_map(|(i, image)| {
+            Some(Reference {
+                pointer: format!("/images/{i}/uri"),
+                uri: image.uri.as_deref()?,
+            })
+        });
     buffers.chain(images).collect()
 }
 
@@ -88,6 +94,22 @@ pub fn check_file_references(path: &Path) -> Result<(), ImportError> {
     };
     let document = gltf::Document::from_json_without_validation(root);
     check_references(&document, path.parent())
+}
+
+/// Where `uri` (at `pointer`) points inside `base`, checked as above (`None` for `data:`):
+/// the import reads buffers and images only through this.
+pub(crate) fn resolve_uri(
+    pointer: &str,
+    uri: &str,
+    base: Option<&Path>,
+) -> Result<Option<PathBuf>, ImportError> {
+    resolve(
+        &Reference {
+            pointer: pointer.to_owned(),
+            uri,
+        },
+        base,
+    )
 }
 
 fn shown(uri: &str) -> String {

@@ -1,5 +1,7 @@
-//! glTF 2.0 / GLB import with the `gltf` crate for JSON parsing and validation, and our own
-//! bounds-checked accessor decoding so a malformed file is an error, never a panic or an
+//! glTF 2.0 / GLB import: the container and JSON are read and judged in `gltf_doc.rs` (as
+//! leniently as the spec allows, defects sorted like the Khronos validator's), the `gltf`
+//! crate's document model walks what was found valid, and our own bounds-checked decoding
+//! reads buffers, images and accessors so a malformed file is an error, never a panic or an
 //! absurd allocation.
 
 use std::collections::HashSet;
@@ -9,17 +11,14 @@ use gltf::accessor::{DataType, Dimensions};
 use gltf::mesh::Mode;
 use three_d::{Mat4, Quat, SquareMatrix, Vec3};
 
+use super::gltf_doc::{defect, malformed};
 use super::ImportError;
 use crate::scene::{compute_normals, FileMaterial, Mesh, Node, Primitive, Scene, TextureImage};
 
 /// Refuse accessors with more components than this before allocating (≈ 1 GiB of f32).
 pub const MAX_ACCESSOR_COMPONENTS: usize = 256 * 1024 * 1024;
-/// GLB chunk type of the JSON chunk ("JSON" little-endian).
-const CHUNK_JSON: u32 = 0x4E4F_534A;
-
-fn malformed(msg: impl Into<String>) -> ImportError {
-    ImportError::MalformedGltf(msg.into())
-}
+/// Largest image (pixels) decoded for a texture; a larger one is replaced by white.
+const MAX_TEXTURE_PIXELS: u64 = 64 * 1024 * 1024;
 
 /// Reads a `.gltf` (external or data-URI buffers, resolved relative to the file) or `.glb`.
 pub fn import_gltf_file(path: &Path) -> Result<Scene, ImportError> {
@@ -28,62 +27,315 @@ pub fn import_gltf_file(path: &Path) -> Result<Scene, ImportError> {
 
 /// [`import_gltf_file`], with messages naming the file `shown` (an upload's own name rather
 /// than where the server keeps it). External references resolve inside the file's folder
-/// only (see `external.rs`).
+/// only (see `external.rs`). A file that draws nothing is refused as `no_geometry`.
 pub fn import_gltf_file_as(path: &Path, shown: &str) -> Result<Scene, ImportError> {
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: shown.to_owned(),
         source,
     })?;
-    import_gltf_slice(&bytes, path.parent()).map_err(|e| match e {
+    let named = |e: ImportError| match e {
         ImportError::MalformedGltf(m) => ImportError::MalformedGltf(format!("{shown}: {m}")),
+        ImportError::GltfDefect {
+            pointer, problem, ..
+        } => ImportError::GltfDefect {
+            file: shown.to_owned(),
+            pointer,
+            problem,
+        },
+        ImportError::NoGeometry { holds, .. } => ImportError::NoGeometry {
+            file: shown.to_owned(),
+            holds,
+        },
         other => other,
-    })
+    };
+    guarded(|| read_document(&bytes, path.parent(), true)).map_err(named)
 }
+
+/// Message of the last-resort panic guard; a test looks for it to prove no input panics.
+pub const PANIC_MESSAGE: &str =
+    "the glTF reader hit an internal consistency check (a bug: please report the file)";
 
 /// Reads glTF JSON or GLB bytes; `base` is the folder relative buffer/image URIs resolve in
 /// (and may not leave); without one only `data:` URIs and the GLB's own chunk are read.
+/// A scene that draws nothing is returned as it is (a run artifact may be empty); files go
+/// through [`import_gltf_file_as`], which refuses them as `no_geometry`.
 pub fn import_gltf_slice(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError> {
-    if bytes.is_empty() {
-        return Err(malformed("file is empty (0 bytes)"));
-    }
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    if first != Some(b'{') {
-        check_glb_layout(bytes)?;
-    }
-    let bytes = &*precheck_json(bytes)?;
-    // The gltf crates still `unwrap` on a few invariants their validation does not enforce
-    // (e.g. an image in a buffer view without a MIME type): a panic in there is turned into
-    // a malformed-file error instead of taking the worker down.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_document(bytes, base)))
-        .unwrap_or_else(|_| {
-            Err(malformed(
-                "the glTF parser rejected the file (an internal consistency check failed)",
-            ))
-        })
+    guarded(|| read_document(bytes, base, false))
 }
 
-fn read_document(bytes: &[u8], base: Option<&Path>) -> Result<Scene, ImportError> {
-    let gltf::Gltf { document, blob } =
-        // The crate's own messages say what failed ("invalid glTF: …", "JSON error …").
-        gltf::Gltf::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
-    super::external::check_references(&document, base)?;
-    let buffers: Vec<Vec<u8>> = gltf::import_buffers(&document, base, blob)
-        .map_err(|e| malformed(format!("cannot load buffers: {e}")))?
-        .into_iter()
-        .map(|d| d.0)
+/// Every value a dependency would unwrap is checked before it is read; this guard only keeps
+/// a worker alive should one have been missed.
+fn guarded(read: impl FnOnce() -> Result<Scene, ImportError>) -> Result<Scene, ImportError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read))
+        .unwrap_or_else(|_| Err(malformed(PANIC_MESSAGE)))
+}
+
+/// True when some node of the scene draws at least one triangle.
+fn draws_something(scene: &Scene) -> bool {
+    scene.nodes.iter().any(|n| {
+        n.mesh
+            .and_then(|m| scene.meshes.get(m))
+            .is_some_and(|m| m.primitives.iter().any(|p| p.indices.len() >= 3))
+    })
+}
+
+/// What a document holds, for the `no_geometry` message ("3 nodes, 1 camera, 2 accessors").
+fn holdings(root: &gltf::json::Root) -> String {
+    let counts = [
+        (root.scenes.len(), "scene"),
+        (root.nodes.len(), "node"),
+        (root.meshes.len(), "mesh"),
+        (root.accessors.len(), "accessor"),
+        (root.materials.len(), "material"),
+        (root.textures.len(), "texture"),
+        (root.images.len(), "image"),
+        (root.cameras.len(), "camera"),
+        (root.skins.len(), "skin"),
+    ];
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| {
+            let plural = match (*n, *what) {
+                (1, _) => String::new(),
+                (_, "mesh") => "es".to_owned(),
+                _ => "s".to_owned(),
+            };
+            format!("{n} {what}{plural}")
+        })
         .collect();
-    let mut scene = Scene::default();
+    if parts.is_empty() {
+        "no objects at all".to_owned()
+    } else {
+        parts.join(", ")
+    }
+}
+
+fn read_document(
+    bytes: &[u8],
+    base: Option<&Path>,
+    require_geometry: bool,
+) -> Result<Scene, ImportError> {
+    let super::gltf_doc::Parsed {
+        document,
+        bin,
+        warnings,
+    } = super::gltf_doc::parse(bytes)?;
+    // Confinement first: nothing is read from a reference that leaves the folder.
+    super::external::check_references(&document, base)?;
+    let mut scene = Scene {
+        warnings,
+        ..Scene::default()
+    };
+    let (buffers, dataless) = load_buffers(&document, base, bin, &mut scene.warnings)?;
     scene.textures = load_textures(&document, base, &buffers, &mut scene.warnings);
     scene.materials = document
         .materials()
-        .map(|m| convert_material(&m, &document))
+        .map(|m| convert_material(&m, &document, &mut scene.warnings))
         .collect();
+    let drawn = drawn_meshes(&document);
+    if let Some(b) = dataless_geometry(&document, &drawn, &dataless) {
+        // Valid JSON (the validator judges only that), but no vertex data to read.
+        return Err(ImportError::NoGeometry {
+            file: String::new(),
+            holds: format!(
+                "the file holds {}, but the vertices of its meshes are in /buffers/{b}, which has no data (no uri and no GLB binary chunk)",
+                holdings(document.as_json())
+            ),
+        });
+    }
+    scene.warnings.extend(node_warnings(&document));
     for mesh in document.meshes() {
-        let converted = convert_mesh(&mesh, &document, &buffers, &mut scene.warnings)?;
+        let converted = if drawn.contains(&mesh.index()) {
+            convert_mesh(&mesh, &document, &buffers, &mut scene.warnings)?
+        } else {
+            // Not placed in the scene: never read (its defects do not change the result).
+            Mesh {
+                name: mesh.name().map(str::to_owned),
+                primitives: Vec::new(),
+            }
+        };
         scene.meshes.push(converted);
     }
     build_hierarchy(&document, &buffers, &mut scene)?;
+    if require_geometry && !draws_something(&scene) {
+        return Err(ImportError::NoGeometry {
+            file: String::new(),
+            holds: format!(
+                "the file holds {}, and no node of its scene places a mesh with triangles",
+                holdings(document.as_json())
+            ),
+        });
+    }
     Ok(scene)
+}
+
+/// The scene's root nodes: the default scene, else scene 0, else every node no other node
+/// names as a child.
+fn scene_roots(document: &gltf::Document) -> Vec<gltf::Node<'_>> {
+    match document
+        .default_scene()
+        .or_else(|| document.scenes().next())
+    {
+        Some(s) => s.nodes().collect(),
+        None => {
+            let children: HashSet<usize> = document
+                .nodes()
+                .flat_map(|n| n.children().map(|c| c.index()).collect::<Vec<_>>())
+                .collect();
+            document
+                .nodes()
+                .filter(|n| !children.contains(&n.index()))
+                .collect()
+        }
+    }
+}
+
+/// Meshes placed by a node of the scene (each node visited once, so cycles end).
+fn drawn_meshes(document: &gltf::Document) -> HashSet<usize> {
+    let mut meshes = HashSet::new();
+    let mut seen = HashSet::new();
+    let mut stack = scene_roots(document);
+    while let Some(node) = stack.pop() {
+        if !seen.insert(node.index()) {
+            continue;
+        }
+        if let Some(m) = node.mesh() {
+            meshes.insert(m.index());
+        }
+        stack.extend(node.children());
+    }
+    meshes
+}
+
+/// The bytes of every buffer: the GLB chunk, a data URI, or a file inside `base` (already
+/// confined by `external.rs`). A buffer that cannot be had is empty; reading a view of it is
+/// then refused with the buffer's pointer.
+fn load_buffers(
+    document: &gltf::Document,
+    base: Option<&Path>,
+    mut bin: Option<Vec<u8>>,
+    warnings: &mut Vec<String>,
+) -> Result<(Vec<Vec<u8>>, HashSet<usize>), ImportError> {
+    let mut out = Vec::new();
+    let mut dataless = HashSet::new();
+    for buffer in document.buffers() {
+        let pointer = format!("/buffers/{}", buffer.index());
+        let data = match buffer.source() {
+            gltf::buffer::Source::Bin => match bin.take() {
+                Some(data) => data,
+                None => {
+                    dataless.insert(buffer.index());
+                    Vec::new()
+                }
+            },
+            gltf::buffer::Source::Uri(uri) => {
+                read_uri(uri, &format!("{pointer}/uri"), base)?.unwrap_or_default()
+            }
+        };
+        if data.len() < buffer.length() {
+            warnings.push(format!(
+                "glTF {pointer}: byteLength {} but {} bytes of data",
+                buffer.length(),
+                data.len()
+            ));
+        }
+        out.push(data);
+    }
+    Ok((out, dataless))
+}
+
+/// A buffer without data that holds the positions of a drawn mesh, if any.
+fn dataless_geometry(
+    document: &gltf::Document,
+    drawn: &HashSet<usize>,
+    dataless: &HashSet<usize>,
+) -> Option<usize> {
+    if dataless.is_empty() {
+        return None;
+    }
+    document
+        .meshes()
+        .filter(|m| drawn.contains(&m.index()))
+        .flat_map(|m| m.primitives().collect::<Vec<_>>())
+        .filter_map(|p| p.get(&gltf::Semantic::Positions)?.view())
+        .map(|v| v.buffer().index())
+        .find(|b| dataless.contains(b))
+}
+
+/// Node defects that do not change the imported geometry (skins and morph weights are not
+/// imported), as the validator reports them.
+fn node_warnings(document: &gltf::Document) -> Vec<String> {
+    // From the JSON: a node outside the scene was not validated, and the crate's
+    // `Node::mesh`/`Node::skin` unwrap their indices.
+    let root = document.as_json();
+    let mut out = Vec::new();
+    for (n, node) in root.nodes.iter().enumerate() {
+        let pointer = format!("/nodes/{n}");
+        let has_skin = node.skin.is_some();
+        let Some((m, mesh)) = node
+            .mesh
+            .and_then(|m| Some((m.value(), root.meshes.get(m.value())?)))
+        else {
+            if has_skin {
+                out.push(format!(
+                    "glTF {pointer}/skin is set on a node without a mesh; ignored"
+                ));
+            }
+            continue;
+        };
+        let joints = gltf::json::validation::Checked::Valid(gltf::Semantic::Joints(0));
+        let skinned = mesh
+            .primitives
+            .iter()
+            .any(|p| p.attributes.contains_key(&joints));
+        if has_skin && !skinned {
+            out.push(format!(
+                "glTF {pointer}/skin is set, but mesh {m} has no JOINTS_0; ignored"
+            ));
+        }
+        if let Some(weights) = &node.weights {
+            let targets = mesh
+                .primitives
+                .first()
+                .and_then(|p| p.targets.as_ref())
+                .map_or(0, Vec::len);
+            if weights.len() != targets {
+                out.push(format!(
+                    "glTF {pointer}/weights has {} values for {targets} morph targets; ignored",
+                    weights.len()
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The bytes a URI names: a `data:` URI decoded, or the confined file read. `None` for a
+/// data URI that is not base64.
+fn read_uri(uri: &str, pointer: &str, base: Option<&Path>) -> Result<Option<Vec<u8>>, ImportError> {
+    if let Some(rest) = uri.strip_prefix("data:") {
+        let Some((_, payload)) = rest.split_once(";base64,") else {
+            // A plain data URI: the payload is the percent-encoded bytes themselves.
+            let Some((_, payload)) = rest.split_once(',') else {
+                return Err(defect(pointer, "data URI has no `,` before its data"));
+            };
+            return Ok(Some(
+                urlencoding::decode_binary(payload.as_bytes()).into_owned(),
+            ));
+        };
+        use base64::Engine as _;
+        return base64::engine::general_purpose::STANDARD
+            .decode(payload.trim_end())
+            .map(Some)
+            .map_err(|e| defect(pointer, format!("data URI does not decode: {e}")));
+    }
+    let Some(path) = super::external::resolve_uri(pointer, uri, base)? else {
+        return Ok(None);
+    };
+    std::fs::read(&path)
+        .map(Some)
+        .map_err(|e| defect(pointer, format!("cannot read `{uri}`: {}", e.kind())))
 }
 
 /// Required extensions this importer decodes itself: quantized attributes are read through
@@ -93,7 +345,7 @@ const DECODED_EXTENSIONS: [&str; 1] = ["KHR_mesh_quantization"];
 /// A required extension nobody here decodes is refused by name, with what to do about it;
 /// the ones listed in [`DECODED_EXTENSIONS`] are taken off `extensionsRequired` so the gltf
 /// crate's validation lets the file through. True when `doc` changed.
-fn accept_required_extensions(doc: &mut serde_json::Value) -> Result<bool, ImportError> {
+pub(crate) fn accept_required_extensions(doc: &mut serde_json::Value) -> Result<bool, ImportError> {
     let Some(required) = doc
         .get_mut("extensionsRequired")
         .and_then(|r| r.as_array_mut())
@@ -119,6 +371,8 @@ fn accept_required_extensions(doc: &mut serde_json::Value) -> Result<bool, Impor
         } else {
             "; export the file without it"
         };
+        let mut unsupported = unsupported;
+        unsupported.dedup();
         return Err(ImportError::UnsupportedExtension {
             extensions: unsupported,
             hint: hint.into(),
@@ -127,154 +381,6 @@ fn accept_required_extensions(doc: &mut serde_json::Value) -> Result<bool, Impor
     let before = required.len();
     required.retain(|v| !v.as_str().is_some_and(decoded));
     Ok(required.len() != before)
-}
-
-/// `bytes` with its JSON replaced by `doc`: the JSON itself for `.gltf`; for a GLB the
-/// header, the new JSON chunk (padded with spaces to 4 bytes) and the other chunks as they
-/// were (the layout was checked before).
-fn with_json(bytes: &[u8], doc: &serde_json::Value) -> Result<Vec<u8>, ImportError> {
-    let mut chunk = serde_json::to_vec(doc).map_err(|e| malformed(e.to_string()))?;
-    if !bytes.starts_with(b"glTF") {
-        return Ok(chunk);
-    }
-    let rest = bytes.get(20 + json_chunk(bytes).len()..).unwrap_or(&[]);
-    while !chunk.len().is_multiple_of(4) {
-        chunk.push(b' ');
-    }
-    let too_large = || malformed("GLB over 4 GiB");
-    let total = u32::try_from(12 + 8 + chunk.len() + rest.len()).map_err(|_| too_large())?;
-    let chunk_len = u32::try_from(chunk.len()).map_err(|_| too_large())?;
-    let mut out = Vec::with_capacity(total as usize);
-    out.extend_from_slice(&bytes[..8]);
-    out.extend_from_slice(&total.to_le_bytes());
-    out.extend_from_slice(&chunk_len.to_le_bytes());
-    out.extend_from_slice(&CHUNK_JSON.to_le_bytes());
-    out.extend_from_slice(&chunk);
-    out.extend_from_slice(rest);
-    Ok(out)
-}
-
-/// The JSON chunk of a GLB, or the whole file for `.gltf`.
-fn json_chunk(bytes: &[u8]) -> &[u8] {
-    if bytes.starts_with(b"glTF") && bytes.len() >= 20 {
-        let len = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]) as usize;
-        bytes.get(20..20usize.saturating_add(len)).unwrap_or(&[])
-    } else {
-        bytes
-    }
-}
-
-/// What the gltf crate does not check itself, from one parse of the JSON: accessor
-/// references in range, and required extensions (see [`accept_required_extensions`]).
-/// The bytes to hand to gltf: `bytes`, or a copy with the JSON changed.
-fn precheck_json(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ImportError> {
-    use std::borrow::Cow;
-    let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(json_chunk(bytes)) else {
-        return Ok(Cow::Borrowed(bytes)); // gltf reports JSON syntax errors with positions
-    };
-    check_accessor_refs(&doc)?;
-    if accept_required_extensions(&mut doc)? {
-        Ok(Cow::Owned(with_json(bytes, &doc)?))
-    } else {
-        Ok(Cow::Borrowed(bytes))
-    }
-}
-
-/// Accessor references of mesh primitives must be in range before gltf-json validates them
-/// (its POSITION hook indexes the accessor array unchecked).
-fn check_accessor_refs(doc: &serde_json::Value) -> Result<(), ImportError> {
-    let accessors = doc
-        .get("accessors")
-        .and_then(|a| a.as_array())
-        .map_or(0, Vec::len);
-    let meshes = doc
-        .get("meshes")
-        .and_then(|m| m.as_array())
-        .cloned()
-        .unwrap_or_default();
-    for (mi, mesh) in meshes.iter().enumerate() {
-        let prims = mesh
-            .get("primitives")
-            .and_then(|p| p.as_array())
-            .cloned()
-            .unwrap_or_default();
-        for (pi, prim) in prims.iter().enumerate() {
-            let mut refs: Vec<(String, &serde_json::Value)> = Vec::new();
-            if let Some(attrs) = prim.get("attributes").and_then(|a| a.as_object()) {
-                refs.extend(attrs.iter().map(|(k, v)| (k.clone(), v)));
-            }
-            if let Some(i) = prim.get("indices") {
-                refs.push(("indices".into(), i));
-            }
-            for (name, v) in refs {
-                if let Some(i) = v.as_u64() {
-                    if i as usize >= accessors {
-                        return Err(malformed(format!(
-                            "mesh {mi} primitive {pi}: {name} names accessor {i}, but the file has {accessors} accessors"
-                        )));
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Checks the GLB container (header and chunk table) and names the defect precisely.
-fn check_glb_layout(bytes: &[u8]) -> Result<(), ImportError> {
-    let n = bytes.len();
-    if n < 12 {
-        return Err(malformed(format!(
-            "GLB header is truncated: 12 bytes needed, file has {n}"
-        )));
-    }
-    if &bytes[0..4] != b"glTF" {
-        return Err(malformed(format!(
-            "GLB header magic is not `glTF` (found {:02x?}) and the file is not glTF JSON",
-            &bytes[0..4]
-        )));
-    }
-    let u32_at =
-        |o: usize| u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]]);
-    let version = u32_at(4);
-    if version != 2 {
-        return Err(malformed(format!(
-            "GLB version {version} is not supported (expected 2)"
-        )));
-    }
-    let length = u32_at(8) as usize;
-    if length != n {
-        return Err(malformed(format!(
-            "GLB header length {length} does not match file size {n}"
-        )));
-    }
-    let mut offset = 12;
-    let mut chunk = 0;
-    while offset < n {
-        if offset + 8 > n {
-            return Err(malformed(format!(
-                "GLB chunk {chunk} header at byte {offset} is truncated (file size {n})"
-            )));
-        }
-        let len = u32_at(offset) as usize;
-        let kind = u32_at(offset + 4);
-        if chunk == 0 && kind != CHUNK_JSON {
-            return Err(malformed("GLB first chunk is not the JSON chunk"));
-        }
-        let data_start = offset + 8;
-        if len > n - data_start {
-            return Err(malformed(format!(
-                "GLB chunk {chunk} data ends early: it declares {len} bytes at byte {data_start} but only {} remain",
-                n - data_start
-            )));
-        }
-        offset = data_start + len;
-        chunk += 1;
-    }
-    if chunk == 0 {
-        return Err(malformed("GLB has no JSON chunk"));
-    }
-    Ok(())
 }
 
 fn component_size(t: DataType) -> usize {
@@ -337,14 +443,12 @@ fn read_uint(bytes: &[u8], t: DataType) -> u32 {
 
 /// A scalar index accessor (u8/u16/u32) read exactly.
 fn read_indices(accessor: &gltf::Accessor, buffers: &[Vec<u8>]) -> Result<Vec<u32>, ImportError> {
-    let what = format!("accessor {}", accessor.index());
+    let what = format!("/accessors/{}", accessor.index());
     let t = accessor.data_type();
     if accessor.dimensions() != Dimensions::Scalar
         || !matches!(t, DataType::U8 | DataType::U16 | DataType::U32)
     {
-        return Err(malformed(format!(
-            "{what}: indices must be unsigned integer scalars"
-        )));
+        return Err(defect(what, "indices must be unsigned integer scalars"));
     }
     if accessor.sparse().is_some() || accessor.view().is_none() {
         // Rare for indices: the general reader handles sparse/zero data (exact below 2^24).
@@ -357,7 +461,7 @@ fn read_indices(accessor: &gltf::Accessor, buffers: &[Vec<u8>]) -> Result<Vec<u3
     let count = accessor.count();
     if count > MAX_ACCESSOR_COMPONENTS {
         return Err(ImportError::TooLarge(format!(
-            "{what} declares {count} indices, above the {MAX_ACCESSOR_COMPONENTS} limit"
+            "{what}/count declares {count} indices, above the {MAX_ACCESSOR_COMPONENTS} limit"
         )));
     }
     let Some(view) = accessor.view() else {
@@ -365,15 +469,28 @@ fn read_indices(accessor: &gltf::Accessor, buffers: &[Vec<u8>]) -> Result<Vec<u3
     };
     let size = component_size(t);
     let stride = view.stride().unwrap_or(size).max(size);
-    let needed = if count == 0 {
-        0
-    } else {
-        stride * (count - 1) + size
-    };
+    let needed = span(count, stride, size, &what)?;
     let data = view_slice(&view, accessor.offset(), needed, buffers, &what)?;
     Ok((0..count)
         .map(|i| read_uint(&data[i * stride..i * stride + size], t))
         .collect())
+}
+
+/// Bytes covered by `count` elements of `elem` bytes, `stride` apart (checked arithmetic: a
+/// huge count is an error, not an overflow).
+fn span(count: usize, stride: usize, elem: usize, what: &str) -> Result<usize, ImportError> {
+    if count == 0 {
+        return Ok(0);
+    }
+    stride
+        .checked_mul(count - 1)
+        .and_then(|n| n.checked_add(elem))
+        .ok_or_else(|| {
+            defect(
+                format!("{what}/count"),
+                format!("count {count} is too large"),
+            )
+        })
 }
 
 /// Bytes `[start, start + needed)` of a buffer view, checked against view and buffer.
@@ -387,23 +504,27 @@ fn view_slice<'a>(
     let b = view.buffer().index();
     let buffer = buffers
         .get(b)
-        .ok_or_else(|| malformed(format!("{what}: buffer {b} is missing")))?;
+        .ok_or_else(|| defect(format!("/buffers/{b}"), "is missing"))?;
     if view.offset().saturating_add(view.length()) > buffer.len() {
-        return Err(malformed(format!(
-            "buffer view {} points past the end of buffer {b} (offset {} + length {} > {} bytes)",
-            view.index(),
-            view.offset(),
-            view.length(),
-            buffer.len()
-        )));
+        return Err(defect(
+            format!("/bufferViews/{}", view.index()),
+            format!(
+                "points past the end of buffer {b} (offset {} + length {} > {} bytes)",
+                view.offset(),
+                view.length(),
+                buffer.len()
+            ),
+        ));
     }
     if offset.saturating_add(needed) > view.length() {
-        return Err(malformed(format!(
-            "{what} points past the end of buffer view {} (needs {} bytes from offset {offset}, view has {})",
-            view.index(),
-            needed,
-            view.length()
-        )));
+        return Err(defect(
+            format!("{what}/count"),
+            format!(
+                "points past the end of buffer view {} (needs {needed} bytes from offset {offset}, the view has {})",
+                view.index(),
+                view.length()
+            ),
+        ));
     }
     let start = view.offset() + offset;
     Ok(&buffer[start..start + needed])
@@ -415,23 +536,24 @@ pub(crate) fn read_accessor_f32(
     accessor: &gltf::Accessor,
     buffers: &[Vec<u8>],
 ) -> Result<(Vec<f32>, usize), ImportError> {
-    let what = format!("accessor {}", accessor.index());
+    let what = format!("/accessors/{}", accessor.index());
     let dims = match accessor.dimensions() {
         Dimensions::Scalar => 1,
         Dimensions::Vec2 => 2,
         Dimensions::Vec3 => 3,
         Dimensions::Vec4 => 4,
         other => {
-            return Err(malformed(format!(
-                "{what}: matrix type {other:?} is not supported here"
-            )))
+            return Err(defect(
+                format!("{what}/type"),
+                format!("matrix type {other:?} is not supported here"),
+            ))
         }
     };
     let count = accessor.count();
     let total = count.saturating_mul(dims);
     if total > MAX_ACCESSOR_COMPONENTS {
         return Err(ImportError::TooLarge(format!(
-            "{what} declares {count} elements, above the {MAX_ACCESSOR_COMPONENTS}-component limit"
+            "{what}/count declares {count} elements, above the {MAX_ACCESSOR_COMPONENTS}-component limit"
         )));
     }
     let t = accessor.data_type();
@@ -441,11 +563,7 @@ pub(crate) fn read_accessor_f32(
     let mut out = vec![0.0f32; total];
     if let Some(view) = accessor.view() {
         let stride = view.stride().unwrap_or(elem).max(elem);
-        let needed = if count == 0 {
-            0
-        } else {
-            stride * (count - 1) + elem
-        };
+        let needed = span(count, stride, elem, &what)?;
         let data = view_slice(&view, accessor.offset(), needed, buffers, &what)?;
         for i in 0..count {
             for c in 0..dims {
@@ -457,9 +575,10 @@ pub(crate) fn read_accessor_f32(
     if let Some(sparse) = accessor.sparse() {
         let n = sparse.count();
         if n > count {
-            return Err(malformed(format!(
-                "{what}: sparse count {n} exceeds accessor count {count}"
-            )));
+            return Err(defect(
+                format!("{what}/sparse/count"),
+                format!("sparse count {n} exceeds the accessor's count {count}"),
+            ));
         }
         let idx = sparse.indices();
         let it = match idx.index_type() {
@@ -473,7 +592,7 @@ pub(crate) fn read_accessor_f32(
             idx.offset(),
             n * isize_,
             buffers,
-            &format!("{what} sparse indices"),
+            &format!("{what}/sparse/indices"),
         )?;
         let vals = sparse.values();
         let vdata = view_slice(
@@ -481,14 +600,15 @@ pub(crate) fn read_accessor_f32(
             vals.offset(),
             n * elem,
             buffers,
-            &format!("{what} sparse values"),
+            &format!("{what}/sparse/values"),
         )?;
         for k in 0..n {
             let target = read_uint(&idata[k * isize_..(k + 1) * isize_], it) as usize;
             if target >= count {
-                return Err(malformed(format!(
-                    "{what}: sparse index {target} is out of range ({count} elements)"
-                )));
+                return Err(defect(
+                    format!("{what}/sparse/indices"),
+                    format!("sparse index {target} is out of range ({count} elements)"),
+                ));
             }
             for c in 0..dims {
                 let o = k * elem + c * csize;
@@ -505,10 +625,10 @@ fn read_vec<const N: usize>(
 ) -> Result<Vec<[f32; N]>, ImportError> {
     let (flat, dims) = read_accessor_f32(accessor, buffers)?;
     if dims < N {
-        return Err(malformed(format!(
-            "accessor {} has {dims} components, {N} expected",
-            accessor.index()
-        )));
+        return Err(defect(
+            format!("/accessors/{}/type", accessor.index()),
+            format!("has {dims} components, {N} expected"),
+        ));
     }
     Ok(flat
         .chunks_exact(dims)
@@ -531,7 +651,7 @@ fn convert_mesh(
         primitives: Vec::new(),
     };
     for prim in mesh.primitives() {
-        let where_ = format!("mesh {} primitive {}", mesh.index(), prim.index());
+        let where_ = format!("/meshes/{}/primitives/{}", mesh.index(), prim.index());
         let mode = prim.mode();
         if !matches!(
             mode,
@@ -547,20 +667,36 @@ fn convert_mesh(
             continue;
         };
         let positions = read_vec::<3>(&pos_acc, buffers)?;
+        // A NaN/Inf position would poison bounds, framing and normals: the result is wrong.
+        if let Some(i) = positions
+            .iter()
+            .position(|p| p.iter().any(|c| !c.is_finite()))
+        {
+            return Err(defect(
+                format!("/accessors/{}", pos_acc.index()),
+                format!(
+                    "POSITION of {where_}: vertex {i} is not finite ({:?})",
+                    positions[i]
+                ),
+            ));
+        }
         let vcount = positions.len();
         let raw_indices: Vec<u32> = match prim.indices() {
             Some(acc) => {
                 let indices = read_indices(&acc, buffers)?;
-                let mut v = Vec::with_capacity(indices.len());
-                for i in indices {
-                    if i as usize >= vcount {
-                        return Err(malformed(format!(
-                            "{where_}: index {i} is out of range ({vcount} vertices)"
-                        )));
-                    }
-                    v.push(i);
+                if let Some((k, i)) = indices
+                    .iter()
+                    .enumerate()
+                    .find(|(_, &i)| i as usize >= vcount)
+                {
+                    return Err(defect(
+                        format!("/accessors/{}", acc.index()),
+                        format!(
+                            "indices of {where_}: element {k} is {i}, out of range ({vcount} vertices)"
+                        ),
+                    ));
                 }
-                v
+                indices
             }
             None => (0..vcount as u32).collect(),
         };
@@ -626,70 +762,134 @@ fn triangulate(mode: Mode, idx: &[u32]) -> Vec<u32> {
     }
 }
 
-fn convert_material(m: &gltf::Material, document: &gltf::Document) -> FileMaterial {
-    let pbr = m.pbr_metallic_roughness();
-    let image_count = document.images().len();
+/// A file material, read from its JSON so an odd value (an alpha mode outside the spec, a
+/// texture without an image) falls back with a warning instead of reaching an `unwrap`.
+fn convert_material(
+    m: &gltf::Material,
+    document: &gltf::Document,
+    warnings: &mut Vec<String>,
+) -> FileMaterial {
+    use gltf::json::validation::Checked;
+    let root = document.as_json();
+    let json = m
+        .index()
+        .and_then(|i| root.materials.get(i))
+        .cloned()
+        .unwrap_or_default();
+    let pointer = m.index().map_or_else(
+        || "the default material".to_owned(),
+        |i| format!("/materials/{i}"),
+    );
+    let pbr = &json.pbr_metallic_roughness;
+    let base_color_texture = pbr.base_color_texture.as_ref().and_then(|info| {
+        let source = root
+            .textures
+            .get(info.index.value())
+            .map(|t| t.source.value())
+            .filter(|&s| s < root.images.len());
+        if source.is_none() {
+            warnings.push(format!(
+                "glTF {pointer}: base color texture {} has no image this importer reads; untextured",
+                info.index.value()
+            ));
+        }
+        source
+    });
+    let blend = match json.alpha_mode {
+        Checked::Valid(mode) => mode == gltf::material::AlphaMode::Blend,
+        Checked::Invalid => {
+            warnings.push(format!(
+                "glTF {pointer}/alphaMode is not OPAQUE, MASK or BLEND; drawn opaque"
+            ));
+            false
+        }
+    };
     FileMaterial {
-        name: m.name().map(str::to_owned),
-        base_color: pbr.base_color_factor(),
-        metallic: pbr.metallic_factor(),
-        roughness: pbr.roughness_factor(),
-        emissive: m.emissive_factor(),
-        base_color_texture: pbr
-            .base_color_texture()
-            .map(|t| t.texture().source().index())
-            .filter(|&i| i < image_count),
-        double_sided: m.double_sided(),
-        blend: m.alpha_mode() == gltf::material::AlphaMode::Blend,
+        name: json.name.clone(),
+        base_color: pbr.base_color_factor.0,
+        metallic: pbr.metallic_factor.0,
+        roughness: pbr.roughness_factor.0,
+        emissive: json.emissive_factor.0,
+        base_color_texture,
+        double_sided: json.double_sided,
+        blend,
     }
 }
 
+/// Every image decoded to RGBA, one per `images[]` entry so material indices stay valid: an
+/// image that cannot be had or decoded becomes 1×1 white, with a warning.
 fn load_textures(
     document: &gltf::Document,
     base: Option<&Path>,
     buffers: &[Vec<u8>],
     warnings: &mut Vec<String>,
 ) -> Vec<TextureImage> {
-    if document.images().len() == 0 {
-        return Vec::new();
-    }
-    let data: Vec<gltf::buffer::Data> = buffers.iter().cloned().map(gltf::buffer::Data).collect();
-    let images = match gltf::import_images(document, base, &data) {
-        Ok(i) => i,
-        Err(e) => {
-            warnings.push(format!("textures not loaded: {e}"));
-            return Vec::new();
-        }
+    let white = || TextureImage {
+        width: 1,
+        height: 1,
+        rgba: vec![255; 4],
     };
-    images
-        .into_iter()
-        .enumerate()
-        .map(|(i, img)| {
-            use gltf::image::Format as F;
-            let px = img.pixels;
-            let rgba: Vec<u8> = match img.format {
-                F::R8G8B8A8 => px,
-                F::R8G8B8 => px
-                    .chunks_exact(3)
-                    .flat_map(|c| [c[0], c[1], c[2], 255])
-                    .collect(),
-                F::R8 => px.iter().flat_map(|&c| [c, c, c, 255]).collect(),
-                F::R8G8 => px
-                    .chunks_exact(2)
-                    .flat_map(|c| [c[0], c[0], c[0], c[1]])
-                    .collect(),
-                other => {
-                    warnings.push(format!("image {i}: format {other:?} replaced by white"));
-                    vec![255; img.width as usize * img.height as usize * 4]
+    document
+        .images()
+        .map(|image| {
+            let pointer = format!("/images/{}", image.index());
+            match decode_image(document, &image, &pointer, base, buffers) {
+                Ok(texture) => texture,
+                Err(why) => {
+                    warnings.push(format!("glTF {pointer}: {why}; replaced by white"));
+                    white()
                 }
-            };
-            TextureImage {
-                width: img.width,
-                height: img.height,
-                rgba,
             }
         })
         .collect()
+}
+
+fn decode_image(
+    document: &gltf::Document,
+    image: &gltf::Image,
+    pointer: &str,
+    base: Option<&Path>,
+    buffers: &[Vec<u8>],
+) -> Result<TextureImage, String> {
+    // From the JSON: the crate's `Image::source` unwraps a MIME type or URI the file may
+    // lack.
+    let json = document
+        .as_json()
+        .images
+        .get(image.index())
+        .ok_or("no such image")?;
+    let owned;
+    let bytes: &[u8] = match (&json.uri, &json.buffer_view) {
+        (Some(uri), _) => {
+            owned = read_uri(uri, &format!("{pointer}/uri"), base)
+                .map_err(|e| e.to_string())?
+                .ok_or("no image data")?;
+            &owned
+        }
+        (None, Some(view)) => {
+            let view = document
+                .views()
+                .nth(view.value())
+                .ok_or("its buffer view does not exist")?;
+            let what = format!("{pointer}/bufferView");
+            view_slice(&view, 0, view.length(), buffers, &what).map_err(|e| e.to_string())?
+        }
+        (None, None) => return Err("it has neither a uri nor a bufferView".to_owned()),
+    };
+    let format = image::guess_format(bytes).map_err(|_| "not a PNG or JPEG image".to_owned())?;
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_TEXTURE_PIXELS * 4);
+    reader.limits(limits);
+    let decoded = reader
+        .decode()
+        .map_err(|e| format!("image does not decode ({e})"))?;
+    let rgba = decoded.to_rgba8();
+    Ok(TextureImage {
+        width: rgba.width(),
+        height: rgba.height(),
+        rgba: rgba.into_raw(),
+    })
 }
 
 /// `EXT_mesh_gpu_instancing` transforms of a node (empty when absent).
@@ -777,40 +977,88 @@ fn node_flags(node: &gltf::Node) -> (bool, Option<String>) {
     (hidden, key)
 }
 
+/// A node's local transform, judged: a matrix must be finite and affine (a projective bottom
+/// row cannot be a node transform), TRS values finite; a rotation that is not of unit length
+/// is normalised with a warning, one of zero length refused.
+fn node_local(node: &gltf::Node, warnings: &mut Vec<String>) -> Result<Mat4, ImportError> {
+    let pointer = format!("/nodes/{}", node.index());
+    let finite = |v: &[f32], field: &str| -> Result<(), ImportError> {
+        if v.iter().all(|c| c.is_finite()) {
+            Ok(())
+        } else {
+            Err(defect(
+                format!("{pointer}/{field}"),
+                format!("is not finite ({v:?})"),
+            ))
+        }
+    };
+    let json = node.transform();
+    match json {
+        gltf::scene::Transform::Matrix { matrix } => {
+            let flat: Vec<f32> = matrix.iter().flatten().copied().collect();
+            finite(&flat, "matrix")?;
+            let bottom = [matrix[0][3], matrix[1][3], matrix[2][3], matrix[3][3]];
+            let affine = bottom
+                .iter()
+                .zip([0.0, 0.0, 0.0, 1.0])
+                .all(|(a, b)| (a - b).abs() <= 1e-6);
+            if !affine {
+                return Err(defect(
+                    format!("{pointer}/matrix"),
+                    format!(
+                        "is not an affine transform (bottom row {bottom:?}, expected [0, 0, 0, 1])"
+                    ),
+                ));
+            }
+            Ok(Mat4::from(matrix))
+        }
+        gltf::scene::Transform::Decomposed {
+            translation,
+            rotation,
+            scale,
+        } => {
+            finite(&translation, "translation")?;
+            finite(&rotation, "rotation")?;
+            finite(&scale, "scale")?;
+            let length = rotation.iter().map(|c| c * c).sum::<f32>().sqrt();
+            if length < 1e-6 {
+                return Err(defect(
+                    format!("{pointer}/rotation"),
+                    "is a zero quaternion, not a rotation",
+                ));
+            }
+            if (length - 1.0).abs() > 1e-3 {
+                warnings.push(format!(
+                    "glTF {pointer}/rotation is not of unit length ({length}); normalised"
+                ));
+            }
+            let [x, y, z, w] = rotation.map(|c| c / length);
+            Ok(Mat4::from_translation(Vec3::from(translation))
+                * Mat4::from(Quat::new(w, x, y, z))
+                * Mat4::from_nonuniform_scale(scale[0], scale[1], scale[2]))
+        }
+    }
+}
+
 /// Builds the node tree of the default scene (else scene 0, else every root node).
 fn build_hierarchy(
     document: &gltf::Document,
     buffers: &[Vec<u8>],
     scene: &mut Scene,
 ) -> Result<(), ImportError> {
-    let roots: Vec<gltf::Node> = match document
-        .default_scene()
-        .or_else(|| document.scenes().next())
-    {
-        Some(s) => s.nodes().collect(),
-        None => {
-            let children: HashSet<usize> = document
-                .nodes()
-                .flat_map(|n| n.children().map(|c| c.index()).collect::<Vec<_>>())
-                .collect();
-            document
-                .nodes()
-                .filter(|n| !children.contains(&n.index()))
-                .collect()
-        }
-    };
+    let roots = scene_roots(document);
     let mut visited = HashSet::new();
     // (gltf node, parent index in scene.nodes)
     let mut stack: Vec<(gltf::Node, Option<usize>)> =
         roots.into_iter().rev().map(|n| (n, None)).collect();
     while let Some((gnode, parent)) = stack.pop() {
         if !visited.insert(gnode.index()) {
-            return Err(malformed(format!(
-                "node {} appears more than once in the hierarchy (cycle or shared child)",
-                gnode.index()
-            )));
+            return Err(defect(
+                format!("/nodes/{}", gnode.index()),
+                "appears more than once in the scene's node tree (a cycle or a shared child)",
+            ));
         }
-        let local = Mat4::from(gnode.transform().matrix());
+        let local = node_local(&gnode, &mut scene.warnings)?;
         let mut node = Node::new(gnode.name().map(str::to_owned), local);
         node.parent = parent;
         node.mesh = gnode.mesh().map(|m| m.index());

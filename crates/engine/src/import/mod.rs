@@ -3,6 +3,7 @@
 mod external;
 pub use external::check_file_references;
 pub mod gltf;
+mod gltf_doc;
 pub mod step;
 
 use std::path::Path;
@@ -111,6 +112,29 @@ pub enum ImportError {
     UnsupportedFormat { path: String, extension: String },
     #[error("malformed glTF: {0}")]
     MalformedGltf(String),
+    /// A defect in an object the import reads (the validator's errors that change the
+    /// result), named by its JSON pointer.
+    #[error(
+        "malformed glTF: {}{}: {problem}",
+        file_prefix(file),
+        shown_pointer(pointer)
+    )]
+    GltfDefect {
+        /// The file as shown to the user (empty for bytes without a name).
+        file: String,
+        /// JSON pointer of the culprit (`/accessors/3/count`).
+        pointer: String,
+        problem: String,
+    },
+    #[error(
+        "{}the glTF draws no geometry: {holds}; a product needs at least one mesh with triangles",
+        file_prefix(file)
+    )]
+    NoGeometry {
+        file: String,
+        /// What the file holds instead, as a clause ("the file holds 2 cameras, and …").
+        holds: String,
+    },
     #[error("glTF too large: {0}")]
     TooLarge(String),
     #[error("the glTF requires {} which this importer cannot decode{hint}", extensions.join(", "))]
@@ -147,7 +171,8 @@ impl ImportError {
         match self {
             ImportError::Io { .. } => "import_io",
             ImportError::UnsupportedFormat { .. } => "unsupported_format",
-            ImportError::MalformedGltf(_) => "malformed_gltf",
+            ImportError::MalformedGltf(_) | ImportError::GltfDefect { .. } => "malformed_gltf",
+            ImportError::NoGeometry { .. } => "no_geometry",
             ImportError::TooLarge(_) => "file_too_large",
             ImportError::UnsupportedExtension { .. } => "unsupported_gltf_extension",
             ImportError::InvalidParam(_) => "invalid_param",
@@ -157,6 +182,35 @@ impl ImportError {
             ImportError::ConverterTimeout { .. } => "step_timeout",
             ImportError::ConverterFailed { .. } => "step_conversion_failed",
         }
+    }
+}
+
+impl ImportError {
+    /// The JSON pointer of the culprit, for errors that have one.
+    pub fn pointer(&self) -> Option<&str> {
+        match self {
+            ImportError::GltfDefect { pointer, .. }
+            | ImportError::ExternalReferenceRefused { pointer, .. }
+            | ImportError::MissingSideFile { pointer, .. } => Some(pointer),
+            _ => None,
+        }
+    }
+}
+
+/// The empty JSON pointer is the whole document.
+fn shown_pointer(pointer: &str) -> &str {
+    if pointer.is_empty() {
+        "the document"
+    } else {
+        pointer
+    }
+}
+
+fn file_prefix(file: &str) -> String {
+    if file.is_empty() {
+        String::new()
+    } else {
+        format!("{file}: ")
     }
 }
 

@@ -110,12 +110,19 @@ impl Module for CadImport {
         let mut p = import_params(&reader(ctx, params)?).map_err(param_error)?;
         let file = inputs.require_as::<CadFileValue>("cad_file")?;
         p.source_unit = file.source_unit;
-        let scene = crate::import::import_file_as(&file.path, &file.shown, &p)
-            .map_err(|e| engine_error(e.code(), &e).with_details(json!({"file": file.shown})))?;
+        let scene = crate::import::import_file_as(&file.path, &file.shown, &p).map_err(|e| {
+            let mut details = json!({"file": file.shown});
+            if let Some(pointer) = e.pointer() {
+                details["pointer"] = json!(pointer);
+            }
+            engine_error(e.code(), &e).with_details(details)
+        })?;
         let summary = json!({"nodes": scene.nodes.len(), "meshes": scene.meshes.len()});
         ctx.log(format!("imported {summary}"));
         for w in &scene.warnings {
-            if w.starts_with("source_unit") {
+            // glTF defects that do not change the result (the validator's warnings) are
+            // reported too, so the run shows what was ignored.
+            if w.starts_with("source_unit") || w.starts_with("glTF") || w.starts_with("GLB") {
                 ctx.warn(w.clone());
             }
         }

@@ -67,6 +67,8 @@ fn accessor_past_end_of_buffer_is_an_error() {
     out.extend_from_slice(rest);
     let err = workflow_engine::import::gltf::import_gltf_slice(&out, None).expect_err("must fail");
     assert!(err.to_string().contains("points past the end"), "{err}");
+    // The culprit by JSON pointer, as the validator names it.
+    assert_eq!(err.pointer(), Some("/accessors/1/count"), "{err}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod common;
 mod camera_lighting;
 mod compare;
 mod export;
+mod gltf_conformance;
 mod gltf_robustness;
 mod import_gltf;
 mod import_step;

@@ -155,6 +155,49 @@ async fn upload_process_then_render_an_order_line() {
     assert_eq!(width, 128);
 }
 
+/// A valid glTF that draws nothing (Khronos' `mesh/valid.gltf`: a mesh no node places) is
+/// never published as an empty product: processing fails with `no_geometry`, and the reason
+/// is word for word what the engine's importer (the viewer's local open) says of the file.
+#[tokio::test]
+async fn an_upload_without_geometry_fails_as_no_geometry_with_the_importer_reason() {
+    let rel = "gltf-validator/base/data/mesh/valid.gltf";
+    let app = spawn_app_production().await;
+    let created = json_of(
+        upload(&app, rel, small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let product_id = created["product"]["id"]
+        .as_str()
+        .expect("product id")
+        .to_owned();
+    let run = finished(&app, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(run["status"], "failed", "{run:#}");
+    let product = json_of(
+        app.get(&format!("/api/products/{product_id}"), &app.author)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(product["status"], "failed", "{product:#}");
+    assert_eq!(product["error"]["code"], "no_geometry", "{product:#}");
+    let local = workflow_engine::import_file_as(
+        &fixture(rel),
+        "valid.gltf",
+        &workflow_engine::ImportParams::default(),
+    )
+    .expect_err("no geometry");
+    // The same reason; only the file's name differs (the server names the product too).
+    let message = product["error"]["message"].as_str().expect("message");
+    let reason = local.to_string();
+    let reason = reason
+        .strip_prefix("valid.gltf: ")
+        .expect("named by the file");
+    assert!(message.ends_with(reason), "{message} / {reason}");
+    assert!(message.contains("valid.gltf"), "{message}");
+    assert!(message.contains("1 mesh"), "{message}");
+}
+
 #[tokio::test]
 async fn a_malformed_upload_fails_processing_with_the_importer_error() {
     let app = spawn_app_production().await;
