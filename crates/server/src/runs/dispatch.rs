@@ -169,24 +169,35 @@ impl RunService {
         wf: &Workflow,
         input: DispatchInput,
     ) -> Result<Vec<RunRecord>, DispatchError> {
+        Ok(vec![self.queue_graph_run(wf, input, false).await?])
+    }
+
+    /// Preflights `wf` with `input` and queues its graph run (trigger `api`, or `preview`:
+    /// then not authoritative).
+    async fn queue_graph_run(
+        &self,
+        wf: &Workflow,
+        input: DispatchInput,
+        preview: bool,
+    ) -> Result<RunRecord, DispatchError> {
         let report = self.preflight_workflow(wf, &input);
         if !report.ok {
             return Err(DispatchError::Preflight(report));
         }
-        let run = self
+        Ok(self
             .create_queued(NewRun {
                 mode: Some(RunMode::Graph),
-                trigger: "api".into(),
+                trigger: if preview { "preview" } else { "api" }.into(),
                 workflow_id: Some(wf.id.clone()),
                 workflow_version: Some(wf.version),
                 product_id: product_id(&input.inputs),
                 inputs: input.inputs,
                 overrides: input.overrides,
                 graph: Some(wf.graph.clone()),
+                preview,
                 ..NewRun::default()
             })
-            .await?;
-        Ok(vec![run])
+            .await?)
     }
 
     /// A preview of a workflow (the viewer's "Render preview still"): a graph run like
@@ -208,25 +219,7 @@ impl RunService {
                     .map_or_else(|| "family-less".to_owned(), |f| f.to_string())
             )));
         }
-        let report = self.preflight_workflow(wf, &input);
-        if !report.ok {
-            return Err(DispatchError::Preflight(report));
-        }
-        let run = self
-            .create_queued(NewRun {
-                mode: Some(RunMode::Graph),
-                trigger: "preview".into(),
-                workflow_id: Some(wf.id.clone()),
-                workflow_version: Some(wf.version),
-                product_id: product_id(&input.inputs),
-                inputs: input.inputs,
-                overrides: input.overrides,
-                graph: Some(wf.graph.clone()),
-                preview: true,
-                ..NewRun::default()
-            })
-            .await?;
-        Ok(run)
+        self.queue_graph_run(wf, input, true).await
     }
 
     /// The runs an output type's rollout asks for; the first is the primary.

@@ -23,7 +23,7 @@ pub fn fixture(rel: &str) -> PathBuf {
     base.join(rel)
 }
 
-/// `POST /api/cad-files` with a hand-built multipart body (file + overrides).
+/// `POST /api/cad-files` of one fixture with `overrides`.
 pub async fn upload(app: &TestApp, rel: &str, overrides: Value) -> reqwest::Response {
     let path = fixture(rel);
     let bytes = std::fs::read(&path).expect("fixture exists");
@@ -32,18 +32,38 @@ pub async fn upload(app: &TestApp, rel: &str, overrides: Value) -> reqwest::Resp
         .expect("name")
         .to_string_lossy()
         .into_owned();
-    let boundary = "----workflow-test-boundary";
+    let overrides = overrides.to_string();
+    upload_files(app, &[(&name, bytes)], &[("overrides", &overrides)]).await
+}
+
+/// `POST /api/cad-files` with `files` (name, bytes) as `file` fields and `extra` text fields.
+pub async fn upload_files(
+    app: &TestApp,
+    files: &[(&str, Vec<u8>)],
+    extra: &[(&str, &str)],
+) -> reqwest::Response {
+    let boundary = "----workflow-upload-boundary";
     let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"overrides\"\r\n\r\n{overrides}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(&bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    for (name, value) in extra {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     app.req(Method::POST, "/api/cad-files", Some(&app.author))
         .header(
             "Content-Type",

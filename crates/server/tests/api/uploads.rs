@@ -3,50 +3,11 @@
 //! uploads get 413 while they stream, and errors name the uploaded file, never a server path.
 
 use super::common::*;
-use super::products::{finished, fixture, small_thumbnail};
-use reqwest::{Method, StatusCode};
+use super::products::{finished, fixture, small_thumbnail, upload_files};
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::io::Write as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-
-/// `POST /api/cad-files` with `files` (name, bytes) as `file` fields and `extra` text fields.
-async fn upload_files(
-    app: &TestApp,
-    files: &[(&str, Vec<u8>)],
-    extra: &[(&str, &str)],
-) -> reqwest::Response {
-    let boundary = "----workflow-upload-boundary";
-    let mut body = Vec::new();
-    for (name, value) in extra {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    for (name, bytes) in files {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-                 Content-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    app.req(Method::POST, "/api/cad-files", Some(&app.author))
-        .header(
-            "Content-Type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("request")
-}
 
 /// A one-triangle glTF whose buffer is `uri` (and, when given, an image at `image_uri`).
 fn gltf_naming(uri: &str, image_uri: Option<&str>) -> Vec<u8> {
