@@ -168,6 +168,9 @@ const POINTS_PER_NOTCH: f32 = 50.0;
 /// Closest zoom; a new workflow opens at 1.0 (100 % node scale, body text 12.5 px).
 pub const MAX_SCALE: f32 = 2.0;
 
+/// Diameter of a port's pin.
+pub const PIN_SIZE: f32 = 10.0;
+
 /// Margin left of the graph's start when a workflow opens.
 const START_MARGIN: f32 = 48.0;
 
@@ -424,6 +427,7 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     // Zooming out past the editor's range hands over to the overview.
     style.min_scale = Some(OVERVIEW_BELOW * 0.9);
     style.max_scale = Some(MAX_SCALE);
+    style.pin_size = Some(PIN_SIZE);
     // Window frames carry a soft shadow whose tessellation dominated frames of large graphs;
     // nodes read as well with a plain outline.
     let visuals = &ui.style().visuals;
@@ -807,6 +811,9 @@ impl SnarlViewer<String> for Viewer<'_> {
         if self.zoomed_out() {
             ui.allocate_space(egui::vec2(24.0, 14.0));
         } else {
+            // egui-snarl reserves the pin's room only on the input side (its right-to-left
+            // output row does not advance past the pin): keep the label clear of the pin.
+            ui.add_space(PIN_SIZE);
             ui.add(egui::Label::new(&port.label).extend())
                 .on_hover_ui(|ui| {
                     ui.label(format!(

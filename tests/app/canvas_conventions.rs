@@ -11,7 +11,7 @@ use std::sync::Arc;
 use workflow_contracts::Registry;
 use workflow_studio::app::StudioApp;
 use workflow_studio::command::Command;
-use workflow_studio::editor::canvas::WHEEL_STEP;
+use workflow_studio::editor::canvas::{PIN_SIZE, WHEEL_STEP};
 use workflow_studio::editor::document::Edit;
 
 const SIZE: egui::Vec2 = egui::vec2(1400.0, 900.0);
@@ -251,12 +251,38 @@ fn port_labels_are_whole_inside_their_node_and_never_overlap() {
             })
             .find(|(_, inside)| ports.iter().all(|p| inside.iter().any(|(l, _)| l == p)))
             .unwrap_or_else(|| panic!("{}: port labels {ports:?} not all drawn", node.id));
+        let outputs: Vec<&str> = def
+            .output_contract
+            .iter()
+            .map(|p| p.label.as_str())
+            .collect();
+        let inputs: Vec<&str> = def
+            .input_contract
+            .iter()
+            .map(|p| p.label.as_str())
+            .collect();
         for (i, (a, ra)) in inside.iter().enumerate() {
             assert!(
                 frame.expand(1.0).contains_rect(*ra),
                 "{}: {a:?} {ra:?} is cut by the node's edge {frame:?}",
                 node.id
             );
+            // Pins sit inside the frame at its edges: a label must stay clear of them.
+            let right_half = ra.center().x > frame.center().x;
+            if right_half && outputs.contains(&a.as_str()) {
+                assert!(
+                    ra.right() <= frame.right() - PIN_SIZE,
+                    "{}: output label {a:?} {ra:?} runs under its pin (frame {frame:?})",
+                    node.id
+                );
+            }
+            if !right_half && inputs.contains(&a.as_str()) {
+                assert!(
+                    ra.left() >= frame.left() + PIN_SIZE,
+                    "{}: input label {a:?} {ra:?} runs under its pin (frame {frame:?})",
+                    node.id
+                );
+            }
             for (b, rb) in &inside[i + 1..] {
                 let overlap = ra.intersect(*rb);
                 assert!(
