@@ -171,6 +171,12 @@ pub const MAX_SCALE: f32 = 2.0;
 /// Diameter of a port's pin.
 pub const PIN_SIZE: f32 = 10.0;
 
+/// Room between an output pin and its label.
+const PIN_GAP: f32 = 4.0;
+
+/// A node frame's inner margin (pins sit inside it).
+pub const NODE_MARGIN: f32 = 6.0;
+
 /// Margin left of the graph's start when a workflow opens.
 const START_MARGIN: f32 = 48.0;
 
@@ -436,7 +442,7 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
             .fill(visuals.window_fill)
             .stroke(visuals.window_stroke)
             .corner_radius(4.0)
-            .inner_margin(6.0),
+            .inner_margin(NODE_MARGIN),
     );
     let widget = SnarlWidget::new().id_salt("workflow_canvas").style(style);
     let response = widget.show(&mut canvas.snarl, &mut viewer, ui);
@@ -813,7 +819,7 @@ impl SnarlViewer<String> for Viewer<'_> {
         } else {
             // egui-snarl reserves the pin's room only on the input side (its right-to-left
             // output row does not advance past the pin): keep the label clear of the pin.
-            ui.add_space(PIN_SIZE);
+            ui.add_space(PIN_SIZE + PIN_GAP);
             ui.add(egui::Label::new(&port.label).extend())
                 .on_hover_ui(|ui| {
                     ui.label(format!(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use workflow_contracts::Registry;
 use workflow_studio::app::StudioApp;
 use workflow_studio::command::Command;
-use workflow_studio::editor::canvas::{PIN_SIZE, WHEEL_STEP};
+use workflow_studio::editor::canvas::{NODE_MARGIN, PIN_SIZE, WHEEL_STEP};
 use workflow_studio::editor::document::Edit;
 
 const SIZE: egui::Vec2 = egui::vec2(1400.0, 900.0);
@@ -271,14 +271,14 @@ fn port_labels_are_whole_inside_their_node_and_never_overlap() {
             let right_half = ra.center().x > frame.center().x;
             if right_half && outputs.contains(&a.as_str()) {
                 assert!(
-                    ra.right() <= frame.right() - PIN_SIZE,
+                    ra.right() < frame.right() - NODE_MARGIN - PIN_SIZE,
                     "{}: output label {a:?} {ra:?} runs under its pin (frame {frame:?})",
                     node.id
                 );
             }
             if !right_half && inputs.contains(&a.as_str()) {
                 assert!(
-                    ra.left() >= frame.left() + PIN_SIZE,
+                    ra.left() > frame.left() + NODE_MARGIN + PIN_SIZE,
                     "{}: input label {a:?} {ra:?} runs under its pin (frame {frame:?})",
                     node.id
                 );
