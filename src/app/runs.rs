@@ -102,7 +102,7 @@ impl RunsView {
     }
 }
 
-/// "Run 1a2b3c4d finished in 2.3 s", "… failed: code: message", "… was cancelled".
+/// "Run 1a2b3c4d finished in 2.3 s", "… failed in 18 ms: missing_materials", "… was cancelled".
 pub fn notice_text(run: &RunRecord) -> String {
     let took = match (run.started_at, run.finished_at) {
         (Some(s), Some(f)) => format!(" in {}", fmt_ms((f - s) as f64)),
@@ -121,9 +121,9 @@ pub fn notice_text(run: &RunRecord) -> String {
             });
             let why = error
                 .as_ref()
+                // The code only: the message is in the run's failure view, one click away.
                 .map(|e| match (e["code"].as_str(), e["message"].as_str()) {
-                    (Some(c), Some(m)) => format!(": {c}: {m}"),
-                    (Some(c), None) => format!(": {c}"),
+                    (Some(c), _) => format!(": {c}"),
                     (None, Some(m)) => format!(": {m}"),
                     (None, None) => String::new(),
                 })
