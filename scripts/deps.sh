@@ -62,3 +62,16 @@ report_disk() {
     local dir="${CARGO_TARGET_DIR:-target}"
     echo "==> build dir $(du -sh "$dir" 2>/dev/null | cut -f1); free: $(df -Ph "$dir" | awk 'NR==2 {print $4}')"
 }
+
+# The path of the binary named $1 that a `cargo build --message-format=json-render-diagnostics`
+# on stdin reports: wherever CARGO_TARGET_DIR, a cargo config or --target put it (a fixed
+# target/release path launched a stale binary, or none, when the build went elsewhere).
+built_executable() {
+    local name="$1" path
+    path=$(sed -n 's/.*"reason":"compiler-artifact".*"executable":"\([^"]*\/'"$name"'\)".*/\1/p' | tail -n 1)
+    if [ -z "$path" ]; then
+        echo "error: cargo reported no executable named $name" >&2
+        return 1
+    fi
+    printf '%s\n' "$path"
+}

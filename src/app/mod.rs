@@ -19,7 +19,7 @@ pub use output_types::{OutputTypeForm, OutputTypesView};
 pub use rollout::{
     comparison_label as rollout_comparison_label, RolloutAction, RolloutEvent, RolloutView,
 };
-pub use runs::RunsView;
+pub use runs::{RunNotice, RunsView};
 pub use uploads::{UploadItem, UploadStage, UploadsView};
 
 pub use server_sync::{document_of, ConflictChoice, Connection, ServerLink};
@@ -131,7 +131,7 @@ impl StudioApp {
     pub fn open(&mut self, doc: WorkflowDocument) {
         self.keep_draft_of_current();
         let mut editor = Editor::new(doc);
-        editor.canvas.zoom_to_fit = true;
+        editor.canvas.frame_start = true;
         self.editor = Some(editor);
     }
 
@@ -515,6 +515,7 @@ impl StudioApp {
         self.help_ui(&ctx);
         self.about_ui(&ctx);
         self.restore_ui(&ctx);
+        runs::run_notices_ui(&ctx, &mut self.runs, &mut self.pending);
         self.conflict_ui(&ctx);
         self.delete_prompt_ui(&ctx);
         self.settings_ui(&ctx);
@@ -529,12 +530,7 @@ impl StudioApp {
         self.autosave(&ctx);
         self.schedule_validation(ctx.input(|i| i.time));
         self.poll_live_run(ctx.input(|i| i.time));
-        if self
-            .runs
-            .selected
-            .as_ref()
-            .is_some_and(|r| !r.status.is_final())
-        {
+        if self.runs.is_live() {
             ctx.request_repaint_after(std::time::Duration::from_millis(250));
         }
         self.report_startup(&ctx);

@@ -22,6 +22,11 @@ impl StudioApp {
                 }
             }
         }
+        if self.state.view == MainView::Editor {
+            if let Some(editor) = self.editor.as_mut() {
+                editor.canvas.add_node_shortcut(ctx);
+            }
+        }
     }
 
     pub(super) fn menu_bar_ui(&mut self, ui: &mut egui::Ui) {

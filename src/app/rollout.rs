@@ -10,10 +10,10 @@ use super::StudioApp;
 use crate::backend::client::ClientError;
 use crate::backend::{reported, BackendEvent};
 use crate::command::Command;
+use crate::local_time;
 use egui::{Color32, RichText, Ui};
 use std::collections::BTreeMap;
 use workflow_contracts::output_type::Rollout;
-use workflow_engine::calendar::utc_minute;
 use workflow_engine::compare::Verdict;
 use workflow_engine::rollout::ShadowOutcome;
 use workflow_server::rollout::RolloutSummary;
@@ -487,7 +487,7 @@ fn detail_ui(ui: &mut Ui, view: &mut RolloutView, refused: Option<&str>, out: &m
             {
                 compare(o, out);
             }
-            ui.label(utc_minute(o.at));
+            local_time::time_label(ui, o.at);
             if let Some(node) = &o.attributed_node {
                 ui.label(format!("first differing node: {node}"));
             }
@@ -561,18 +561,20 @@ fn detail_ui(ui: &mut Ui, view: &mut RolloutView, refused: Option<&str>, out: &m
     match view.history.get(&id) {
         None => {
             if let Some(last) = &row.last_change {
-                ui.label(format!("Latest: {}", history_line(last)));
+                ui.label(format!("Latest: {}", history_line(last)))
+                    .on_hover_text(local_time::zone_note(last.created_at));
             }
         }
         Some(history) => {
             for change in history {
-                ui.label(history_line(change));
+                ui.label(history_line(change))
+                    .on_hover_text(local_time::zone_note(change.created_at));
             }
         }
     }
 }
 
-/// One change as a line: when, who, from → to, flags, reason.
+/// One change as a line: when (local time), who, from → to, flags, reason.
 pub fn history_line(change: &RolloutChange) -> String {
     let from = change
         .from
@@ -580,7 +582,7 @@ pub fn history_line(change: &RolloutChange) -> String {
         .unwrap_or_else(|| "created".into());
     let mut line = format!(
         "{} · {} · {from} → {}",
-        utc_minute(change.created_at),
+        local_time::minute(change.created_at),
         who(change),
         change.to
     );

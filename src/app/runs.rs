@@ -10,6 +10,7 @@ use crate::command::Command;
 use crate::editor::style::{ERROR, WARNING};
 use egui::{RichText, Ui};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use workflow_contracts::output_type::Rollout;
 use workflow_contracts::Family;
 use workflow_engine::runtime::{NodeRun, NodeStatus, RunMode, RunStatus};
@@ -57,6 +58,81 @@ pub struct RunsView {
     wanted: Option<String>,
     /// An event arrived since the detail was last loaded.
     stale: bool,
+    /// Runs dispatched from this app that have not ended yet: each gets a notice when it ends.
+    watched: HashSet<String>,
+    /// Runs that ended since they were dispatched here, newest last, until dismissed or opened.
+    pub notices: Vec<RunNotice>,
+}
+
+/// "Run … finished / failed", with a link to it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunNotice {
+    pub run_id: String,
+    pub status: RunStatus,
+    /// What the notice and the status bar say.
+    pub text: String,
+}
+
+/// Notices shown at once; older ones give way.
+const MAX_NOTICES: usize = 3;
+
+impl RunsView {
+    /// Whether a run is being watched live (the selected one, or one dispatched from here).
+    pub fn is_live(&self) -> bool {
+        !self.watched.is_empty() || self.selected.as_ref().is_some_and(|r| !r.status.is_final())
+    }
+
+    /// Notes a run's latest state; when a watched run has ended, adds its notice and returns
+    /// the line for the status bar.
+    fn observe(&mut self, run: &RunRecord) -> Option<String> {
+        if !run.status.is_final() || !self.watched.remove(&run.id) {
+            return None;
+        }
+        let text = notice_text(run);
+        self.notices.retain(|n| n.run_id != run.id);
+        self.notices.push(RunNotice {
+            run_id: run.id.clone(),
+            status: run.status,
+            text: text.clone(),
+        });
+        if self.notices.len() > MAX_NOTICES {
+            self.notices.remove(0);
+        }
+        Some(text)
+    }
+}
+
+/// "Run 1a2b3c4d finished in 2.3 s", "… failed in 18 ms: missing_materials", "… was cancelled".
+pub fn notice_text(run: &RunRecord) -> String {
+    let took = match (run.started_at, run.finished_at) {
+        (Some(s), Some(f)) => format!(" in {}", fmt_ms((f - s) as f64)),
+        _ => String::new(),
+    };
+    let id = short(&run.id);
+    match run.status {
+        RunStatus::Succeeded => format!("Run {id} finished{took}"),
+        RunStatus::Failed => {
+            // The run's own error, else its first failing node's.
+            let error = run.error.clone().or_else(|| {
+                root_causes(&run.nodes)
+                    .next()
+                    .and_then(|n| n.error.as_ref())
+                    .and_then(|e| serde_json::to_value(e).ok())
+            });
+            let why = error
+                .as_ref()
+                // The code only: the message is in the run's failure view, one click away.
+                .map(|e| match (e["code"].as_str(), e["message"].as_str()) {
+                    (Some(c), _) => format!(": {c}"),
+                    (None, Some(m)) => format!(": {m}"),
+                    (None, None) => String::new(),
+                })
+                .unwrap_or_default();
+            format!("Run {id} failed{took}{why}")
+        }
+        RunStatus::Cancelled => format!("Run {id} was cancelled"),
+        RunStatus::Queued | RunStatus::Running => format!("Run {id} is {}", enum_str(&run.status)),
+    }
 }
 
 /// What the Run panel dispatches.
@@ -230,8 +306,28 @@ impl StudioApp {
         let line = self.runs.run_order_line.trim();
         if !line.is_empty() {
             inputs.insert("order_line_id".into(), Value::String(line.to_owned()));
+        } else if self.runs_order_lines() && !inputs.contains_key("order_line_id") {
+            // An order_line graph needs an order line id; a trial run from the editor has none
+            // stored, so it gets an ad-hoc one (UTC, as in deliverable names).
+            inputs.insert("order_line_id".into(), Value::String(adhoc_order_line()));
         }
         Ok(inputs)
+    }
+
+    /// Whether what the Run panel dispatches is an order_line graph (the open workflow, or
+    /// the output type picked).
+    fn runs_order_lines(&self) -> bool {
+        let family = match &self.runs.run_via {
+            RunVia::Workflow => self.editor.as_ref().and_then(|e| e.doc.graph.family),
+            RunVia::OutputType(id) => self
+                .output_types
+                .records
+                .iter()
+                .find(|o| &o.id == id)
+                .map(|o| o.spec.workflow_family),
+            RunVia::OrderLine => None,
+        };
+        family == Some(Family::OrderLine)
     }
 
     fn run_overrides(&self) -> Result<Map<String, Value>, String> {
@@ -364,11 +460,22 @@ impl StudioApp {
     pub(super) fn on_runs_event(&mut self, event: BackendEvent) {
         match event {
             BackendEvent::Runs(page) => {
+                // List rows carry no nodes: the run on screen is noted from its full record
+                // (RunLoaded), so a failure's notice can name the error.
+                let shown = self.runs.wanted.clone();
+                for run in page.runs.iter().filter(|r| Some(&r.id) != shown.as_ref()) {
+                    if let Some(line) = self.runs.observe(run) {
+                        self.status = line;
+                    }
+                }
                 self.runs.runs = page.runs;
                 self.runs.total = page.total;
             }
             BackendEvent::RunLoaded(run) => {
                 self.runs.refreshing = false;
+                if let Some(line) = self.runs.observe(&run) {
+                    self.status = line;
+                }
                 let replace = self.runs.wanted.as_deref() == Some(run.id.as_str())
                     || self.runs.selected.as_ref().is_none_or(|s| s.id == run.id);
                 if let Some(listed) = self.runs.runs.iter_mut().find(|r| r.id == run.id) {
@@ -408,6 +515,7 @@ impl StudioApp {
             }
             BackendEvent::Dispatched(run_id) => {
                 self.status = format!("Run {} started", short(&run_id));
+                self.runs.watched.insert(run_id.clone());
                 self.runs.preflight = None;
                 self.state.view = super::MainView::Runs;
                 self.load_run(run_id);
@@ -425,13 +533,68 @@ impl StudioApp {
             .as_ref()
             .filter(|r| !r.status.is_final())
             .map(|r| r.id.clone());
-        let Some(id) = live else { return };
-        if !self.runs.refreshing && now - self.runs.last_refresh >= LIVE_REFRESH {
-            self.runs.last_refresh = now;
-            self.load_run(id);
-            self.refresh_runs();
+        if now - self.runs.last_refresh < LIVE_REFRESH {
+            return;
+        }
+        match live {
+            Some(id) if !self.runs.refreshing => {
+                self.runs.last_refresh = now;
+                self.load_run(id);
+                self.refresh_runs();
+            }
+            // A run dispatched here but not on screen: the list says when it ends.
+            None if !self.runs.watched.is_empty() => {
+                self.runs.last_refresh = now;
+                self.refresh_runs();
+            }
+            _ => {}
         }
     }
+}
+
+/// Notices of runs that ended, at the window's bottom right: the outcome, "Open run" and a
+/// close button.
+pub(super) fn run_notices_ui(ctx: &egui::Context, view: &mut RunsView, out: &mut Vec<Command>) {
+    if view.notices.is_empty() {
+        return;
+    }
+    let mut close = None;
+    egui::Area::new(egui::Id::new("run_notices"))
+        .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -36.0))
+        .order(egui::Order::Foreground)
+        .show(ctx, |ui| {
+            for (i, notice) in view.notices.iter().enumerate() {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    ui.set_max_width(420.0);
+                    let color = match notice.status {
+                        RunStatus::Failed => ERROR,
+                        RunStatus::Cancelled => WARNING,
+                        _ => crate::editor::style::ONLINE,
+                    };
+                    ui.add(egui::Label::new(RichText::new(&notice.text).color(color)).wrap());
+                    ui.horizontal(|ui| {
+                        if ui.link("Open run").clicked() {
+                            out.push(Command::ShowView(super::MainView::Runs));
+                            out.push(Command::SelectRun(notice.run_id.clone()));
+                            close = Some(i);
+                        }
+                        if ui.small_button("Dismiss").clicked() {
+                            close = Some(i);
+                        }
+                    });
+                });
+            }
+        });
+    if let Some(i) = close {
+        view.notices.remove(i);
+    }
+}
+
+/// An order line id for a trial run: `adhoc-YYYYMMDD-HHMMSS` (UTC).
+pub fn adhoc_order_line() -> String {
+    jiff::Timestamp::now()
+        .strftime("adhoc-%Y%m%d-%H%M%S")
+        .to_string()
 }
 
 /// Parses a JSON object typed by the user; empty text is an empty object.
@@ -719,13 +882,27 @@ pub(super) fn run_panel_ui(
     });
     via_ui(ui, view, workflow, output_types);
     product_picker_ui(ui, view, out);
+    // A stored order line must be named; for a graph run a blank field means an ad-hoc id.
+    let (hint, tip) = if view.run_via == RunVia::OrderLine {
+        (
+            "id (required)",
+            "The id of a stored order line: its product, output type and overrides are used.",
+        )
+    } else {
+        (
+            "blank: adhoc-<UTC time>",
+            "order_line graphs need an order line id; left blank, the run gets \
+             adhoc-YYYYMMDD-HHMMSS (UTC), which also names its deliverables.",
+        )
+    };
     ui.horizontal(|ui| {
-        ui.label("Order line");
+        ui.label("Order line").on_hover_text(tip);
         ui.add(
             egui::TextEdit::singleline(&mut view.run_order_line)
-                .hint_text("optional id")
+                .hint_text(hint)
                 .desired_width(160.0),
-        );
+        )
+        .on_hover_text(tip);
     });
     ui.horizontal(|ui| {
         ui.label("Overrides");

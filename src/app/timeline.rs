@@ -1,6 +1,7 @@
 //! The run timeline: one row per node, a thin bar for the time it waited and a thick bar for
-//! the time it ran, coloured by status, the critical path outlined. Ctrl+scroll zooms the time
-//! axis around the pointer, dragging pans; hover shows exact times.
+//! the time it ran, coloured by status, the critical path outlined. The axis fits the whole
+//! run as it grows; Ctrl+scroll zooms it around the pointer and dragging pans (double-click
+//! fits again); hover shows exact times.
 
 use egui::{pos2, vec2, Color32, Rect, Sense, Stroke, Ui};
 use std::collections::{HashMap, HashSet};
@@ -10,10 +11,13 @@ use workflow_engine::runtime::NodeRun;
 pub use crate::editor::style::run_status_color as status_color;
 
 /// View state of the time axis: visible span start (ms from the run's start) and ms per pixel.
+/// Until the user zooms or pans (`pinned`), the axis fits the whole run every frame, so a live
+/// run's later nodes never run off the right edge.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TimeAxis {
     pub start_ms: f64,
     pub ms_per_px: f64,
+    pub pinned: bool,
 }
 
 /// The chain of nodes that decided when the run finished: from the node that finished last,
@@ -73,7 +77,8 @@ pub fn timeline_ui(
     let row_h = 20.0;
     let width = ui.available_width().max(label_w + 100.0);
     let bars_w = width - label_w - 8.0;
-    if axis.ms_per_px <= 0.0 {
+    if !axis.pinned || axis.ms_per_px <= 0.0 {
+        axis.start_ms = 0.0;
         axis.ms_per_px = total_ms / bars_w as f64;
     }
     let critical = critical_path(nodes, graph);
@@ -82,6 +87,11 @@ pub fn timeline_ui(
     let bars = Rect::from_min_max(pos2(rect.left() + label_w, rect.top()), rect.max);
     if response.dragged() {
         axis.start_ms -= response.drag_delta().x as f64 * axis.ms_per_px;
+        axis.pinned = true;
+    }
+    // Double-click: back to following the whole run.
+    if response.double_clicked() {
+        axis.pinned = false;
     }
     if let Some(p) = response.hover_pos() {
         let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
@@ -94,6 +104,7 @@ pub fn timeline_ui(
             let at_ms = axis.start_ms + (p.x - bars.left()) as f64 * axis.ms_per_px;
             axis.ms_per_px = (axis.ms_per_px * factor).clamp(0.01, total_ms);
             axis.start_ms = at_ms - (p.x - bars.left()) as f64 * axis.ms_per_px;
+            axis.pinned = true;
         }
     }
     let x_of = |t: i64| bars.left() + (((t - t0) as f64 - axis.start_ms) / axis.ms_per_px) as f32;
@@ -241,6 +252,48 @@ mod tests {
             logs: Vec::new(),
             error: None,
         }
+    }
+
+    /// One frame of the timeline at `now_ms` in an 800-point-wide window.
+    fn frame(nodes: &[NodeRun], now_ms: i64, axis: &mut TimeAxis) {
+        let ctx = egui::Context::default();
+        let input = egui::RawInput {
+            screen_rect: Some(Rect::from_min_size(pos2(0.0, 0.0), vec2(800.0, 400.0))),
+            ..Default::default()
+        };
+        let mut output = ctx.run_ui(input, |ui| {
+            timeline_ui(ui, nodes, None, now_ms, axis);
+        });
+        // Nothing paints here: the font atlas upload is dropped on purpose.
+        output.textures_delta.clear();
+    }
+
+    #[test]
+    fn a_live_run_rescales_as_it_runs_until_the_user_zooms() {
+        let mut running = node("render", 0);
+        running.status = NodeStatus::Running;
+        running.finished_at = None;
+        let nodes = [node("load", 200), running];
+        let mut axis = TimeAxis::default();
+        frame(&nodes, 250, &mut axis);
+        let early = axis.ms_per_px;
+        // Four seconds later the running node's bar must still end inside the view.
+        frame(&nodes, 4_250, &mut axis);
+        assert!(
+            axis.ms_per_px > early * 10.0,
+            "{early} → {}",
+            axis.ms_per_px
+        );
+        // The whole run, from its start, within the bars' width (the window less the labels).
+        assert_eq!(axis.start_ms, 0.0);
+        let run_px = 4_250.0 / axis.ms_per_px;
+        assert!(run_px <= 800.0 - 170.0, "the run spans {run_px} px");
+        // A view the user chose stays put.
+        axis.pinned = true;
+        let chosen = axis;
+        frame(&nodes, 9_000, &mut axis);
+        assert_eq!(axis.ms_per_px, chosen.ms_per_px);
+        assert_eq!(axis.start_ms, chosen.start_ms);
     }
 
     #[test]

@@ -43,6 +43,12 @@ pub struct CanvasView {
     pub center: Pos2,
     /// Why the last gesture was refused, and until when to show it.
     pub refusal: Option<(String, f64)>,
+    /// Set when a workflow opens: the next frame shows it at 100 %, framed on its start.
+    pub frame_start: bool,
+    /// A middle-drag or space-drag pan is in progress.
+    panning: bool,
+    /// The add-node search opened by Tab / Shift+A: where (graph space) the node goes.
+    add_menu: Option<Pos2>,
 }
 
 impl CanvasView {
@@ -123,6 +129,236 @@ impl CanvasView {
     pub fn node_rect(&self, id: &str) -> Option<Rect> {
         self.node_rects.get(id).copied()
     }
+
+    /// Graph space → screen, as last drawn.
+    pub fn transform(&self) -> TSTransform {
+        self.to_global
+    }
+
+    /// Whether the add-node search (Tab / Shift+A) is open, and where its node would go.
+    pub fn add_menu(&self) -> Option<Pos2> {
+        self.add_menu
+    }
+
+    /// Tab or Shift+A with the pointer on the canvas opens the add-node search there, as in
+    /// Blender, Houdini and ComfyUI. Runs before any widget: egui would otherwise hand Tab's
+    /// keyboard focus to the first text field.
+    pub fn add_node_shortcut(&mut self, ctx: &egui::Context) -> bool {
+        let Some(at) = self.pointer else {
+            return false;
+        };
+        let pressed = ctx.input_mut(|i| {
+            i.consume_key(egui::Modifiers::NONE, egui::Key::Tab)
+                | i.consume_key(egui::Modifiers::SHIFT, egui::Key::A)
+        });
+        if pressed {
+            ctx.memory_mut(|m| m.move_focus(egui::FocusDirection::None));
+            self.add_menu = Some(at);
+        }
+        pressed
+    }
+}
+
+/// Zoom per wheel notch: node editors step about 10 % (egui-snarl's Ctrl+wheel stepped ~1.5×).
+pub const WHEEL_STEP: f32 = 1.1;
+
+/// Points of smooth (touchpad, high-resolution wheel) scrolling that count as one notch.
+const POINTS_PER_NOTCH: f32 = 50.0;
+
+/// Closest zoom; a new workflow opens at 1.0 (100 % node scale, body text 12.5 px).
+pub const MAX_SCALE: f32 = 2.0;
+
+/// Diameter of a port's pin.
+pub const PIN_SIZE: f32 = 10.0;
+
+/// Room between an output pin and its label.
+const PIN_GAP: f32 = 4.0;
+
+/// A node frame's inner margin (pins sit inside it).
+pub const NODE_MARGIN: f32 = 6.0;
+
+/// Margin left of the graph's start when a workflow opens.
+const START_MARGIN: f32 = 48.0;
+
+/// `t` scaled to `scale` around the screen point `at` (which stays over the same graph point).
+fn zoom_around(t: TSTransform, at: Pos2, scale: f32) -> TSTransform {
+    let anchor = t.inverse() * at;
+    TSTransform::new(at.to_vec2() - anchor.to_vec2() * scale, scale)
+}
+
+/// The layer of the overlay that keeps space-drag from moving nodes.
+fn pan_overlay_layer() -> egui::LayerId {
+    egui::LayerId::new(egui::Order::Foreground, egui::Id::new("canvas_pan_overlay"))
+}
+
+/// Node-editor navigation, taken before egui-snarl's scene sees the input (its wheel pans and
+/// its Ctrl+wheel zooms ~1.5× a notch): the wheel zooms ~10 % a notch around the pointer,
+/// Shift+wheel pans sideways, middle-drag and space-drag pan anywhere (also over nodes).
+/// Pinch zoom and dragging the empty background stay with the scene. The result is imposed
+/// through `set_transform`, which the viewer applies after the scene's own handling.
+fn navigate(ui: &Ui, canvas: &mut CanvasView, viewport: Rect) {
+    let ctx = ui.ctx().clone();
+    let (pointer, events, delta, middle, primary, space) = ui.input(|i| {
+        (
+            i.pointer.latest_pos(),
+            i.events.clone(),
+            i.pointer.delta(),
+            i.pointer.middle_down(),
+            i.pointer.primary_down(),
+            i.key_down(egui::Key::Space),
+        )
+    });
+    let over = pointer.filter(|p| {
+        viewport.contains(*p)
+            && ctx
+                .layer_id_at(*p)
+                .is_none_or(|l| l.order == egui::Order::Background || l == pan_overlay_layer())
+    });
+    let keys_free = !ctx.egui_wants_keyboard_input();
+    let mut t = canvas.set_transform.unwrap_or(canvas.to_global);
+    let mut changed = false;
+    if let Some(p) = over {
+        let (mut notches, mut sideways) = (0.0, 0.0);
+        for e in &events {
+            if let egui::Event::MouseWheel {
+                unit,
+                delta,
+                modifiers,
+                ..
+            } = e
+            {
+                let d = match unit {
+                    egui::MouseWheelUnit::Point => *delta / POINTS_PER_NOTCH,
+                    egui::MouseWheelUnit::Line => *delta,
+                    egui::MouseWheelUnit::Page => *delta * 3.0,
+                };
+                if modifiers.shift {
+                    sideways += d.x + d.y;
+                } else {
+                    notches += d.y;
+                }
+            }
+        }
+        if notches != 0.0 {
+            let scale = (t.scaling * WHEEL_STEP.powf(notches)).clamp(0.01, MAX_SCALE);
+            t = zoom_around(t, p, scale);
+            changed = true;
+        }
+        if sideways != 0.0 {
+            t.translation.x += sideways * POINTS_PER_NOTCH;
+            changed = true;
+        }
+        // egui spreads a wheel notch over the next frames (as a scroll, or with Ctrl as a
+        // zoom factor): the scene must not apply those on top of the step taken here.
+        let pinch = events.iter().any(|e| matches!(e, egui::Event::Zoom(_)));
+        if !pinch && ui.input(|i| i.zoom_delta()) != 1.0 {
+            changed = true;
+        }
+        ctx.input_mut(|i| i.smooth_scroll_delta = egui::Vec2::ZERO);
+        let pressed = |button| {
+            events.iter().any(|e| {
+                matches!(e, egui::Event::PointerButton { button: b, pressed: true, .. } if *b == button)
+            })
+        };
+        if pressed(egui::PointerButton::Middle)
+            || (space && keys_free && pressed(egui::PointerButton::Primary))
+        {
+            canvas.panning = true;
+        }
+    }
+    if !middle && !primary {
+        canvas.panning = false;
+    }
+    if canvas.panning {
+        t.translation += delta;
+        changed = true;
+        ctx.set_cursor_icon(egui::CursorIcon::Grabbing);
+    }
+    // While space is held, an overlay takes the primary drag so it pans instead of moving the
+    // node under the pointer.
+    if canvas.panning || (space && keys_free && over.is_some()) {
+        if !canvas.panning {
+            ctx.set_cursor_icon(egui::CursorIcon::Grab);
+        }
+        egui::Area::new(pan_overlay_layer().id)
+            .order(egui::Order::Foreground)
+            .fixed_pos(viewport.min)
+            .show(&ctx, |ui| {
+                ui.allocate_exact_size(viewport.size(), egui::Sense::click_and_drag());
+            });
+    }
+    if changed {
+        canvas.set_view(t);
+        ctx.request_repaint();
+    }
+}
+
+/// The view a workflow opens in: 100 % node scale, the graph's start (its leftmost nodes) at
+/// the left of the canvas, the first column of nodes centred vertically.
+fn start_view(editor: &Editor, viewport: Rect) -> Option<TSTransform> {
+    let rects: Vec<Rect> = editor
+        .doc
+        .graph
+        .nodes
+        .iter()
+        .map(|n| {
+            editor.canvas.node_rect(&n.id).unwrap_or_else(|| {
+                let [x, y] = n.position.unwrap_or([0.0, 0.0]);
+                Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 100.0))
+            })
+        })
+        .collect();
+    let left = rects.iter().map(|r| r.left()).reduce(f32::min)?;
+    // What fits in the first screenful, measured from the start.
+    let first = rects
+        .iter()
+        .filter(|r| r.left() < left + viewport.width() - START_MARGIN)
+        .copied()
+        .reduce(|a, b| a.union(b))?;
+    let y = if first.height() + 2.0 * START_MARGIN <= viewport.height() {
+        viewport.center().y - first.center().y
+    } else {
+        viewport.top() + START_MARGIN - first.top()
+    };
+    Some(TSTransform::new(
+        egui::vec2(viewport.left() + START_MARGIN - left, y),
+        1.0,
+    ))
+}
+
+/// The add-node search opened by Tab / Shift+A, at the pointer where it was opened; Escape
+/// or a click elsewhere closes it.
+fn add_menu_ui(ui: &Ui, editor: &mut Editor, registry: &Registry, out: &mut Vec<Command>) {
+    let Some(at) = editor.canvas.add_menu else {
+        return;
+    };
+    let screen = editor.canvas.to_global * at;
+    let family = editor.doc.graph.family;
+    let response = egui::Area::new(egui::Id::new("canvas_add_node"))
+        .order(egui::Order::Foreground)
+        .fixed_pos(screen)
+        .constrain(true)
+        .show(ui.ctx(), |ui| {
+            egui::Frame::popup(ui.style()).show(ui, |ui| {
+                ui.set_max_width(260.0);
+                ui.label(RichText::new("Add node").strong());
+                insert_menu_ui(ui, registry, family, PortFilter::Any)
+            })
+        });
+    let chosen = response.inner.inner;
+    if let Some(node_type) = chosen {
+        out.push(Command::edit(Edit::AddNode {
+            node_type,
+            position: [at.x, at.y],
+            wire_from: None,
+            wire_to: None,
+        }));
+        editor.canvas.add_menu = None;
+    } else if ui.input(|i| i.key_pressed(egui::Key::Escape))
+        || response.response.clicked_elsewhere()
+    {
+        editor.canvas.add_menu = None;
+    }
 }
 
 /// Below this zoom the canvas shows the overview instead of the node editor.
@@ -134,6 +370,14 @@ const CULL_ABOVE: usize = 150;
 /// Draws the canvas and turns what the user did on it into commands.
 pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mut Vec<Command>) {
     let viewport = ui.max_rect();
+    if std::mem::take(&mut editor.canvas.frame_start) {
+        if editor.doc.graph.nodes.len() > CULL_ABOVE {
+            // A large graph at 100 % shows a sliver of itself: it opens whole (the overview).
+            editor.canvas.zoom_to_fit = true;
+        } else if let Some(start) = start_view(editor, viewport) {
+            editor.canvas.set_view(start);
+        }
+    }
     if std::mem::take(&mut editor.canvas.zoom_to_fit) {
         if let Some(graph) = fit_rect(editor) {
             let graph = graph.expand(40.0);
@@ -148,6 +392,8 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
             editor.canvas.set_transform = Some(fit);
         }
     }
+    navigate(ui, &mut editor.canvas, viewport);
+    add_menu_ui(ui, editor, registry, out);
     // Far out, labels are unreadable and egui-snarl's per-pin work grows with the graph: an
     // overview painter takes over until the author zooms back in.
     if editor.canvas.to_global.scaling < OVERVIEW_BELOW {
@@ -186,6 +432,8 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     style.collapsible = Some(false);
     // Zooming out past the editor's range hands over to the overview.
     style.min_scale = Some(OVERVIEW_BELOW * 0.9);
+    style.max_scale = Some(MAX_SCALE);
+    style.pin_size = Some(PIN_SIZE);
     // Window frames carry a soft shadow whose tessellation dominated frames of large graphs;
     // nodes read as well with a plain outline.
     let visuals = &ui.style().visuals;
@@ -194,7 +442,7 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
             .fill(visuals.window_fill)
             .stroke(visuals.window_stroke)
             .corner_radius(4.0)
-            .inner_margin(6.0),
+            .inner_margin(NODE_MARGIN),
     );
     let widget = SnarlWidget::new().id_salt("workflow_canvas").style(style);
     let response = widget.show(&mut canvas.snarl, &mut viewer, ui);
@@ -490,9 +738,10 @@ impl SnarlViewer<String> for Viewer<'_> {
         let title = self.def(id).map_or(id.as_str(), |d| d.label.as_str());
         let node_type = self.types.get(id).map_or("", String::as_str);
         ui.horizontal(|ui| {
-            ui.label(RichText::new(title).strong()).on_hover_ui(|ui| {
-                ui.label(format!("{id} · {node_type}"));
-            });
+            ui.add(egui::Label::new(RichText::new(title).strong()).extend())
+                .on_hover_ui(|ui| {
+                    ui.label(format!("{id} · {node_type}"));
+                });
             let problems = self
                 .problems
                 .get(id.as_str())
@@ -541,7 +790,8 @@ impl SnarlViewer<String> for Viewer<'_> {
             if !port.required {
                 text = text.weak();
             }
-            ui.label(text).on_hover_ui(|ui| {
+            // Extend: a label is never wrapped or elided; the node grows to fit it next frame.
+            ui.add(egui::Label::new(text).extend()).on_hover_ui(|ui| {
                 let many = if port.multiple { " (many)" } else { "" };
                 let optional = if port.required { "" } else { ", optional" };
                 ui.label(format!(
@@ -567,12 +817,16 @@ impl SnarlViewer<String> for Viewer<'_> {
         if self.zoomed_out() {
             ui.allocate_space(egui::vec2(24.0, 14.0));
         } else {
-            ui.label(&port.label).on_hover_ui(|ui| {
-                ui.label(format!(
-                    "{} · {}\n{}",
-                    port.name, port.port_type, port.description
-                ));
-            });
+            // egui-snarl reserves the pin's room only on the input side (its right-to-left
+            // output row does not advance past the pin): keep the label clear of the pin.
+            ui.add_space(PIN_SIZE + PIN_GAP);
+            ui.add(egui::Label::new(&port.label).extend())
+                .on_hover_ui(|ui| {
+                    ui.label(format!(
+                        "{} · {}\n{}",
+                        port.name, port.port_type, port.description
+                    ));
+                });
         }
         self.pin(port.port_type, false)
     }

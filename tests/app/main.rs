@@ -2,9 +2,12 @@
 //! three-d, the engine and the server, ~110 MB each), so separate binaries cost a gigabyte
 //! of disk and a long link apiece.
 mod app_shell;
+mod canvas_conventions;
 mod client_writes;
 mod drafts;
 mod editor;
+mod launcher;
+mod live_runs;
 mod rollout;
 mod runs;
 mod runs_production;

@@ -139,8 +139,18 @@ fn state_of(app: &StudioApp, ot: &str) -> Option<Rollout> {
     app.rollout.row(ot).map(|r| r.output_type.spec.rollout)
 }
 
+/// A node's text: a label widget keeps it as its value.
+fn text_of(n: &egui_kittest::Node<'_>) -> String {
+    let node = n.accesskit_node();
+    node.label().or_else(|| node.value()).unwrap_or_default()
+}
+
 #[test]
 fn promote_and_roll_back_by_clicking_and_open_a_comparison() {
+    // Time stamps show in the user's zone: pinned here to Central European time (a POSIX
+    // rule, so tzdata need not be installed), whatever zone the machine runs in.
+    let cet = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").expect("valid rule");
+    workflow_studio::local_time::set_zone(cet.clone());
     let s = setup();
     let mut h = app(&s.server.url, &s.server.admin_token);
     let ot = s.output_type.clone();
@@ -183,6 +193,23 @@ fn promote_and_roll_back_by_clicking_and_open_a_comparison() {
         .query_all_by_label_contains("shadow → graph · shadow window clean")
         .next()
         .is_some());
+    // Local time, no "UTC" suffix; the stored instant is UTC and one hour behind in CET
+    // (CEST: two) — the hover names the zone and the UTC time.
+    let at = history[1].created_at;
+    let local = workflow_studio::local_time::minute_in(at, &cet);
+    let utc = workflow_studio::local_time::minute_in(at, &jiff::tz::TimeZone::UTC);
+    assert_ne!(local, utc);
+    let prefix = format!("{local} · ");
+    let line = h
+        .query_all_by_label_contains(&prefix)
+        .find(|n| text_of(n).contains("shadow → graph"))
+        .expect("the history line in local time");
+    assert!(!text_of(&line).contains("UTC"));
+    let note = workflow_studio::local_time::zone_note_in(at, &cet);
+    assert!(
+        note.contains("UTC+01:00") || note.contains("UTC+02:00"),
+        "{note}"
+    );
 
     // The comparison opens the two runs side by side.
     let outcome = h

@@ -17,7 +17,7 @@ use crate::support::until;
 const WAIT: Duration = Duration::from_secs(30);
 
 /// The app connected to a server running scripted modules, with a saved order_line starter.
-fn saved_starter() -> (
+pub(crate) fn saved_starter() -> (
     Harness<'static, StudioApp>,
     workflow_server::embedded::BackgroundServer,
     tempfile::TempDir,
