@@ -174,13 +174,14 @@ impl StudioApp {
         }
     }
 
-    /// The uploads, bottom right above the status bar, with a progress bar each.
+    /// The uploads, bottom left above the status bar (run notices take the right), with a
+    /// progress bar each.
     pub(super) fn uploads_ui(&mut self, ctx: &egui::Context, out: &mut Vec<Command>) {
         if self.uploads.items.is_empty() {
             return;
         }
         egui::Area::new(egui::Id::new("uploads"))
-            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-12.0, -36.0))
+            .anchor(egui::Align2::LEFT_BOTTOM, egui::vec2(12.0, -36.0))
             .show(ctx, |ui| {
                 egui::Frame::popup(ui.style()).show(ui, |ui| {
                     ui.set_width(360.0);
