@@ -10,6 +10,7 @@ use workflow_contracts::{
 };
 use workflow_engine::calendar::utc_minute;
 use workflow_engine::rollout::RolloutPolicy;
+use workflow_engine::runtime::RenderBudget;
 use workflow_server::api::admin::expiry_from_now;
 use workflow_server::app;
 use workflow_server::auth::{generate_token, hash_token, parse_duration_seconds, Role};
@@ -65,6 +66,8 @@ enum Command {
         rollout_policy: Option<PathBuf>,
         #[command(flatten)]
         net: NetArgs,
+        #[command(flatten)]
+        budget: BudgetArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -76,6 +79,30 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+}
+
+/// The render budget every run is checked against before it starts (preflight and run).
+#[derive(clap::Args)]
+struct BudgetArgs {
+    /// Most pixels one render node may produce: width × height × frames (1 for a still).
+    #[arg(long, default_value_t = RenderBudget::default().max_pixels)]
+    pixel_budget: u64,
+    /// Largest width or height of a render.
+    #[arg(long, default_value_t = RenderBudget::default().max_side)]
+    max_render_side: u32,
+    /// Most frames of a turntable.
+    #[arg(long, default_value_t = RenderBudget::default().max_frames)]
+    max_turntable_frames: u32,
+}
+
+impl BudgetArgs {
+    fn budget(&self) -> RenderBudget {
+        RenderBudget {
+            max_pixels: self.pixel_budget,
+            max_side: self.max_render_side,
+            max_frames: self.max_turntable_frames,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -209,10 +236,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             body_limit,
             rollout_policy,
             net,
+            budget,
         } => {
             let policy = read_rollout_policy(rollout_policy.as_deref())?;
             let options = net.options()?;
-            serve(&addr, &db.url()?, &db.dir()?, body_limit, policy, options)?
+            let limits = ServeLimits {
+                body_limit,
+                render_budget: budget.budget(),
+            };
+            serve(&addr, &db.url()?, &db.dir()?, limits, policy, options)?
         }
         Command::Migrate { db } => {
             let url = db.url()?;
@@ -309,11 +341,17 @@ fn read_rollout_policy(file: Option<&Path>) -> anyhow::Result<RolloutPolicy> {
     Ok(policy)
 }
 
+/// What `serve` bounds besides time: request bodies and renders.
+struct ServeLimits {
+    body_limit: usize,
+    render_budget: RenderBudget,
+}
+
 fn serve(
     addr: &str,
     url: &str,
     data_dir: &Path,
-    body_limit: usize,
+    limits: ServeLimits,
     rollout_policy: RolloutPolicy,
     options: ServeOptions,
 ) -> anyhow::Result<()> {
@@ -326,12 +364,13 @@ fn serve(
     runtime()?.block_on(async {
         let store = app::open_store(url).await?;
         let config = ApiConfig {
-            body_limit,
+            body_limit: limits.body_limit,
             ..ApiConfig::default()
         };
         // The engine's production modules; the renderer starts on the first render.
         let mut runs = RunsConfig::production(data_dir);
         runs.rollout = rollout_policy;
+        runs.options.render_budget = limits.render_budget;
         let (router, _) = app::build(store, &config, runs).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
