@@ -75,6 +75,10 @@ pub struct Manifest {
     pub key_separator: String,
     pub total_triangles: usize,
     pub bounds: Option<Aabb>,
+    /// What the import noticed and accepted (a glTF defect that does not change the result,
+    /// by its JSON pointer; a converter's warnings): published with the product.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Manifest {
@@ -171,5 +175,6 @@ pub fn extract_manifest(scene: &Scene, params: &ManifestParams) -> Result<Manife
         parts,
         key_separator: params.key_separator.clone(),
         bounds: (!bounds.is_empty()).then_some(bounds),
+        warnings: scene.warnings.clone(),
     })
 }

@@ -264,6 +264,11 @@ async fn get_product(
     let manifest = state.products.manifest(&id)?;
     let mut body = product_json(&state, product).await?;
     let has = |name: &str| state.products.file(&id, name).map(|f| f.is_some());
+    // What the import accepted with a warning (by JSON pointer), at the product's top level.
+    body["warnings"] = manifest
+        .as_ref()
+        .and_then(|m| m.get("warnings").cloned())
+        .unwrap_or_else(|| json!([]));
     body["manifest"] = manifest.unwrap_or(Value::Null);
     body["artifacts"] = json!({
         "glb": has("preview.glb")?.then(|| format!("/api/products/{id}/glb")),
