@@ -280,7 +280,8 @@ async fn an_upload_over_the_limit_is_refused_while_it_streams() {
 #[tokio::test]
 async fn a_harmless_defect_is_a_product_warning() {
     let app = spawn_app_production().await;
-    let positions = "data:application/octet-stream;base64,AAAAAAAAAAAAAAAAAACAPwAAAAAAAAAAAAAAAAAAgD8AAAAA";
+    let positions =
+        "data:application/octet-stream;base64,AAAAAAAAAAAAAAAAAACAPwAAAAAAAAAAAAAAAAAAgD8AAAAA";
     let mut doc: Value = serde_json::from_slice(&gltf_naming(positions, None)).expect("json");
     doc["accessors"]
         .as_array_mut()
