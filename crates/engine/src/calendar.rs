@@ -11,6 +11,18 @@ pub fn utc_date(ms: i64) -> Option<String> {
     Some(t.to_zoned(TimeZone::UTC).strftime("%Y-%m-%d").to_string())
 }
 
+/// `YYYY-MM-DD HH:MM UTC` of unix milliseconds (command-line listings, which have no
+/// user zone to show); the milliseconds themselves when out of range.
+pub fn utc_minute(ms: i64) -> String {
+    match Timestamp::from_millisecond(ms) {
+        Ok(t) => t
+            .to_zoned(TimeZone::UTC)
+            .strftime("%Y-%m-%d %H:%M UTC")
+            .to_string(),
+        Err(_) => format!("{ms} ms"),
+    }
+}
+
 /// Today's date (UTC) as `YYYY-MM-DD`.
 pub fn today_utc() -> String {
     Timestamp::now().strftime("%Y-%m-%d").to_string()
@@ -29,5 +41,6 @@ mod tests {
         assert_eq!(utc_date(1_700_000_000_000).as_deref(), Some("2023-11-14"));
         assert_eq!(utc_date(i64::MAX), None);
         assert_eq!(today_utc().len(), "2026-01-01".len());
+        assert_eq!(utc_minute(1_700_000_000_000), "2023-11-14 22:13 UTC");
     }
 }
