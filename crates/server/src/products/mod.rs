@@ -77,11 +77,36 @@ pub struct FsProducts {
 
 impl FsProducts {
     pub fn new(root: PathBuf) -> Self {
-        FsProducts {
+        let products = FsProducts {
             root,
             lock: Mutex::new(()),
             user_materials: RwLock::default(),
+        };
+        products.remove_abandoned_uploads(STALE_UPLOAD);
+        products
+    }
+
+    /// Removes staging folders of uploads a process stopped receiving (killed mid-upload)
+    /// that are older than `age`: a live upload in another process sharing the folder is
+    /// younger than that.
+    pub fn remove_abandoned_uploads(&self, age: std::time::Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.staging_dir()) else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|elapsed| elapsed >= age);
+            let ours = entry.file_name().to_string_lossy().starts_with("upload-");
+            if old && ours && std::fs::remove_dir_all(entry.path()).is_ok() {
+                removed += 1;
+            }
         }
+        removed
     }
 
     /// `<root>/<id>`, for well-formed ids only (no path tricks).
@@ -285,6 +310,8 @@ impl FsProducts {
 
 /// The folder under the products root where uploads are received.
 const STAGING_DIR: &str = ".incoming";
+/// A staging folder this old belongs to an upload nobody is receiving any more.
+const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 /// A product's folder of uploaded files (the main CAD file and its side files).
 const SOURCE_DIR: &str = "source";
 

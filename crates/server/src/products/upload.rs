@@ -303,6 +303,23 @@ mod tests {
     }
 
     #[test]
+    fn abandoned_uploads_are_removed_and_live_ones_kept() {
+        let root = tempfile::tempdir().expect("tmp");
+        let products = crate::products::FsProducts::new(root.path().to_path_buf());
+        let abandoned = StagedUpload::new(&products.staging_dir(), 10).expect("staging");
+        let abandoned = abandoned.dir.keep();
+        let live = StagedUpload::new(&products.staging_dir(), 10).expect("staging");
+        assert_eq!(
+            products.remove_abandoned_uploads(std::time::Duration::from_secs(3600)),
+            0,
+            "young folders are kept"
+        );
+        assert_eq!(products.remove_abandoned_uploads(std::time::Duration::ZERO), 2);
+        assert!(!abandoned.exists());
+        drop(live);
+    }
+
+    #[test]
     fn names_are_judged() {
         for bad in [
             "",
