@@ -220,7 +220,7 @@ impl StudioApp {
                     "the native dialog closed after {} ms without showing",
                     answer.elapsed.as_millis()
                 ));
-                let _ = self.ask_for_files(ctx, answer.request);
+                self.ask_for_files(ctx, answer.request);
             }
             _ => self.status = format!("{} cancelled", answer.request.title),
         }
@@ -322,6 +322,45 @@ mod tests {
             };
             assert!(why.contains("portal") && why.contains("zenity"), "{why}");
         }
+    }
+
+    fn answer(elapsed_ms: u64) -> NativeAnswer {
+        NativeAnswer {
+            request: DialogRequest {
+                title: "Open a glTF model",
+                filters: vec![("glTF / GLB", vec!["glb", "gltf"])],
+                kind: DialogKind::OpenFile,
+                purpose: DialogPurpose::OpenModel,
+            },
+            paths: None,
+            elapsed: Duration::from_millis(elapsed_ms),
+        }
+    }
+
+    #[test]
+    fn an_instant_empty_answer_means_no_dialog_showed_and_the_browser_opens() {
+        let ctx = egui::Context::default();
+        let mut app = StudioApp::connecting();
+        app.dialogs.native = NativeDialogs::Available;
+        app.on_native_dialog(&ctx, answer(3));
+        assert!(app.dialogs.in_app_open());
+        assert!(
+            matches!(&app.dialogs.native, NativeDialogs::Unavailable(why) if why.contains("3 ms")),
+            "{:?}",
+            app.dialogs.native
+        );
+        assert!(app.status.contains("in-app browser"), "{}", app.status);
+    }
+
+    #[test]
+    fn an_empty_answer_after_a_while_is_a_cancel() {
+        let ctx = egui::Context::default();
+        let mut app = StudioApp::connecting();
+        app.dialogs.native = NativeDialogs::Available;
+        app.on_native_dialog(&ctx, answer(2_500));
+        assert!(!app.dialogs.in_app_open());
+        assert_eq!(app.dialogs.native, NativeDialogs::Available);
+        assert_eq!(app.status, "Open a glTF model cancelled");
     }
 
     #[test]
