@@ -2,9 +2,10 @@
 //! that open large; animated turntables play frame by frame; any artifact can be saved with
 //! the platform's file dialog.
 
+use super::file_dialogs::{DialogKind, DialogPurpose, DialogRequest};
 use super::StudioApp;
 use crate::backend::client::ApiClient;
-use crate::backend::{reported, BackendEvent};
+use crate::backend::BackendEvent;
 use crate::command::Command;
 use egui::{ColorImage, TextureHandle, TextureOptions, Ui};
 use std::collections::HashMap;
@@ -275,61 +276,43 @@ impl StudioApp {
         self.artifacts.entries.insert(id, entry);
     }
 
-    /// Asks where to save an artifact (native dialog), then writes it there.
-    pub(super) fn save_artifact(&self, meta: ArtifactItem) -> Result<(), String> {
-        let c = self.server.client.clone().ok_or("Not connected")?;
+    /// Asks where to save an artifact, then writes it there (see `file_dialogs`).
+    pub(super) fn save_artifact(
+        &mut self,
+        ctx: &egui::Context,
+        meta: ArtifactItem,
+    ) -> Result<(), String> {
+        self.server.client.as_ref().ok_or("Not connected")?;
         let name = suggested_file_name(&meta);
-        self.spawn(async move {
-            let Some(file) = rfd::AsyncFileDialog::new()
-                .set_title("Save artifact")
-                .set_file_name(&name)
-                .save_file()
-                .await
-            else {
-                return BackendEvent::Notice("Save cancelled".into());
-            };
-            let path = file.path().to_owned();
-            reported(
-                "save artifact",
-                c.artifact(&meta.id),
-                move |(bytes, _)| match std::fs::write(&path, bytes) {
-                    Ok(()) => BackendEvent::Notice(format!("Saved {}", path.display())),
-                    Err(e) => BackendEvent::Failed {
-                        task: "save artifact",
-                        message: format!("{}: {e}", path.display()),
-                    },
-                },
-            )
-            .await
-        });
+        self.ask_for_files(
+            ctx,
+            DialogRequest {
+                title: "Save artifact",
+                filters: Vec::new(),
+                kind: DialogKind::SaveFile { name },
+                purpose: DialogPurpose::SaveArtifact(meta),
+            },
+        );
         Ok(())
     }
 
-    /// Asks for a folder (native dialog), then fetches the artifacts one by one and writes
-    /// them there as `<node>-frame-<n>.png`; the first failure stops and is reported.
-    pub(super) fn save_artifact_set(&self, items: Vec<ArtifactItem>) -> Result<(), String> {
-        let c = self.server.client.clone().ok_or("Not connected")?;
-        self.spawn(async move {
-            let Some(folder) = rfd::AsyncFileDialog::new()
-                .set_title("Save turntable frames into")
-                .pick_folder()
-                .await
-            else {
-                return BackendEvent::Notice("Save cancelled".into());
-            };
-            let dir = folder.path().to_owned();
-            match write_frames_into(&c, &dir, &items).await {
-                Ok(written) => BackendEvent::Notice(format!(
-                    "Saved {} frames to {}",
-                    written.len(),
-                    dir.display()
-                )),
-                Err(message) => BackendEvent::Failed {
-                    task: "save frames",
-                    message,
-                },
-            }
-        });
+    /// Asks for a folder, then fetches the artifacts one by one and writes them there as
+    /// `<node>-frame-<n>.png`; the first failure stops and is reported.
+    pub(super) fn save_artifact_set(
+        &mut self,
+        ctx: &egui::Context,
+        items: Vec<ArtifactItem>,
+    ) -> Result<(), String> {
+        self.server.client.as_ref().ok_or("Not connected")?;
+        self.ask_for_files(
+            ctx,
+            DialogRequest {
+                title: "Save turntable frames into",
+                filters: Vec::new(),
+                kind: DialogKind::PickFolder,
+                purpose: DialogPurpose::SaveFrames(items),
+            },
+        );
         Ok(())
     }
 }

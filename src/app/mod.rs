@@ -5,6 +5,7 @@ pub mod artifacts;
 mod autosave;
 mod compare;
 mod edit_commands;
+pub mod file_dialogs;
 mod output_types;
 mod panels;
 mod rollout;
@@ -86,6 +87,8 @@ pub struct StudioApp {
     pub viewer: crate::viewer::ViewerState,
     /// Product uploads of this session and their progress.
     pub uploads: UploadsView,
+    /// Native dialogs or the in-app file browser (see `file_dialogs`).
+    pub dialogs: file_dialogs::FileDialogs,
     /// Set by `--measure-startup`: when the process started.
     startup: Option<std::time::Instant>,
 }
@@ -118,6 +121,7 @@ impl StudioApp {
             artifacts: artifacts::ArtifactView::default(),
             viewer: crate::viewer::ViewerState::default(),
             uploads: UploadsView::default(),
+            dialogs: file_dialogs::FileDialogs::default(),
             startup: None,
         }
     }
@@ -321,7 +325,7 @@ impl StudioApp {
                 self.refresh_products();
                 Ok(())
             }
-            Command::AddProduct => self.pick_product_files(),
+            Command::AddProduct => self.pick_product_files(ctx),
             Command::UploadFiles(paths) => self.upload_files(paths),
             Command::DismissUpload(id) => {
                 self.uploads.items.retain(|i| i.id != id);
@@ -346,8 +350,8 @@ impl StudioApp {
                 self.artifacts.open = None;
                 Ok(())
             }
-            Command::SaveArtifact(item) => self.save_artifact(item),
-            Command::SaveArtifactSet(items) => self.save_artifact_set(items),
+            Command::SaveArtifact(item) => self.save_artifact(ctx, item),
+            Command::SaveArtifactSet(items) => self.save_artifact_set(ctx, items),
             Command::RefreshOutputTypes => {
                 self.refresh_output_types();
                 Ok(())
@@ -511,6 +515,7 @@ impl StudioApp {
         artifacts::open_artifact_ui(&ctx, &mut self.artifacts, &mut out);
         self.uploads_ui(&ctx, &mut out);
         self.drop_target_ui(&ctx);
+        self.file_dialog_ui(&ctx);
         self.pending.extend(out);
         self.help_ui(&ctx);
         self.about_ui(&ctx);

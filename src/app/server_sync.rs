@@ -398,7 +398,7 @@ impl StudioApp {
         }
     }
 
-    fn on_event(&mut self, _ctx: &egui::Context, event: BackendEvent) {
+    fn on_event(&mut self, ctx: &egui::Context, event: BackendEvent) {
         match event {
             BackendEvent::Connected(client) => {
                 self.server.connection = Connection::Online {
@@ -568,6 +568,7 @@ impl StudioApp {
             BackendEvent::Rollout(event) => self.on_rollout_event(event),
             BackendEvent::Notice(message) => self.status = message,
             BackendEvent::Upload(event) => self.on_upload_event(event),
+            BackendEvent::Dialog(answer) => self.on_native_dialog(ctx, answer),
             BackendEvent::Viewer(event) => self.on_viewer_event(event),
             BackendEvent::Failed { task, message } => {
                 self.status = format!("Could not {task}: {message}");

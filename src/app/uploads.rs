@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use super::file_dialogs::{DialogKind, DialogPurpose, DialogRequest};
 use super::StudioApp;
 use crate::backend::upload::{upload_sets, UploadEvent, UploadSet};
 use crate::command::Command;
@@ -80,24 +81,23 @@ fn megabytes(bytes: u64) -> String {
 }
 
 impl StudioApp {
-    /// "Add product…": asks for the files with the native dialog, then uploads them.
-    pub(super) fn pick_product_files(&self) -> Result<(), String> {
-        let backend = self.server.backend.as_ref().ok_or("Not connected")?;
+    /// "Add product…": asks for the files (native dialog or the in-app browser), then
+    /// uploads them.
+    pub(super) fn pick_product_files(&mut self, ctx: &egui::Context) -> Result<(), String> {
+        self.server.backend.as_ref().ok_or("Not connected")?;
         self.server.client.as_ref().ok_or("Not connected")?;
-        backend.spawn(async {
-            let picked = rfd::AsyncFileDialog::new()
-                .set_title("Add a product: a CAD file (a .gltf with its side files)")
-                .add_filter("CAD files", &["glb", "gltf", "step", "stp", "zip"])
-                .add_filter("All files", &["*"])
-                .pick_files()
-                .await;
-            match picked {
-                Some(files) => crate::backend::BackendEvent::Upload(UploadEvent::Picked(
-                    files.iter().map(|f| f.path().to_owned()).collect(),
-                )),
-                None => crate::backend::BackendEvent::Notice("Add product cancelled".into()),
-            }
-        });
+        self.ask_for_files(
+            ctx,
+            DialogRequest {
+                title: "Add a product: a CAD file (a .gltf with its side files)",
+                filters: vec![
+                    ("CAD files", vec!["glb", "gltf", "step", "stp", "zip"]),
+                    ("All files", vec!["*"]),
+                ],
+                kind: DialogKind::OpenFiles,
+                purpose: DialogPurpose::AddProduct,
+            },
+        );
         Ok(())
     }
 

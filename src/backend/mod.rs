@@ -105,6 +105,8 @@ pub enum BackendEvent {
     Viewer(crate::viewer::ViewerEvent),
     /// Progress of a product upload ("Add product…", a dropped file).
     Upload(upload::UploadEvent),
+    /// A native file dialog closed (see `app::file_dialogs`).
+    Dialog(crate::app::file_dialogs::NativeAnswer),
     /// Something finished that the user should hear about (a file saved…).
     Notice(String),
     Failed {

@@ -6,6 +6,7 @@ use workflow_engine::materials::NameRule;
 use super::load::{self, ViewerEvent};
 use super::preview::PreviewStatus;
 use super::{GlbSource, MapConflict, SelectMode, ViewerCommand};
+use crate::app::file_dialogs::{DialogKind, DialogPurpose, DialogRequest};
 use crate::app::{MainView, StudioApp};
 use crate::backend::BackendEvent;
 
@@ -81,18 +82,23 @@ impl StudioApp {
             GlbSource::Path(path) => {
                 let seq = self.viewer.begin_load(path.display().to_string());
                 if has_backend {
-                    self.viewer_spawn(load::open_path(client, Some(path), seq));
+                    self.viewer_spawn(load::open_path(client, path, seq));
                 } else {
                     self.decode_on_thread(ctx, seq, move |lib| load::decode_path(path, lib));
                 }
             }
-            GlbSource::PickFile => {
-                if !has_backend {
-                    return Err("The file dialog needs the background runtime".into());
-                }
-                let seq = self.viewer.begin_load("a local file".into());
-                self.viewer_spawn(load::open_path(client, None, seq));
-            }
+            GlbSource::PickFile => self.ask_for_files(
+                ctx,
+                DialogRequest {
+                    title: "Open a glTF model",
+                    filters: vec![
+                        ("glTF / GLB", vec!["glb", "gltf"]),
+                        ("STEP", vec!["step", "stp"]),
+                    ],
+                    kind: DialogKind::OpenFile,
+                    purpose: DialogPurpose::OpenModel,
+                },
+            ),
         }
         Ok(())
     }

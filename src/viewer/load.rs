@@ -285,23 +285,8 @@ pub fn decode_path(path: PathBuf, library: MaterialLibrary) -> Result<LoadedDoc,
     )
 }
 
-/// Opens a local file, asking for it first when `path` is `None` (native dialog).
-pub async fn open_path(client: Option<ApiClient>, path: Option<PathBuf>, seq: u64) -> ViewerEvent {
-    let path = match path {
-        Some(p) => p,
-        None => {
-            let picked = rfd::AsyncFileDialog::new()
-                .set_title("Open a glTF model")
-                .add_filter("glTF / GLB", &["glb", "gltf"])
-                .add_filter("STEP", &["step", "stp"])
-                .pick_file()
-                .await;
-            match picked {
-                Some(file) => file.path().to_owned(),
-                None => return ViewerEvent::LoadCancelled { seq },
-            }
-        }
-    };
+/// Opens a local file (the app asks for it first: see `app::file_dialogs`).
+pub async fn open_path(client: Option<ApiClient>, path: PathBuf, seq: u64) -> ViewerEvent {
     let lib = library_or_defaults(client.as_ref()).await;
     let engine_lib = library_of(&lib);
     let result = blocking(move || decode_path(path, engine_lib)).await;

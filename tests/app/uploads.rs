@@ -116,3 +116,59 @@ fn a_hostile_gltf_is_refused_naming_the_file_and_the_reference() {
     );
     assert!(h.get_all_by_label(&message).count() >= 1);
 }
+
+/// Under a bare X session (no desktop portal, no zenity) "Add product…" used to do nothing:
+/// now it opens the in-app file browser, says why in the status line, and a file picked
+/// there is uploaded like a dropped one.
+#[test]
+fn add_product_without_native_dialogs_uses_the_in_app_browser() {
+    use workflow_studio::app::file_dialogs::NativeDialogs;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = workflow_server::embedded::start_in_background(dir.path()).expect("server starts");
+    let mut h = crate::support::remote_app(&server.url, &server.admin_token);
+    until(&mut h, "connected", WAIT, |app| app.server.catalog_ready);
+    h.state_mut().dialogs.native = NativeDialogs::Unavailable("no portal, no zenity".into());
+    h.state_mut().dialogs.start_dir = Some(fixtures().join("gltf"));
+
+    h.get_by_label("File").click();
+    h.run_ok();
+    // A menu button's label carries its (empty) shortcut text after a space.
+    h.get_by_label("Add product… ").click();
+    h.run_ok();
+    assert!(h.state().dialogs.in_app_open());
+    let status = h.state().status.clone();
+    assert!(
+        status.contains("in-app browser") && status.contains("no portal, no zenity"),
+        "{status}"
+    );
+    // The browser, by its title; its listing is read on a thread.
+    h.get_by_label("Add a product: a CAD file (a .gltf with its side files)");
+    let deadline = std::time::Instant::now() + WAIT;
+    while h.query_by_label_contains("Box.glb").is_none() {
+        assert!(std::time::Instant::now() < deadline, "Box.glb never listed");
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Exact entry: "BoxTextured.glb" also contains "Box".
+    h.get_by_label_contains(" Box.glb").click();
+    h.run_ok();
+    h.get_by_label("🗀  Open").click();
+    h.run_ok();
+    assert!(!h.state().dialogs.in_app_open(), "the browser closes");
+
+    until(&mut h, "the upload is processed", WAIT, |app| {
+        matches!(
+            last_stage(app),
+            Some(UploadStage::Ready { .. } | UploadStage::Failed { .. })
+        )
+    });
+    assert!(
+        matches!(last_stage(h.state()), Some(UploadStage::Ready { .. })),
+        "{:?}",
+        last_stage(h.state())
+    );
+    assert_eq!(h.state().uploads.items[0].file, "Box.glb");
+    until(&mut h, "the product is listed", WAIT, |app| {
+        app.runs.products.len() == 1
+    });
+}
