@@ -314,7 +314,10 @@ mod tests {
             0,
             "young folders are kept"
         );
-        assert_eq!(products.remove_abandoned_uploads(std::time::Duration::ZERO), 2);
+        assert_eq!(
+            products.remove_abandoned_uploads(std::time::Duration::ZERO),
+            2
+        );
         assert!(!abandoned.exists());
         drop(live);
     }
