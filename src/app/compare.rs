@@ -1,6 +1,7 @@
 //! Two runs side by side — the legacy and graph halves of a shadow run, or a run before and
-//! after a change: per-node statuses and durations, and image artifacts compared side by
-//! side, with a swipe, or as a difference image with numeric metrics.
+//! after a change: per-node statuses and durations, the parameters and overrides that
+//! differ, and image artifacts compared side by side, with a swipe, or as a difference image
+//! with numeric metrics.
 
 use super::artifacts::{decode_frames, run_artifacts, ArtifactItem, ArtifactView, Entry};
 use super::run_detail::duration_ms;
@@ -11,7 +12,9 @@ use crate::backend::BackendEvent;
 use crate::command::Command;
 use crate::editor::style::{ERROR, WARNING};
 use egui::{pos2, Color32, ColorImage, Rect, RichText, Sense, TextureHandle, Ui};
-use std::collections::HashMap;
+use serde_json::{Map, Value};
+use std::collections::{BTreeSet, HashMap};
+use workflow_contracts::Registry;
 use workflow_engine::compare::thresholds::{ImageThresholds, Verdict};
 use workflow_engine::compare::{compare_images, ImageComparison};
 use workflow_engine::runtime::NodeRun;
@@ -103,6 +106,128 @@ pub fn image_pairs(
         }
     }
     pairs
+}
+
+/// One value that differs between the two runs (`None`: not set in that run).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValueDiff {
+    /// `override <key>` or `<node id>.<param>`.
+    pub what: String,
+    pub left: Option<Value>,
+    pub right: Option<Value>,
+}
+
+fn map_diffs(
+    prefix: &str,
+    left: &Map<String, Value>,
+    right: &Map<String, Value>,
+) -> Vec<ValueDiff> {
+    let keys: BTreeSet<&String> = left.keys().chain(right.keys()).collect();
+    keys.into_iter()
+        .filter(|k| left.get(*k) != right.get(*k))
+        .map(|k| ValueDiff {
+            what: format!("{prefix}{k}"),
+            left: left.get(k).cloned(),
+            right: right.get(k).cloned(),
+        })
+        .collect()
+}
+
+/// The invocation overrides that differ, then the effective parameters (what each module was
+/// called with) that differ on the nodes both runs ran. Nodes only one run has are the node
+/// table's business; a node that recorded no parameters (skipped) is left out.
+pub fn value_diffs(left: &RunRecord, right: &RunRecord) -> Vec<ValueDiff> {
+    let mut out = map_diffs("override ", &left.overrides, &right.overrides);
+    for l in &left.nodes {
+        let Some(r) = right.nodes.iter().find(|r| r.node_id == l.node_id) else {
+            continue;
+        };
+        if l.params.is_empty() || r.params.is_empty() {
+            continue;
+        }
+        out.extend(map_diffs(&format!("{}.", l.node_id), &l.params, &r.params));
+    }
+    out
+}
+
+/// A value as one short line.
+fn short_value(v: Option<&Value>) -> String {
+    let Some(v) = v else {
+        return "—".to_owned();
+    };
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    const MAX: usize = 60;
+    if text.chars().count() > MAX {
+        format!("{}…", text.chars().take(MAX).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// The parameters a run was dispatched with beyond its graph: per node id, param → (the
+/// graph's value, the run's override), resolved as the engine resolved them.
+pub fn run_overrides(
+    run: &RunRecord,
+    registry: &Registry,
+) -> Vec<(String, String, Option<Value>, Value)> {
+    let Some(graph) = run.graph.as_ref() else {
+        return Vec::new();
+    };
+    let (by_node, _) =
+        workflow_engine::runtime::params::resolve_overrides(graph, registry, &run.overrides);
+    let mut out: Vec<_> = by_node
+        .into_iter()
+        .flat_map(|(node, params)| {
+            let saved = graph
+                .node(&node)
+                .map(|n| n.params.clone())
+                .unwrap_or_default();
+            params
+                .into_iter()
+                .map(move |(p, v)| (node.clone(), p.clone(), saved.get(&p).cloned(), v))
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    out
+}
+
+/// What to say when no image pair can be shown: which run has none, or that their roles
+/// differ.
+pub fn no_pairs_message(
+    left_id: &str,
+    right_id: &str,
+    left: &[ArtifactItem],
+    right: &[ArtifactItem],
+) -> String {
+    let images = |items: &[ArtifactItem]| -> Vec<String> {
+        let roles: BTreeSet<String> = items
+            .iter()
+            .filter(|a| a.media_type.starts_with("image/"))
+            .map(|a| a.role.clone())
+            .collect();
+        roles.into_iter().collect()
+    };
+    let (l, r) = (images(left), images(right));
+    let (ls, rs) = (short(left_id), short(right_id));
+    match (l.is_empty(), r.is_empty()) {
+        (true, true) => "Neither run has image artifacts.".to_owned(),
+        (true, false) => format!(
+            "Run {ls} (left) has no image artifacts; run {rs} has {}.",
+            r.join(", ")
+        ),
+        (false, true) => format!(
+            "Run {rs} (right) has no image artifacts; run {ls} has {}.",
+            l.join(", ")
+        ),
+        (false, false) => format!(
+            "No image artifacts of the same role: run {ls} has {}, run {rs} has {}.",
+            l.join(", "),
+            r.join(", ")
+        ),
+    }
 }
 
 /// Left artifact, right artifact, frame.
@@ -202,11 +327,17 @@ pub(super) fn compare_ui(
                     if let (Some(s), Some(f)) = (run.started_at, run.finished_at) {
                         ui.label(format!("took {}", fmt_ms((f - s) as f64)));
                     }
+                    if let Some(v) = run.workflow_version {
+                        ui.weak(format!("workflow version {v}"));
+                    }
                 }
             });
             ui.separator();
             ui.label(RichText::new("Nodes").strong());
             node_compare_ui(ui, &left.nodes, &right.nodes);
+            ui.separator();
+            ui.label(RichText::new("Parameters").strong());
+            values_ui(ui, &left, &right);
             ui.separator();
             ui.label(RichText::new("Images").strong());
             images_ui(ui, cmp, artifacts, &left, &right, out);
@@ -267,6 +398,38 @@ fn node_compare_ui(ui: &mut Ui, left: &[NodeRun], right: &[NodeRun]) {
         });
 }
 
+fn values_ui(ui: &mut Ui, left: &RunRecord, right: &RunRecord) {
+    let diffs = value_diffs(left, right);
+    if diffs.is_empty() {
+        ui.weak("Same parameters and overrides in both runs.");
+        return;
+    }
+    ui.weak(format!(
+        "{} difference(s): invocation overrides, then the parameters each module was called with",
+        diffs.len()
+    ));
+    egui::Grid::new("value_compare")
+        .striped(true)
+        .num_columns(3)
+        .show(ui, |ui| {
+            for h in ["parameter", short(&left.id), short(&right.id)] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for d in &diffs {
+                ui.label(&d.what);
+                for v in [&d.left, &d.right] {
+                    let text = short_value(v.as_ref());
+                    let r = ui.label(RichText::new(&text).monospace());
+                    if let Some(v) = v {
+                        r.on_hover_text(v.to_string());
+                    }
+                }
+                ui.end_row();
+            }
+        });
+}
+
 fn images_ui(
     ui: &mut Ui,
     cmp: &mut Comparison,
@@ -275,9 +438,15 @@ fn images_ui(
     right: &RunRecord,
     out: &mut Vec<Command>,
 ) {
-    let pairs = image_pairs(&run_artifacts(&left.nodes), &run_artifacts(&right.nodes));
+    let (left_items, right_items) = (run_artifacts(&left.nodes), run_artifacts(&right.nodes));
+    let pairs = image_pairs(&left_items, &right_items);
     if pairs.is_empty() {
-        ui.weak("No image artifacts in both runs.");
+        ui.weak(no_pairs_message(
+            &left.id,
+            &right.id,
+            &left_items,
+            &right_items,
+        ));
         return;
     }
     cmp.pair = cmp.pair.min(pairs.len() - 1);
@@ -445,6 +614,26 @@ mod tests {
             media_type: "image/png".into(),
             size: 1,
         }
+    }
+
+    #[test]
+    fn no_pairs_message_names_the_run_without_images() {
+        let still = [item("render", "still")];
+        let thumb = [item("thumb", "thumbnail")];
+        let none: [ArtifactItem; 0] = [];
+        assert_eq!(
+            no_pairs_message("aaaaaaaa1", "bbbbbbbb2", &none, &none),
+            "Neither run has image artifacts."
+        );
+        assert_eq!(
+            no_pairs_message("aaaaaaaa1", "bbbbbbbb2", &still, &none),
+            "Run bbbbbbbb (right) has no image artifacts; run aaaaaaaa has still."
+        );
+        assert_eq!(
+            no_pairs_message("aaaaaaaa1", "bbbbbbbb2", &none, &still),
+            "Run aaaaaaaa (left) has no image artifacts; run bbbbbbbb has still."
+        );
+        assert!(no_pairs_message("a", "b", &still, &thumb).contains("same role"));
     }
 
     #[test]

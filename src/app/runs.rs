@@ -442,7 +442,19 @@ impl StudioApp {
             doc.mark_saved_at(id, version, 0);
         }
         self.open(doc);
+        let overrides = super::compare::run_overrides(&run, &self.registry);
         if let Some(editor) = self.editor.as_mut() {
+            // Show the values the run used: its overrides as undoable edits over the saved graph.
+            for (node, param, saved, value) in overrides {
+                let edit = crate::editor::document::Edit::SetParam {
+                    node: node.clone(),
+                    param: param.clone(),
+                    value,
+                };
+                if editor.apply_edit(&edit, None, &self.registry).is_ok() {
+                    editor.run_overrides.insert((node, param), saved);
+                }
+            }
             editor.run_status = run
                 .nodes
                 .iter()

@@ -154,12 +154,27 @@ fn node_ui(ui: &mut Ui, editor: &Editor, id: &str, def: &NodeDefinition, out: &m
         .show(ui, |ui| {
             for spec in &def.params {
                 let value = node.params.get(&spec.name).unwrap_or(&spec.default);
-                let mut label = RichText::new(&spec.label);
+                let overridden = editor
+                    .run_overrides
+                    .get(&(id.to_owned(), spec.name.clone()));
+                let mut label = RichText::new(match overridden {
+                    Some(_) => format!("{} (run override)", spec.label),
+                    None => spec.label.clone(),
+                });
                 if spec.required {
                     label = label.strong();
                 }
-                ui.label(label)
-                    .on_hover_text(format!("{}\n{}", spec.name, spec.description));
+                if overridden.is_some() {
+                    label = label.color(WARNING);
+                }
+                let mut hover = format!("{}\n{}", spec.name, spec.description);
+                if let Some(saved) = overridden {
+                    let saved = saved.as_ref().unwrap_or(&spec.default);
+                    hover.push_str(&format!(
+                        "\nThe run overrode this; the graph's own value is {saved}"
+                    ));
+                }
+                ui.label(label).on_hover_text(hover);
                 ui.vertical(|ui| {
                     let edit = param_value_ui(ui, id, spec, value);
                     if let Some(value) = edit.changed {

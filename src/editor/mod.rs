@@ -26,6 +26,9 @@ pub struct Editor {
     pub palette: palette::PaletteState,
     /// Node statuses of the run this graph was opened from (colours the canvas).
     pub run_status: std::collections::HashMap<String, workflow_engine::runtime::NodeStatus>,
+    /// Parameters that run overrode, (node id, param) → the graph's own value (`None`: the
+    /// default); the inspector marks them.
+    pub run_overrides: std::collections::BTreeMap<(String, String), Option<serde_json::Value>>,
 }
 
 impl Editor {
@@ -42,6 +45,7 @@ impl Editor {
             canvas: canvas::CanvasView::default(),
             palette: palette::PaletteState::default(),
             run_status: std::collections::HashMap::new(),
+            run_overrides: std::collections::BTreeMap::new(),
         }
     }
 

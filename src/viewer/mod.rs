@@ -75,6 +75,11 @@ pub struct ViewerState {
     pub preview: preview::PreviewState,
     /// Frame the model once the viewport's size is known.
     pub fit_pending: bool,
+    /// Re-fit from the current direction once the viewport's new size is known (the preview
+    /// panel opened or closed and changed its width).
+    pub refit_pending: bool,
+    /// Whether the preview panel was open at the last frame.
+    preview_was_open: bool,
     /// Index into the missing parts for "next missing".
     pub missing_cursor: usize,
     /// A product or artifact to open once the server is connected (start-up `--view`).
@@ -105,6 +110,8 @@ impl Default for ViewerState {
             saving: false,
             preview: preview::PreviewState::default(),
             fit_pending: false,
+            refit_pending: false,
+            preview_was_open: false,
             missing_cursor: 0,
             pending_open: None,
             viewport_cache: viewport::FrameCache::default(),
@@ -225,7 +232,13 @@ pub fn viewer_ui(
                     library::library_panel_ui(ui, v, connected, out);
                 });
         });
-    if v.preview.is_open() {
+    let preview_open = v.preview.is_open();
+    if preview_open != v.preview_was_open {
+        // The panel squeezes (or frees) the viewport: keep the whole model in view.
+        v.preview_was_open = preview_open;
+        v.refit_pending = true;
+    }
+    if preview_open {
         egui::Panel::right("viewer_preview")
             .default_size(360.0)
             .show(ui, |ui| preview::preview_panel_ui(ui, v, out));

@@ -301,7 +301,13 @@ impl ViewerDoc {
         for p in &loaded.manifest.parts {
             *mesh_instances.entry(p.mesh).or_insert(0) += 1;
         }
-        let tree = PartTree::build(&loaded.manifest);
+        let product = match &loaded.source {
+            DocSource::File { name } => std::path::Path::new(name)
+                .file_stem()
+                .map_or(name.clone(), |s| s.to_string_lossy().into_owned()),
+            other => other.title().to_owned(),
+        };
+        let tree = PartTree::build_named(&loaded.manifest, &product);
         let mut doc = ViewerDoc {
             source: loaded.source,
             scene: loaded.scene,
@@ -465,6 +471,15 @@ impl ViewerDoc {
 
     pub fn missing_count(&self) -> usize {
         self.resolved.resolution.missing.len()
+    }
+
+    /// Parts the map itself decides nothing for (no assignment, no rule): with file materials
+    /// on they still render, from the file, so "nothing missing" alone would overstate the map.
+    pub fn unmapped_count(&self) -> usize {
+        self.views
+            .iter()
+            .filter(|v| matches!(v.source, SourceKind::File | SourceKind::Missing))
+            .count()
     }
 
     pub fn part_key(&self, part: usize) -> Option<&str> {

@@ -36,15 +36,56 @@ pub struct PartTree {
     pub roots: Vec<usize>,
     /// Per part: the tree node it hangs from.
     pub node_of_part: Vec<usize>,
+    /// Per part: the name its row shows (the last path segment, or a readable stand-in for
+    /// an exporter's placeholder such as `NONE[3]`; the part key itself never changes).
+    pub part_labels: Vec<String>,
     /// Lower-cased searchable text per part (name, key, mesh), without the material.
     search_base: Vec<String>,
     /// Lower-cased material and source per part (refreshed on every resolution).
     search_material: Vec<String>,
 }
 
+/// Whether a node-path segment is a CAD exporter's placeholder rather than a name: STEP files
+/// whose products are all called `NONE` (pipe-flange-style exports) come out of the converter
+/// as `NONE`, `NONE[1]`, … (the part key's sibling suffix).
+pub fn is_placeholder_name(segment: &str) -> bool {
+    let base = match segment.strip_suffix(']').and_then(|s| s.rsplit_once('[')) {
+        Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => base,
+        _ => segment,
+    };
+    let base = base.trim();
+    base.is_empty() || base.eq_ignore_ascii_case("none")
+}
+
+/// A readable stand-in for a placeholder-named part: the solid's (mesh) name, else the
+/// product's name when it is the only placeholder part, else `body N` (N counts placeholder
+/// parts in manifest order, so it follows the file like the key does).
+fn part_label(mesh_name: Option<&str>, product: &str, n: usize, of: usize) -> String {
+    match mesh_name.map(str::trim).filter(|m| !is_placeholder_name(m)) {
+        Some(m) => m.to_owned(),
+        None if of == 1 && !product.trim().is_empty() => product.trim().to_owned(),
+        None => format!("body {n}"),
+    }
+}
+
 impl PartTree {
     pub fn build(manifest: &Manifest) -> Self {
+        Self::build_named(manifest, "")
+    }
+
+    /// As [`PartTree::build`], with the product's name for readable stand-ins of placeholder
+    /// names (see [`is_placeholder_name`]).
+    pub fn build_named(manifest: &Manifest, product: &str) -> Self {
         let mut tree = PartTree::default();
+        let placeholder_parts = manifest
+            .parts
+            .iter()
+            .filter(|p| is_placeholder_name(p.node_path.last().unwrap_or(&p.part_key)))
+            .count();
+        // Instances of one node share its stand-in name.
+        let mut node_labels: HashMap<usize, String> = HashMap::new();
+        let mut placeholder_seen = 0;
+        let mut placeholder_groups = 0;
         let mut index: HashMap<(Option<usize>, String), usize> = HashMap::new();
         for (i, part) in manifest.parts.iter().enumerate() {
             let mut parent: Option<usize> = None;
@@ -59,8 +100,15 @@ impl PartTree {
                     Some(&n) => n,
                     None => {
                         let n = tree.nodes.len();
+                        let label = if is_placeholder_name(seg) && depth + 1 < segments.len() {
+                            // An unnamed assembly level: number it, keep the key's segment.
+                            placeholder_groups += 1;
+                            format!("assembly {placeholder_groups}")
+                        } else {
+                            seg.clone()
+                        };
                         tree.nodes.push(TreeNode {
-                            label: seg.clone(),
+                            label,
                             parent,
                             depth,
                             ..Default::default()
@@ -83,15 +131,35 @@ impl PartTree {
                 tree.nodes[n].total += 1;
                 cur = tree.nodes[n].parent;
             }
+            let own = segments.last().map(String::as_str).unwrap_or("");
+            let label = if !is_placeholder_name(own) {
+                own.to_owned()
+            } else if let Some(l) = node_labels.get(&node) {
+                l.clone()
+            } else {
+                placeholder_seen += 1;
+                let l = part_label(
+                    part.mesh_name.as_deref(),
+                    product,
+                    placeholder_seen,
+                    placeholder_parts,
+                );
+                // A lone part is drawn as its node's row: the node shows the readable name too.
+                tree.nodes[node].label = l.clone();
+                node_labels.insert(node, l.clone());
+                l
+            };
             tree.search_base.push(
                 format!(
-                    "{}\n{}\n{}",
+                    "{}\n{}\n{}\n{}",
+                    label,
                     segments.last().map(String::as_str).unwrap_or(""),
                     part.part_key,
                     part.mesh_name.as_deref().unwrap_or("")
                 )
                 .to_lowercase(),
             );
+            tree.part_labels.push(label);
         }
         tree
     }
@@ -281,6 +349,51 @@ mod tests {
         let collapsed = tree.rows(&BTreeSet::new(), false, &|_| true);
         assert_eq!(collapsed.len(), 2);
         assert_eq!(tree.nodes[tree.roots[0]].total, 3);
+    }
+
+    #[test]
+    fn placeholder_names_get_readable_labels_and_keep_their_keys() {
+        assert!(is_placeholder_name("NONE"));
+        assert!(is_placeholder_name("NONE[12]"));
+        assert!(is_placeholder_name("none"));
+        assert!(!is_placeholder_name("NONE-flange"));
+        assert!(!is_placeholder_name("bolt[1]"));
+        let mut named = part(&["NONE[1]"], "NONE[1]");
+        named.mesh_name = Some("flange solid".into());
+        let m = Manifest {
+            parts: vec![
+                part(&["NONE"], "NONE"),
+                named,
+                part(&["NONE[2]"], "NONE[2]"),
+            ],
+            ..Default::default()
+        };
+        let tree = PartTree::build_named(&m, "pipe-flange");
+        assert_eq!(tree.part_labels, ["body 1", "flange solid", "body 3"]);
+        let rows = tree.rows(&BTreeSet::new(), false, &|_| true);
+        assert_eq!(rows.len(), 3, "lone parts stay rows: {rows:?}");
+        assert!(tree.matches(0, &query_words("body")));
+        assert!(
+            tree.matches(0, &query_words("none")),
+            "the key still matches"
+        );
+        // One unnamed body: the product's name.
+        let one = Manifest {
+            parts: vec![part(&["NONE"], "NONE")],
+            ..Default::default()
+        };
+        assert_eq!(
+            PartTree::build_named(&one, "pipe-flange").part_labels,
+            ["pipe-flange"]
+        );
+        // An unnamed assembly level is numbered.
+        let asm = Manifest {
+            parts: vec![part(&["NONE", "bolt"], "NONE/bolt")],
+            ..Default::default()
+        };
+        let tree = PartTree::build_named(&asm, "x");
+        assert_eq!(tree.nodes[tree.roots[0]].label, "assembly 1");
+        assert_eq!(tree.part_labels, ["bolt"]);
     }
 
     #[test]

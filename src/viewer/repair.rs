@@ -161,7 +161,13 @@ pub fn repair_panel_ui(
     let missing = doc.missing_count();
     ui.horizontal(|ui| {
         if missing == 0 {
-            ui.label("Every part has a material");
+            // "Has a material" may mean "from the file": say how many the map leaves out.
+            match doc.unmapped_count() {
+                0 => ui.label("Every part is assigned in the map"),
+                n => ui.label(format!(
+                    "No part without a material; {n} only from the file"
+                )),
+            };
         } else {
             ui.colored_label(MISSING_COLOR, format!("⚠ {missing} without a material"));
             if ui.button("◀").on_hover_text("Previous missing").clicked() {

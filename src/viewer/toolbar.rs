@@ -48,6 +48,23 @@ fn open_menu_ui(ui: &mut egui::Ui, v: &ViewerState, connected: bool, out: &mut V
     }
 }
 
+/// The second count: parts the map assigns nothing to (they may still have a file material).
+fn unmapped_label_ui(ui: &mut egui::Ui, doc: &super::ViewerDoc) {
+    let (unmapped, total) = (doc.unmapped_count(), doc.manifest.parts.len());
+    if unmapped == 0 {
+        ui.label(format!("✔ all {total} assigned in the map"));
+        return;
+    }
+    let hover = if doc.use_file_materials {
+        "No assignment or rule in the material map: these render with the CAD file's own \
+         material where it has one (Use file materials is on)"
+    } else {
+        "No assignment or rule in the material map"
+    };
+    ui.label(format!("{unmapped} of {total} without a map assignment"))
+        .on_hover_text(hover);
+}
+
 pub fn toolbar_ui(ui: &mut egui::Ui, v: &mut ViewerState, connected: bool, out: &mut Vec<Command>) {
     ui.horizontal_wrapped(|ui| {
         open_menu_ui(ui, v, connected, out);
@@ -74,8 +91,10 @@ pub fn toolbar_ui(ui: &mut egui::Ui, v: &mut ViewerState, connected: bool, out: 
                 out.push(cmd(ViewerCommand::StepMissing { forward: true }));
             }
         } else {
-            ui.label("✔ all parts have a material");
+            ui.label("✔ none without any material")
+                .on_hover_text("Every part gets a material from the map or from the file");
         }
+        unmapped_label_ui(ui, doc);
         ui.separator();
         for (preset, label) in PRESETS {
             if ui

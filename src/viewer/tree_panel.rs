@@ -270,10 +270,10 @@ fn part_row_ui(
         return;
     };
     let missing = view.source == SourceKind::Missing;
-    let name = match (entry.node_path.last(), entry.instance_index) {
-        (Some(n), Some(i)) => format!("{n}@{i}"),
-        (Some(n), None) => n.clone(),
-        (None, _) => entry.part_key.clone(),
+    let label = doc.tree.part_labels.get(part).unwrap_or(&entry.part_key);
+    let name = match entry.instance_index {
+        Some(i) => format!("{label}@{i}"),
+        None => label.clone(),
     };
     ui.horizontal(|ui| {
         ui.set_min_height(row_h);

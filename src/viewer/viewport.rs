@@ -161,6 +161,10 @@ pub fn viewport_ui(ui: &mut egui::Ui, v: &mut ViewerState, out: &mut Vec<Command
                 v.aspect,
             );
             v.fit_pending = false;
+            v.refit_pending = false;
+        } else if v.refit_pending {
+            v.camera.fit(&doc.bounds(), v.aspect);
+            v.refit_pending = false;
         }
     }
 

@@ -9,6 +9,7 @@ mod editor;
 mod launcher;
 mod live_runs;
 mod rollout;
+mod run_compare;
 mod runs;
 mod runs_production;
 mod server_editor;

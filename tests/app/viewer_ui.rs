@@ -234,3 +234,143 @@ fn a_malformed_file_reports_an_error_and_keeps_the_open_model() {
     assert!(error.contains("broken.glb"), "{error}");
     assert_eq!(doc(&h).source.title(), "Box.glb");
 }
+
+#[test]
+fn with_file_materials_the_header_counts_unmapped_and_missing_parts_apart() {
+    let mut h = viewer_with("CesiumMilkTruck.glb");
+    let total = doc(&h).manifest.parts.len();
+    assert!(doc(&h).use_file_materials, "on by default");
+    assert_eq!(doc(&h).missing_count(), 0, "every part has a file material");
+    // Nothing is assigned in the map: the header must not claim the map is complete.
+    h.get_by_label("✔ none without any material");
+    h.get_by_label(&format!("{total} of {total} without a map assignment"));
+    assert!(h.query_by_label("✔ all parts have a material").is_none());
+    // Assign one part: one fewer without a map assignment.
+    h.get_by_label("brass").click();
+    h.run();
+    h.state_mut().send(Command::Viewer(
+        workflow_studio::viewer::ViewerCommand::Select {
+            parts: vec![0],
+            mode: workflow_studio::viewer::SelectMode::Replace,
+        },
+    ));
+    h.run();
+    h.get_by_label("Assign to selection").click();
+    h.run();
+    h.get_by_label(&format!(
+        "{} of {total} without a map assignment",
+        total - 1
+    ));
+    // File materials off: the rest count as missing (nothing at all).
+    h.state_mut().send(Command::Viewer(
+        workflow_studio::viewer::ViewerCommand::SetUseFileMaterials(false),
+    ));
+    h.run();
+    h.get_by_label(&format!("⚠ {} missing", total - 1));
+    h.get_by_label(&format!(
+        "{} of {total} without a map assignment",
+        total - 1
+    ));
+}
+
+#[test]
+fn placeholder_step_names_show_readable_labels_and_keep_their_keys() {
+    // A pipe-flange-style export: every product named NONE (derived from the ABC fixture,
+    // whose six solids keep their geometry).
+    let step = std::fs::read_to_string(crate::support::fixtures().join("step/abc-0000.step"))
+        .expect("fixture");
+    let mut derived = String::new();
+    for line in step.lines() {
+        let line = match line.split_once("= PRODUCT( '") {
+            Some((head, _)) => {
+                let rest = line.splitn(4, '\'').nth(3).unwrap_or("");
+                let rest = rest.split_once('\'').map_or("", |(_, r)| r);
+                format!("{head}= PRODUCT( 'NONE', 'NONE'{rest}")
+            }
+            None => line.to_owned(),
+        };
+        derived.push_str(&line);
+        derived.push('\n');
+    }
+    assert_eq!(derived.matches("PRODUCT( 'NONE', 'NONE'").count(), 6);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pipe-flange.step");
+    std::fs::write(&path, derived).expect("write");
+
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .with_max_steps(64)
+        .build_eframe(|_cc| StudioApp::new(Arc::new(Registry::builtin())));
+    h.run();
+    h.state_mut()
+        .send(Command::OpenGlbInViewer(GlbSource::Path(path)));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while h.state().viewer.doc.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the STEP file did not open (occt-draw is a runtime dependency, scripts/deps.sh): {:?}",
+            h.state().viewer.error
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.run();
+    let keys: Vec<String> = doc(&h)
+        .manifest
+        .parts
+        .iter()
+        .map(|p| p.part_key.clone())
+        .collect();
+    assert_eq!(keys.len(), 6);
+    assert_eq!(keys[0], "NONE");
+    assert_eq!(keys[5], "NONE[5]", "keys stay as the file gives them");
+    for n in 1..=6 {
+        h.get_by_label(&format!("body {n}"));
+    }
+    assert!(
+        h.query_by_label("NONE[1]").is_none(),
+        "no row shows the placeholder"
+    );
+    // The filter still finds parts by their key.
+    h.get_by_label("Filter").click();
+    h.run();
+    h.get_by_label("Filter").type_text("none[5]");
+    h.run();
+    h.get_by_label("body 6");
+    assert!(h.query_by_label("body 1").is_none());
+}
+
+#[test]
+fn opening_the_preview_panel_re_frames_the_squeezed_viewport() {
+    let mut h = viewer_with("CesiumMilkTruck.glb");
+    h.run();
+    let (aspect0, cam0) = (h.state().viewer.aspect, h.state().viewer.camera);
+    // Turn the model a little, as a user would, then open the preview panel.
+    h.state_mut().viewer.camera.orbit(40.0, 0.0);
+    let azimuth = h.state().viewer.camera.azimuth;
+    h.state_mut().viewer.preview.status =
+        workflow_studio::viewer::preview::PreviewStatus::Failed("no server".into());
+    h.run();
+    let v = &h.state().viewer;
+    assert!(
+        v.aspect < aspect0 * 0.9,
+        "the panel squeezes: {aspect0} -> {}",
+        v.aspect
+    );
+    let mut expected = v.camera;
+    expected.fit(&doc(&h).bounds(), v.aspect);
+    assert_eq!(v.camera, expected, "framed for the new width");
+    assert!(
+        v.camera.distance > cam0.distance,
+        "backs off to keep the model in view"
+    );
+    assert_eq!(v.camera.azimuth, azimuth, "the user's direction is kept");
+    // Closing it frames again for the full width.
+    h.state_mut().viewer.preview.status = Default::default();
+    h.run();
+    let v = &h.state().viewer;
+    assert!((v.aspect - aspect0).abs() < 1e-3);
+    let mut expected = v.camera;
+    expected.fit(&doc(&h).bounds(), v.aspect);
+    assert_eq!(v.camera, expected);
+}
