@@ -12,6 +12,7 @@ mod rollout;
 mod runs;
 mod runs_production;
 mod server_editor;
+mod stable_layouts;
 mod support;
 mod tls;
 mod uploads;
