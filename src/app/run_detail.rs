@@ -163,7 +163,7 @@ fn failure_ui(ui: &mut Ui, view: &mut RunsView, run: &RunRecord, out: &mut Vec<C
                     format!("Skipped because of it: {}", skipped.join(", ")),
                 );
             }
-            params_ui(ui, n);
+            params_ui(ui, n, "failure");
             logs_ui(
                 ui,
                 &mut view.log_search,
@@ -193,9 +193,11 @@ fn error_ui(ui: &mut Ui, n: &NodeRun) {
     }
 }
 
-fn params_ui(ui: &mut Ui, n: &NodeRun) {
+/// `place`: where it is drawn (the failure view, the record), so a root cause shown in both
+/// keeps two separate fold states.
+fn params_ui(ui: &mut Ui, n: &NodeRun, place: &str) {
     egui::CollapsingHeader::new("Parameters it ran with")
-        .id_salt(("params", &n.node_id))
+        .id_salt(("params", place, &n.node_id))
         .show(ui, |ui| {
             for (k, v) in &n.params {
                 ui.monospace(format!("{k} = {v}"));
@@ -422,7 +424,7 @@ fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun, in_failure_view
         }
         _ => error_ui(ui, n),
     }
-    params_ui(ui, n);
+    params_ui(ui, n, "record");
     egui::CollapsingHeader::new(format!("Outputs ({})", n.outputs.len()))
         .id_salt(("outputs", &n.node_id))
         .default_open(true)
