@@ -16,16 +16,17 @@ use crate::support::until;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// The inspector's outer rect as the panel stored it in the last frame.
-fn inspector(h: &Harness<'static, StudioApp>) -> egui::Rect {
-    egui::containers::panel::PanelState::load(&h.ctx, egui::Id::new("inspector"))
-        .expect("the inspector is drawn")
+/// A side panel's outer rect as the panel stored it in the last frame.
+fn panel(h: &Harness<'static, StudioApp>, id: &str) -> egui::Rect {
+    egui::containers::panel::PanelState::load(&h.ctx, egui::Id::new(id))
+        .unwrap_or_else(|| panic!("the {id} panel is drawn"))
         .outer_rect
 }
 
-/// Drags the inspector's left edge (its resize handle) to `x`, as a user narrows it.
-fn drag_inspector_edge(h: &mut Harness<'static, StudioApp>, x: f32) {
-    let from = egui::pos2(inspector(h).left(), 500.0);
+/// Drags a right-hand panel's left edge (its resize handle) to `x`, as a user narrows it.
+fn drag_left_edge(h: &mut Harness<'static, StudioApp>, id: &str, x: f32) {
+    // Just inside the edge: the handle reaches both ways, a viewport beside it takes drags too.
+    let from = egui::pos2(panel(h, id).left() + 2.0, 500.0);
     let to = egui::pos2(x, 500.0);
     h.hover_at(from);
     h.step();
@@ -37,6 +38,65 @@ fn drag_inspector_edge(h: &mut Harness<'static, StudioApp>, x: f32) {
     h.step();
     h.drop_at(to);
     h.run_ok();
+}
+
+fn inspector(h: &Harness<'static, StudioApp>) -> egui::Rect {
+    panel(h, "inspector")
+}
+
+fn drag_inspector_edge(h: &mut Harness<'static, StudioApp>, x: f32) {
+    drag_left_edge(h, "inspector", x);
+}
+
+#[test]
+fn the_material_panel_keeps_its_width_when_the_selection_changes() {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .with_max_steps(64)
+        .build_eframe(|_cc| {
+            StudioApp::new(std::sync::Arc::new(workflow_contracts::Registry::builtin()))
+        });
+    h.run();
+    h.state_mut().send(Command::OpenGlbInViewer(
+        workflow_studio::viewer::GlbSource::Bytes {
+            name: "2CylinderEngine.glb".into(),
+            bytes: std::sync::Arc::new(crate::support::gltf_bytes("2CylinderEngine.glb")),
+        },
+    ));
+    until(&mut h, "the model opens", WAIT, |app| {
+        app.viewer.doc.is_some()
+    });
+    let window = h.ctx.content_rect().right();
+    drag_left_edge(&mut h, "viewer_repair", window - 250.0);
+    let width = panel(&h, "viewer_repair").width();
+    assert!((width - 250.0).abs() < 4.0, "dragged to {width}");
+    // Long part names, one part and then another, then none.
+    for part in ["Lifter_123-923_0_Parts_1", "body_1"] {
+        h.get_by_label(part).click();
+        h.run_ok();
+        assert!(
+            !h.state()
+                .viewer
+                .doc
+                .as_ref()
+                .expect("open")
+                .selection
+                .is_empty(),
+            "{part} selected"
+        );
+        assert_eq!(
+            panel(&h, "viewer_repair").width(),
+            width,
+            "selecting {part}"
+        );
+    }
+    h.key_press(egui::Key::Escape);
+    h.run_ok();
+    assert_eq!(
+        panel(&h, "viewer_repair").width(),
+        width,
+        "clearing the selection"
+    );
 }
 
 #[test]
