@@ -6,6 +6,7 @@ pub mod backend;
 pub mod command;
 pub mod drafts;
 pub mod editor;
+pub mod layout;
 pub mod local_time;
 pub mod search;
 pub mod settings;

@@ -21,6 +21,7 @@ pub use rollout::{
     comparison_label as rollout_comparison_label, RolloutAction, RolloutEvent, RolloutView,
 };
 pub use runs::{RunNotice, RunsView};
+pub use timeline::fmt_ms;
 pub use uploads::{UploadItem, UploadStage, UploadsView};
 
 pub use server_sync::{document_of, ConflictChoice, Connection, ServerLink};
@@ -294,6 +295,8 @@ impl StudioApp {
             }
             Command::RefreshRuns => {
                 self.refresh_runs();
+                // Rows and the product filter name products: a product added elsewhere shows.
+                self.refresh_products();
                 Ok(())
             }
             Command::SelectRun(id) => {
@@ -306,6 +309,7 @@ impl StudioApp {
             }
             Command::SelectRunNode(node) => {
                 self.runs.selected_node = Some(node);
+                self.runs.scroll_to_record = true;
                 Ok(())
             }
             Command::CompareRuns { left, right } => {
@@ -473,36 +477,43 @@ impl StudioApp {
                 egui::Panel::left("palette")
                     .default_size(230.0)
                     .show(ui, |ui| {
-                        panels::left_tabs_ui(ui, tab);
-                        match tab {
-                            LeftTab::Nodes => palette::palette_ui(ui, editor, &registry, &mut out),
-                            LeftTab::Workflows => panels::workflows_ui(ui, server, &mut out),
-                        }
+                        crate::layout::stable_width(ui, |ui| {
+                            panels::left_tabs_ui(ui, tab);
+                            match tab {
+                                LeftTab::Nodes => {
+                                    palette::palette_ui(ui, editor, &registry, &mut out)
+                                }
+                                LeftTab::Workflows => panels::workflows_ui(ui, server, &mut out),
+                            }
+                        })
                     });
                 egui::Panel::right("inspector")
                     .default_size(320.0)
                     .show(ui, |ui| {
-                        inspector::inspector_ui(ui, editor, &registry, &mut out);
-                        if editor.selection.is_empty() {
-                            if server.client.is_some() {
-                                let saved = editor.doc.id.is_some() && !editor.doc.is_dirty();
-                                let workflow =
-                                    editor.doc.id.as_deref().zip(editor.doc.graph.family);
-                                runs::run_panel_ui(
-                                    ui,
-                                    runs_view,
-                                    runs::RunPanelContext {
-                                        saved,
-                                        workflow,
-                                        output_types: output_type_records,
-                                        preflight_refused: server.refusal(Permission::Preflight),
-                                        dispatch_refused: server.refusal(Permission::Dispatch),
-                                    },
-                                    &mut out,
-                                );
+                        crate::layout::stable_width(ui, |ui| {
+                            inspector::inspector_ui(ui, editor, &registry, &mut out);
+                            if editor.selection.is_empty() {
+                                if server.client.is_some() {
+                                    let saved = editor.doc.id.is_some() && !editor.doc.is_dirty();
+                                    let workflow =
+                                        editor.doc.id.as_deref().zip(editor.doc.graph.family);
+                                    runs::run_panel_ui(
+                                        ui,
+                                        runs_view,
+                                        runs::RunPanelContext {
+                                            saved,
+                                            workflow,
+                                            output_types: output_type_records,
+                                            preflight_refused: server
+                                                .refusal(Permission::Preflight),
+                                            dispatch_refused: server.refusal(Permission::Dispatch),
+                                        },
+                                        &mut out,
+                                    );
+                                }
+                                panels::history_ui(ui, editor, server, &mut out);
                             }
-                            panels::history_ui(ui, editor, server, &mut out);
-                        }
+                        })
                     });
                 egui::CentralPanel::default()
                     .frame(egui::Frame::NONE)

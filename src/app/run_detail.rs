@@ -47,7 +47,15 @@ pub(super) fn run_detail_ui(
         .and_then(|id| run.nodes.iter().find(|n| n.node_id == id))
     {
         ui.separator();
-        node_record_ui(ui, view, node);
+        let root_cause = node.status == NodeStatus::Failed;
+        let record = ui
+            .scope(|ui| node_record_ui(ui, view, node, root_cause))
+            .response;
+        // The record sits below the table, often below the fold: bring its top into view
+        // once, when a node is picked (later frames leave the user's scrolling alone).
+        if std::mem::take(&mut view.scroll_to_record) {
+            ui.scroll_to_rect(record.rect, Some(egui::Align::TOP));
+        }
     }
 }
 
@@ -155,7 +163,7 @@ fn failure_ui(ui: &mut Ui, view: &mut RunsView, run: &RunRecord, out: &mut Vec<C
                     format!("Skipped because of it: {}", skipped.join(", ")),
                 );
             }
-            params_ui(ui, n);
+            params_ui(ui, n, "failure");
             logs_ui(
                 ui,
                 &mut view.log_search,
@@ -167,18 +175,29 @@ fn failure_ui(ui: &mut Ui, view: &mut RunsView, run: &RunRecord, out: &mut Vec<C
     }
 }
 
+/// A node's error: `code: message` once, its structured details folded away.
 fn error_ui(ui: &mut Ui, n: &NodeRun) {
     if let Some(e) = &n.error {
-        ui.colored_label(ERROR, format!("{}: {}", e.code, e.message));
+        ui.add(egui::Label::new(
+            RichText::new(format!("{}: {}", e.code, e.message)).color(ERROR),
+        ));
         if !e.details.is_null() {
-            ui.monospace(e.details.to_string());
+            egui::CollapsingHeader::new("Error details")
+                .id_salt(("error_details", &n.node_id))
+                .show(ui, |ui| {
+                    let text = serde_json::to_string_pretty(&e.details)
+                        .unwrap_or_else(|_| e.details.to_string());
+                    ui.add(egui::Label::new(RichText::new(text).monospace()).wrap());
+                });
         }
     }
 }
 
-fn params_ui(ui: &mut Ui, n: &NodeRun) {
+/// `place`: where it is drawn (the failure view, the record), so a root cause shown in both
+/// keeps two separate fold states.
+fn params_ui(ui: &mut Ui, n: &NodeRun, place: &str) {
     egui::CollapsingHeader::new("Parameters it ran with")
-        .id_salt(("params", &n.node_id))
+        .id_salt(("params", place, &n.node_id))
         .show(ui, |ui| {
             for (k, v) in &n.params {
                 ui.monospace(format!("{k} = {v}"));
@@ -381,7 +400,9 @@ fn node_table_ui(ui: &mut Ui, view: &mut RunsView, nodes: &[NodeRun], out: &mut 
 }
 
 /// Everything recorded about the selected node: times, error, parameters, outputs, logs.
-fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun) {
+/// `in_failure_view`: the node's error is already shown in the failure view above, so the
+/// record names its code and points there instead of repeating the text.
+fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun, in_failure_view: bool) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("Node {}", n.node_id)).strong());
         ui.weak(format!("{} · module {}", n.node_type, n.module_key));
@@ -397,8 +418,13 @@ fn node_record_ui(ui: &mut Ui, view: &mut RunsView, n: &NodeRun) {
         _ => "never started".to_owned(),
     };
     ui.label(times);
-    error_ui(ui, n);
-    params_ui(ui, n);
+    match &n.error {
+        Some(e) if in_failure_view => {
+            ui.colored_label(ERROR, format!("Error {}: see Failure above", e.code));
+        }
+        _ => error_ui(ui, n),
+    }
+    params_ui(ui, n, "record");
     egui::CollapsingHeader::new(format!("Outputs ({})", n.outputs.len()))
         .id_salt(("outputs", &n.node_id))
         .default_open(true)

@@ -29,6 +29,8 @@ pub struct RunsView {
     pub selected: Option<RunRecord>,
     /// The node whose record shows below the node table.
     pub selected_node: Option<String>,
+    /// The node record was just asked for: the detail scrolls to it once it is drawn.
+    pub scroll_to_record: bool,
     pub node_log_search: String,
     /// Log lines matching the searches, kept between frames.
     pub log_matches: super::run_detail::LogMatches,
@@ -645,7 +647,7 @@ pub fn root_causes(nodes: &[NodeRun]) -> impl Iterator<Item = &NodeRun> {
 }
 
 /// What the runs list offers to filter by (from the server's lists).
-pub(super) struct FilterChoices<'a> {
+pub struct FilterChoices<'a> {
     pub workflows: &'a [Workflow],
     pub output_types: &'a [OutputTypeRecord],
 }
@@ -669,7 +671,7 @@ pub(super) fn runs_ui(
             });
             filters_ui(ui, view, choices, out);
             ui.separator();
-            run_list_ui(ui, view, out);
+            run_list_ui(ui, view, choices, now_ms, out);
         });
     egui::CentralPanel::default().show(ui, |ui| {
         if let Some(mut compare) = view.compare.take() {
@@ -778,12 +780,24 @@ fn filters_ui(
             });
     });
     ui.horizontal(|ui| {
-        ui.label("product");
-        ui.add(
-            egui::TextEdit::singleline(&mut f.product_id)
-                .hint_text("any product (id)")
-                .desired_width(220.0),
-        );
+        // By name, from the products the server lists; an id typed elsewhere (or a product
+        // since deleted) still shows, shortened.
+        let selected = if f.product_id.trim().is_empty() {
+            "any product".to_owned()
+        } else {
+            product_name(&view.products, f.product_id.trim())
+        };
+        egui::ComboBox::from_id_salt("run_product_filter")
+            .width(306.0)
+            .selected_text(selected)
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.product_id, String::new(), "any product");
+                for p in &view.products {
+                    let Some(id) = p["id"].as_str() else { continue };
+                    let name = p["name"].as_str().unwrap_or(id);
+                    ui.selectable_value(&mut f.product_id, id.to_owned(), name);
+                }
+            });
     });
     if before != view.filter {
         view.offset = 0;
@@ -791,28 +805,38 @@ fn filters_ui(
     }
 }
 
-fn run_list_ui(ui: &mut Ui, view: &mut RunsView, out: &mut Vec<Command>) {
+fn run_list_ui(
+    ui: &mut Ui,
+    view: &mut RunsView,
+    choices: &FilterChoices<'_>,
+    now_ms: i64,
+    out: &mut Vec<Command>,
+) {
     let selected_id = view.selected.as_ref().map(|s| s.id.clone());
     egui::ScrollArea::vertical()
         .id_salt("run_list")
         .show(ui, |ui| {
             for r in &view.runs {
                 let selected = selected_id.as_deref() == Some(r.id.as_str());
+                let row = run_row(r, &view.products, choices, now_ms);
                 ui.horizontal(|ui| {
                     crate::editor::style::dot_ui(ui, run_color(r.status));
-                    let label = format!(
-                        "{} · {} · {}",
-                        short(&r.id),
-                        enum_str(&r.mode),
-                        enum_str(&r.status)
-                    );
-                    let row = ui.selectable_label(selected, label);
-                    if row.clicked() {
+                    let title = ui
+                        .selectable_label(
+                            selected,
+                            RichText::new(format!("{} · {}", row.product, row.what)).strong(),
+                        )
+                        .on_hover_text(format!("run {}", r.id));
+                    if title.clicked() {
                         out.push(Command::SelectRun(r.id.clone()));
                     }
-                    if let (Some(s), Some(f)) = (r.started_at, r.finished_at) {
-                        ui.weak(fmt_ms((f - s) as f64));
-                    }
+                });
+                ui.horizontal(|ui| {
+                    ui.add_space(14.0);
+                    ui.colored_label(run_color(r.status), enum_str(&r.status));
+                    crate::local_time::time_label(ui, row.started);
+                    ui.weak(&row.duration);
+                    ui.weak(format!("{} · {}", enum_str(&r.mode), short(&r.id)));
                     if let Some(current) = selected_id.as_deref().filter(|c| *c != r.id) {
                         if ui
                             .small_button("compare")
@@ -826,6 +850,7 @@ fn run_list_ui(ui: &mut Ui, view: &mut RunsView, out: &mut Vec<Command>) {
                         }
                     }
                 });
+                ui.add_space(4.0);
             }
             ui.horizontal(|ui| {
                 ui.weak(format!(
@@ -844,6 +869,82 @@ fn run_list_ui(ui: &mut Ui, view: &mut RunsView, out: &mut Vec<Command>) {
                 }
             });
         });
+}
+
+/// What a runs-list row says about a run, by name rather than id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// The product's name ("no product" for runs without one).
+    pub product: String,
+    /// The output type's name and the workflow's name (with its version), whichever it has.
+    pub what: String,
+    /// When it started (when it was queued, if it has not started): unix milliseconds.
+    pub started: i64,
+    /// How long it ran, "running 3.1 s" while it runs, "queued" before.
+    pub duration: String,
+}
+
+/// A row's text: names from the server's lists, falling back to the run's own snapshot of
+/// its output type, then to short ids.
+pub fn run_row(
+    run: &RunRecord,
+    products: &[Value],
+    choices: &FilterChoices<'_>,
+    now_ms: i64,
+) -> RunRow {
+    let product = run
+        .product_id
+        .as_deref()
+        .map_or_else(|| "no product".to_owned(), |id| product_name(products, id));
+    let output_type = run.output_type_id.as_deref().map(|id| {
+        choices
+            .output_types
+            .iter()
+            .find(|o| o.id == id)
+            .map(|o| o.spec.name.clone())
+            .or_else(|| run.output_type.as_ref().map(|s| s.name.clone()))
+            .unwrap_or_else(|| short(id).to_owned())
+    });
+    let workflow = run.workflow_id.as_deref().map(|id| {
+        let name = choices
+            .workflows
+            .iter()
+            .find(|w| w.id == id)
+            .map_or_else(|| short(id).to_owned(), |w| w.name.clone());
+        match run.workflow_version {
+            Some(v) => format!("{name} v{v}"),
+            None => name,
+        }
+    });
+    let what = match (output_type, workflow) {
+        (Some(o), Some(w)) => format!("{o} / {w}"),
+        (Some(o), None) => format!("{o} (legacy)"),
+        (None, Some(w)) => w,
+        (None, None) => "no workflow".to_owned(),
+    };
+    let duration = match (run.started_at, run.finished_at) {
+        (Some(s), Some(f)) => fmt_ms((f - s) as f64),
+        (Some(s), None) if !run.status.is_final() => {
+            format!("running {}", fmt_ms((now_ms - s).max(0) as f64))
+        }
+        (None, _) if !run.status.is_final() => "queued".to_owned(),
+        _ => "—".to_owned(),
+    };
+    RunRow {
+        product,
+        what,
+        started: run.started_at.unwrap_or(run.created_at),
+        duration,
+    }
+}
+
+/// A product's name from the server's list, else its shortened id.
+fn product_name(products: &[Value], id: &str) -> String {
+    products
+        .iter()
+        .find(|p| p["id"].as_str() == Some(id))
+        .and_then(|p| p["name"].as_str())
+        .map_or_else(|| short(id).to_owned(), str::to_owned)
 }
 
 pub(super) fn run_color(status: RunStatus) -> egui::Color32 {
@@ -1101,5 +1202,58 @@ fn via_ui(
         ui.weak(
             "Dispatches the stored order line with its own product, output type and overrides.",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{run_row, FilterChoices};
+    use serde_json::{json, Value};
+    use workflow_server::store::RunRecord;
+
+    fn run(extra: Value) -> RunRecord {
+        let mut v = json!({
+            "id": "0123456789abcdef", "mode": "graph", "trigger": "api", "status": "succeeded",
+            "inputs": {}, "overrides": {}, "authoritative": true, "created_at": 1_000,
+        });
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        serde_json::from_value(v).expect("a run record")
+    }
+
+    #[test]
+    fn rows_name_the_product_and_fall_back_to_short_ids() {
+        let products = [json!({"id": "prod-1", "name": "Flange DN50"})];
+        let none = FilterChoices {
+            workflows: &[],
+            output_types: &[],
+        };
+        let done = run(json!({
+            "product_id": "prod-1", "workflow_id": "wf0123456789", "workflow_version": 3,
+            "started_at": 2_000, "finished_at": 3_500,
+        }));
+        let row = run_row(&done, &products, &none, 10_000);
+        assert_eq!(row.product, "Flange DN50");
+        assert_eq!(row.what, "wf012345 v3");
+        assert_eq!(row.started, 2_000);
+        assert_eq!(row.duration, "1.50 s");
+
+        let legacy = run(json!({
+            "status": "running", "product_id": "unknown-product", "output_type_id": "ot0123456789",
+            "started_at": 2_000,
+        }));
+        let row = run_row(&legacy, &products, &none, 2_250);
+        assert_eq!(row.product, "unknown-");
+        assert_eq!(row.what, "ot012345 (legacy)");
+        assert_eq!(row.duration, "running 250 ms");
+
+        let queued = run(json!({"status": "queued"}));
+        let row = run_row(&queued, &products, &none, 2_000);
+        assert_eq!(
+            (row.product.as_str(), row.what.as_str(), row.started),
+            ("no product", "no workflow", 1_000)
+        );
+        assert_eq!(row.duration, "queued");
     }
 }

@@ -220,17 +220,22 @@ pub fn viewer_ui(
     }
     egui::Panel::left("viewer_tree")
         .default_size(360.0)
-        .show(ui, |ui| tree_panel::tree_panel_ui(ui, v, out));
+        .show(ui, |ui| {
+            crate::layout::stable_width(ui, |ui| tree_panel::tree_panel_ui(ui, v, out))
+        });
     egui::Panel::right("viewer_repair")
         .default_size(330.0)
         .show(ui, |ui| {
-            egui::ScrollArea::vertical()
-                .id_salt("viewer_repair_scroll")
-                .show(ui, |ui| {
-                    repair::repair_panel_ui(ui, v, connected, map_refused, out);
-                    ui.separator();
-                    library::library_panel_ui(ui, v, connected, out);
-                });
+            // The material panel keeps its width whichever part or rule is selected.
+            crate::layout::stable_width(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("viewer_repair_scroll")
+                    .show(ui, |ui| {
+                        repair::repair_panel_ui(ui, v, connected, map_refused, out);
+                        ui.separator();
+                        library::library_panel_ui(ui, v, connected, out);
+                    });
+            })
         });
     let preview_open = v.preview.is_open();
     if preview_open != v.preview_was_open {

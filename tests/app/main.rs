@@ -13,6 +13,7 @@ mod run_compare;
 mod runs;
 mod runs_production;
 mod server_editor;
+mod stable_layouts;
 mod support;
 mod tls;
 mod uploads;
