@@ -525,6 +525,11 @@ impl StudioApp {
                         self.runs.run_product = None;
                     }
                 }
+                // One list serves the Run panel and the viewer's Open product menu.
+                self.viewer.products = products
+                    .iter()
+                    .filter_map(crate::viewer::ProductSummary::from_json)
+                    .collect();
                 self.runs.products = products;
             }
             BackendEvent::Dispatched(run_id) => {

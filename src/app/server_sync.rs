@@ -568,6 +568,9 @@ impl StudioApp {
             BackendEvent::Rollout(event) => self.on_rollout_event(event),
             BackendEvent::Notice(message) => self.status = message,
             BackendEvent::Upload(event) => self.on_upload_event(event),
+            BackendEvent::UploadsPrepared { sets, problems } => {
+                self.on_uploads_prepared(sets, problems)
+            }
             BackendEvent::Dialog(answer) => self.on_native_dialog(ctx, answer),
             BackendEvent::Viewer(event) => self.on_viewer_event(event),
             BackendEvent::Failed { task, message } => {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use super::file_dialogs::{DialogKind, DialogPurpose, DialogRequest};
 use super::StudioApp;
 use crate::backend::upload::{upload_sets, UploadEvent, UploadSet};
+use crate::backend::BackendEvent;
 use crate::command::Command;
 use crate::editor::style::{ERROR, ONLINE};
 use crate::viewer::GlbSource;
@@ -29,20 +30,10 @@ pub struct UploadItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum UploadStage {
-    Sending {
-        sent: u64,
-    },
-    Processing {
-        product_id: String,
-        done: usize,
-        total: usize,
-    },
-    Ready {
-        product_id: String,
-    },
-    Failed {
-        message: String,
-    },
+    Sending { sent: u64 },
+    Processing { done: usize, total: usize },
+    Ready { product_id: String },
+    Failed { message: String },
 }
 
 impl UploadItem {
@@ -101,16 +92,32 @@ impl StudioApp {
         Ok(())
     }
 
-    /// Uploads the products `paths` make (see [`upload_sets`]).
+    /// Uploads the products `paths` make (see [`upload_sets`]): the files are looked at off
+    /// the UI thread (a `.gltf` is read for its side files), then
+    /// [`StudioApp::on_uploads_prepared`] starts the uploads.
     pub(super) fn upload_files(&mut self, paths: Vec<PathBuf>) -> Result<(), String> {
-        let (sets, problems) = upload_sets(&paths);
+        let backend = self.server.backend.as_ref().ok_or("Not connected")?;
+        backend.spawn(async move {
+            let prepared = tokio::task::spawn_blocking(move || upload_sets(&paths)).await;
+            match prepared {
+                Ok((sets, problems)) => BackendEvent::UploadsPrepared { sets, problems },
+                Err(e) => BackendEvent::Failed {
+                    task: "prepare the upload",
+                    message: e.to_string(),
+                },
+            }
+        });
+        Ok(())
+    }
+
+    pub(super) fn on_uploads_prepared(&mut self, sets: Vec<UploadSet>, problems: Vec<String>) {
         for set in sets {
-            self.start_upload(set)?;
+            if let Err(message) = self.start_upload(set) {
+                self.status = message;
+            }
         }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems.join("; "))
+        if !problems.is_empty() {
+            self.status = problems.join("; ");
         }
     }
 
@@ -132,35 +139,14 @@ impl StudioApp {
     }
 
     pub(super) fn on_upload_event(&mut self, event: UploadEvent) {
-        if let UploadEvent::Picked(paths) = event {
-            if let Err(message) = self.upload_files(paths) {
-                self.status = message;
-            }
-            return;
-        }
-        let Some(item) = self
-            .uploads
-            .items
-            .iter_mut()
-            .find(|i| Some(i.id) == event.id())
-        else {
+        let Some(item) = self.uploads.items.iter_mut().find(|i| i.id == event.id()) else {
             return;
         };
         item.stage = match event {
             UploadEvent::Sent { sent, .. } => UploadStage::Sending { sent },
-            UploadEvent::Processing {
-                product_id,
-                done,
-                total,
-                ..
-            } => UploadStage::Processing {
-                product_id,
-                done,
-                total,
-            },
+            UploadEvent::Processing { done, total, .. } => UploadStage::Processing { done, total },
             UploadEvent::Finished { product_id, .. } => UploadStage::Ready { product_id },
             UploadEvent::Failed { message, .. } => UploadStage::Failed { message },
-            UploadEvent::Picked(_) => return,
         };
         let finished = matches!(
             item.stage,
@@ -170,7 +156,6 @@ impl StudioApp {
             self.status = item.text();
             // The new product (or its failure) shows in every list without a manual refresh.
             self.refresh_products();
-            self.viewer_shown();
         }
     }
 

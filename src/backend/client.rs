@@ -100,7 +100,7 @@ impl ApiClient {
         let base = base.trim().trim_end_matches('/');
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(ClientError::Setup(format!(
-                "the server URL '{base}' must start with https:// (or http:// on loopback)"
+                "the server URL '{base}' must start with https:// (or http://, which sends the token in clear)"
             )));
         }
         let mut builder = Self::builder();

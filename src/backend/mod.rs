@@ -105,6 +105,11 @@ pub enum BackendEvent {
     Viewer(crate::viewer::ViewerEvent),
     /// Progress of a product upload ("Add product…", a dropped file).
     Upload(upload::UploadEvent),
+    /// The uploads chosen or dropped files make, and why the others are not uploaded.
+    UploadsPrepared {
+        sets: Vec<upload::UploadSet>,
+        problems: Vec<String>,
+    },
     /// A native file dialog closed (see `app::file_dialogs`).
     Dialog(crate::app::file_dialogs::NativeAnswer),
     /// Something finished that the user should hear about (a file saved…).

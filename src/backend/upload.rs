@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use workflow_engine::import::{check_file_references, CAD_EXTENSIONS};
+use workflow_engine::import::{side_files, CAD_EXTENSIONS};
 
 use super::client::ApiClient;
 
@@ -15,29 +15,21 @@ pub enum UploadEvent {
     /// Bytes of the files sent so far.
     Sent { id: u64, sent: u64 },
     /// Stored as a product; its processing run has `done` of `total` nodes finished.
-    Processing {
-        id: u64,
-        product_id: String,
-        done: usize,
-        total: usize,
-    },
+    Processing { id: u64, done: usize, total: usize },
     /// Processed: the product can be opened and rendered.
     Finished { id: u64, product_id: String },
     /// Refused or failed, with the server's reason (naming the file).
     Failed { id: u64, message: String },
-    /// Files chosen in the "Add product…" dialog, to be uploaded.
-    Picked(Vec<PathBuf>),
 }
 
 impl UploadEvent {
-    /// The upload this event is about (`None` for [`UploadEvent::Picked`]).
-    pub fn id(&self) -> Option<u64> {
+    /// The upload this event is about.
+    pub fn id(&self) -> u64 {
         match self {
             UploadEvent::Sent { id, .. }
             | UploadEvent::Processing { id, .. }
             | UploadEvent::Finished { id, .. }
-            | UploadEvent::Failed { id, .. } => Some(*id),
-            UploadEvent::Picked(_) => None,
+            | UploadEvent::Failed { id, .. } => *id,
         }
     }
 }
@@ -89,12 +81,7 @@ pub async fn upload_and_follow(
                     .as_ref()
                     .map_or(run.nodes.len(), |g| g.nodes.len())
                     .max(done);
-                report(UploadEvent::Processing {
-                    id,
-                    product_id: product_id.clone(),
-                    done,
-                    total,
-                });
+                report(UploadEvent::Processing { id, done, total });
                 if run.status.is_final() {
                     break;
                 }
@@ -164,18 +151,19 @@ fn display_name(path: &Path) -> String {
 pub fn upload_sets(paths: &[PathBuf]) -> (Vec<UploadSet>, Vec<String>) {
     let mut sets = Vec::new();
     let mut problems = Vec::new();
-    let mut side_files: Vec<PathBuf> = Vec::new();
+    // Where the chosen glTFs' side files are (resolved, as the engine answers them).
+    let mut named: Vec<PathBuf> = Vec::new();
     for path in paths.iter().filter(|p| is_product_file(p)) {
         match upload_set(path) {
             Ok(set) => {
-                side_files.extend(set.files.iter().skip(1).map(|(_, p)| p.clone()));
+                named.extend(set.files.iter().skip(1).map(|(_, p)| p.clone()));
                 sets.push(set);
             }
             Err(message) => problems.push(message),
         }
     }
     for path in paths.iter().filter(|p| !is_product_file(p)) {
-        if !side_files.contains(path) {
+        if !path.canonicalize().is_ok_and(|p| named.contains(&p)) {
             problems.push(format!(
                 "{}: not a CAD file (expected .glb, .gltf, .step, .stp or a .zip of them)",
                 display_name(path)
@@ -196,13 +184,11 @@ pub fn upload_set(path: &Path) -> Result<UploadSet, String> {
     let mut files = vec![(main.clone(), path.to_path_buf())];
     let mut total_bytes = size(path)?;
     if extension(path).as_deref() == Some("gltf") {
-        // The server would refuse it the same way; saying so before sending is quicker.
-        check_file_references(path).map_err(|e| format!("{main}: {e}"))?;
-        let folder = path.parent().unwrap_or(Path::new("."));
-        for uri in side_file_uris(path)? {
-            let file = folder.join(&uri);
-            total_bytes += size(&file)?;
-            files.push((uri, file));
+        // The server's own check: it would refuse the file the same way, and it names the
+        // side files as the server will look for them.
+        for side in side_files(path).map_err(|e| format!("{main}: {e}"))? {
+            total_bytes += size(&side.path)?;
+            files.push((side.name, side.path));
         }
     }
     Ok(UploadSet {
@@ -210,32 +196,6 @@ pub fn upload_set(path: &Path) -> Result<UploadSet, String> {
         files,
         total_bytes,
     })
-}
-
-/// The relative file names a `.gltf`'s buffers and images name (decoded, without
-/// duplicates; `data:` URIs are inside the file already).
-fn side_file_uris(path: &Path) -> Result<Vec<String>, String> {
-    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", display_name(path)))?;
-    let doc: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|e| format!("{}: not glTF JSON: {e}", display_name(path)))?;
-    let mut uris: Vec<String> = Vec::new();
-    for list in ["buffers", "images"] {
-        for item in doc[list].as_array().into_iter().flatten() {
-            let Some(uri) = item["uri"].as_str() else {
-                continue;
-            };
-            if uri.starts_with("data:") {
-                continue;
-            }
-            // Decoded as the glTF loader decodes it: the name the server will look for.
-            let decoded = urlencoding::decode(uri).map_or_else(|_| uri.into(), |d| d.into_owned());
-            let name = decoded.trim_start_matches("./").to_owned();
-            if !uris.contains(&name) {
-                uris.push(name);
-            }
-        }
-    }
-    Ok(uris)
 }
 
 #[cfg(test)]

@@ -376,11 +376,6 @@ impl StudioApp {
                     v.error = Some(format!("Could not open: {message}"));
                 }
             }
-            ViewerEvent::LoadCancelled { seq } => {
-                if v.is_current_load(seq) {
-                    v.loading = None;
-                }
-            }
             ViewerEvent::Products(Ok(list)) => v.products = list,
             ViewerEvent::Products(Err(e)) => v.error = Some(format!("Products: {e}")),
             ViewerEvent::Library(Ok(entries)) => {

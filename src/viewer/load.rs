@@ -95,10 +95,6 @@ pub enum ViewerEvent {
         seq: u64,
         message: String,
     },
-    /// The file dialog was closed without a choice.
-    LoadCancelled {
-        seq: u64,
-    },
     Products(Result<Vec<ProductSummary>, String>),
     Library(Result<Vec<LibraryEntry>, String>),
     MapSaved {

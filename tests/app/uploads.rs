@@ -89,6 +89,10 @@ fn a_hostile_gltf_is_refused_naming_the_file_and_the_reference() {
     )
     .expect("write");
     drop_files(&mut h, &[evil]);
+    // The dropped files are looked at off the UI thread.
+    until(&mut h, "the refusal", WAIT, |app| {
+        app.status.contains("evil.gltf")
+    });
     let status = h.state().status.clone();
     assert!(
         status.contains("evil.gltf") && status.contains("/etc/passwd"),

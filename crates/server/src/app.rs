@@ -71,6 +71,9 @@ pub async fn build(
     crate::seed::seed(store.as_ref(), &registry).await?;
     // Runs, preflight and material-map checks read the library from the products' mirror.
     crate::materials::reload(store.as_ref(), &runs.products).await?;
+    // Uploads a killed server was receiving.
+    runs.products
+        .remove_abandoned_uploads(crate::products::STALE_UPLOAD);
     let service = RunService::new(store.clone(), registry.clone(), &runs).map_err(|source| {
         StartError::DataDir {
             path: runs.artifact_dir.clone(),

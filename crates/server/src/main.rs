@@ -16,7 +16,6 @@ use workflow_server::app;
 use workflow_server::auth::{generate_token, hash_token, parse_duration_seconds, Role};
 use workflow_server::net::{tls_acceptor, ServeOptions, Timeouts};
 use workflow_server::runs::RunsConfig;
-use workflow_server::store::TOKEN_ID_LEN;
 use workflow_server::ApiConfig;
 
 #[derive(Parser)]
@@ -137,13 +136,13 @@ impl DbArgs {
 #[derive(clap::Args)]
 struct NetArgs {
     /// Seconds a client has to send a whole request head (and the TLS handshake).
-    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = Timeouts::default().header_read.as_secs_f64(), value_name = "SECONDS")]
     header_timeout: f64,
     /// Longest pause, in seconds, between two chunks of a request body (then 408).
-    #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = Timeouts::default().body_idle.as_secs_f64(), value_name = "SECONDS")]
     body_idle_timeout: f64,
     /// Seconds an idle keep-alive connection is kept open.
-    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    #[arg(long, default_value_t = Timeouts::default().keep_alive_idle.as_secs_f64(), value_name = "SECONDS")]
     keep_alive_timeout: f64,
     /// Serve https with this PEM certificate chain (needs --tls-key).
     #[arg(long, value_name = "FILE.pem", requires = "tls_key")]
@@ -303,7 +302,7 @@ fn token_command(command: TokenCommand) -> anyhow::Result<ExitCode> {
             let url = db.url()?;
             // A pasted token is named by its hash's id; the token itself is never stored.
             let id = if id.starts_with("wst_") {
-                hash_token(&id).chars().take(TOKEN_ID_LEN).collect()
+                workflow_server::store::token_id(&hash_token(&id))
             } else {
                 id
             };

@@ -462,7 +462,7 @@ impl hyper::body::Body for IdleTimeoutBody {
     }
 }
 
-/// The upload route (`POST`), whose limit is `products::UPLOAD_LIMIT`.
+/// The upload route (`POST`), whose limit is `products::UPLOAD_BODY_LIMIT`.
 const UPLOAD_PATH: &str = "/api/cad-files";
 
 /// Answers `413 payload_too_large` before any body is read when the declared `Content-Length`
@@ -474,7 +474,7 @@ pub async fn refuse_declared_oversize(
 ) -> Response {
     let limit =
         if request.method() == axum::http::Method::POST && request.uri().path() == UPLOAD_PATH {
-            crate::api::products::UPLOAD_LIMIT
+            crate::api::products::UPLOAD_BODY_LIMIT
         } else {
             general
         };

@@ -58,7 +58,10 @@ impl AppState {
             .ok()
             .and_then(|c| c.get(token_hash).copied());
         if let Some(entry) = cached {
-            if entry.expires_at.is_some_and(|at| at <= now_ms()) {
+            if entry
+                .expires_at
+                .is_some_and(|at| at <= crate::store::now_ms())
+            {
                 self.forget_token(token_hash);
                 return Ok(None);
             }
@@ -105,13 +108,6 @@ struct CachedToken {
     checked: Instant,
     /// In this process only (the embedded admin token): never in the store.
     ephemeral: bool,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 impl AppState {

@@ -11,6 +11,14 @@ use super::ImportError;
 /// Longest URI quoted back in an error (a data URI can be megabytes).
 const SHOWN_URI_CHARS: usize = 120;
 
+/// A file a glTF names beside itself: the name its URI gives it (decoded, relative to the
+/// glTF's folder, `/`-separated: what an upload must call it) and where it is on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SideFile {
+    pub name: String,
+    pub path: PathBuf,
+}
+
 /// One external reference of a document, with the JSON pointer it sits at.
 struct Reference<'a> {
     pointer: String,
@@ -44,14 +52,20 @@ fn references(document: &gltf::Document) -> Vec<Reference<'_>> {
 /// Checks every external reference of `document` against `base` (the folder the glTF's
 /// own files are in; `None` when the glTF came as bytes with no folder, where only `data:`
 /// URIs are possible).
+/// The side files they name, each once.
 pub(crate) fn check_references(
     document: &gltf::Document,
     base: Option<&Path>,
-) -> Result<(), ImportError> {
+) -> Result<Vec<SideFile>, ImportError> {
+    let mut files: Vec<SideFile> = Vec::new();
     for reference in references(document) {
-        resolve(&reference, base)?;
+        if let Some(file) = resolve(&reference, base)? {
+            if !files.iter().any(|f| f.name == file.name) {
+                files.push(file);
+            }
+        }
     }
-    Ok(())
+    Ok(files)
 }
 
 /// Largest glTF JSON the upload-time check reads (a `.gltf` bigger than this is still
@@ -59,12 +73,13 @@ pub(crate) fn check_references(
 const MAX_CHECKED_JSON: u64 = 64 * 1024 * 1024;
 
 /// The same check for a file on disk, before it is processed (an upload answers at once
-/// rather than with a failed product): reads only the JSON (the whole `.gltf`, or a GLB's
-/// JSON chunk). A file whose JSON cannot be read is left to the import to report.
-pub fn check_file_references(path: &Path) -> Result<(), ImportError> {
+/// rather than with a failed product; the app, before sending), answering the side files the
+/// file names: reads only the JSON (the whole `.gltf`, or a GLB's JSON chunk). A file whose
+/// JSON cannot be read is left to the import to report (no side files).
+pub fn side_files(path: &Path) -> Result<Vec<SideFile>, ImportError> {
     use std::io::Read;
     let Ok(mut file) = std::fs::File::open(path) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let mut head = [0u8; 20];
     let json = match file.read_exact(&mut head) {
@@ -72,25 +87,25 @@ pub fn check_file_references(path: &Path) -> Result<(), ImportError> {
             let len = u32::from_le_bytes([head[12], head[13], head[14], head[15]]) as u64;
             let mut json = Vec::new();
             if len > MAX_CHECKED_JSON || file.take(len).read_to_end(&mut json).is_err() {
-                return Ok(());
+                return Ok(Vec::new());
             }
             json
         }
         _ => {
             let mut json = Vec::new();
             let Ok(mut file) = std::fs::File::open(path) else {
-                return Ok(());
+                return Ok(Vec::new());
             };
             if file.metadata().map_or(true, |m| m.len() > MAX_CHECKED_JSON)
                 || file.read_to_end(&mut json).is_err()
             {
-                return Ok(());
+                return Ok(Vec::new());
             }
             json
         }
     };
     let Ok(root) = serde_json::from_slice::<gltf::json::Root>(&json) else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let document = gltf::Document::from_json_without_validation(root);
     check_references(&document, path.parent())
@@ -103,13 +118,11 @@ pub(crate) fn resolve_uri(
     uri: &str,
     base: Option<&Path>,
 ) -> Result<Option<PathBuf>, ImportError> {
-    resolve(
-        &Reference {
-            pointer: pointer.to_owned(),
-            uri,
-        },
-        base,
-    )
+    let reference = Reference {
+        pointer: pointer.to_owned(),
+        uri,
+    };
+    Ok(resolve(&reference, base)?.map(|file| file.path))
 }
 
 fn shown(uri: &str) -> String {
@@ -122,7 +135,10 @@ fn shown(uri: &str) -> String {
 }
 
 /// Where `reference` points inside `base` (`None` for a `data:` URI).
-fn resolve(reference: &Reference<'_>, base: Option<&Path>) -> Result<Option<PathBuf>, ImportError> {
+fn resolve(
+    reference: &Reference<'_>,
+    base: Option<&Path>,
+) -> Result<Option<SideFile>, ImportError> {
     let uri = reference.uri;
     if uri.starts_with("data:") {
         return Ok(None);
@@ -147,9 +163,11 @@ fn resolve(reference: &Reference<'_>, base: Option<&Path>) -> Result<Option<Path
         ));
     }
     let relative = Path::new(decoded.as_ref());
+    let mut name: Vec<&str> = Vec::new();
     for component in relative.components() {
         match component {
-            Component::Normal(_) | Component::CurDir => {}
+            Component::Normal(part) => name.extend(part.to_str()),
+            Component::CurDir => {}
             Component::ParentDir => {
                 return Err(refuse("`..` would leave the glTF's own folder"));
             }
@@ -168,11 +186,7 @@ fn resolve(reference: &Reference<'_>, base: Option<&Path>) -> Result<Option<Path
         uri: shown(uri),
     };
     let candidate = base.join(relative);
-    let real = match candidate.canonicalize() {
-        Ok(real) => real,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
-        Err(_) => return Err(missing()),
-    };
+    let real = candidate.canonicalize().map_err(|_| missing())?;
     // A symlink inside the folder must not lead out of it.
     let real_base = base.canonicalize().map_err(|_| missing())?;
     if !real.starts_with(&real_base) {
@@ -181,14 +195,17 @@ fn resolve(reference: &Reference<'_>, base: Option<&Path>) -> Result<Option<Path
     if !real.is_file() {
         return Err(missing());
     }
-    Ok(Some(real))
+    Ok(Some(SideFile {
+        name: name.join("/"),
+        path: real,
+    }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn check(uri: &str, base: Option<&Path>) -> Result<Option<PathBuf>, ImportError> {
+    fn check(uri: &str, base: Option<&Path>) -> Result<Option<SideFile>, ImportError> {
         resolve(
             &Reference {
                 pointer: "/buffers/0/uri".into(),
@@ -241,6 +258,12 @@ mod tests {
         let base = Some(dir.path());
         assert_eq!(code("m.bin", base), "ok");
         assert_eq!(code("./tex/a%20b.png", base), "ok");
+        // Named as the upload must name it: decoded, relative, `/`-separated.
+        let side = check("./tex/a%20b.png", base)
+            .expect("resolves")
+            .expect("a file");
+        assert_eq!(side.name, "tex/a b.png");
+        assert!(side.path.ends_with("tex/a b.png"));
         let err = check("gone.bin", base).expect_err("missing");
         assert_eq!(err.code(), "missing_side_file");
         assert!(err.to_string().contains("gone.bin"), "{err}");

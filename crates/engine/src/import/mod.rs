@@ -1,7 +1,7 @@
 //! `cad.import`: glTF/GLB directly, STEP through OpenCASCADE out of process.
 
 mod external;
-pub use external::check_file_references;
+pub use external::{side_files, SideFile};
 pub mod gltf;
 mod gltf_doc;
 pub mod step;

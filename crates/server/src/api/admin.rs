@@ -5,7 +5,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath, ApiQuery};
 use crate::maintenance::{normalize_all, NormalizeSummary};
 use crate::state::AppState;
-use crate::store::{TokenInfo, TOKEN_ID_LEN};
+use crate::store::TokenInfo;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -86,12 +86,8 @@ pub fn expiry_from_now(expires_in_seconds: Option<u64>) -> Result<Option<i64>, S
             "expires_in_seconds must be between 1 and {MAX_EXPIRY_SECONDS} (got {seconds})"
         ));
     }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let at = now.saturating_add(u128::from(seconds) * 1000);
-    Ok(Some(i64::try_from(at).unwrap_or(i64::MAX)))
+    let millis = i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX);
+    Ok(Some(crate::store::now_ms().saturating_add(millis)))
 }
 
 /// Issues a new bearer token for a role.
@@ -117,7 +113,7 @@ async fn create_token(
         Json(TokenCreated {
             token,
             role: req.role,
-            id: hash.chars().take(TOKEN_ID_LEN).collect(),
+            id: crate::store::token_id(&hash),
             expires_at,
         }),
     ))

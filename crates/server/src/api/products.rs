@@ -26,11 +26,14 @@ use workflow_engine::materials::MaterialMap;
 pub const UPLOAD_LIMIT: usize = 512 * 1024 * 1024;
 /// What the multipart framing around an upload's files may add to the body.
 const MULTIPART_OVERHEAD: usize = 1024 * 1024;
+/// Largest upload request body: the files and their multipart framing. A declared length over
+/// it is refused before the body is read (`net::refuse_declared_oversize`).
+pub const UPLOAD_BODY_LIMIT: usize = UPLOAD_LIMIT + MULTIPART_OVERHEAD;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     let upload = OpenApiRouter::new()
         .routes(routes!(upload_cad_file))
-        .layer(DefaultBodyLimit::max(UPLOAD_LIMIT + MULTIPART_OVERHEAD));
+        .layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT));
     OpenApiRouter::new()
         .routes(routes!(list_products))
         .routes(routes!(get_product))
@@ -263,7 +266,7 @@ async fn get_product(
     let product = state.products.get(&id)?;
     let manifest = state.products.manifest(&id)?;
     let mut body = product_json(&state, product).await?;
-    let has = |name: &str| state.products.file(&id, name).map(|f| f.is_some());
+    let has = |name: &str| state.products.has_file(&id, name);
     // What the import accepted with a warning (by JSON pointer), at the product's top level.
     body["warnings"] = manifest
         .as_ref()

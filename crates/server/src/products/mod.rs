@@ -77,13 +77,11 @@ pub struct FsProducts {
 
 impl FsProducts {
     pub fn new(root: PathBuf) -> Self {
-        let products = FsProducts {
+        FsProducts {
             root,
             lock: Mutex::new(()),
             user_materials: RwLock::default(),
-        };
-        products.remove_abandoned_uploads(STALE_UPLOAD);
-        products
+        }
     }
 
     /// Removes staging folders of uploads a process stopped receiving (killed mid-upload)
@@ -231,6 +229,11 @@ impl FsProducts {
         }
     }
 
+    /// Whether the product has the processing result `name` (without reading it).
+    pub fn has_file(&self, id: &str, name: &str) -> Result<bool, ProductError> {
+        Ok(self.dir(id)?.join(name).is_file())
+    }
+
     /// A processing result (`preview.glb`, `thumbnail.png`), if there is one.
     pub fn file(&self, id: &str, name: &str) -> Result<Option<Vec<u8>>, ProductError> {
         match std::fs::read(self.dir(id)?.join(name)) {
@@ -310,8 +313,9 @@ impl FsProducts {
 
 /// The folder under the products root where uploads are received.
 const STAGING_DIR: &str = ".incoming";
-/// A staging folder this old belongs to an upload nobody is receiving any more.
-const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+/// A staging folder this old belongs to an upload nobody is receiving any more (removed when
+/// a server starts).
+pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 /// A product's folder of uploaded files (the main CAD file and its side files).
 const SOURCE_DIR: &str = "source";
 

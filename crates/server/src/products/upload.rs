@@ -8,7 +8,7 @@
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use workflow_engine::import::{check_file_references, ImportError, CAD_EXTENSIONS};
+use workflow_engine::import::{side_files, ImportError, CAD_EXTENSIONS};
 
 /// Most files one upload may hold (a glTF with its buffers and textures; a zip's entries).
 pub const MAX_FILES: usize = 1000;
@@ -183,7 +183,7 @@ impl StagedUpload {
             }
         }
         let main = self.main_file(main)?;
-        check_file_references(&self.dir.path().join(&main))?;
+        side_files(&self.dir.path().join(&main))?;
         Ok(ReceivedUpload {
             dir: self.dir,
             main,

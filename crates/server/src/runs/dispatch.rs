@@ -336,6 +336,8 @@ impl RunService {
                 .or(old.output_type.clone()),
             None => None,
         };
+        // A preview's rerun is a preview too: it never delivers.
+        let preview = old.is_preview();
         let mut merged = old.overrides.clone();
         merged.extend(overrides);
         let graph = if old.mode.runs_graph() {
@@ -356,8 +358,7 @@ impl RunService {
                 graph,
                 output_type,
                 rerun_of: Some(old.id),
-                // A preview's rerun is a preview too: it never delivers.
-                preview: old.authoritative != old.mode.authoritative(),
+                preview,
                 ..NewRun::default()
             })
             .await?;

@@ -20,7 +20,7 @@ pub use rollout::{
 };
 pub use runs::{ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
 pub use sqlite::SqliteStore;
-pub use tokens::{TokenGrant, TokenInfo, TokenStore, TOKEN_ID_LEN};
+pub use tokens::{token_id, TokenGrant, TokenInfo, TokenStore, TOKEN_ID_LEN};
 
 use crate::auth::Role;
 use async_trait::async_trait;

@@ -11,6 +11,11 @@ use utoipa::ToSchema;
 /// Hex digits of the token hash that name a token in lists, audits and `token revoke`.
 pub const TOKEN_ID_LEN: usize = 12;
 
+/// A token's id: the first [`TOKEN_ID_LEN`] hex digits of its hash.
+pub fn token_id(hash: &str) -> String {
+    hash.chars().take(TOKEN_ID_LEN).collect()
+}
+
 /// What a live token grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenGrant {

@@ -231,7 +231,7 @@ async fn a_declared_length_over_the_limit_gets_413_at_once() {
         ("/api/workflows/validate", BODY_LIMIT),
         (
             "/api/cad-files",
-            workflow_server::api::products::UPLOAD_LIMIT,
+            workflow_server::api::products::UPLOAD_BODY_LIMIT,
         ),
     ] {
         let mut stream = TcpStream::connect(server.addr).await.expect("connect");

@@ -13,7 +13,7 @@ fn info_from_row(row: &SqliteRow) -> StoreResult<TokenInfo> {
     let hash: String = row.try_get("token_hash")?;
     let role: String = row.try_get("role")?;
     Ok(TokenInfo {
-        id: hash.chars().take(TOKEN_ID_LEN).collect(),
+        id: crate::store::token_id(&hash),
         role: parse_enum::<Role>(&role)?,
         label: row.try_get("label")?,
         created_at: row.try_get("created_at")?,
