@@ -1117,8 +1117,13 @@ fn product_picker_ui(ui: &mut Ui, view: &mut RunsView, out: &mut Vec<Command>) {
         );
     ui.horizontal(|ui| {
         ui.label("Product");
+        // Room for the Add product… button beside it at the panel's width.
+        let add_width = 100.0;
         egui::ComboBox::from_id_salt("run_product")
-            .width(200.0)
+            .width(
+                (ui.available_width() - add_width - 2.0 * ui.spacing().item_spacing.x)
+                    .clamp(80.0, 200.0),
+            )
             .selected_text(selected)
             .show_ui(ui, |ui| {
                 ui.selectable_value(&mut view.run_product, None, "none");
