@@ -4,7 +4,7 @@ use crate::api::{self, ApiConfig};
 use crate::net::ServeOptions;
 use crate::runs::{RunService, RunsConfig};
 use crate::state::AppState;
-use crate::store::{SqliteStore, Store, StoreError};
+use crate::store::{Backend, SqlStore, Store, StoreError};
 use axum::Router;
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,8 @@ pub const DB_FILE: &str = "workflow-studio.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("unsupported database URL '{0}': use sqlite://PATH (PostgreSQL support lands in a later issue)")]
+    /// Only the scheme is kept: a URL can carry a password.
+    #[error("unsupported database URL scheme '{0}': use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE")]
     UnsupportedDatabase(String),
     #[error("cannot create data directory {path}: {source}")]
     DataDir {
@@ -52,12 +53,19 @@ pub fn sqlite_url_in(data_dir: &Path) -> Result<String, StartError> {
 
 /// Opens the store named by `url` and applies pending migrations.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
-    if !url.starts_with("sqlite:") {
-        return Err(StartError::UnsupportedDatabase(url.to_owned()));
-    }
-    let store = SqliteStore::connect(url).await?;
+    let store = connect_store(url).await?;
     store.migrate().await?;
-    Ok(Arc::new(store))
+    Ok(store)
+}
+
+/// Opens the store named by `url` without migrating (workers: migrations run once, by the
+/// server).
+pub async fn connect_store(url: &str) -> Result<Arc<dyn Store>, StartError> {
+    if Backend::of_url(url).is_none() {
+        let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+        return Err(StartError::UnsupportedDatabase(scheme.to_owned()));
+    }
+    Ok(Arc::new(SqlStore::connect(url).await?))
 }
 
 /// Migrates and seeds `store`, recovers interrupted runs and starts the run workers with the

@@ -106,9 +106,10 @@ impl BudgetArgs {
 
 #[derive(clap::Args)]
 struct DbArgs {
-    /// Database URL: sqlite://PATH (postgres://… in a later issue). Default: a SQLite file in
-    /// the data directory.
-    #[arg(long)]
+    /// Database URL: sqlite://PATH or postgres://USER[:PASSWORD]@HOST:PORT/DATABASE (what
+    /// several servers and workers share). Default: a SQLite file in the data directory. The
+    /// environment variable keeps a password off the command line.
+    #[arg(long, env = "WORKFLOW_DATABASE_URL", hide_env_values = true)]
     db: Option<String>,
     /// Data directory (default: the platform data directory).
     #[arg(long)]

@@ -7,7 +7,7 @@ mod deliverables;
 mod orders;
 mod rollout;
 mod runs;
-mod sqlite;
+mod sql;
 mod tokens;
 
 pub use deliverables::{
@@ -19,7 +19,7 @@ pub use rollout::{
     NewRolloutChange, NewShadowComparison, RolloutChange, RolloutStore, ShadowComparison,
 };
 pub use runs::{ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
-pub use sqlite::SqliteStore;
+pub use sql::{Backend, SqlStore};
 pub use tokens::{token_id, TokenGrant, TokenInfo, TokenStore, TOKEN_ID_LEN};
 
 use crate::auth::Role;

@@ -1,9 +1,12 @@
-//! `spawn_app()`: the real server on 127.0.0.1:0 over a temporary SQLite file, with one token
-//! per role, driven through reqwest.
+//! `spawn_app()`: the real server on 127.0.0.1:0 over a temporary database, with one token per
+//! role, driven through reqwest. The database is a SQLite file in the test's directory, or,
+//! with `WORKFLOW_TEST_DATABASE=postgres`, a fresh database on the PostgreSQL cluster that
+//! `WORKFLOW_TEST_POSTGRES` names (scripts/test starts one and runs this binary both ways).
 
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
-use std::path::PathBuf;
+
+use std::path::Path;
 use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -29,6 +32,50 @@ pub struct TestApp {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     // Declared last: dropped after the server that uses it.
     pub dir: Arc<TempDir>,
+}
+
+/// The backend this run of the tests uses.
+pub fn test_backend() -> &'static str {
+    match std::env::var("WORKFLOW_TEST_DATABASE").as_deref() {
+        Ok("postgres") => "postgres",
+        Ok("sqlite") | Err(_) => "sqlite",
+        Ok(other) => panic!("WORKFLOW_TEST_DATABASE={other}: use sqlite or postgres"),
+    }
+}
+
+/// The database URL for a test directory: the same database every time for the same
+/// directory, so a restarted server finds its data (the PostgreSQL database's name is kept in
+/// the directory).
+pub async fn test_db_url(dir: &Path) -> String {
+    if test_backend() == "sqlite" {
+        return sqlite_url_in(dir).expect("db url");
+    }
+    let kept = dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&kept) {
+        return url;
+    }
+    let url = fresh_postgres_database().await;
+    std::fs::write(&kept, &url).expect("keep database url");
+    url
+}
+
+/// Creates an empty database on the test cluster and returns its URL.
+pub async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin = std::env::var("WORKFLOW_TEST_POSTGRES").expect(
+        "WORKFLOW_TEST_DATABASE=postgres needs WORKFLOW_TEST_POSTGRES=postgres://USER@HOST:PORT/DB \
+         (scripts/test starts a throwaway cluster and sets both)",
+    );
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the test cluster");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (base, _) = admin.rsplit_once('/').expect("database in the URL");
+    format!("{base}/{name}")
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -78,7 +125,7 @@ pub async fn spawn_app_runs(
     previous: Option<[String; 4]>,
     runs: RunsConfig,
 ) -> TestApp {
-    let db_url = sqlite_url_in(dir.path()).expect("db url");
+    let db_url = test_db_url(dir.path()).await;
     let store = open_store(&db_url).await.expect("open store");
     let config = ApiConfig {
         body_limit: BODY_LIMIT,
@@ -150,10 +197,6 @@ impl TestApp {
             .expect("server task")
             .expect("server ran");
         (self.dir.clone(), tokens)
-    }
-
-    pub fn db_path(&self) -> PathBuf {
-        self.dir.path().join(workflow_server::app::DB_FILE)
     }
 
     pub fn req(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {

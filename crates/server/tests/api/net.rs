@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use workflow_server::app::{build, open_store, serve_with, sqlite_url_in};
+use workflow_server::app::{build, open_store, serve_with};
 use workflow_server::auth::{generate_token, hash_token, Role};
 use workflow_server::net::{tls_acceptor, ServeOptions, Timeouts};
 use workflow_server::runs::RunsConfig;
@@ -37,7 +37,7 @@ struct Server {
 impl Server {
     async fn start(options: ServeOptions) -> Server {
         let dir = tempfile::tempdir().expect("dir");
-        let store = open_store(&sqlite_url_in(dir.path()).expect("url"))
+        let store = open_store(&crate::common::test_db_url(dir.path()).await)
             .await
             .expect("store");
         let config = ApiConfig {

@@ -1,4 +1,4 @@
-use crate::common::{json_of, spawn_app, spawn_app_in};
+use crate::common::{json_of, spawn_app, spawn_app_in, test_backend};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -62,7 +62,9 @@ async fn restart_on_the_same_database_keeps_everything() {
     )
     .await;
     assert_eq!(got, ot);
-    assert!(app.db_path().exists());
+    if test_backend() == "sqlite" {
+        assert!(app.dir.path().join(workflow_server::app::DB_FILE).exists());
+    }
 }
 
 /// `migrate` and `token create` work on their own, and the printed token is accepted by a
@@ -71,9 +73,9 @@ async fn restart_on_the_same_database_keeps_everything() {
 async fn cli_migrate_and_token_create() {
     let dir = std::sync::Arc::new(tempfile::tempdir().expect("dir"));
     let bin = env!("CARGO_BIN_EXE_workflow-server");
-    let data = dir.path().to_str().expect("utf-8 path");
+    let db = crate::common::test_db_url(dir.path()).await;
     let out = std::process::Command::new(bin)
-        .args(["migrate", "--data-dir", data])
+        .args(["migrate", "--db", &db])
         .output()
         .expect("run migrate");
     assert!(
@@ -82,7 +84,7 @@ async fn cli_migrate_and_token_create() {
         String::from_utf8_lossy(&out.stderr)
     );
     let out = std::process::Command::new(bin)
-        .args(["token", "create", "--role", "author", "--data-dir", data])
+        .args(["token", "create", "--role", "author", "--db", &db])
         .output()
         .expect("run token create");
     assert!(
@@ -96,7 +98,7 @@ async fn cli_migrate_and_token_create() {
         .to_owned();
     assert!(token.starts_with("wst_"));
     let out = std::process::Command::new(bin)
-        .args(["token", "create", "--role", "root", "--data-dir", data])
+        .args(["token", "create", "--role", "root", "--db", &db])
         .output()
         .expect("run token create");
     assert!(!out.status.success());

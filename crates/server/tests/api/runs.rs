@@ -304,7 +304,7 @@ async fn roles_are_checked() {
 #[tokio::test]
 async fn a_restart_marks_interrupted_runs_failed_and_runs_queued_ones() {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let url = workflow_server::app::sqlite_url_in(dir.path()).expect("url");
+    let url = crate::common::test_db_url(dir.path()).await;
     let store = workflow_server::app::open_store(&url).await.expect("store");
     let spec = workflow_server::seed::legacy_output_types().remove(0);
     let new_run = || NewRun {

@@ -1,10 +1,11 @@
-//! The behaviour every `Store` implementation must have, written against the trait so the
-//! PostgreSQL store can run the same function later. Run here against SQLite.
+//! The behaviour every `Store` implementation must have, written against the trait and run
+//! against the backend of this test run (SQLite, and PostgreSQL in scripts/test's second pass).
 
+use crate::common::test_db_url;
 use workflow_contracts::output_type::{ArtifactKind, OutputTypeSpec, Rollout};
 use workflow_contracts::{starter_graph, Family, Registry};
 use workflow_engine::materials::PbrMaterial;
-use workflow_server::app::{open_store, sqlite_url_in};
+use workflow_server::app::open_store;
 use workflow_server::auth::Role;
 use workflow_server::store::{
     NewDeliverable, NewOrderLine, NewPublication, NewRun, NotificationFilter, OrderLineFilter,
@@ -487,20 +488,17 @@ pub async fn comparison_claim_contract(store: &dyn Store) {
 }
 
 #[tokio::test]
-async fn sqlite_store_meets_the_store_contract() {
+async fn the_store_meets_the_store_contract() {
     let dir = tempfile::tempdir().expect("dir");
-    let store = open_store(&sqlite_url_in(dir.path()).expect("url"))
-        .await
-        .expect("open");
+    let url = test_db_url(dir.path()).await;
+    let store = open_store(&url).await.expect("open");
     store_contract(store.as_ref()).await;
     order_and_material_contract(store.as_ref()).await;
     queue_priority_contract(store.as_ref()).await;
     deliverable_contract(store.as_ref()).await;
     comparison_claim_contract(store.as_ref()).await;
-    // Migrations are idempotent: reopening the same file applies nothing new.
-    let again = open_store(&sqlite_url_in(dir.path()).expect("url"))
-        .await
-        .expect("reopen");
+    // Migrations are idempotent: reopening the same database applies nothing new.
+    let again = open_store(&url).await.expect("reopen");
     assert_eq!(
         again.get_meta("k").await.expect("meta").as_deref(),
         Some("2")

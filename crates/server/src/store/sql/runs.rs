@@ -1,27 +1,32 @@
 //! SQLite implementation of [`RunStore`]. Portable SQL like the rest (`$n`, TEXT JSON, BIGINT
 //! unix milliseconds); writers go through the same FIFO write gate.
 
-use super::rows::{enum_text, from_json_text, parse_enum, to_json_text};
-use super::SqliteStore;
+use super::rows::{enum_text, flag, from_json_text, parse_enum, select_list, to_json_text};
+use super::SqlStore;
 use crate::store::{
     new_id, now_ms, ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoreError,
     StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::sync::LazyLock;
 use workflow_engine::runtime::{NodeRun, RunStatus};
 
 const RUN_COLUMNS: &str = "id, mode, trigger, status, workflow_id, workflow_version, \
     output_type_id, product_id, inputs, overrides, graph, output_type, authoritative, \
     linked_run_id, link, rerun_of, error, created_at, started_at, finished_at";
 
+/// [`RUN_COLUMNS`] as selected (booleans as integers).
+static RUN_SELECT: LazyLock<String> =
+    LazyLock::new(|| select_list(RUN_COLUMNS, &["authoritative"]));
+
 fn opt_json<T: serde::de::DeserializeOwned>(text: Option<String>) -> StoreResult<Option<T>> {
     text.as_deref().map(from_json_text).transpose()
 }
 
-fn run_from_row(row: &SqliteRow) -> StoreResult<RunRecord> {
+fn run_from_row(row: &AnyRow) -> StoreResult<RunRecord> {
     let mode: String = row.try_get("mode")?;
     let status: String = row.try_get("status")?;
     let inputs: String = row.try_get("inputs")?;
@@ -39,7 +44,7 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<RunRecord> {
         overrides: from_json_text(&overrides)?,
         graph: opt_json(row.try_get("graph")?)?,
         output_type: opt_json(row.try_get("output_type")?)?,
-        authoritative: row.try_get("authoritative")?,
+        authoritative: flag(row, "authoritative")?,
         linked_run_id: row.try_get("linked_run_id")?,
         link: row.try_get("link")?,
         rerun_of: row.try_get("rerun_of")?,
@@ -51,7 +56,7 @@ fn run_from_row(row: &SqliteRow) -> StoreResult<RunRecord> {
     })
 }
 
-fn artifact_from_row(row: &SqliteRow) -> StoreResult<ArtifactMeta> {
+fn artifact_from_row(row: &AnyRow) -> StoreResult<ArtifactMeta> {
     let role: String = row.try_get("role")?;
     Ok(ArtifactMeta {
         id: row.try_get("id")?,
@@ -64,7 +69,7 @@ fn artifact_from_row(row: &SqliteRow) -> StoreResult<ArtifactMeta> {
     })
 }
 
-fn job_from_row(row: &SqliteRow) -> StoreResult<Job> {
+fn job_from_row(row: &AnyRow) -> StoreResult<Job> {
     Ok(Job {
         id: row.try_get("id")?,
         run_id: row.try_get("run_id")?,
@@ -112,7 +117,7 @@ fn run_where(filter: &RunFilter) -> StoreResult<(String, Vec<String>)> {
 }
 
 async fn write_node_run(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     run_id: &str,
     position: i64,
     node: &NodeRun,
@@ -133,12 +138,12 @@ async fn write_node_run(
 }
 
 #[async_trait]
-impl RunStore for SqliteStore {
+impl RunStore for SqlStore {
     async fn create_run(&self, run: &NewRun, enqueue: bool) -> StoreResult<RunRecord> {
         let mode = run
             .mode
             .ok_or_else(|| StoreError::Corrupt("a run needs a mode".into()))?;
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let id = new_id();
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -185,7 +190,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn get_run(&self, id: &str) -> StoreResult<RunRecord> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = $1");
+        let sql = format!("SELECT {} FROM runs WHERE id = $1", *RUN_SELECT);
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -215,7 +220,8 @@ impl RunStore for SqliteStore {
         let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
         let n = binds.len();
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs{clause} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            "SELECT {} FROM runs{clause} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            *RUN_SELECT,
             n + 1,
             n + 2
         );
@@ -233,7 +239,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn mark_run_started(&self, id: &str, at: i64) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query("UPDATE runs SET status = $1, started_at = $2 WHERE id = $3")
             .bind(enum_text(&RunStatus::Running)?)
             .bind(at)
@@ -250,7 +256,7 @@ impl RunStore for SqliteStore {
         error: Option<&Value>,
         nodes: &[NodeRun],
     ) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE runs SET status = $1, error = $2, finished_at = $3 WHERE id = $4")
             .bind(enum_text(&status)?)
@@ -268,7 +274,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn link_run(&self, id: &str, linked_run_id: &str, link: &str) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query("UPDATE runs SET linked_run_id = $1, link = $2 WHERE id = $3")
             .bind(linked_run_id)
             .bind(link)
@@ -279,7 +285,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn save_node_run(&self, run_id: &str, position: i64, node: &NodeRun) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut conn = self.pool.acquire().await?;
         write_node_run(&mut conn, run_id, position, node).await
     }
@@ -292,7 +298,7 @@ impl RunStore for SqliteStore {
         kind: &str,
         payload: &Value,
     ) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query(
             "INSERT INTO run_events (run_id, seq, at, kind, payload) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -335,7 +341,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn insert_artifact(&self, meta: &ArtifactMeta) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query(
             "INSERT INTO artifacts (id, run_id, node_id, role, media_type, size, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -375,7 +381,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn claim_job(&self) -> StoreResult<Option<Job>> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "SELECT id, run_id FROM jobs WHERE status = 'queued' \
@@ -409,7 +415,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn set_job_status(&self, job_id: &str, status: &str) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query("UPDATE jobs SET status = $1, updated_at = $2 WHERE id = $3")
             .bind(status)
             .bind(now_ms())
@@ -420,7 +426,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn cancel_queued_run(&self, run_id: &str) -> StoreResult<bool> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         let taken = sqlx::query(
             "UPDATE jobs SET status = 'done', updated_at = $1 WHERE run_id = $2 AND status = 'queued'",

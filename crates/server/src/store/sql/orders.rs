@@ -3,20 +3,20 @@
 //! FIFO write gate.
 
 use super::rows::{from_json_text, to_json_text};
-use super::SqliteStore;
+use super::SqlStore;
 use crate::store::{
     new_id, now_ms, MaterialStore, NewOrderLine, OrderLine, OrderLineFilter, OrderStore,
     StoreError, StoreResult,
 };
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use workflow_engine::materials::PbrMaterial;
 
 const ORDER_LINE_COLUMNS: &str = "id, product_id, output_type_id, overrides, quantity, \
     reference, priority, last_run_id, created_at, updated_at";
 
-fn order_line_from_row(row: &SqliteRow) -> StoreResult<OrderLine> {
+fn order_line_from_row(row: &AnyRow) -> StoreResult<OrderLine> {
     let overrides: String = row.try_get("overrides")?;
     Ok(OrderLine {
         id: row.try_get("id")?,
@@ -32,7 +32,7 @@ fn order_line_from_row(row: &SqliteRow) -> StoreResult<OrderLine> {
     })
 }
 
-fn material_from_row(row: &SqliteRow) -> StoreResult<PbrMaterial> {
+fn material_from_row(row: &AnyRow) -> StoreResult<PbrMaterial> {
     let base_color: String = row.try_get("base_color")?;
     let emissive: String = row.try_get("emissive")?;
     // Stored as f64 (DOUBLE PRECISION); the engine works in f32.
@@ -69,9 +69,9 @@ fn order_line_where(filter: &OrderLineFilter) -> (String, Vec<String>) {
 }
 
 #[async_trait]
-impl OrderStore for SqliteStore {
+impl OrderStore for SqlStore {
     async fn create_order_line(&self, line: &NewOrderLine) -> StoreResult<OrderLine> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let now = now_ms();
         let record = OrderLine {
             id: new_id(),
@@ -148,7 +148,7 @@ impl OrderStore for SqliteStore {
     }
 
     async fn set_order_line_run(&self, id: &str, run_id: &str) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let done =
             sqlx::query("UPDATE order_lines SET last_run_id = $1, updated_at = $2 WHERE id = $3")
                 .bind(run_id)
@@ -165,10 +165,10 @@ impl OrderStore for SqliteStore {
 
 /// Binds a material's columns as `$1`–`$7` (name, colours, factors, time).
 fn bind_material<'q>(
-    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     m: &'q PbrMaterial,
     now: i64,
-) -> StoreResult<sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>> {
+) -> StoreResult<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>> {
     Ok(query
         .bind(&m.name)
         .bind(to_json_text(&m.base_color)?)
@@ -183,7 +183,7 @@ const INSERT_MATERIAL: &str = "INSERT INTO materials (name, base_color, metallic
      emissive, opacity, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
 
 #[async_trait]
-impl MaterialStore for SqliteStore {
+impl MaterialStore for SqlStore {
     async fn list_materials(&self) -> StoreResult<Vec<PbrMaterial>> {
         let rows = sqlx::query(
             "SELECT name, base_color, metallic, roughness, emissive, opacity FROM materials \
@@ -195,7 +195,7 @@ impl MaterialStore for SqliteStore {
     }
 
     async fn create_material(&self, material: &PbrMaterial) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         // Portable "insert unless present": SQLite 3.24+ and PostgreSQL share ON CONFLICT.
         let sql = format!("{INSERT_MATERIAL} ON CONFLICT (name) DO NOTHING");
         let done = bind_material(sqlx::query(&sql), material, now_ms())?
@@ -211,7 +211,7 @@ impl MaterialStore for SqliteStore {
     }
 
     async fn put_material(&self, material: &PbrMaterial) -> StoreResult<bool> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let updated = sqlx::query(

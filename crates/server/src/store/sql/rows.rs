@@ -5,7 +5,7 @@ use crate::store::{OutputTypeRecord, Revision, StoreError, StoreResult, Workflow
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::Graph;
@@ -27,12 +27,34 @@ pub(super) fn enum_text(value: &impl Serialize) -> StoreResult<String> {
     }
 }
 
+/// A SELECT list for `columns` with each boolean column read as an integer: sqlx's `Any`
+/// driver cannot map SQLite's BOOLEAN columns, and both databases cast booleans to integers.
+pub(super) fn select_list(columns: &str, flags: &[&str]) -> String {
+    columns
+        .split(',')
+        .map(str::trim)
+        .map(|c| {
+            if flags.contains(&c) {
+                format!("CAST({c} AS INTEGER) AS {c}")
+            } else {
+                c.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A boolean column selected through [`select_list`].
+pub(super) fn flag(row: &AnyRow, column: &str) -> StoreResult<bool> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
 pub(super) fn parse_enum<T: DeserializeOwned>(text: &str) -> StoreResult<T> {
     serde_json::from_value(Value::String(text.to_owned()))
         .map_err(|e| StoreError::Corrupt(format!("{text}: {e}")))
 }
 
-pub(super) fn workflow_from_row(row: &SqliteRow) -> StoreResult<Workflow> {
+pub(super) fn workflow_from_row(row: &AnyRow) -> StoreResult<Workflow> {
     let family: Option<String> = row.try_get("family")?;
     Ok(Workflow {
         id: row.try_get("id")?,
@@ -45,7 +67,7 @@ pub(super) fn workflow_from_row(row: &SqliteRow) -> StoreResult<Workflow> {
     })
 }
 
-pub(super) fn revision_from_row(row: &SqliteRow) -> StoreResult<Revision> {
+pub(super) fn revision_from_row(row: &AnyRow) -> StoreResult<Revision> {
     Ok(Revision {
         workflow_id: row.try_get("workflow_id")?,
         revision: row.try_get("revision")?,
@@ -56,7 +78,7 @@ pub(super) fn revision_from_row(row: &SqliteRow) -> StoreResult<Revision> {
     })
 }
 
-pub(super) fn output_type_from_row(row: &SqliteRow) -> StoreResult<OutputTypeRecord> {
+pub(super) fn output_type_from_row(row: &AnyRow) -> StoreResult<OutputTypeRecord> {
     let spec = OutputTypeSpec {
         name: row.try_get("name")?,
         workflow_family: parse_enum(row.try_get("workflow_family")?)?,
@@ -65,7 +87,7 @@ pub(super) fn output_type_from_row(row: &SqliteRow) -> StoreResult<OutputTypeRec
         invocation_overrides: from_json_text(row.try_get("invocation_overrides")?)?,
         legacy_settings: from_json_text(row.try_get("legacy_settings")?)?,
         rollout: parse_enum(row.try_get("rollout")?)?,
-        fallback_to_legacy: row.try_get("fallback_to_legacy")?,
+        fallback_to_legacy: flag(row, "fallback_to_legacy")?,
     };
     Ok(OutputTypeRecord {
         id: row.try_get("id")?,

@@ -1,15 +1,15 @@
 //! SQLite implementation of [`TokenStore`].
 
 use super::rows::parse_enum;
-use super::SqliteStore;
+use super::SqlStore;
 use crate::auth::Role;
 use crate::store::tokens::{TokenGrant, TokenInfo, TokenStore, TOKEN_ID_LEN};
 use crate::store::{now_ms, StoreError, StoreResult};
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-fn info_from_row(row: &SqliteRow) -> StoreResult<TokenInfo> {
+fn info_from_row(row: &AnyRow) -> StoreResult<TokenInfo> {
     let hash: String = row.try_get("token_hash")?;
     let role: String = row.try_get("role")?;
     Ok(TokenInfo {
@@ -25,7 +25,7 @@ fn info_from_row(row: &SqliteRow) -> StoreResult<TokenInfo> {
 const COLUMNS: &str = "token_hash, role, label, created_at, expires_at, revoked_at";
 
 #[async_trait]
-impl TokenStore for SqliteStore {
+impl TokenStore for SqlStore {
     async fn create_token_expiring(
         &self,
         token_hash: &str,
@@ -33,7 +33,7 @@ impl TokenStore for SqliteStore {
         label: &str,
         expires_at: Option<i64>,
     ) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query(
             "INSERT INTO api_tokens (token_hash, role, label, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -82,7 +82,7 @@ impl TokenStore for SqliteStore {
             return Err(StoreError::NotFound(format!("token '{id}'")));
         }
         let pattern = format!("{}%", id.to_ascii_lowercase());
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE token_hash LIKE $2 AND revoked_at IS NULL",

@@ -1,26 +1,31 @@
 //! SQLite implementation of [`RolloutStore`]. Portable SQL like the rest (`$n`, TEXT JSON,
 //! BIGINT unix milliseconds, `ON CONFLICT … DO NOTHING`); writers go through the write gate.
 
-use super::rows::{enum_text, from_json_text, parse_enum, to_json_text};
-use super::SqliteStore;
+use super::rows::{enum_text, flag, from_json_text, parse_enum, select_list, to_json_text};
+use super::SqlStore;
 use crate::store::{
     new_id, now_ms, NewRolloutChange, NewShadowComparison, OutputTypeRecord, RolloutChange,
     RolloutStore, ShadowComparison, StoreResult,
 };
 use async_trait::async_trait;
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::sync::LazyLock;
 use workflow_contracts::output_type::OutputTypeSpec;
 
 const CHANGE_COLUMNS: &str = "id, output_type_id, from_state, to_state, actor, reason, forced, \
     automatic, readiness, output_type_version, created_at";
 
+/// [`CHANGE_COLUMNS`] as selected (booleans as integers).
+static CHANGE_SELECT: LazyLock<String> =
+    LazyLock::new(|| select_list(CHANGE_COLUMNS, &["forced", "automatic"]));
+
 const COMPARISON_COLUMNS: &str = "shadow_run_id, legacy_run_id, output_type_id, workflow_id, \
     workflow_version, status, verdict, attributed_node, report_artifact_id, error, created_at, \
     finished_at";
 
-fn change_from_row(row: &SqliteRow) -> StoreResult<RolloutChange> {
+fn change_from_row(row: &AnyRow) -> StoreResult<RolloutChange> {
     let from: Option<String> = row.try_get("from_state")?;
     let to: String = row.try_get("to_state")?;
     let actor: String = row.try_get("actor")?;
@@ -32,15 +37,15 @@ fn change_from_row(row: &SqliteRow) -> StoreResult<RolloutChange> {
         to: parse_enum(&to)?,
         actor: from_json_text(&actor)?,
         reason: row.try_get("reason")?,
-        forced: row.try_get("forced")?,
-        automatic: row.try_get("automatic")?,
+        forced: flag(row, "forced")?,
+        automatic: flag(row, "automatic")?,
         readiness: readiness.as_deref().map(from_json_text).transpose()?,
         output_type_version: row.try_get("output_type_version")?,
         created_at: row.try_get("created_at")?,
     })
 }
 
-fn comparison_from_row(row: &SqliteRow) -> StoreResult<ShadowComparison> {
+fn comparison_from_row(row: &AnyRow) -> StoreResult<ShadowComparison> {
     let error: Option<String> = row.try_get("error")?;
     Ok(ShadowComparison {
         shadow_run_id: row.try_get("shadow_run_id")?,
@@ -59,7 +64,7 @@ fn comparison_from_row(row: &SqliteRow) -> StoreResult<ShadowComparison> {
 }
 
 async fn insert_change(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     output_type_id: &str,
     version: i64,
     change: &NewRolloutChange,
@@ -99,7 +104,7 @@ async fn insert_change(
 }
 
 #[async_trait]
-impl RolloutStore for SqliteStore {
+impl RolloutStore for SqlStore {
     async fn save_output_type_change(
         &self,
         id: &str,
@@ -107,7 +112,7 @@ impl RolloutStore for SqliteStore {
         spec: &OutputTypeSpec,
         change: &NewRolloutChange,
     ) -> StoreResult<(OutputTypeRecord, RolloutChange)> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         let record = super::update_output_type_in(&mut tx, id, expected, spec).await?;
         let change = insert_change(&mut tx, id, record.version, change).await?;
@@ -121,7 +126,7 @@ impl RolloutStore for SqliteStore {
         output_type_version: i64,
         change: &NewRolloutChange,
     ) -> StoreResult<RolloutChange> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut conn = self.pool.acquire().await?;
         insert_change(&mut conn, output_type_id, output_type_version, change).await
     }
@@ -132,8 +137,9 @@ impl RolloutStore for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<RolloutChange>> {
         let sql = format!(
-            "SELECT {CHANGE_COLUMNS} FROM rollout_changes WHERE output_type_id = $1 \
-             ORDER BY created_at DESC, id DESC LIMIT $2"
+            "SELECT {} FROM rollout_changes WHERE output_type_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+            *CHANGE_SELECT
         );
         let rows = sqlx::query(&sql)
             .bind(output_type_id)
@@ -144,7 +150,7 @@ impl RolloutStore for SqliteStore {
     }
 
     async fn claim_shadow_comparison(&self, claim: &NewShadowComparison) -> StoreResult<bool> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let done = sqlx::query(
             "INSERT INTO shadow_comparisons (shadow_run_id, legacy_run_id, output_type_id, \
              workflow_id, workflow_version, status, created_at) \
@@ -162,7 +168,7 @@ impl RolloutStore for SqliteStore {
     }
 
     async fn release_pending_comparisons(&self, created_before: i64) -> StoreResult<u64> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let done = sqlx::query(
             "DELETE FROM shadow_comparisons WHERE status = 'pending' AND created_at < $1",
         )
@@ -180,7 +186,7 @@ impl RolloutStore for SqliteStore {
         report_artifact_id: Option<&str>,
         error: Option<&Value>,
     ) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let status = if error.is_some() { "error" } else { "done" };
         sqlx::query(
             "UPDATE shadow_comparisons SET status = $1, verdict = $2, attributed_node = $3, \
@@ -278,7 +284,7 @@ impl RolloutStore for SqliteStore {
     }
 
     async fn set_rollout_policy(&self, output_type_id: &str, policy: &Value) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query(
             "INSERT INTO rollout_policies (output_type_id, policy, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (output_type_id) DO UPDATE SET policy = excluded.policy, \

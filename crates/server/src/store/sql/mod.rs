@@ -1,5 +1,10 @@
-//! SQLite implementation of [`Store`]: one file in WAL mode, so readers never wait for the
-//! single writer. SQL uses `$n` placeholders and portable types so it can serve PostgreSQL too.
+//! The SQL implementation of [`Store`], for SQLite and PostgreSQL alike through sqlx's `Any`
+//! driver: one set of queries (`$n` placeholders, TEXT JSON, BIGINT unix milliseconds,
+//! booleans read as integers), one migration folder per backend, and the few statements that
+//! differ (the job queue's row locks) chosen by [`Backend`].
+//!
+//! SQLite is one file in WAL mode, so readers never wait for the single writer. PostgreSQL is
+//! what several server and worker processes on several hosts share.
 
 mod deliverables;
 mod orders;
@@ -15,56 +20,117 @@ use crate::auth::Role;
 use async_trait::async_trait;
 use rows::{
     enum_text, family_text, output_type_conflict, output_type_from_row, parse_enum,
-    revision_from_row, to_json_text, workflow_conflict, workflow_from_row,
+    revision_from_row, select_list, to_json_text, workflow_conflict, workflow_from_row,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
-use sqlx::{Row, SqlitePool};
-use std::str::FromStr;
-use std::sync::Arc;
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::{AnyConnection, Connection, Executor, Row};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::{Family, Graph};
 
+/// Which database a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names, if it is one we support.
+    pub fn of_url(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
     /// SQLite has one writer at a time. Queuing this process's writers here (FIFO) avoids
     /// SQLite's sleep-and-retry busy handler, which put saves' p99 at tens of milliseconds
     /// under 16 concurrent savers. Other processes are still covered by `busy_timeout`.
-    write_gate: Arc<Mutex<()>>,
+    /// PostgreSQL has row locks and needs no gate (None).
+    write_gate: Option<Arc<Mutex<()>>>,
 }
 
 const WORKFLOW_COLUMNS: &str = "id, name, family, version, graph, created_at, updated_at";
 const OUTPUT_TYPE_COLUMNS: &str = "id, name, workflow_family, artifact_kind, workflow_id, \
      invocation_overrides, legacy_settings, rollout, fallback_to_legacy, version, created_at, updated_at";
 
-impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`).
+/// [`OUTPUT_TYPE_COLUMNS`] as selected (booleans as integers).
+static OUTPUT_TYPE_SELECT: LazyLock<String> =
+    LazyLock::new(|| select_list(OUTPUT_TYPE_COLUMNS, &["fallback_to_legacy"]));
+
+/// SQLite settings per connection: WAL (readers never wait for the writer), foreign keys, and
+/// writers of other processes queue for up to 10 s instead of failing with SQLITE_BUSY.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+impl SqlStore {
+    /// Opens the database at `url`: `sqlite://PATH` (created if missing) or
+    /// `postgres://USER@HOST:PORT/DB` (the database must exist).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // Writers queue behind each other instead of failing with SQLITE_BUSY.
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        Ok(SqliteStore {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)
+            .ok_or_else(|| StoreError::Corrupt("unsupported database URL".into()))?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_owned(),
+        };
+        // One connection first, so a wrong host or password is reported as such (the pool
+        // retries until its timeout and then only says it timed out).
+        AnyConnection::connect(&url).await?.close().await?;
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(&url).await?,
+        };
+        let write_gate = (backend == Backend::Sqlite).then(Arc::default);
+        Ok(SqlStore {
             pool,
-            write_gate: Arc::default(),
+            backend,
+            write_gate,
         })
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Waits for this process's turn to write (SQLite only).
+    async fn write_gate(&self) -> Option<MutexGuard<'_, ()>> {
+        match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        }
+    }
+
     async fn output_types_using(
-        tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         workflow_id: &str,
     ) -> StoreResult<Vec<UsedBy>> {
         let rows =
@@ -84,7 +150,7 @@ impl SqliteStore {
 }
 
 async fn insert_revision(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     wf: &Workflow,
     note: &str,
 ) -> StoreResult<()> {
@@ -104,7 +170,7 @@ async fn insert_revision(
 }
 
 async fn fetch_workflow(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: &str,
 ) -> StoreResult<Option<Workflow>> {
     let sql = format!("SELECT {WORKFLOW_COLUMNS} FROM workflows WHERE id = $1");
@@ -113,18 +179,25 @@ async fn fetch_workflow(
 }
 
 pub(super) async fn fetch_output_type(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: &str,
 ) -> StoreResult<Option<OutputTypeRecord>> {
-    let sql = format!("SELECT {OUTPUT_TYPE_COLUMNS} FROM output_types WHERE id = $1");
+    let sql = format!(
+        "SELECT {} FROM output_types WHERE id = $1",
+        *OUTPUT_TYPE_SELECT
+    );
     let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(output_type_from_row).transpose()
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations")
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrator
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Db(e.into()))
@@ -167,7 +240,7 @@ impl Store for SqliteStore {
         graph: &Graph,
         note: &str,
     ) -> StoreResult<Workflow> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let now = now_ms();
         let wf = Workflow {
             id: new_id(),
@@ -205,7 +278,7 @@ impl Store for SqliteStore {
         graph: &Graph,
         note: &str,
     ) -> StoreResult<Workflow> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         // Write first: the conditional UPDATE takes SQLite's write lock before any read, so
@@ -233,7 +306,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_workflow(&self, id: &str, expected: i64) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         // A no-op write to take the write lock before reading (see update_workflow).
         sqlx::query("UPDATE workflows SET version = version WHERE id = $1")
@@ -300,7 +373,8 @@ impl Store for SqliteStore {
         let rows = match family {
             Some(f) => {
                 let sql = format!(
-                    "SELECT {OUTPUT_TYPE_COLUMNS} FROM output_types WHERE workflow_family = $1 ORDER BY name, id"
+                    "SELECT {} FROM output_types WHERE workflow_family = $1 ORDER BY name, id",
+                    *OUTPUT_TYPE_SELECT
                 );
                 sqlx::query(&sql)
                     .bind(enum_text(&f)?)
@@ -308,8 +382,10 @@ impl Store for SqliteStore {
                     .await?
             }
             None => {
-                let sql =
-                    format!("SELECT {OUTPUT_TYPE_COLUMNS} FROM output_types ORDER BY name, id");
+                let sql = format!(
+                    "SELECT {} FROM output_types ORDER BY name, id",
+                    *OUTPUT_TYPE_SELECT
+                );
                 sqlx::query(&sql).fetch_all(&self.pool).await?
             }
         };
@@ -317,7 +393,10 @@ impl Store for SqliteStore {
     }
 
     async fn get_output_type(&self, id: &str) -> StoreResult<OutputTypeRecord> {
-        let sql = format!("SELECT {OUTPUT_TYPE_COLUMNS} FROM output_types WHERE id = $1");
+        let sql = format!(
+            "SELECT {} FROM output_types WHERE id = $1",
+            *OUTPUT_TYPE_SELECT
+        );
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -329,7 +408,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_output_type(&self, spec: &OutputTypeSpec) -> StoreResult<OutputTypeRecord> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let now = now_ms();
         let record = OutputTypeRecord {
             id: new_id(),
@@ -366,7 +445,7 @@ impl Store for SqliteStore {
         expected: i64,
         spec: &OutputTypeSpec,
     ) -> StoreResult<OutputTypeRecord> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         let record = update_output_type_in(&mut tx, id, expected, spec).await?;
         tx.commit().await?;
@@ -374,7 +453,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_output_type(&self, id: &str, expected: i64) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM output_types WHERE id = $1 AND version = $2")
             .bind(id)
@@ -390,7 +469,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_token(&self, token_hash: &str, role: Role, label: &str) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query(
             "INSERT INTO api_tokens (token_hash, role, label, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -439,7 +518,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         // Portable upsert: SQLite 3.24+ and PostgreSQL share ON CONFLICT.
         sqlx::query(
             "INSERT INTO meta (key, value) VALUES ($1, $2) \
@@ -456,7 +535,7 @@ impl Store for SqliteStore {
 /// The versioned `UPDATE` of an output type inside `tx`: a stale `expected` is a conflict with
 /// the current record. Plain updates and rollout changes share it.
 pub(super) async fn update_output_type_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: &str,
     expected: i64,
     spec: &OutputTypeSpec,

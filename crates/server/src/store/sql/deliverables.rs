@@ -1,15 +1,16 @@
 //! SQLite implementation of [`DeliverableStore`]. Portable SQL like the rest; writers go
 //! through the same FIFO write gate.
 
-use super::rows::{enum_text, from_json_text, parse_enum, to_json_text};
-use super::SqliteStore;
+use super::rows::{enum_text, flag, from_json_text, parse_enum, select_list, to_json_text};
+use super::SqlStore;
 use crate::store::{
     new_id, now_ms, DeliverableRecord, DeliverableStore, NewPublication, NotificationFilter,
     NotificationRecord, PublishOutcome, StoreError, StoreResult,
 };
 use async_trait::async_trait;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
+use std::sync::LazyLock;
 use workflow_engine::modules::{deliverable_conflicts, Deliverable};
 
 const DELIVERABLE_COLUMNS: &str =
@@ -17,7 +18,11 @@ const DELIVERABLE_COLUMNS: &str =
 const NOTIFICATION_COLUMNS: &str =
     "id, order_line_id, product_id, run_id, deliverables, created_at, delivered, delivered_at";
 
-fn deliverable_from_row(row: &SqliteRow) -> StoreResult<DeliverableRecord> {
+/// [`NOTIFICATION_COLUMNS`] as selected (booleans as integers).
+static NOTIFICATION_SELECT: LazyLock<String> =
+    LazyLock::new(|| select_list(NOTIFICATION_COLUMNS, &["delivered"]));
+
+fn deliverable_from_row(row: &AnyRow) -> StoreResult<DeliverableRecord> {
     let role: String = row.try_get("role")?;
     Ok(DeliverableRecord {
         id: row.try_get("id")?,
@@ -32,7 +37,7 @@ fn deliverable_from_row(row: &SqliteRow) -> StoreResult<DeliverableRecord> {
     })
 }
 
-fn notification_from_row(row: &SqliteRow) -> StoreResult<NotificationRecord> {
+fn notification_from_row(row: &AnyRow) -> StoreResult<NotificationRecord> {
     let names: String = row.try_get("deliverables")?;
     Ok(NotificationRecord {
         id: row.try_get("id")?,
@@ -41,7 +46,7 @@ fn notification_from_row(row: &SqliteRow) -> StoreResult<NotificationRecord> {
         run_id: row.try_get("run_id")?,
         deliverables: from_json_text(&names)?,
         created_at: row.try_get("created_at")?,
-        delivered: row.try_get("delivered")?,
+        delivered: flag(row, "delivered")?,
         delivered_at: row.try_get("delivered_at")?,
     })
 }
@@ -66,9 +71,9 @@ fn notification_where(filter: &NotificationFilter) -> String {
 }
 
 fn bind_filter<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     filter: &'q NotificationFilter,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     if let Some(d) = filter.delivered {
         query = query.bind(d);
     }
@@ -79,9 +84,9 @@ fn bind_filter<'q>(
 }
 
 #[async_trait]
-impl DeliverableStore for SqliteStore {
+impl DeliverableStore for SqlStore {
     async fn publish_deliverables(&self, p: &NewPublication) -> StoreResult<PublishOutcome> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         let mut tx = self.pool.begin().await?;
         let mut existing = Vec::new();
         for d in &p.deliverables {
@@ -195,8 +200,9 @@ impl DeliverableStore for SqliteStore {
         let n =
             usize::from(filter.delivered.is_some()) + usize::from(filter.order_line_id.is_some());
         let sql = format!(
-            "SELECT {NOTIFICATION_COLUMNS} FROM notifications{clause} \
+            "SELECT {} FROM notifications{clause} \
              ORDER BY created_at, id LIMIT ${} OFFSET ${}",
+            *NOTIFICATION_SELECT,
             n + 1,
             n + 2
         );
@@ -213,7 +219,7 @@ impl DeliverableStore for SqliteStore {
     }
 
     async fn mark_notification_delivered(&self, id: &str) -> StoreResult<NotificationRecord> {
-        let _write = self.write_gate.lock().await;
+        let _write = self.write_gate().await;
         sqlx::query(
             "UPDATE notifications SET delivered = $1, delivered_at = $2 \
              WHERE id = $3 AND delivered = $4",
@@ -224,7 +230,10 @@ impl DeliverableStore for SqliteStore {
         .bind(false)
         .execute(&self.pool)
         .await?;
-        let sql = format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE id = $1");
+        let sql = format!(
+            "SELECT {} FROM notifications WHERE id = $1",
+            *NOTIFICATION_SELECT
+        );
         let row = sqlx::query(&sql)
             .bind(id)
             .fetch_optional(&self.pool)
