@@ -246,7 +246,7 @@ pub async fn queue_priority_contract(store: &dyn Store) {
         ids.push(run.id);
     }
     let mut claimed = Vec::new();
-    while let Some(job) = store.claim_job().await.expect("claim") {
+    while let Some(job) = store.claim_job("contract", 60_000).await.expect("claim") {
         claimed.push(job.run_id);
     }
     let expected: Vec<&String> = [2, 4, 1, 3, 0].iter().map(|&i| &ids[i]).collect();
