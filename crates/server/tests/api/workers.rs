@@ -357,3 +357,38 @@ async fn cancel_and_progress_reach_a_run_in_another_process_through_any_server()
     assert!(text.contains("event: node_status"), "{text}");
     assert!(text.contains("\"status\":\"cancelled\""), "{text}");
 }
+
+/// PostgreSQL restarts mid-run (pass 2 only: SQLite has no server to restart): the API server
+/// and the worker reconnect, the run finishes, and the next dispatch runs too.
+#[tokio::test]
+async fn server_and_worker_carry_on_when_postgresql_restarts() {
+    if test_backend() != "postgres" {
+        return;
+    }
+    let c = cluster().await;
+    let (_server, app) = c.server("api").await;
+    let _worker = c.worker("w", "30");
+    let (_, line_id, run_id) = dispatch_turntable(&app).await;
+    poll_run(&app, &run_id, Duration::from_secs(60), turntable_running).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-cluster.sh");
+    let restarted = tokio::process::Command::new("bash")
+        .args([script, "restart"])
+        .status()
+        .await
+        .expect("restart script runs");
+    assert!(restarted.success(), "PostgreSQL restart failed (PG_CLUSTER_DIR set?)");
+    let run = finished(&app, &run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let again = json_of(
+        app.post(
+            &format!("/api/order-lines/{line_id}/dispatch"),
+            &app.debugger,
+            &json!({}),
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let rerun = finished(&app, again["run_id"].as_str().expect("run id")).await;
+    assert_eq!(rerun["status"], "succeeded", "{rerun:#}");
+}
