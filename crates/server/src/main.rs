@@ -447,7 +447,11 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
-        let scheme = if options.tls.is_some() { "https" } else { "http" };
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         tracing::info!(addr = %listener.local_addr()?, scheme, timeouts = ?options.timeouts,
             "workflow-server listening");
         let shutdown = async {
@@ -473,7 +477,10 @@ fn worker(url: &str, runs: RunsConfig, grace: std::time::Duration) -> anyhow::Re
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
-        tracing::info!(grace_s = grace.as_secs_f64(), "stopping: no new claims, draining running jobs");
+        tracing::info!(
+            grace_s = grace.as_secs_f64(),
+            "stopping: no new claims, draining running jobs"
+        );
         service.drain(grace).await;
         tracing::info!("worker stopped");
         anyhow::Ok(())

@@ -215,7 +215,10 @@ impl RunService {
         let deadline = tokio::time::Instant::now() + grace;
         let mut running = Vec::new();
         for mut handle in loops {
-            if tokio::time::timeout_at(deadline, &mut handle).await.is_err() {
+            if tokio::time::timeout_at(deadline, &mut handle)
+                .await
+                .is_err()
+            {
                 running.push(handle);
             }
         }

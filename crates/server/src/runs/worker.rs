@@ -99,7 +99,10 @@ pub(crate) async fn execute(service: &Arc<RunService>, job: &Job, owner: &str) -
     if status == RunStatus::Cancelled && service.handing_back.load(Ordering::SeqCst) {
         // Stopping worker, grace over: the job goes back to the queue for another worker
         // (its cancel was ours, not a user's; a user's cancel stays a cancel).
-        let asked = store.renew_lease(job, owner, 0).await.map(|l| l.cancel_requested);
+        let asked = store
+            .renew_lease(job, owner, 0)
+            .await
+            .map(|l| l.cancel_requested);
         if !asked.unwrap_or(false) && store.release_job(&job.id, owner).await? {
             tracing::warn!(run = %run.id, "stopping: run handed back to the queue");
             return Ok(());

@@ -18,7 +18,9 @@ pub use orders::{MaterialStore, NewOrderLine, OrderLine, OrderLineFilter, OrderS
 pub use rollout::{
     NewRolloutChange, NewShadowComparison, RolloutChange, RolloutStore, ShadowComparison,
 };
-pub use runs::{ArtifactMeta, Job, LeaseState, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
+pub use runs::{
+    ArtifactMeta, Job, LeaseState, NewRun, RunFilter, RunRecord, RunStore, StoredEvent,
+};
 pub use sql::{Backend, SqlStore};
 pub use tokens::{token_id, TokenGrant, TokenInfo, TokenStore, TOKEN_ID_LEN};
 

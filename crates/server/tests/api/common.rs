@@ -179,7 +179,12 @@ pub async fn spawn_app_runs(
 impl TestApp {
     /// A handle on a server running in another process (tests/api/workers.rs): the same
     /// request helpers, nothing to stop here.
-    pub fn remote(url: String, tokens: [String; 4], store: Arc<dyn Store>, dir: Arc<TempDir>) -> TestApp {
+    pub fn remote(
+        url: String,
+        tokens: [String; 4],
+        store: Arc<dyn Store>,
+        dir: Arc<TempDir>,
+    ) -> TestApp {
         let [admin, author, debugger, material_specialist] = tokens;
         TestApp {
             url,

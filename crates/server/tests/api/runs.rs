@@ -320,14 +320,32 @@ async fn a_restart_reruns_interrupted_runs_and_fails_runs_out_of_attempts() {
     // A run whose workers died three times (each lease ran out, the next claim took it)...
     let exhausted = store.create_run(&new_run(), true).await.expect("run");
     for _ in 0..2 {
-        store.claim_job("dead", 0).await.expect("claim").expect("job");
+        store
+            .claim_job("dead", 0)
+            .await
+            .expect("claim")
+            .expect("job");
     }
-    let exhausted_job = store.claim_job("dead", 60_000).await.expect("claim").expect("job");
-    assert_eq!((exhausted_job.run_id.as_str(), exhausted_job.attempts), (exhausted.id.as_str(), 3));
+    let exhausted_job = store
+        .claim_job("dead", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(
+        (exhausted_job.run_id.as_str(), exhausted_job.attempts),
+        (exhausted.id.as_str(), 3)
+    );
     // ... and one a previous process had started once.
     let interrupted = store.create_run(&new_run(), true).await.expect("run");
-    let job = store.claim_job("dead", 60_000).await.expect("claim").expect("job");
-    assert_eq!((job.run_id.as_str(), job.attempts), (interrupted.id.as_str(), 1));
+    let job = store
+        .claim_job("dead", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(
+        (job.run_id.as_str(), job.attempts),
+        (interrupted.id.as_str(), 1)
+    );
     for run in [&exhausted, &interrupted] {
         store.mark_run_started(&run.id, 1).await.expect("started");
     }
@@ -354,7 +372,10 @@ async fn a_restart_reruns_interrupted_runs_and_fails_runs_out_of_attempts() {
         }
     }
     // The process died: its leases run out.
-    store.renew_lease(&exhausted_job, "dead", 0).await.expect("expire");
+    store
+        .renew_lease(&exhausted_job, "dead", 0)
+        .await
+        .expect("expire");
     store.renew_lease(&job, "dead", 0).await.expect("expire");
     let queued = store.create_run(&new_run(), true).await.expect("run");
     drop(store);
@@ -362,7 +383,11 @@ async fn a_restart_reruns_interrupted_runs_and_fails_runs_out_of_attempts() {
     let app = spawn_app_in(dir, None).await;
     let run = wait_final(&app, &interrupted.id).await;
     assert_eq!(run["status"], "succeeded", "ran again: {run:#}");
-    assert_eq!(node(&run, "order.render_still")["status"], "succeeded", "{run:#}");
+    assert_eq!(
+        node(&run, "order.render_still")["status"],
+        "succeeded",
+        "{run:#}"
+    );
     let run = wait_final(&app, &exhausted.id).await;
     assert_eq!(run["status"], "failed");
     assert_eq!(run["error"]["code"], "worker_lost", "{run:#}");

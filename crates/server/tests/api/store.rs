@@ -264,20 +264,54 @@ pub async fn lease_contract(store: &dyn Store) {
         ..NewRun::default()
     };
     let run = store.create_run(&new_run(), true).await.expect("run");
-    let job = store.claim_job("w1", 60_000).await.expect("claim").expect("job");
+    let job = store
+        .claim_job("w1", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
     assert_eq!((job.run_id.as_str(), job.attempts), (run.id.as_str(), 1));
-    assert_eq!(store.claim_job("w2", 60_000).await.expect("claim"), None, "held");
+    assert_eq!(
+        store.claim_job("w2", 60_000).await.expect("claim"),
+        None,
+        "held"
+    );
     let held = store.renew_lease(&job, "w1", 60_000).await.expect("renew");
     assert!(held.held && !held.cancel_requested, "{held:?}");
-    assert!(!store.renew_lease(&job, "w2", 60_000).await.expect("renew").held);
+    assert!(
+        !store
+            .renew_lease(&job, "w2", 60_000)
+            .await
+            .expect("renew")
+            .held
+    );
     store.request_cancel(&run.id).await.expect("cancel asked");
-    assert!(store.renew_lease(&job, "w1", 60_000).await.expect("renew").cancel_requested);
+    assert!(
+        store
+            .renew_lease(&job, "w1", 60_000)
+            .await
+            .expect("renew")
+            .cancel_requested
+    );
     // w1 dies: its lease runs out (0 ms), w2 takes the job, w1 finds out at its next beat.
     store.renew_lease(&job, "w1", 0).await.expect("renew");
-    assert_eq!(store.requeue_expired_jobs(0).await.expect("requeue"), 0, "not yet expired at 0");
-    let again = store.claim_job("w2", 60_000).await.expect("claim").expect("job");
+    assert_eq!(
+        store.requeue_expired_jobs(0).await.expect("requeue"),
+        0,
+        "not yet expired at 0"
+    );
+    let again = store
+        .claim_job("w2", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
     assert_eq!((again.id.as_str(), again.attempts), (job.id.as_str(), 2));
-    assert!(!store.renew_lease(&job, "w1", 60_000).await.expect("renew").held);
+    assert!(
+        !store
+            .renew_lease(&job, "w1", 60_000)
+            .await
+            .expect("renew")
+            .held
+    );
     // A stopping worker hands it back: queued again, the attempt not counted.
     assert!(!store.release_job(&job.id, "w1").await.expect("release"));
     assert!(store.release_job(&job.id, "w2").await.expect("release"));
@@ -288,12 +322,29 @@ pub async fn lease_contract(store: &dyn Store) {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_millis() as i64;
-    assert_eq!(store.requeue_expired_jobs(now + 1).await.expect("requeue"), 1);
-    let fourth = store.claim_job("w4", 60_000).await.expect("claim").expect("job");
+    assert_eq!(
+        store.requeue_expired_jobs(now + 1).await.expect("requeue"),
+        1
+    );
+    let fourth = store
+        .claim_job("w4", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
     assert_eq!(fourth.attempts, 3);
-    assert_eq!(store.requeue_expired_jobs(0).await.expect("requeue"), 0, "lease live");
+    assert_eq!(
+        store.requeue_expired_jobs(0).await.expect("requeue"),
+        0,
+        "lease live"
+    );
     store.set_job_status(&job.id, "done").await.expect("done");
-    assert!(!store.renew_lease(&job, "w4", 60_000).await.expect("renew").held);
+    assert!(
+        !store
+            .renew_lease(&job, "w4", 60_000)
+            .await
+            .expect("renew")
+            .held
+    );
     assert_eq!(store.claim_job("w5", 0).await.expect("claim"), None);
 }
 
@@ -361,7 +412,10 @@ pub async fn publish_idempotent_contract(store: &dyn Store) {
     };
     assert_eq!(ids(&before), ids(&after), "the same records");
     assert!(
-        after.iter().all(|d| d.artifact_id.as_deref().is_some_and(|a| a.starts_with("a2-"))),
+        after.iter().all(|d| d
+            .artifact_id
+            .as_deref()
+            .is_some_and(|a| a.starts_with("a2-"))),
         "{after:?}"
     );
     let notes = store

@@ -79,12 +79,18 @@ struct Cluster {
 }
 
 async fn cluster() -> Cluster {
+    cluster_on(None).await
+}
+
+/// A cluster on `url`, or on this test pass's database.
+async fn cluster_on(url: Option<String>) -> Cluster {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-    let url = test_db_url(dir.path()).await;
+    let url = match url {
+        Some(url) => url,
+        None => test_db_url(dir.path()).await,
+    };
     // Migrated here first, as a deployment's server would: workers refuse an older schema.
-    let store = workflow_server::app::open_store(&url)
-        .await
-        .expect("store");
+    let store = workflow_server::app::open_store(&url).await.expect("store");
     let mut tokens: [String; 4] = Default::default();
     for (slot, role) in tokens.iter_mut().zip([
         Role::Admin,
@@ -142,7 +148,11 @@ impl Cluster {
             if let Some(status) = proc.child.try_wait().expect("try_wait") {
                 panic!("{name} exited ({status}): {}", proc.log());
             }
-            assert!(Instant::now() < deadline, "{name} did not start: {}", proc.log());
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not start: {}",
+                proc.log()
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let app = TestApp::remote(
@@ -187,7 +197,10 @@ async fn poll_run(
         if done(&run) {
             return run;
         }
-        assert!(Instant::now() < deadline, "run {run_id} did not get there: {run:#}");
+        assert!(
+            Instant::now() < deadline,
+            "run {run_id} did not get there: {run:#}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -195,7 +208,10 @@ async fn poll_run(
 fn turntable_running(run: &Value) -> bool {
     run["nodes"].as_array().is_some_and(|nodes| {
         nodes.iter().any(|n| {
-            n["status"] == "running" && n["node_id"].as_str().is_some_and(|id| id.contains("turntable"))
+            n["status"] == "running"
+                && n["node_id"]
+                    .as_str()
+                    .is_some_and(|id| id.contains("turntable"))
         })
     })
 }
@@ -211,7 +227,11 @@ async fn dispatch_turntable(app: &TestApp) -> (String, String, String) {
     let processed = finished(app, created["run_id"].as_str().expect("run id")).await;
     assert_eq!(processed["status"], "succeeded", "{processed:#}");
     let product_id = created["product"]["id"].as_str().expect("id").to_owned();
-    let types = json_of(app.get("/api/output-types", &app.author).await, StatusCode::OK).await;
+    let types = json_of(
+        app.get("/api/output-types", &app.author).await,
+        StatusCode::OK,
+    )
+    .await;
     let turntable = types
         .as_array()
         .and_then(|all| all.iter().find(|o| o["name"] == "Turntable 36 frames"))
@@ -266,7 +286,10 @@ async fn a_stopped_worker_hands_its_job_back_and_a_killed_ones_is_taken_over() {
         StatusCode::OK,
     )
     .await;
-    assert_eq!(handed["status"], "running", "not final, waiting for a worker: {handed:#}");
+    assert_eq!(
+        handed["status"], "running",
+        "not final, waiting for a worker: {handed:#}"
+    );
 
     let mut second = c.worker("w-b", "30");
     poll_run(&app, &run_id, Duration::from_secs(60), |run| {
@@ -282,8 +305,11 @@ async fn a_stopped_worker_hands_its_job_back_and_a_killed_ones_is_taken_over() {
 
     // Published once: every deliverable of the product is this run's, each name once.
     let listed = json_of(
-        app.get(&format!("/api/products/{product_id}/deliverables"), &app.author)
-            .await,
+        app.get(
+            &format!("/api/products/{product_id}/deliverables"),
+            &app.author,
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -293,14 +319,20 @@ async fn a_stopped_worker_hands_its_job_back_and_a_killed_ones_is_taken_over() {
         .cloned()
         .expect("deliverables");
     assert!(!listed.is_empty());
-    assert!(listed.iter().all(|d| d["run_id"] == run_id.as_str()), "{listed:#?}");
+    assert!(
+        listed.iter().all(|d| d["run_id"] == run_id.as_str()),
+        "{listed:#?}"
+    );
     let mut names: Vec<&str> = listed.iter().filter_map(|d| d["name"].as_str()).collect();
     let count = names.len();
     names.dedup();
     assert_eq!(names.len(), count, "{listed:#?}");
     let notes = json_of(
-        app.get(&format!("/api/notifications?order_line_id={line_id}"), &app.admin)
-            .await,
+        app.get(
+            &format!("/api/notifications?order_line_id={line_id}"),
+            &app.admin,
+        )
+        .await,
         StatusCode::OK,
     )
     .await;
@@ -322,8 +354,8 @@ async fn a_stopped_worker_hands_its_job_back_and_a_killed_ones_is_taken_over() {
 async fn cancel_and_progress_reach_a_run_in_another_process_through_any_server() {
     let c = cluster().await;
     let (_one, first) = c.server("api-1").await;
-    let (_two, second) = c.server("api-2").await;
-    let _worker = c.worker("w", "30");
+    let (two, second) = c.server("api-2").await;
+    let worker = c.worker("w", "30");
     let (_, _, run_id) = dispatch_turntable(&first).await;
     let stream = {
         let request = second
@@ -339,7 +371,11 @@ async fn cancel_and_progress_reach_a_run_in_another_process_through_any_server()
     let asked = Instant::now();
     json_of(
         second
-            .post(&format!("/api/runs/{run_id}/cancel"), &second.debugger, &json!({}))
+            .post(
+                &format!("/api/runs/{run_id}/cancel"),
+                &second.debugger,
+                &json!({}),
+            )
             .await,
         StatusCode::ACCEPTED,
     )
@@ -349,11 +385,19 @@ async fn cancel_and_progress_reach_a_run_in_another_process_through_any_server()
     })
     .await;
     let took = asked.elapsed();
-    assert!(took < Duration::from_secs(2), "cancel took {took:?}: {run:#}");
-    let text = tokio::time::timeout(Duration::from_secs(10), stream)
-        .await
-        .expect("the stream ends after the final status")
-        .expect("stream task");
+    assert!(
+        took < Duration::from_secs(2),
+        "cancel took {took:?}: {run:#}"
+    );
+    let Ok(text) = tokio::time::timeout(Duration::from_secs(10), stream).await else {
+        let events = c.store.list_events(&run_id, 0).await.expect("events");
+        panic!(
+            "the stream did not end after the final status; events {events:#?}\nworker: {}\napi-2: {}",
+            worker.log(),
+            two.log()
+        );
+    };
+    let text = text.expect("stream task");
     assert!(text.contains("event: node_status"), "{text}");
     assert!(text.contains("\"status\":\"cancelled\""), "{text}");
 }
@@ -365,18 +409,21 @@ async fn server_and_worker_carry_on_when_postgresql_restarts() {
     if test_backend() != "postgres" {
         return;
     }
-    let c = cluster().await;
+    // A PostgreSQL of its own: restarting the pass's shared cluster would cut the other tests
+    // running beside this one.
+    let pg = OwnPostgres::start();
+    let c = cluster_on(Some(pg.url.clone())).await;
     let (_server, app) = c.server("api").await;
     let _worker = c.worker("w", "30");
     let (_, line_id, run_id) = dispatch_turntable(&app).await;
     poll_run(&app, &run_id, Duration::from_secs(60), turntable_running).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-cluster.sh");
     let restarted = tokio::process::Command::new("bash")
-        .args([script, "restart"])
+        .args([PG_SCRIPT, "restart"])
+        .env("PG_CLUSTER_DIR", &pg.dir)
         .status()
         .await
         .expect("restart script runs");
-    assert!(restarted.success(), "PostgreSQL restart failed (PG_CLUSTER_DIR set?)");
+    assert!(restarted.success(), "PostgreSQL restart failed");
     let run = finished(&app, &run_id).await;
     assert_eq!(run["status"], "succeeded", "{run:#}");
     let again = json_of(
@@ -391,4 +438,166 @@ async fn server_and_worker_carry_on_when_postgresql_restarts() {
     .await;
     let rerun = finished(&app, again["run_id"].as_str().expect("run id")).await;
     assert_eq!(rerun["status"], "succeeded", "{rerun:#}");
+}
+
+/// Rollout auto-rollback with two API servers and a worker process: graph runs dispatched
+/// through either server fail in the worker, which starts their legacy fallbacks and, after
+/// the policy's number of fallbacks, rolls the output type back (all through the store).
+#[tokio::test]
+async fn repeated_fallbacks_in_a_worker_roll_back_whichever_server_dispatched() {
+    let c = cluster().await;
+    let (_one, first) = c.server("api-1").await;
+    let (_two, second) = c.server("api-2").await;
+    let mut processing = c.worker("w-processing", "30");
+    let created = json_of(
+        upload(&first, "gltf/Box.glb", small_thumbnail()).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let processed = finished(&first, created["run_id"].as_str().expect("run id")).await;
+    assert_eq!(processed["status"], "succeeded", "{processed:#}");
+    let product_id = created["product"]["id"].as_str().expect("id").to_owned();
+    processing.signal("-TERM");
+    assert!(processing
+        .wait_exit(Duration::from_secs(30))
+        .await
+        .success());
+    // This worker's render budget (enforced again when a run starts) refuses what the servers'
+    // preflight let through: every render it is given fails.
+    let _tight = c.spawn(
+        "w-tight",
+        &["worker", "--workers", "1", "--pixel-budget", "1000"],
+    );
+    let wf = first.create_workflow("Stills", "order_line").await;
+    let ot = json_of(
+        first
+            .post(
+                "/api/output-types",
+                &first.author,
+                &json!({"name": "Still graph", "workflow_family": "order_line",
+                    "artifact_kind": "still", "workflow_id": wf["id"], "rollout": "graph",
+                    "fallback_to_legacy": true, "legacy_settings": {}}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let policy = first
+        .req(
+            reqwest::Method::PUT,
+            &format!("/api/output-types/{ot}/rollout/policy"),
+            Some(&first.admin),
+        )
+        .json(&json!({"auto_rollback_fallbacks": 2}))
+        .send()
+        .await
+        .expect("request");
+    json_of(policy, StatusCode::OK).await;
+    for app in [&first, &second] {
+        let line = json_of(
+            app.post(
+                "/api/order-lines",
+                &app.author,
+                &json!({"product_id": product_id, "output_type_id": ot}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let d = json_of(
+            app.post(
+                &format!(
+                    "/api/order-lines/{}/dispatch",
+                    line["id"].as_str().expect("id")
+                ),
+                &app.debugger,
+                &json!({}),
+            )
+            .await,
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        assert_eq!(d["runs"][0]["mode"], "graph", "{d:#}");
+        let run_id = d["run_id"].as_str().expect("run id");
+        let graph = poll_run(app, run_id, Duration::from_secs(60), |r| {
+            r["link"] == "fallback"
+        })
+        .await;
+        assert_eq!(graph["status"], "failed", "{graph:#}");
+        let fallback = finished(app, graph["linked_run_id"].as_str().expect("link")).await;
+        assert_eq!(fallback["trigger"], "fallback", "{fallback:#}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = json_of(
+            second
+                .get(&format!("/api/output-types/{ot}"), &second.debugger)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        if now["rollout"] == "legacy" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no automatic rollback: {now:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let history = json_of(
+        first
+            .get(
+                &format!("/api/output-types/{ot}/rollout/history"),
+                &first.debugger,
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(history[0]["automatic"], true, "{history:#}");
+    assert_eq!(history[0]["to"], "legacy", "{history:#}");
+}
+
+const PG_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-cluster.sh");
+
+/// A throwaway PostgreSQL cluster (scripts/pg-cluster.sh), stopped and removed when dropped.
+struct OwnPostgres {
+    dir: String,
+    url: String,
+}
+
+impl OwnPostgres {
+    fn start() -> OwnPostgres {
+        let out = Command::new("bash")
+            .args([
+                "-c",
+                &format!(
+                    "source {PG_SCRIPT} && start_pg_cluster >&2 && \
+                     echo \"$PG_CLUSTER_DIR $WORKFLOW_TEST_POSTGRES\""
+                ),
+            ])
+            .output()
+            .expect("bash runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "cannot start a PostgreSQL cluster: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (dir, url) = text.trim().split_once(' ').expect("dir and url");
+        OwnPostgres {
+            dir: dir.to_owned(),
+            url: url.to_owned(),
+        }
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .args(["-c", &format!("source {PG_SCRIPT} && stop_pg_cluster")])
+            .env("PG_CLUSTER_DIR", &self.dir)
+            .status();
+    }
 }

@@ -172,12 +172,14 @@ impl DeliverableStore for SqlStore {
         }
         // One notification per run: an earlier attempt's stands.
         let earlier = if p.notify {
-            sqlx::query("SELECT id FROM notifications WHERE run_id = $1 ORDER BY created_at LIMIT 1")
-                .bind(&p.run_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get::<String, _>("id"))
-                .transpose()?
+            sqlx::query(
+                "SELECT id FROM notifications WHERE run_id = $1 ORDER BY created_at LIMIT 1",
+            )
+            .bind(&p.run_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("id"))
+            .transpose()?
         } else {
             None
         };

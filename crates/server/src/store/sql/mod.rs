@@ -213,7 +213,10 @@ impl Store for SqlStore {
             Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
             Backend::Postgres => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = '_sqlx_migrations'",
         };
-        let n: i64 = sqlx::query(exists).fetch_one(&self.pool).await?.try_get("n")?;
+        let n: i64 = sqlx::query(exists)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
         let applied: Vec<i64> = if n == 0 {
             Vec::new()
         } else {

@@ -4,8 +4,8 @@
 use super::rows::{enum_text, flag, from_json_text, parse_enum, select_list, to_json_text};
 use super::{Backend, SqlStore};
 use crate::store::{
-    new_id, now_ms, ArtifactMeta, Job, LeaseState, NewRun, RunFilter, RunRecord, RunStore, StoreError,
-    StoreResult, StoredEvent,
+    new_id, now_ms, ArtifactMeta, Job, LeaseState, NewRun, RunFilter, RunRecord, RunStore,
+    StoreError, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -433,7 +433,9 @@ impl RunStore for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         let cancel_requested = match row {
-            Some(row) => row.try_get::<Option<i64>, _>("cancel_requested_at")?.is_some(),
+            Some(row) => row
+                .try_get::<Option<i64>, _>("cancel_requested_at")?
+                .is_some(),
             None => false,
         };
         Ok(LeaseState {
