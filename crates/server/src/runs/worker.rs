@@ -114,7 +114,14 @@ pub(crate) async fn execute(service: &Arc<RunService>, job: &Job, owner: &str) -
     // The final status event goes out only once the record says so, so a client that saw it
     // and reads the run finds it finished.
     match held_final {
-        Some(event) => persist_one(service, &event).await?,
+        Some(mut event) => {
+            // A module thread can still report after the engine's final status (it stops at its
+            // next cancellation check): the final event is numbered last, so a log reader that
+            // has seen a later number still gets it.
+            let last = u64::try_from(store.last_event_seq(&run.id).await?).unwrap_or(0);
+            event.seq = event.seq.max(last + 1);
+            persist_one(service, &event).await?
+        }
         None => emit_final(service, &run.id, status, error).await?,
     }
     store.set_job_status(&job.id, "done").await?;
