@@ -601,3 +601,35 @@ impl Drop for OwnPostgres {
             .status();
     }
 }
+
+/// Migrations run once, by the server: a worker started on a database the server has not
+/// migrated exits (2) naming what is missing, and touches nothing.
+#[tokio::test]
+async fn a_worker_refuses_a_database_older_than_its_binary() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = test_db_url(dir.path()).await;
+    let data_dir = dir.path().to_string_lossy().into_owned();
+    let log = dir.path().join("worker.log");
+    let file = std::fs::File::create(&log).expect("log file");
+    let child = Command::new(BIN)
+        .args(["worker", "--db", &url, "--data-dir", &data_dir])
+        .stdout(file.try_clone().expect("log file"))
+        .stderr(file)
+        .spawn()
+        .expect("spawn workflow-server");
+    let mut proc = Proc { child, log };
+    let status = proc.wait_exit(Duration::from_secs(30)).await;
+    assert_eq!(status.code(), Some(2), "{}", proc.log());
+    let text = proc.log();
+    assert!(text.contains("schema is older than this worker"), "{text}");
+    assert!(text.contains("workflow-server migrate"), "{text}");
+    // Nothing was migrated behind the server's back.
+    let store = workflow_server::app::connect_store(&url)
+        .await
+        .expect("store");
+    assert!(!store
+        .pending_migrations()
+        .await
+        .expect("pending")
+        .is_empty());
+}
