@@ -50,3 +50,24 @@ stop_pg_cluster() {
     rm -rf "$PG_CLUSTER_DIR"
     PG_CLUSTER_DIR=
 }
+
+# Restarts the cluster of $PG_CLUSTER_DIR (fast: connections are cut), waiting until it
+# accepts connections again. The failure tests use it to check that servers and workers
+# reconnect.
+restart_pg_cluster() {
+    if [ -z "${PG_CLUSTER_DIR:-}" ] || [ ! -d "$PG_CLUSTER_DIR/data" ]; then
+        echo "error: PG_CLUSTER_DIR names no test cluster (start_pg_cluster sets it)" >&2
+        return 1
+    fi
+    local bin
+    bin=$(pg_bin) || return 1
+    pg_as_owner "$bin/pg_ctl" -D "$PG_CLUSTER_DIR/data" -l "$PG_CLUSTER_DIR/server.log" -w -m fast restart >/dev/null
+}
+
+# Run, not sourced: `scripts/pg-cluster.sh restart`.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    case "${1:-}" in
+        restart) restart_pg_cluster ;;
+        *) echo "usage: $0 restart   (sourced: start_pg_cluster, stop_pg_cluster, restart_pg_cluster)" >&2; exit 2 ;;
+    esac
+fi

@@ -28,6 +28,8 @@ pub enum StartError {
     NoDataDir,
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    #[error("the database schema is older than this worker (migrations {0:?} not applied); migrations run once, by the server: start or upgrade `workflow-server serve` (or run `workflow-server migrate`) first")]
+    SchemaBehind(Vec<i64>),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -98,6 +100,28 @@ pub async fn build(
     );
     let (router, _) = api::router(state.clone(), config);
     Ok((router, state))
+}
+
+/// A worker process (no HTTP): refuses a database whose schema is older than this binary
+/// (it never migrates), then starts `runs.workers` workers claiming jobs from `store`. Stop it
+/// with [`RunService::drain`].
+pub async fn start_worker(
+    store: Arc<dyn Store>,
+    runs: RunsConfig,
+) -> Result<Arc<RunService>, StartError> {
+    let pending = store.pending_migrations().await?;
+    if !pending.is_empty() {
+        return Err(StartError::SchemaBehind(pending));
+    }
+    let registry = Arc::new(Registry::builtin());
+    crate::materials::reload(store.as_ref(), &runs.products).await?;
+    let service =
+        RunService::new(store, registry, &runs).map_err(|source| StartError::DataDir {
+            path: runs.artifact_dir.clone(),
+            source,
+        })?;
+    service.start_workers(runs.workers);
+    Ok(service)
 }
 
 /// Serves `router` on `listener` over plain HTTP with the default time limits until

@@ -15,7 +15,7 @@ use workflow_server::api::admin::expiry_from_now;
 use workflow_server::app;
 use workflow_server::auth::{generate_token, hash_token, parse_duration_seconds, Role};
 use workflow_server::net::{tls_acceptor, ServeOptions, Timeouts};
-use workflow_server::runs::RunsConfig;
+use workflow_server::runs::{default_owner, QueueConfig, RunsConfig};
 use workflow_server::ApiConfig;
 
 #[derive(Parser)]
@@ -67,6 +67,23 @@ enum Command {
         net: NetArgs,
         #[command(flatten)]
         budget: BudgetArgs,
+        #[command(flatten)]
+        queue: QueueArgs,
+    },
+    /// Claim and run queued jobs from the database, with no HTTP (a render machine of a team
+    /// deployment; the API server migrates, a worker refuses an older schema). SIGTERM or
+    /// SIGINT: no new claims, running jobs get --drain-seconds to finish, then are handed
+    /// back to the queue; exit 0.
+    Worker {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Seconds running jobs get to finish after SIGTERM/SIGINT before they are handed back.
+        #[arg(long, default_value_t = 30.0, value_name = "SECONDS")]
+        drain_seconds: f64,
+        #[command(flatten)]
+        budget: BudgetArgs,
+        #[command(flatten)]
+        queue: QueueArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -102,6 +119,68 @@ impl BudgetArgs {
             max_frames: self.max_turntable_frames,
         }
     }
+}
+
+/// How this process runs jobs: shared by `serve` and `worker`.
+#[derive(clap::Args)]
+struct QueueArgs {
+    /// Jobs this process runs at once (`serve --workers 0`: an API server that renders
+    /// nothing itself; worker processes do).
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Seconds a job's lease lasts; a worker renews it every --heartbeat-seconds. A job whose
+    /// worker died is taken by another once its lease ran out.
+    #[arg(long, default_value_t = 15.0, value_name = "SECONDS")]
+    lease_seconds: f64,
+    /// Seconds between lease renewals (also how soon a cancel from another process arrives).
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    heartbeat_seconds: f64,
+    /// Claims of one job before its run fails `worker_lost`.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=100))]
+    max_attempts: i64,
+    /// Seconds between looks for jobs queued by other processes when idle.
+    #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+    poll_seconds: f64,
+    /// Names this process in job leases (default: host:pid:random).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+/// Seconds from the command line, bounded.
+fn seconds(name: &str, value: f64) -> anyhow::Result<std::time::Duration> {
+    if value.is_finite() && (0.001..=86_400.0).contains(&value) {
+        Ok(std::time::Duration::from_secs_f64(value))
+    } else {
+        Err(anyhow::anyhow!(
+            "--{name} must be between 0.001 and 86400 seconds (got {value})"
+        ))
+    }
+}
+
+/// The one place `serve` and `worker` build how runs execute: the engine's production
+/// modules over the data directory (artifacts and products), the render budget, the queue.
+fn runs_config(
+    data_dir: &Path,
+    budget: &BudgetArgs,
+    queue: &QueueArgs,
+) -> anyhow::Result<RunsConfig> {
+    // The engine's production modules; the renderer starts on the first render.
+    let mut runs = RunsConfig::production(data_dir);
+    runs.options.render_budget = budget.budget();
+    runs.workers = queue.workers;
+    let lease = seconds("lease-seconds", queue.lease_seconds)?;
+    let heartbeat = seconds("heartbeat-seconds", queue.heartbeat_seconds)?;
+    if heartbeat >= lease {
+        anyhow::bail!("--heartbeat-seconds must be shorter than --lease-seconds");
+    }
+    runs.queue = QueueConfig {
+        lease,
+        heartbeat,
+        max_attempts: queue.max_attempts,
+        poll: seconds("poll-seconds", queue.poll_seconds)?,
+        owner: queue.name.clone().unwrap_or_else(default_owner),
+    };
+    Ok(runs)
 }
 
 #[derive(clap::Args)]
@@ -155,15 +234,6 @@ struct NetArgs {
 
 impl NetArgs {
     fn options(&self) -> anyhow::Result<ServeOptions> {
-        let seconds = |name: &str, value: f64| {
-            if value.is_finite() && (0.001..=86_400.0).contains(&value) {
-                Ok(std::time::Duration::from_secs_f64(value))
-            } else {
-                Err(anyhow::anyhow!(
-                    "--{name} must be between 0.001 and 86400 seconds (got {value})"
-                ))
-            }
-        };
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
             _ => None,
@@ -253,14 +323,23 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             rollout_policy,
             net,
             budget,
+            queue,
         } => {
             let policy = read_rollout_policy(rollout_policy.as_deref())?;
             let options = net.options()?;
-            let limits = ServeLimits {
-                body_limit,
-                render_budget: budget.budget(),
-            };
-            serve(&addr, &db.url()?, &db.dir()?, limits, policy, options)?
+            let mut runs = runs_config(&db.dir()?, &budget, &queue)?;
+            runs.rollout = policy;
+            serve(&addr, &db.url()?, body_limit, runs, options)?
+        }
+        Command::Worker {
+            db,
+            drain_seconds,
+            budget,
+            queue,
+        } => {
+            let grace = seconds("drain-seconds", drain_seconds)?;
+            let runs = runs_config(&db.dir()?, &budget, &queue)?;
+            worker(&db.url()?, runs, grace)?
         }
         Command::Migrate { db } => {
             let url = db.url()?;
@@ -357,47 +436,69 @@ fn read_rollout_policy(file: Option<&Path>) -> anyhow::Result<RolloutPolicy> {
     Ok(policy)
 }
 
-/// What `serve` bounds besides time: request bodies and renders.
-struct ServeLimits {
-    body_limit: usize,
-    render_budget: RenderBudget,
-}
-
-fn serve(
-    addr: &str,
-    url: &str,
-    data_dir: &Path,
-    limits: ServeLimits,
-    rollout_policy: RolloutPolicy,
-    options: ServeOptions,
-) -> anyhow::Result<()> {
+fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,tower_http=info,sqlx=warn".into()),
         )
         .init();
+}
+
+fn serve(
+    addr: &str,
+    url: &str,
+    body_limit: usize,
+    runs: RunsConfig,
+    options: ServeOptions,
+) -> anyhow::Result<()> {
+    init_tracing();
     runtime()?.block_on(async {
         let store = app::open_store(url).await?;
         let config = ApiConfig {
-            body_limit: limits.body_limit,
+            body_limit,
             ..ApiConfig::default()
         };
-        // The engine's production modules; the renderer starts on the first render.
-        let mut runs = RunsConfig::production(data_dir);
-        runs.rollout = rollout_policy;
-        runs.options.render_budget = limits.render_budget;
         let (router, _) = app::build(store, &config, runs).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
-        let scheme = if options.tls.is_some() { "https" } else { "http" };
-        tracing::info!(addr = %listener.local_addr()?, scheme, db = url, timeouts = ?options.timeouts,
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!(addr = %listener.local_addr()?, scheme, timeouts = ?options.timeouts,
             "workflow-server listening");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
         app::serve_with(listener, router, options, shutdown).await?;
+        anyhow::Ok(())
+    })
+}
+
+/// `workflow-server worker`: runs jobs until SIGTERM/SIGINT, then drains.
+fn worker(url: &str, runs: RunsConfig, grace: std::time::Duration) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    init_tracing();
+    runtime()?.block_on(async {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let store = app::connect_store(url).await?;
+        let (workers, owner) = (runs.workers, runs.queue.owner.clone());
+        let service = app::start_worker(store, runs).await?;
+        tracing::info!(workers, owner, "workflow-server worker claiming jobs");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        tracing::info!(
+            grace_s = grace.as_secs_f64(),
+            "stopping: no new claims, draining running jobs"
+        );
+        service.drain(grace).await;
+        tracing::info!("worker stopped");
         anyhow::Ok(())
     })
 }

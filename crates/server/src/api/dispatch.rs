@@ -125,13 +125,6 @@ impl From<DispatchError> for ApiError {
                 message: format!("run {id} already finished ({status}); nothing to cancel"),
                 details: json!({"status": status}),
             },
-            DispatchError::NotHere(id) => ApiError::Conflict {
-                code: "run_not_cancellable",
-                message: format!(
-                    "run {id} is not executing in this server process (another worker process owns it); cancel it there"
-                ),
-                details: Value::Null,
-            },
             DispatchError::PreviewUnsupported(message) => ApiError::Unprocessable {
                 code: "preview_unsupported",
                 message,

@@ -243,6 +243,10 @@ async fn rerun(
     Ok(dispatched(&[run]))
 }
 
+/// How often a live event stream reads the store's event log for events written by other
+/// processes.
+const STORE_TAIL: std::time::Duration = std::time::Duration::from_millis(200);
+
 fn is_final(kind: &str, payload: &Value) -> bool {
     kind == "run_status"
         && serde_json::from_value::<RunStatus>(payload["status"].clone())
@@ -285,6 +289,9 @@ async fn events(
     tokio::spawn(async move {
         let mut last = after;
         let mut replay = true;
+        // An interval, not a sleep per wait: other runs' live events must not postpone it.
+        let mut tail = tokio::time::interval(STORE_TAIL);
+        tail.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if replay {
                 replay = false;
@@ -313,6 +320,12 @@ async fn events(
                 // The client went away: stop listening.
                 _ = tx.closed() => return,
                 received = live.recv() => received,
+                // A run executing in another process (a worker) publishes nothing here: its
+                // events reach this server through the store's log.
+                _ = tail.tick() => {
+                    replay = true;
+                    continue;
+                }
             };
             match received {
                 Ok(e) if e.run_id == id && e.seq > last => {

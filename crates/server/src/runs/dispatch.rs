@@ -27,8 +27,6 @@ pub enum DispatchError {
     Preflight(PreflightReport),
     #[error("run {0} already finished as {1}")]
     Finished(String, &'static str),
-    #[error("run {0} is not running in this server process")]
-    NotHere(String),
     #[error("{0}")]
     PreviewUnsupported(String),
     #[error(transparent)]
@@ -365,8 +363,8 @@ impl RunService {
         Ok(run)
     }
 
-    /// Cancels a queued run at once, or signals a running one (it stops at its modules' next
-    /// cancellation check and is recorded `cancelled`).
+    /// Cancels a queued run at once, or signals a running one wherever it runs (it stops at
+    /// its modules' next cancellation check and is recorded `cancelled`).
     pub async fn cancel(&self, run_id: &str) -> Result<RunRecord, DispatchError> {
         let run = self.store.get_run(run_id).await?;
         if run.status.is_final() {
@@ -376,17 +374,11 @@ impl RunService {
             super::worker::emit_final(self, run_id, RunStatus::Cancelled, None).await?;
             return Ok(self.store.get_run(run_id).await?);
         }
-        // A worker that just claimed the job registers its token a moment later.
-        for _ in 0..50 {
-            if self.cancel_running(run_id) {
-                return Ok(self.store.get_run(run_id).await?);
-            }
-            let now = self.store.get_run(run_id).await?;
-            if now.status.is_final() {
-                return Err(DispatchError::Finished(now.id, now.status.as_str()));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        Err(DispatchError::NotHere(run.id))
+        // Recorded first: the worker running it, in this process or another, sees the request
+        // at its next heartbeat (also one that claims the job a moment from now).
+        self.store.request_cancel(run_id).await?;
+        // Running here: at once.
+        self.cancel_running(run_id);
+        Ok(self.store.get_run(run_id).await?)
     }
 }

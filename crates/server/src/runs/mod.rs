@@ -9,4 +9,4 @@ pub mod preflight;
 mod service;
 mod worker;
 
-pub use service::{HubEvent, RunService, RunsConfig};
+pub use service::{default_owner, HubEvent, QueueConfig, RunService, RunsConfig};

@@ -8,6 +8,7 @@ use crate::store::{Store, StoreResult};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, Notify};
@@ -39,6 +40,48 @@ pub struct RunsConfig {
     pub rollout: RolloutPolicy,
     /// Thresholds shadow comparisons are judged by (per artifact kind and output type id).
     pub parity_thresholds: ThresholdConfig,
+    /// Job leases: how long, how often renewed, how many attempts, how often idle workers look.
+    pub queue: QueueConfig,
+}
+
+/// How this process's workers hold jobs. A worker renews its lease every `heartbeat`; a job
+/// whose lease ran out (its worker died or lost the database for longer) is taken by the next
+/// claim, until `max_attempts` claims have been made: the next fails the run `worker_lost`.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    pub lease: Duration,
+    /// Also how often a running job looks for a cancel asked through another process.
+    pub heartbeat: Duration,
+    pub max_attempts: i64,
+    /// How often an idle worker looks for jobs queued by other processes (a dispatch in this
+    /// process wakes it at once).
+    pub poll: Duration,
+    /// Names this process's leases (`host:pid:random` by default).
+    pub owner: String,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig {
+            lease: Duration::from_secs(15),
+            heartbeat: Duration::from_secs(1),
+            max_attempts: 3,
+            poll: Duration::from_secs(1),
+            owner: default_owner(),
+        }
+    }
+}
+
+/// `host:pid:random`: unique per process, readable in the jobs table.
+pub fn default_owner() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &random[..8])
 }
 
 impl RunsConfig {
@@ -54,6 +97,7 @@ impl RunsConfig {
             deliverables: Arc::default(),
             rollout: RolloutPolicy::default(),
             parity_thresholds: ThresholdConfig::default(),
+            queue: QueueConfig::default(),
         }
     }
 
@@ -92,10 +136,16 @@ pub struct RunService {
     /// Server-wide rollout policy (readiness, automatic rollback).
     pub rollout_policy: RolloutPolicy,
     pub(crate) parity_thresholds: ThresholdConfig,
+    pub(crate) queue: QueueConfig,
     hub: broadcast::Sender<Arc<HubEvent>>,
     wake: Notify,
     cancels: Mutex<HashMap<String, CancellationToken>>,
     shutdown: CancellationToken,
+    /// Set by [`RunService::drain`]: workers take no new job.
+    no_claims: CancellationToken,
+    /// Set when a drain's grace ran out: runs cancelled now are handed back, not recorded.
+    pub(crate) handing_back: AtomicBool,
+    loops: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl RunService {
@@ -124,22 +174,63 @@ impl RunService {
             library: config.products.clone(),
             rollout_policy: config.rollout.clone(),
             parity_thresholds: config.parity_thresholds.clone(),
+            queue: config.queue.clone(),
             hub,
             wake: Notify::new(),
             cancels: Mutex::default(),
             shutdown: CancellationToken::new(),
+            no_claims: CancellationToken::new(),
+            handing_back: AtomicBool::new(false),
+            loops: Mutex::default(),
         }))
     }
 
-    /// Marks runs interrupted by a previous stop as failed, then starts `workers` workers.
+    /// Requeues jobs whose worker died (lease expired), compares shadow pairs a stop left,
+    /// then starts `workers` workers (0: an API server that renders nothing itself).
     pub async fn start(self: &Arc<Self>, workers: usize) -> StoreResult<()> {
         super::worker::recover_interrupted(self).await?;
         super::parity::recover(self).await?;
-        for n in 0..workers.max(1) {
-            let service = self.clone();
-            tokio::spawn(async move { service.worker_loop(n).await });
-        }
+        self.start_workers(workers);
         Ok(())
+    }
+
+    /// Starts `workers` workers claiming jobs (a worker process: no recovery of its own, the
+    /// claim itself takes jobs whose lease expired).
+    pub fn start_workers(self: &Arc<Self>, workers: usize) {
+        let mut loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
+        for n in 0..workers {
+            let service = self.clone();
+            loops.push(tokio::spawn(async move { service.worker_loop(n).await }));
+        }
+    }
+
+    /// A graceful stop (SIGTERM on a worker): no new claims; running jobs get `grace` to
+    /// finish, then are cancelled and handed back to the queue for another worker. Returns
+    /// once every worker has stopped.
+    pub async fn drain(&self, grace: Duration) {
+        self.no_claims.cancel();
+        self.wake.notify_waiters();
+        let loops: Vec<_> =
+            std::mem::take(&mut *self.loops.lock().unwrap_or_else(|p| p.into_inner()));
+        let deadline = tokio::time::Instant::now() + grace;
+        let mut running = Vec::new();
+        for mut handle in loops {
+            if tokio::time::timeout_at(deadline, &mut handle)
+                .await
+                .is_err()
+            {
+                running.push(handle);
+            }
+        }
+        if !running.is_empty() {
+            self.handing_back.store(true, Ordering::SeqCst);
+            for token in self.lock_cancels().values() {
+                token.cancel();
+            }
+            for handle in running {
+                let _ = handle.await;
+            }
+        }
     }
 
     /// Stops the workers after their current job (running runs are cancelled).
@@ -199,13 +290,15 @@ impl RunService {
     }
 
     async fn worker_loop(self: Arc<Self>, n: usize) {
+        let owner = format!("{}/{n}", self.queue.owner);
+        let lease_ms = i64::try_from(self.queue.lease.as_millis()).unwrap_or(i64::MAX);
         loop {
-            if self.shutdown.is_cancelled() {
+            if self.shutdown.is_cancelled() || self.no_claims.is_cancelled() {
                 return;
             }
-            match self.store.claim_job().await {
+            match self.store.claim_job(&owner, lease_ms).await {
                 Ok(Some(job)) => {
-                    if let Err(err) = super::worker::execute(&self, &job).await {
+                    if let Err(err) = super::worker::execute(&self, &job, &owner).await {
                         tracing::error!(worker = n, run = %job.run_id, %err, "run could not be recorded");
                         super::worker::abandon(&self, &job, &err).await;
                     }
@@ -218,8 +311,9 @@ impl RunService {
             // Woken on dispatch; the timeout also picks up jobs queued by other processes.
             tokio::select! {
                 _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = tokio::time::sleep(self.queue.poll) => {}
                 _ = self.shutdown.cancelled() => return,
+                _ = self.no_claims.cancelled() => return,
             }
         }
     }

@@ -6,6 +6,7 @@ use super::service::{HubEvent, RunService};
 use crate::store::{ArtifactMeta, Job, NewRun, RunRecord, StoreResult};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio_util::sync::CancellationToken;
@@ -38,26 +39,55 @@ pub(crate) fn merged_overrides(
     }
 }
 
-pub(crate) async fn execute(service: &Arc<RunService>, job: &Job) -> StoreResult<()> {
+/// How a run's heartbeat ended.
+#[derive(Default)]
+struct HeartbeatEnd {
+    /// The lease ran out or another worker took the job: this attempt records nothing more.
+    lost: AtomicBool,
+}
+
+pub(crate) async fn execute(service: &Arc<RunService>, job: &Job, owner: &str) -> StoreResult<()> {
     let store = &service.store;
     let run = store.get_run(&job.run_id).await?;
     if run.status.is_final() {
         // Cancelled while queued, between claim and here.
         return store.set_job_status(&job.id, "done").await;
     }
+    if job.attempts > service.queue.max_attempts {
+        return fail_lost(service, job, run).await;
+    }
     // The material library may have changed in another process since this one last read it.
     if let Err(err) = crate::materials::reload(store.as_ref(), &service.library).await {
         tracing::warn!(run = %run.id, %err, "cannot reload the material library; using the last one read");
     }
     let cancel = service.register_cancel(&run.id);
+    // An earlier attempt (its worker died) left events: this attempt's are numbered after them.
+    let base = u64::try_from(store.last_event_seq(&run.id).await?).unwrap_or(0);
     store.mark_run_started(&run.id, now_ms()).await?;
+    let end = Arc::new(HeartbeatEnd::default());
+    let beat_stop = CancellationToken::new();
+    let beat = tokio::spawn(heartbeat(
+        service.clone(),
+        job.clone(),
+        owner.to_owned(),
+        cancel.clone(),
+        end.clone(),
+        beat_stop.clone(),
+    ));
     let (tx, rx) = unbounded_channel();
-    let persist = tokio::spawn(persist_events(service.clone(), run.id.clone(), rx));
+    let persist = tokio::spawn(persist_events(service.clone(), run.id.clone(), base, rx));
     let result = run_engine(service, &run, tx, cancel).await;
     let held_final = persist.await.unwrap_or_else(|err| {
         tracing::error!(%err, "event persistence task failed");
         None
     });
+    beat_stop.cancel();
+    let _ = beat.await;
+    service.unregister_cancel(&run.id);
+    if end.lost.load(Ordering::SeqCst) {
+        tracing::warn!(run = %run.id, job = %job.id, "lost the job's lease: another worker runs it; this attempt records nothing more");
+        return Ok(());
+    }
     let (status, error, nodes) = match result {
         Ok(report) => (report.status, None, report.nodes),
         Err(e) => (
@@ -66,17 +96,35 @@ pub(crate) async fn execute(service: &Arc<RunService>, job: &Job) -> StoreResult
             Vec::new(),
         ),
     };
+    if status == RunStatus::Cancelled && service.handing_back.load(Ordering::SeqCst) {
+        // Stopping worker, grace over: the job goes back to the queue for another worker
+        // (its cancel was ours, not a user's; a user's cancel stays a cancel).
+        let asked = store
+            .renew_lease(job, owner, 0)
+            .await
+            .map(|l| l.cancel_requested);
+        if !asked.unwrap_or(false) && store.release_job(&job.id, owner).await? {
+            tracing::warn!(run = %run.id, "stopping: run handed back to the queue");
+            return Ok(());
+        }
+    }
     store
         .finish_run(&run.id, status, error.as_ref(), &nodes)
         .await?;
     // The final status event goes out only once the record says so, so a client that saw it
     // and reads the run finds it finished.
     match held_final {
-        Some(event) => persist_one(service, &event).await?,
+        Some(mut event) => {
+            // A module thread can still report after the engine's final status (it stops at its
+            // next cancellation check): the final event is numbered last, so a log reader that
+            // has seen a later number still gets it.
+            let last = u64::try_from(store.last_event_seq(&run.id).await?).unwrap_or(0);
+            event.seq = event.seq.max(last + 1);
+            persist_one(service, &event).await?
+        }
         None => emit_final(service, &run.id, status, error).await?,
     }
     store.set_job_status(&job.id, "done").await?;
-    service.unregister_cancel(&run.id);
     if let Some(spec) = &run.output_type {
         let plan = plan_dispatch(spec.rollout, spec.fallback_to_legacy);
         if run.trigger == "api" && should_fall_back(&plan, run.mode, status) {
@@ -86,6 +134,52 @@ pub(crate) async fn execute(service: &Arc<RunService>, job: &Job) -> StoreResult
     // Half of a shadow pair: compare once both are final (never affects this run).
     super::parity::after_run(service, &run.id).await;
     Ok(())
+}
+
+/// Renews the job's lease every heartbeat while the run executes, and cancels the run when
+/// its cancel was asked through any API server, or when the lease is lost: another worker
+/// took the job, or the database was unreachable until the lease ran out (a worker cut off
+/// from the database must not keep running a job someone else will take).
+async fn heartbeat(
+    service: Arc<RunService>,
+    job: Job,
+    owner: String,
+    cancel: CancellationToken,
+    end: Arc<HeartbeatEnd>,
+    stop: CancellationToken,
+) {
+    let lease = service.queue.lease;
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let mut renewed = tokio::time::Instant::now();
+    let mut ticks = tokio::time::interval(service.queue.heartbeat);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        match service.store.renew_lease(&job, &owner, lease_ms).await {
+            Ok(state) => {
+                if !state.held {
+                    end.lost.store(true, Ordering::SeqCst);
+                    cancel.cancel();
+                    return;
+                }
+                renewed = tokio::time::Instant::now();
+                if state.cancel_requested {
+                    cancel.cancel();
+                }
+            }
+            Err(err) => {
+                tracing::warn!(run = %job.run_id, %err, "cannot renew the job's lease; retrying");
+                if renewed.elapsed() >= lease {
+                    end.lost.store(true, Ordering::SeqCst);
+                    cancel.cancel();
+                    return;
+                }
+            }
+        }
+    }
 }
 
 async fn run_engine(
@@ -143,11 +237,13 @@ fn kind_of(event: &RunEvent) -> &'static str {
 async fn persist_events(
     service: Arc<RunService>,
     run_id: String,
+    base: u64,
     mut rx: UnboundedReceiver<RunEvent>,
 ) -> Option<RunEvent> {
     let mut positions: HashMap<String, i64> = HashMap::new();
     let mut held = None;
-    while let Some(event) = rx.recv().await {
+    while let Some(mut event) = rx.recv().await {
+        event.seq += base;
         if matches!(event.kind, RunEventKind::RunStatus { status } if status.is_final()) {
             held = Some(event);
             continue;
@@ -303,65 +399,75 @@ async fn start_fallback(service: &Arc<RunService>, run: &RunRecord) -> StoreResu
     Ok(())
 }
 
-/// Runs whose job was running when the server stopped did not finish: they are marked
-/// failed (`interrupted`), their unfinished nodes failed or cancelled, never left "running".
-/// Queued jobs stay queued and run now.
+/// At start: jobs whose worker died (lease expired; this server's own, if it was killed) go
+/// back to the queue and run again, until attempts run out. A job still under a live lease
+/// belongs to a worker elsewhere and is left alone. Queued jobs stay queued and run now.
 pub(crate) async fn recover_interrupted(service: &Arc<RunService>) -> StoreResult<()> {
-    let store = &service.store;
-    for job in store.running_jobs().await? {
-        let run = store.get_run(&job.run_id).await?;
-        let error = json!({
-            "code": "interrupted",
-            "message": "the server stopped while this run was running; its results are incomplete: rerun it",
-        });
-        let now = now_ms();
-        let mut changed = Vec::new();
-        let nodes: Vec<_> = run
-            .nodes
-            .into_iter()
-            .map(|mut n| {
-                match n.status {
-                    NodeStatus::Running => {
-                        n.status = NodeStatus::Failed;
-                        n.finished_at = Some(now);
-                        n.error = Some(workflow_engine::runtime::NodeError {
-                            code: "interrupted".into(),
-                            message: "the server stopped while this node ran".into(),
-                            details: Value::Null,
-                            root_cause_node: None,
-                        });
-                        changed.push(n.clone());
-                    }
-                    NodeStatus::Pending => {
-                        n.status = NodeStatus::Cancelled;
-                        changed.push(n.clone());
-                    }
-                    _ => {}
-                }
-                n
-            })
-            .collect();
-        store
-            .finish_run(&run.id, RunStatus::Failed, Some(&error), &nodes)
-            .await?;
-        // Each node the stop cut short gets its own node_status event before the run's final
-        // one, so an event-log reader (the app's live view, a replay) sees it end too.
-        let mut seq = u64::try_from(store.last_event_seq(&run.id).await?).unwrap_or(0);
-        for node in changed {
-            seq += 1;
-            let event = RunEvent {
-                run_id: run.id.clone(),
-                seq,
-                at: now,
-                kind: RunEventKind::NodeStatus {
-                    node: Box::new(node),
-                },
-            };
-            persist_one(service, &event).await?;
-        }
-        emit_final(service, &run.id, RunStatus::Failed, Some(error)).await?;
-        store.set_job_status(&job.id, "interrupted").await?;
-        tracing::warn!(run = %run.id, "run interrupted by a stop: marked failed");
+    let requeued = service.store.requeue_expired_jobs(now_ms()).await?;
+    if requeued > 0 {
+        tracing::warn!(jobs = requeued, "requeued jobs whose worker stopped");
     }
+    Ok(())
+}
+
+/// A job claimed more than `max_attempts` times: its workers keep dying (or losing the
+/// database). The run fails `worker_lost`, its unfinished nodes failed or cancelled, never
+/// left "running".
+async fn fail_lost(service: &Arc<RunService>, job: &Job, run: RunRecord) -> StoreResult<()> {
+    let store = &service.store;
+    let attempts = job.attempts - 1;
+    let error = json!({
+        "code": "worker_lost",
+        "message": format!("the worker running this run stopped or lost its lease {attempts} times; its results are incomplete: rerun it"),
+        "details": {"attempts": attempts},
+    });
+    let now = now_ms();
+    let mut changed = Vec::new();
+    let nodes: Vec<_> = run
+        .nodes
+        .into_iter()
+        .map(|mut n| {
+            match n.status {
+                NodeStatus::Running => {
+                    n.status = NodeStatus::Failed;
+                    n.finished_at = Some(now);
+                    n.error = Some(workflow_engine::runtime::NodeError {
+                        code: "worker_lost".into(),
+                        message: "the worker running this node stopped".into(),
+                        details: Value::Null,
+                        root_cause_node: None,
+                    });
+                    changed.push(n.clone());
+                }
+                NodeStatus::Pending => {
+                    n.status = NodeStatus::Cancelled;
+                    changed.push(n.clone());
+                }
+                _ => {}
+            }
+            n
+        })
+        .collect();
+    store
+        .finish_run(&run.id, RunStatus::Failed, Some(&error), &nodes)
+        .await?;
+    // Each node cut short gets its own node_status event before the run's final one, so an
+    // event-log reader (the app's live view, a replay) sees it end too.
+    let mut seq = u64::try_from(store.last_event_seq(&run.id).await?).unwrap_or(0);
+    for node in changed {
+        seq += 1;
+        let event = RunEvent {
+            run_id: run.id.clone(),
+            seq,
+            at: now,
+            kind: RunEventKind::NodeStatus {
+                node: Box::new(node),
+            },
+        };
+        persist_one(service, &event).await?;
+    }
+    emit_final(service, &run.id, RunStatus::Failed, Some(error)).await?;
+    store.set_job_status(&job.id, "interrupted").await?;
+    tracing::warn!(run = %run.id, attempts, "run failed: its workers kept stopping");
     Ok(())
 }

@@ -18,7 +18,9 @@ pub use orders::{MaterialStore, NewOrderLine, OrderLine, OrderLineFilter, OrderS
 pub use rollout::{
     NewRolloutChange, NewShadowComparison, RolloutChange, RolloutStore, ShadowComparison,
 };
-pub use runs::{ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoredEvent};
+pub use runs::{
+    ArtifactMeta, Job, LeaseState, NewRun, RunFilter, RunRecord, RunStore, StoredEvent,
+};
 pub use sql::{Backend, SqlStore};
 pub use tokens::{token_id, TokenGrant, TokenInfo, TokenStore, TOKEN_ID_LEN};
 
@@ -125,6 +127,9 @@ pub trait Store:
 {
     /// Applies pending migrations.
     async fn migrate(&self) -> StoreResult<()>;
+    /// Versions of this binary's migrations the database has not applied (workers never
+    /// migrate: they refuse to start on an older schema).
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>>;
 
     async fn list_workflows(&self, family: Option<Family>) -> StoreResult<Vec<Workflow>>;
     async fn get_workflow(&self, id: &str) -> StoreResult<Workflow>;

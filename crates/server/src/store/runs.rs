@@ -112,10 +112,22 @@ pub struct StoredEvent {
     pub payload: Value,
 }
 
+/// A claimed job: its run and how many times it has been claimed (this claim included).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub id: String,
     pub run_id: String,
+    pub attempts: i64,
+}
+
+/// What a lease renewal found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseState {
+    /// The job is still running under this owner's lease (false: it expired and another
+    /// worker took it, or it was finished or handed back).
+    pub held: bool,
+    /// Someone asked, through any API server, to cancel the job's run.
+    pub cancel_requested: bool,
 }
 
 #[async_trait]
@@ -150,13 +162,25 @@ pub trait RunStore: Send + Sync {
     async fn insert_artifact(&self, meta: &ArtifactMeta) -> StoreResult<()>;
     async fn get_artifact(&self, id: &str) -> StoreResult<ArtifactMeta>;
     async fn list_artifacts(&self, run_id: &str) -> StoreResult<Vec<ArtifactMeta>>;
-    /// Takes the queued job of the highest priority, the oldest of that priority (marks it
-    /// running), if any.
-    async fn claim_job(&self) -> StoreResult<Option<Job>>;
-    /// Jobs marked running: after a restart, those were interrupted.
-    async fn running_jobs(&self) -> StoreResult<Vec<Job>>;
-    /// `done` or `interrupted`.
+    /// Takes the job of the highest priority, the oldest of that priority, that is queued or
+    /// running under an expired lease (its worker died): marks it running under `owner`'s
+    /// lease until `now + lease_ms`, one more attempt. One statement; on PostgreSQL with
+    /// `FOR UPDATE SKIP LOCKED`, so concurrent workers never take the same job or wait on
+    /// each other.
+    async fn claim_job(&self, owner: &str, lease_ms: i64) -> StoreResult<Option<Job>>;
+    /// Extends `owner`'s lease on a running job to `now + lease_ms` and reports whether it is
+    /// still held and whether its run's cancel was requested.
+    async fn renew_lease(&self, job: &Job, owner: &str, lease_ms: i64) -> StoreResult<LeaseState>;
+    /// Hands a running job back to the queue (a stopping worker): queued, lease released,
+    /// the attempt not counted. False when `owner` no longer held it.
+    async fn release_job(&self, job_id: &str, owner: &str) -> StoreResult<bool>;
+    /// Requeues running jobs whose lease expired before `now` (or that have none: written by
+    /// an older binary); their next claim counts an attempt. Returns how many.
+    async fn requeue_expired_jobs(&self, now: i64) -> StoreResult<u64>;
+    /// `done` or `interrupted` (releases the lease).
     async fn set_job_status(&self, job_id: &str, status: &str) -> StoreResult<()>;
+    /// Records that a run's cancel was asked (the worker running it polls for it).
+    async fn request_cancel(&self, run_id: &str) -> StoreResult<()>;
     /// Cancels a run whose job has not started: true when it was still queued.
     async fn cancel_queued_run(&self, run_id: &str) -> StoreResult<bool>;
 }

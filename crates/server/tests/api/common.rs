@@ -177,6 +177,29 @@ pub async fn spawn_app_runs(
 }
 
 impl TestApp {
+    /// A handle on a server running in another process (tests/api/workers.rs): the same
+    /// request helpers, nothing to stop here.
+    pub fn remote(
+        url: String,
+        tokens: [String; 4],
+        store: Arc<dyn Store>,
+        dir: Arc<TempDir>,
+    ) -> TestApp {
+        let [admin, author, debugger, material_specialist] = tokens;
+        TestApp {
+            url,
+            client: Client::new(),
+            admin,
+            author,
+            debugger,
+            material_specialist,
+            store,
+            shutdown: None,
+            task: tokio::spawn(async { Ok(()) }),
+            dir,
+        }
+    }
+
     pub fn tokens(&self) -> [String; 4] {
         [
             self.admin.clone(),

@@ -301,8 +301,11 @@ async fn roles_are_checked() {
     .await;
 }
 
+/// A killed server's running job is requeued at the next start once its lease ran out, and
+/// runs again to the end (before leases it was marked failed `interrupted`); a job whose
+/// workers kept dying fails `worker_lost` with every unfinished node ended; queued work runs.
 #[tokio::test]
-async fn a_restart_marks_interrupted_runs_failed_and_runs_queued_ones() {
+async fn a_restart_reruns_interrupted_runs_and_fails_runs_out_of_attempts() {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     let url = crate::common::test_db_url(dir.path()).await;
     let store = workflow_server::app::open_store(&url).await.expect("store");
@@ -314,15 +317,39 @@ async fn a_restart_marks_interrupted_runs_failed_and_runs_queued_ones() {
         output_type: Some(spec.clone()),
         ..NewRun::default()
     };
-    // A run a previous process had started (its job is "running") and one still queued.
-    let interrupted = store.create_run(&new_run(), true).await.expect("run");
-    let job = store.claim_job().await.expect("claim").expect("job");
-    assert_eq!(job.run_id, interrupted.id);
-    store
-        .mark_run_started(&interrupted.id, 1)
+    // A run whose workers died three times (each lease ran out, the next claim took it)...
+    let exhausted = store.create_run(&new_run(), true).await.expect("run");
+    for _ in 0..2 {
+        store
+            .claim_job("dead", 0)
+            .await
+            .expect("claim")
+            .expect("job");
+    }
+    let exhausted_job = store
+        .claim_job("dead", 60_000)
         .await
-        .expect("started");
-    // It was rendering when the process died; publishing had not started.
+        .expect("claim")
+        .expect("job");
+    assert_eq!(
+        (exhausted_job.run_id.as_str(), exhausted_job.attempts),
+        (exhausted.id.as_str(), 3)
+    );
+    // ... and one a previous process had started once.
+    let interrupted = store.create_run(&new_run(), true).await.expect("run");
+    let job = store
+        .claim_job("dead", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(
+        (job.run_id.as_str(), job.attempts),
+        (interrupted.id.as_str(), 1)
+    );
+    for run in [&exhausted, &interrupted] {
+        store.mark_run_started(&run.id, 1).await.expect("started");
+    }
+    // Both were rendering when the process died; publishing had not started.
     let node_run = |id: &str, node_type: &str, status: &str| {
         serde_json::from_value::<workflow_engine::runtime::NodeRun>(json!({
             "node_id": id, "node_type": node_type, "module_key": node_type,
@@ -330,39 +357,51 @@ async fn a_restart_marks_interrupted_runs_failed_and_runs_queued_ones() {
             "params": {}, "outputs": {}, "artifacts": [], "logs": [], "error": null}))
         .expect("node run")
     };
-    for (position, n) in [
-        node_run("order.render_still", "render.still", "running"),
-        node_run("order.publish", "output.publish", "pending"),
-    ]
-    .iter()
-    .enumerate()
-    {
-        store
-            .save_node_run(&interrupted.id, position as i64, n)
-            .await
-            .expect("node run saved");
+    for run in [&exhausted, &interrupted] {
+        for (position, n) in [
+            node_run("order.render_still", "render.still", "running"),
+            node_run("order.publish", "output.publish", "pending"),
+        ]
+        .iter()
+        .enumerate()
+        {
+            store
+                .save_node_run(&run.id, position as i64, n)
+                .await
+                .expect("node run saved");
+        }
     }
+    // The process died: its leases run out.
+    store
+        .renew_lease(&exhausted_job, "dead", 0)
+        .await
+        .expect("expire");
+    store.renew_lease(&job, "dead", 0).await.expect("expire");
     let queued = store.create_run(&new_run(), true).await.expect("run");
     drop(store);
 
     let app = spawn_app_in(dir, None).await;
     let run = wait_final(&app, &interrupted.id).await;
+    assert_eq!(run["status"], "succeeded", "ran again: {run:#}");
+    assert_eq!(
+        node(&run, "order.render_still")["status"],
+        "succeeded",
+        "{run:#}"
+    );
+    let run = wait_final(&app, &exhausted.id).await;
     assert_eq!(run["status"], "failed");
-    assert_eq!(run["error"]["code"], "interrupted", "{run:#}");
+    assert_eq!(run["error"]["code"], "worker_lost", "{run:#}");
     let text = app
-        .get(
-            &format!("/api/runs/{}/events", interrupted.id),
-            &app.debugger,
-        )
+        .get(&format!("/api/runs/{}/events", exhausted.id), &app.debugger)
         .await
         .text()
         .await
         .expect("stream");
-    assert!(text.contains("interrupted"), "{text}");
+    assert!(text.contains("worker_lost"), "{text}");
     // The node that was running gets its own failed node_status event (and the pending one
     // its cancelled one), before the run's final status.
     let store = workflow_server::app::open_store(&url).await.expect("store");
-    let events = store.list_events(&interrupted.id, 0).await.expect("events");
+    let events = store.list_events(&exhausted.id, 0).await.expect("events");
     let kinds: Vec<(&str, Value, Value)> = events
         .iter()
         .map(|e| {
@@ -383,13 +422,13 @@ async fn a_restart_marks_interrupted_runs_failed_and_runs_queued_ones() {
         "{events:#?}"
     );
     let failed = &events[0].payload["node"];
-    assert_eq!(failed["error"]["code"], "interrupted", "{failed:#}");
+    assert_eq!(failed["error"]["code"], "worker_lost", "{failed:#}");
     assert!(failed["finished_at"].is_i64(), "{failed:#}");
     assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(events[2].payload["status"], "failed");
     let rendering = node(&run, "order.render_still");
     assert_eq!(rendering["status"], "failed", "{run:#}");
-    assert_eq!(rendering["error"]["code"], "interrupted");
+    assert_eq!(rendering["error"]["code"], "worker_lost");
     let run = wait_final(&app, &queued.id).await;
     assert_eq!(
         run["status"], "succeeded",

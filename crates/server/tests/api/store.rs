@@ -246,11 +246,188 @@ pub async fn queue_priority_contract(store: &dyn Store) {
         ids.push(run.id);
     }
     let mut claimed = Vec::new();
-    while let Some(job) = store.claim_job().await.expect("claim") {
+    while let Some(job) = store.claim_job("contract", 60_000).await.expect("claim") {
         claimed.push(job.run_id);
     }
     let expected: Vec<&String> = [2, 4, 1, 3, 0].iter().map(|&i| &ids[i]).collect();
     assert_eq!(claimed.iter().collect::<Vec<_>>(), expected);
+}
+
+/// Job leases: a held job is never claimed twice; an expired lease lets another worker take
+/// it (one more attempt) and tells the old owner it lost it; a hand-back requeues without
+/// counting the attempt; a cancel request reaches the lease holder; start-up recovery
+/// requeues expired jobs only.
+pub async fn lease_contract(store: &dyn Store) {
+    let new_run = || NewRun {
+        mode: Some(workflow_engine::runtime::RunMode::Graph),
+        trigger: "api".into(),
+        ..NewRun::default()
+    };
+    let run = store.create_run(&new_run(), true).await.expect("run");
+    let job = store
+        .claim_job("w1", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!((job.run_id.as_str(), job.attempts), (run.id.as_str(), 1));
+    assert_eq!(
+        store.claim_job("w2", 60_000).await.expect("claim"),
+        None,
+        "held"
+    );
+    let held = store.renew_lease(&job, "w1", 60_000).await.expect("renew");
+    assert!(held.held && !held.cancel_requested, "{held:?}");
+    assert!(
+        !store
+            .renew_lease(&job, "w2", 60_000)
+            .await
+            .expect("renew")
+            .held
+    );
+    store.request_cancel(&run.id).await.expect("cancel asked");
+    assert!(
+        store
+            .renew_lease(&job, "w1", 60_000)
+            .await
+            .expect("renew")
+            .cancel_requested
+    );
+    // w1 dies: its lease runs out (0 ms), w2 takes the job, w1 finds out at its next beat.
+    store.renew_lease(&job, "w1", 0).await.expect("renew");
+    assert_eq!(
+        store.requeue_expired_jobs(0).await.expect("requeue"),
+        0,
+        "not yet expired at 0"
+    );
+    let again = store
+        .claim_job("w2", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!((again.id.as_str(), again.attempts), (job.id.as_str(), 2));
+    assert!(
+        !store
+            .renew_lease(&job, "w1", 60_000)
+            .await
+            .expect("renew")
+            .held
+    );
+    // A stopping worker hands it back: queued again, the attempt not counted.
+    assert!(!store.release_job(&job.id, "w1").await.expect("release"));
+    assert!(store.release_job(&job.id, "w2").await.expect("release"));
+    let third = store.claim_job("w3", 0).await.expect("claim").expect("job");
+    assert_eq!((third.id.as_str(), third.attempts), (job.id.as_str(), 2));
+    // Recovery requeues the expired job; a finished job is never claimed again.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    assert_eq!(
+        store.requeue_expired_jobs(now + 1).await.expect("requeue"),
+        1
+    );
+    let fourth = store
+        .claim_job("w4", 60_000)
+        .await
+        .expect("claim")
+        .expect("job");
+    assert_eq!(fourth.attempts, 3);
+    assert_eq!(
+        store.requeue_expired_jobs(0).await.expect("requeue"),
+        0,
+        "lease live"
+    );
+    store.set_job_status(&job.id, "done").await.expect("done");
+    assert!(
+        !store
+            .renew_lease(&job, "w4", 60_000)
+            .await
+            .expect("renew")
+            .held
+    );
+    assert_eq!(store.claim_job("w5", 0).await.expect("claim"), None);
+}
+
+/// A run's job re-run after its worker died publishes again: the same deliverable records
+/// (naming the new attempt's artifacts), no `deliverable_exists`, one notification.
+pub async fn publish_idempotent_contract(store: &dyn Store) {
+    use workflow_contracts::ArtifactRole;
+    let run = store
+        .create_run(
+            &NewRun {
+                mode: Some(workflow_engine::runtime::RunMode::Graph),
+                trigger: "api".into(),
+                ..NewRun::default()
+            },
+            false,
+        )
+        .await
+        .expect("run");
+    let publication = |attempt: &str| NewPublication {
+        product_id: "p-idem".into(),
+        order_line_id: Some("l-idem".into()),
+        run_id: run.id.clone(),
+        node_id: "publish".into(),
+        deliverables: ["x.png", "x.gif"]
+            .iter()
+            .map(|n| NewDeliverable {
+                name: (*n).into(),
+                role: ArtifactRole::Still,
+                artifact_id: Some(format!("{attempt}-{n}")),
+            })
+            .collect(),
+        overwrite: false,
+        notify: true,
+    };
+    let first = store
+        .publish_deliverables(&publication("a1"))
+        .await
+        .expect("publish");
+    let before = store.list_deliverables("p-idem").await.expect("list");
+    let second = store
+        .publish_deliverables(&publication("a2"))
+        .await
+        .expect("publish again");
+    let (
+        PublishOutcome::Published {
+            notification_id: Some(n1),
+            ..
+        },
+        PublishOutcome::Published {
+            replaced,
+            notification_id: Some(n2),
+        },
+    ) = (&first, &second)
+    else {
+        panic!("both published: {first:?} {second:?}");
+    };
+    assert_eq!(n1, n2, "one notification per run");
+    assert!(replaced.is_empty(), "{replaced:?}");
+    let after = store.list_deliverables("p-idem").await.expect("list");
+    assert_eq!(after.len(), 2);
+    let ids = |list: &[workflow_server::store::DeliverableRecord]| {
+        let mut ids: Vec<String> = list.iter().map(|d| d.id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&before), ids(&after), "the same records");
+    assert!(
+        after.iter().all(|d| d
+            .artifact_id
+            .as_deref()
+            .is_some_and(|a| a.starts_with("a2-"))),
+        "{after:?}"
+    );
+    let notes = store
+        .list_notifications(&NotificationFilter {
+            delivered: None,
+            order_line_id: Some("l-idem".into()),
+            limit: 100,
+            offset: 0,
+        })
+        .await
+        .expect("notifications");
+    assert_eq!(notes.1, 1, "{notes:?}");
 }
 
 /// Deliverables: one per product and name, all or nothing, replaced only with overwrite (or by
@@ -495,7 +672,9 @@ async fn the_store_meets_the_store_contract() {
     store_contract(store.as_ref()).await;
     order_and_material_contract(store.as_ref()).await;
     queue_priority_contract(store.as_ref()).await;
+    lease_contract(store.as_ref()).await;
     deliverable_contract(store.as_ref()).await;
+    publish_idempotent_contract(store.as_ref()).await;
     comparison_claim_contract(store.as_ref()).await;
     // Migrations are idempotent: reopening the same database applies nothing new.
     let again = open_store(&url).await.expect("reopen");

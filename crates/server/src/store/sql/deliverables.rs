@@ -92,13 +92,17 @@ impl DeliverableStore for SqlStore {
         for d in &p.deliverables {
             // The same order line delivering again (a re-run after a fix) replaces its own
             // deliverable; only another order line's (or a line-less run's) is a conflict.
+            // The same run publishing again (its job re-run after its worker died) is never a
+            // conflict either: publish is idempotent per run.
             let found = sqlx::query(
                 "SELECT id FROM deliverables WHERE product_id = $1 AND name = $2 \
-                 AND (order_line_id IS NULL OR $3 IS NULL OR order_line_id <> $3)",
+                 AND (order_line_id IS NULL OR $3 IS NULL OR order_line_id <> $3) \
+                 AND run_id <> $4",
             )
             .bind(&p.product_id)
             .bind(&d.name)
             .bind(&p.order_line_id)
+            .bind(&p.run_id)
             .fetch_optional(&mut *tx)
             .await?;
             if found.is_some() {
@@ -122,6 +126,24 @@ impl DeliverableStore for SqlStore {
         let now = now_ms();
         let mut replaced = Vec::new();
         for d in &p.deliverables {
+            // Already published by an earlier attempt of this run: the same record, now
+            // naming this attempt's artifact.
+            let own = sqlx::query(
+                "UPDATE deliverables SET artifact_id = $1, role = $2, node_id = $3 \
+                 WHERE product_id = $4 AND name = $5 AND run_id = $6",
+            )
+            .bind(&d.artifact_id)
+            .bind(enum_text(&d.role)?)
+            .bind(&p.node_id)
+            .bind(&p.product_id)
+            .bind(&d.name)
+            .bind(&p.run_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if own > 0 {
+                continue;
+            }
             let gone = sqlx::query("DELETE FROM deliverables WHERE product_id = $1 AND name = $2")
                 .bind(&p.product_id)
                 .bind(&d.name)
@@ -148,7 +170,22 @@ impl DeliverableStore for SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        let notification_id = if p.notify {
+        // One notification per run: an earlier attempt's stands.
+        let earlier = if p.notify {
+            sqlx::query(
+                "SELECT id FROM notifications WHERE run_id = $1 ORDER BY created_at LIMIT 1",
+            )
+            .bind(&p.run_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<String, _>("id"))
+            .transpose()?
+        } else {
+            None
+        };
+        let notification_id = if let Some(id) = earlier {
+            Some(id)
+        } else if p.notify {
             let id = new_id();
             let names: Vec<&str> = p.deliverables.iter().map(|d| d.name.as_str()).collect();
             let sql = format!(

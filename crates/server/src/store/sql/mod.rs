@@ -113,6 +113,13 @@ impl SqlStore {
         })
     }
 
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        }
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -193,14 +200,39 @@ pub(super) async fn fetch_output_type(
 #[async_trait]
 impl Store for SqlStore {
     async fn migrate(&self) -> StoreResult<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
-        };
-        migrator
+        self.migrator()
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Db(e.into()))
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        // No migrations table yet: nothing applied (an error here is a real one, so it is
+        // told apart by asking whether the table exists first).
+        let exists = match self.backend {
+            Backend::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Backend::Postgres => "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = '_sqlx_migrations'",
+        };
+        let n: i64 = sqlx::query(exists)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        let applied: Vec<i64> = if n == 0 {
+            Vec::new()
+        } else {
+            sqlx::query("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>("version"))
+                .collect::<Result<_, _>>()?
+        };
+        Ok(self
+            .migrator()
+            .iter()
+            .map(|m| m.version)
+            .filter(|v| !applied.contains(v))
+            .collect())
     }
 
     async fn list_workflows(&self, family: Option<Family>) -> StoreResult<Vec<Workflow>> {

@@ -2,10 +2,10 @@
 //! unix milliseconds); writers go through the same FIFO write gate.
 
 use super::rows::{enum_text, flag, from_json_text, parse_enum, select_list, to_json_text};
-use super::SqlStore;
+use super::{Backend, SqlStore};
 use crate::store::{
-    new_id, now_ms, ArtifactMeta, Job, NewRun, RunFilter, RunRecord, RunStore, StoreError,
-    StoreResult, StoredEvent,
+    new_id, now_ms, ArtifactMeta, Job, LeaseState, NewRun, RunFilter, RunRecord, RunStore,
+    StoreError, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use serde_json::Value;
@@ -73,7 +73,26 @@ fn job_from_row(row: &AnyRow) -> StoreResult<Job> {
     Ok(Job {
         id: row.try_get("id")?,
         run_id: row.try_get("run_id")?,
+        attempts: row.try_get("attempts")?,
     })
+}
+
+/// The claim: one statement, so the job is chosen and taken atomically. PostgreSQL locks the
+/// chosen row and skips rows other claimers hold; SQLite has one writer at a time, so the same
+/// statement without the lock clause is already exclusive (also across processes).
+fn claim_sql(backend: Backend) -> String {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_owner = $1, \
+         lease_expires_at = $2, updated_at = $3 \
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' \
+         AND (lease_expires_at IS NULL OR lease_expires_at <= $3)) \
+         ORDER BY priority DESC, created_at, seq, id LIMIT 1{lock}) \
+         RETURNING id, run_id, attempts"
+    )
 }
 
 /// `WHERE` clause and its text binds for a run filter.
@@ -380,48 +399,104 @@ impl RunStore for SqlStore {
         rows.iter().map(artifact_from_row).collect()
     }
 
-    async fn claim_job(&self) -> StoreResult<Option<Job>> {
+    async fn claim_job(&self, owner: &str, lease_ms: i64) -> StoreResult<Option<Job>> {
         let _write = self.write_gate().await;
-        let mut tx = self.pool.begin().await?;
-        let row = sqlx::query(
-            "SELECT id, run_id FROM jobs WHERE status = 'queued' \
-             ORDER BY priority DESC, created_at, seq, id LIMIT 1",
-        )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(job) = row.as_ref().map(job_from_row).transpose()? else {
-            return Ok(None);
-        };
-        // The status guard keeps a second process from taking the same job.
-        let claimed = sqlx::query(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, updated_at = $1 \
-             WHERE id = $2 AND status = 'queued'",
-        )
-        .bind(now_ms())
-        .bind(&job.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok((claimed == 1).then_some(job))
+        let now = now_ms();
+        let row = sqlx::query(&claim_sql(self.backend))
+            .bind(owner)
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn running_jobs(&self) -> StoreResult<Vec<Job>> {
-        let rows =
-            sqlx::query("SELECT id, run_id FROM jobs WHERE status = 'running' ORDER BY created_at")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(job_from_row).collect()
+    async fn renew_lease(&self, job: &Job, owner: &str, lease_ms: i64) -> StoreResult<LeaseState> {
+        let held = {
+            let _write = self.write_gate().await;
+            let now = now_ms();
+            sqlx::query(
+                "UPDATE jobs SET lease_expires_at = $1, updated_at = $2 \
+                 WHERE id = $3 AND lease_owner = $4 AND status = 'running'",
+            )
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .bind(&job.id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+                == 1
+        };
+        let row = sqlx::query("SELECT cancel_requested_at FROM runs WHERE id = $1")
+            .bind(&job.run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let cancel_requested = match row {
+            Some(row) => row
+                .try_get::<Option<i64>, _>("cancel_requested_at")?
+                .is_some(),
+            None => false,
+        };
+        Ok(LeaseState {
+            held,
+            cancel_requested,
+        })
+    }
+
+    async fn release_job(&self, job_id: &str, owner: &str) -> StoreResult<bool> {
+        let _write = self.write_gate().await;
+        let released = sqlx::query(
+            "UPDATE jobs SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND status = 'running'",
+        )
+        .bind(now_ms())
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(released == 1)
+    }
+
+    async fn requeue_expired_jobs(&self, now: i64) -> StoreResult<u64> {
+        let _write = self.write_gate().await;
+        let requeued = sqlx::query(
+            "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = $1 WHERE status = 'running' \
+             AND (lease_expires_at IS NULL OR lease_expires_at <= $1)",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(requeued)
     }
 
     async fn set_job_status(&self, job_id: &str, status: &str) -> StoreResult<()> {
         let _write = self.write_gate().await;
-        sqlx::query("UPDATE jobs SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status)
-            .bind(now_ms())
-            .bind(job_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE jobs SET status = $1, lease_owner = NULL, lease_expires_at = NULL, \
+             updated_at = $2 WHERE id = $3",
+        )
+        .bind(status)
+        .bind(now_ms())
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn request_cancel(&self, run_id: &str) -> StoreResult<()> {
+        let _write = self.write_gate().await;
+        sqlx::query(
+            "UPDATE runs SET cancel_requested_at = $1 WHERE id = $2 AND cancel_requested_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
