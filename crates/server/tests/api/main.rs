@@ -18,4 +18,5 @@ mod rollout;
 mod runs;
 mod store;
 mod uploads;
+mod wire;
 mod workflows;
