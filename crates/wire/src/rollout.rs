@@ -46,7 +46,7 @@ pub struct RolloutRequest {
     pub force: bool,
 }
 
-/// What a rollout change answers: the output type now, and the recorded change.
+/// What a change answers: the output type now, and the recorded change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ChangeView {
     #[schema(value_type = Object)]

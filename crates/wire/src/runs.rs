@@ -100,7 +100,8 @@ pub struct Run {
     parity: Option<Value>,
 }
 
-/// One page of `GET /api/runs`, newest first.
+// One page of `GET /api/runs`, newest first (no doc comment: it would become the schema's
+// description, and the document stays as it was).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RunPage {
     #[schema(value_type = Vec<Run>)]
