@@ -11,9 +11,9 @@ use workflow_contracts::{Edge, Family, Graph, GraphNode, Registry};
 use workflow_engine::runtime::{
     LogLevel, LogLine, NodeError, NodeRun, NodeStatus, RunMode, RunStatus,
 };
-use workflow_server::store::RunRecord;
 use workflow_studio::app::{MainView, StudioApp};
 use workflow_studio::command::Command;
+use workflow_wire::RunRecord;
 
 const NODES: usize = 500;
 const LOG_LINES: usize = 20_000;

@@ -157,9 +157,9 @@ impl Command {
 
     /// The server permission this command's request needs: the app refuses it up front (and
     /// greys its buttons) when `GET /api/me` says the token's role lacks it.
-    pub fn permission(&self) -> Option<workflow_server::auth::Permission> {
+    pub fn permission(&self) -> Option<workflow_wire::Permission> {
         use crate::viewer::ViewerCommand;
-        use workflow_server::auth::Permission as P;
+        use workflow_wire::Permission as P;
         match self {
             Command::Save
             | Command::SaveAsCopy

@@ -18,7 +18,7 @@ use workflow_contracts::Registry;
 use workflow_engine::compare::thresholds::{ImageThresholds, Verdict};
 use workflow_engine::compare::{compare_images, ImageComparison};
 use workflow_engine::runtime::NodeRun;
-use workflow_server::store::RunRecord;
+use workflow_wire::RunRecord;
 
 /// How a pair of images is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

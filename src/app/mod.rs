@@ -34,7 +34,7 @@ use crate::settings::{Settings, STORAGE_KEY};
 use autosave::Autosave;
 use std::sync::Arc;
 use workflow_contracts::{starter_graph, Registry};
-use workflow_server::auth::Permission;
+use workflow_wire::Permission;
 
 /// Seconds a refused gesture's explanation stays next to the pointer.
 const REFUSAL_SECONDS: f64 = 3.0;

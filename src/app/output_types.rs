@@ -15,7 +15,7 @@ use workflow_contracts::output_type::{
     kinds_in_family, kinds_produced_by, ArtifactKind, OutputTypeProblem, OutputTypeSpec, Rollout,
 };
 use workflow_contracts::{Family, Registry};
-use workflow_server::store::{OutputTypeRecord, Workflow};
+use workflow_wire::{OutputTypeRecord, Workflow};
 
 /// The form being edited: a new output type (`id` None) or an existing one.
 #[derive(Debug, Clone, PartialEq)]

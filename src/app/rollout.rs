@@ -14,10 +14,7 @@ use crate::local_time;
 use egui::{Color32, RichText, Ui};
 use std::collections::BTreeMap;
 use workflow_contracts::output_type::Rollout;
-use workflow_engine::compare::Verdict;
-use workflow_engine::rollout::ShadowOutcome;
-use workflow_server::rollout::RolloutSummary;
-use workflow_server::store::RolloutChange;
+use workflow_wire::{RolloutChange, RolloutSummary, ShadowOutcome, Verdict};
 
 /// What a rollout request asks for, as far as permissions go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -10,7 +10,7 @@ use crate::command::Command;
 use crate::editor::style::{ERROR, WARNING};
 use egui::{RichText, Ui};
 use workflow_engine::runtime::{NodeRun, NodeStatus};
-use workflow_server::store::RunRecord;
+use workflow_wire::RunRecord;
 
 const ROW: f32 = 20.0;
 /// Tallest a scrolling list inside the detail grows before it scrolls on its own.

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use workflow_contracts::output_type::Rollout;
 use workflow_contracts::Family;
 use workflow_engine::runtime::{NodeRun, NodeStatus, RunMode, RunStatus};
-use workflow_server::store::{OutputTypeRecord, RunRecord, Workflow};
+use workflow_wire::{OutputTypeRecord, RunRecord, Workflow};
 
 /// Seconds between refreshes of a live run when its event stream is not followed (fallback).
 const LIVE_REFRESH: f64 = 2.0;
@@ -1219,7 +1219,7 @@ fn via_ui(
 mod tests {
     use super::{run_row, FilterChoices};
     use serde_json::{json, Value};
-    use workflow_server::store::RunRecord;
+    use workflow_wire::RunRecord;
 
     fn run(extra: Value) -> RunRecord {
         let mut v = json!({

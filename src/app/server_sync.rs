@@ -7,8 +7,8 @@ use crate::backend::{reported, Backend, BackendEvent, ServerChoice};
 use crate::editor::document::WorkflowDocument;
 use std::sync::Arc;
 use workflow_contracts::{Family, ValidationReport};
-use workflow_server::auth::Permission;
-use workflow_server::store::{Revision, Workflow};
+use workflow_wire::Permission;
+use workflow_wire::{Revision, Workflow};
 
 /// Seconds after the last edit before the server re-validates the graph.
 const VALIDATE_DEBOUNCE: f64 = 0.6;
@@ -47,7 +47,7 @@ pub struct ServerLink {
     pub connection: Connection,
     /// The token's role and permissions, once `GET /api/me` answered (unknown: the server
     /// decides, as before).
-    pub me: Option<workflow_server::api::Me>,
+    pub me: Option<workflow_wire::Me>,
     /// The catalog came from the on-disk cache, not the server.
     pub catalog_from_cache: bool,
     pub catalog_ready: bool,

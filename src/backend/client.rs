@@ -5,20 +5,16 @@
 use reqwest::{header, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Map;
-use serde_json::{json, Value};
+use serde_json::Value;
 use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::{Family, Graph, Registry, ValidationError, ValidationReport};
-use workflow_server::store::RunRecord;
-use workflow_server::store::{OutputTypeRecord, Revision, Workflow};
-
-/// One page of `GET /api/runs`.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct RunPage {
-    pub runs: Vec<RunRecord>,
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
-}
+// Every body the client sends or decodes is a wire type (`workflow_wire`), never a server
+// record: the app depends on what it sends and receives, not on the server's storage.
+pub use workflow_wire::RunPage;
+use workflow_wire::{
+    ChangeView, DispatchBody, Dispatched, Me, OutputTypeRecord, RerunBody, Revision, RolloutChange,
+    RolloutRequest, RolloutSummary, RunRecord, Workflow, WorkflowInput,
+};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ClientError {
@@ -192,7 +188,7 @@ impl ApiClient {
     }
 
     /// The token's role and permissions (`GET /api/me`).
-    pub async fn me(&self) -> Result<workflow_server::api::Me, ClientError> {
+    pub async fn me(&self) -> Result<Me, ClientError> {
         self.get_json("/api/me").await
     }
 
@@ -257,7 +253,7 @@ impl ApiClient {
         name: &str,
         graph: &Graph,
     ) -> Result<Workflow, ClientError> {
-        let body = json!({"name": name, "graph": graph});
+        let body = workflow_input(name, graph);
         self.json(
             self.request(reqwest::Method::POST, "/api/workflows")
                 .json(&body),
@@ -273,7 +269,7 @@ impl ApiClient {
         name: &str,
         graph: &Graph,
     ) -> Result<Workflow, ClientError> {
-        let body = json!({"name": name, "graph": graph});
+        let body = workflow_input(name, graph);
         let req = self
             .request(reqwest::Method::PUT, &format!("/api/workflows/{id}"))
             .header(header::IF_MATCH, version.to_string())
@@ -353,9 +349,7 @@ impl ApiClient {
     }
 
     /// Every output type with its rollout state, readiness and latest change.
-    pub async fn rollout_dashboard(
-        &self,
-    ) -> Result<Vec<workflow_server::rollout::RolloutSummary>, ClientError> {
+    pub async fn rollout_dashboard(&self) -> Result<Vec<RolloutSummary>, ClientError> {
         self.get_json("/api/rollout").await
     }
 
@@ -363,7 +357,7 @@ impl ApiClient {
     pub async fn rollout_history(
         &self,
         output_type: &str,
-    ) -> Result<Vec<workflow_server::store::RolloutChange>, ClientError> {
+    ) -> Result<Vec<RolloutChange>, ClientError> {
         self.get_json(&format!("/api/output-types/{output_type}/rollout/history"))
             .await
     }
@@ -375,9 +369,13 @@ impl ApiClient {
         target: workflow_contracts::output_type::Rollout,
         reason: Option<&str>,
         force: bool,
-    ) -> Result<workflow_server::store::RolloutChange, ClientError> {
-        let body = json!({"target": target, "reason": reason, "force": force});
-        let answer: Value = self
+    ) -> Result<RolloutChange, ClientError> {
+        let body = RolloutRequest {
+            target,
+            reason: reason.map(str::to_owned),
+            force,
+        };
+        let answer: ChangeView = self
             .json(
                 self.request(
                     reqwest::Method::POST,
@@ -386,10 +384,7 @@ impl ApiClient {
                 .json(&body),
             )
             .await?;
-        serde_json::from_value(answer["change"].clone()).map_err(|e| ClientError::Server {
-            status: 200,
-            message: format!("unexpected rollout answer: {e}"),
-        })
+        Ok(answer.change)
     }
 
     /// An artifact's bytes and media type.
@@ -592,8 +587,8 @@ impl ApiClient {
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
-        let body = json!({"inputs": inputs, "overrides": overrides});
-        let started: Value = self
+        let body = dispatch_body(inputs, overrides);
+        let started: Dispatched = self
             .json(
                 self.request(
                     reqwest::Method::POST,
@@ -602,7 +597,7 @@ impl ApiClient {
                 .json(&body),
             )
             .await?;
-        Ok(run_id_of(&started))
+        Ok(started.run_id)
     }
 
     /// A JSON body with the version its `ETag` names.
@@ -645,13 +640,13 @@ impl ApiClient {
     }
 
     /// `POST {path}` with dispatch inputs and overrides: preflight and dispatch share it.
-    async fn post_run_body(
+    async fn post_run_body<T: DeserializeOwned>(
         &self,
         path: &str,
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
-    ) -> Result<Value, ClientError> {
-        let body = json!({"inputs": inputs, "overrides": overrides});
+    ) -> Result<T, ClientError> {
+        let body = dispatch_body(inputs, overrides);
         self.json(self.request(reqwest::Method::POST, path).json(&body))
             .await
     }
@@ -674,10 +669,10 @@ impl ApiClient {
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
-        let started = self
+        let started: Dispatched = self
             .post_run_body(&format!("/api/workflows/{id}/dispatch"), inputs, overrides)
             .await?;
-        Ok(run_id_of(&started))
+        Ok(started.run_id)
     }
 
     /// Preflight of an output type (every path its rollout would run): `{ok, runs, problems}`.
@@ -702,25 +697,25 @@ impl ApiClient {
         inputs: &Map<String, Value>,
         overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
-        let started = self
+        let started: Dispatched = self
             .post_run_body(
                 &format!("/api/output-types/{id}/dispatch"),
                 inputs,
                 overrides,
             )
             .await?;
-        Ok(run_id_of(&started))
+        Ok(started.run_id)
     }
 
     /// Dispatches a stored order line (its product, output type and overrides).
     pub async fn dispatch_order_line(&self, id: &str) -> Result<String, ClientError> {
-        let started: Value = self
+        let started: Dispatched = self
             .json(self.request(
                 reqwest::Method::POST,
                 &format!("/api/order-lines/{id}/dispatch"),
             ))
             .await?;
-        Ok(run_id_of(&started))
+        Ok(started.run_id)
     }
 
     /// Follows a run's server-sent events until the stream ends (the run finished) or the
@@ -777,14 +772,16 @@ impl ApiClient {
         id: &str,
         overrides: &Map<String, Value>,
     ) -> Result<String, ClientError> {
-        let body = json!({"overrides": overrides});
-        let started: Value = self
+        let body = RerunBody {
+            overrides: overrides.clone(),
+        };
+        let started: Dispatched = self
             .json(
                 self.request(reqwest::Method::POST, &format!("/api/runs/{id}/rerun"))
                     .json(&body),
             )
             .await?;
-        Ok(run_id_of(&started))
+        Ok(started.run_id)
     }
 
     pub async fn revisions(&self, id: &str) -> Result<Vec<Revision>, ClientError> {
@@ -808,12 +805,23 @@ impl ApiClient {
     }
 }
 
-/// Maps the server's `{"error": {code, message, details}}` body to a [`ClientError`].
-/// The run id of a dispatch answer (`{"run_id": …}`).
-fn run_id_of(answer: &Value) -> String {
-    answer["run_id"].as_str().unwrap_or_default().to_owned()
+/// The body of a workflow create or update.
+fn workflow_input(name: &str, graph: &Graph) -> WorkflowInput {
+    WorkflowInput {
+        name: name.to_owned(),
+        graph: graph.clone(),
+    }
 }
 
+/// The body of a preflight or dispatch.
+fn dispatch_body(inputs: &Map<String, Value>, overrides: &Map<String, Value>) -> DispatchBody {
+    DispatchBody {
+        inputs: inputs.clone(),
+        overrides: overrides.clone(),
+    }
+}
+
+/// Maps the server's `{"error": {code, message, details}}` body to a [`ClientError`].
 fn error_from(status: StatusCode, body: &[u8]) -> ClientError {
     let parsed: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let error = &parsed["error"];

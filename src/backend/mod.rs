@@ -14,7 +14,7 @@ use std::sync::Arc;
 use workflow_contracts::output_type::OutputTypeProblem;
 use workflow_contracts::{Family, Graph, Registry, ValidationError, ValidationReport};
 use workflow_server::embedded::BackgroundServer;
-use workflow_server::store::{OutputTypeRecord, Revision, RunRecord, Workflow};
+use workflow_wire::{OutputTypeRecord, Revision, RunRecord, Workflow};
 
 /// Which server the app talks to.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +34,7 @@ pub enum ServerChoice {
 pub enum BackendEvent {
     Connected(ApiClient),
     /// The token's role and permissions.
-    Me(workflow_server::api::Me),
+    Me(workflow_wire::Me),
     ConnectFailed(String),
     Catalog {
         registry: Arc<Registry>,

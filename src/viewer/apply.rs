@@ -508,7 +508,7 @@ impl StudioApp {
         }
         let map_refused = self
             .server
-            .refusal(workflow_server::auth::Permission::EditMaterials);
+            .refusal(workflow_wire::Permission::EditMaterials);
         super::viewer_ui(ui, &mut self.viewer, connected, map_refused, out);
     }
 }

@@ -17,7 +17,7 @@ fn dispatch_and_wait_for_notice(
     h: &mut egui_kittest::Harness<'static, StudioApp>,
     inputs: serde_json::Value,
     notices: usize,
-) -> workflow_server::store::RunRecord {
+) -> workflow_wire::RunRecord {
     h.state_mut().send(Command::ShowView(MainView::Editor));
     h.run();
     h.state_mut().runs.inputs_text = inputs.to_string();

@@ -21,3 +21,4 @@ mod viewer_consistency;
 mod viewer_part_keys;
 mod viewer_server;
 mod viewer_ui;
+mod wire_boundary;

@@ -16,6 +16,7 @@ pub mod output_type;
 pub mod param;
 pub mod port;
 pub mod registry;
+pub mod run;
 pub mod starter;
 pub mod validate;
 

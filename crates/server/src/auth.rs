@@ -7,63 +7,11 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use rand::RngCore as _;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
-use std::str::FromStr;
-use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Edits workflows and output types.
-    Author,
-    /// Edits material maps (later issue).
-    MaterialSpecialist,
-    /// Reads runs and dispatches (later issue).
-    Debugger,
-    /// Everything, including tokens and normalize.
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 4] = [
-        Role::Author,
-        Role::MaterialSpecialist,
-        Role::Debugger,
-        Role::Admin,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Author => "author",
-            Role::MaterialSpecialist => "material_specialist",
-            Role::Debugger => "debugger",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown role '{s}': expected author, material_specialist, debugger or admin"
-                )
-            })
-    }
-}
+// The names are the wire's (`GET /api/me` lists them); the matrix below is the server's.
+pub use workflow_wire::auth::{Permission, Role};
 
 /// A new random token: `wst_` + 64 hex digits (256 bits).
 pub fn generate_token() -> String {
@@ -132,58 +80,20 @@ impl Caller {
     }
 }
 
-/// What a role may do. Every handler checks one; `GET /api/me` lists a caller's, so a client
-/// can grey out what it would be refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Permission {
-    /// Create, edit, delete and restore workflows.
-    EditWorkflows,
-    /// Create, edit and delete output types.
-    EditOutputTypes,
-    /// Upload CAD files (a product and its processing run).
-    UploadCad,
-    /// Edit material maps and the material library.
-    EditMaterials,
-    /// Read runs, their events and artifacts.
-    ReadRuns,
-    /// Cancel runs and re-run them (a re-run starts a new run, as a dispatch does).
-    ControlRuns,
-    /// Preflight workflows and output types.
-    Preflight,
-    /// Dispatch runs (workflows, output types, order lines).
-    Dispatch,
-    /// Create order lines.
-    CreateOrderLines,
-    /// Read the notification outbox.
-    ReadNotifications,
-    /// Mark notifications delivered (what a mail/webhook sender does after sending).
-    DeliverNotifications,
-    /// Move an output type's rollout (promote, roll back).
-    ChangeRollout,
-    /// Tokens, normalize, rollout policies.
-    Administer,
+/// Which role has which permission: the server's rule over the wire's names. Every handler
+/// checks one; `GET /api/me` lists a caller's, so a client can grey out what it would be
+/// refused.
+pub trait PermissionMatrix: Sized {
+    /// The roles granted this permission besides admin, which has every one.
+    fn roles(self) -> &'static [Role];
+    fn granted_to(self, role: Role) -> bool;
+    /// Every permission `role` has, in [`Permission::ALL`] order.
+    fn of(role: Role) -> Vec<Self>;
 }
 
-impl Permission {
-    pub const ALL: [Permission; 13] = [
-        Permission::EditWorkflows,
-        Permission::EditOutputTypes,
-        Permission::UploadCad,
-        Permission::EditMaterials,
-        Permission::ReadRuns,
-        Permission::ControlRuns,
-        Permission::Preflight,
-        Permission::Dispatch,
-        Permission::CreateOrderLines,
-        Permission::ReadNotifications,
-        Permission::DeliverNotifications,
-        Permission::ChangeRollout,
-        Permission::Administer,
-    ];
-
+impl PermissionMatrix for Permission {
     /// The roles granted this permission besides admin, which has every one.
-    pub fn roles(self) -> &'static [Role] {
+    fn roles(self) -> &'static [Role] {
         use Role::{Author, Debugger, MaterialSpecialist};
         match self {
             Permission::EditWorkflows | Permission::EditOutputTypes => &[Author],
@@ -201,31 +111,12 @@ impl Permission {
         }
     }
 
-    /// What the permission allows, as in "may not …".
-    pub fn action(self) -> &'static str {
-        match self {
-            Permission::EditWorkflows => "edit workflows",
-            Permission::EditOutputTypes => "edit output types",
-            Permission::UploadCad => "upload CAD files",
-            Permission::EditMaterials => "edit material maps or the library",
-            Permission::ReadRuns => "read runs",
-            Permission::ControlRuns => "cancel or re-run runs",
-            Permission::Preflight => "preflight",
-            Permission::Dispatch => "dispatch runs",
-            Permission::CreateOrderLines => "create order lines",
-            Permission::ReadNotifications => "read notifications",
-            Permission::DeliverNotifications => "mark notifications delivered",
-            Permission::ChangeRollout => "change rollouts",
-            Permission::Administer => "administer the server",
-        }
-    }
-
-    pub fn granted_to(self, role: Role) -> bool {
+    fn granted_to(self, role: Role) -> bool {
         role == Role::Admin || self.roles().contains(&role)
     }
 
     /// Every permission `role` has, in [`Permission::ALL`] order.
-    pub fn of(role: Role) -> Vec<Permission> {
+    fn of(role: Role) -> Vec<Permission> {
         Permission::ALL
             .into_iter()
             .filter(|p| p.granted_to(role))

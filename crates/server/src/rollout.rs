@@ -56,17 +56,8 @@ impl Actor {
     }
 }
 
-/// A request to move an output type's rollout.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RolloutRequest {
-    pub target: Rollout,
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Promote to `graph` although readiness checks fail (admin only, reason required).
-    #[serde(default)]
-    pub force: bool,
-}
+// The request body is the wire's (`POST /api/output-types/{id}/rollout`).
+pub use workflow_wire::RolloutRequest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RolloutError {

@@ -2,40 +2,10 @@
 //! run's outputs are the deliverables. The server's workers follow this plan.
 
 use super::record::RunStatus;
-use serde::{Deserialize, Serialize};
+// Contracts' since the wire types carry it; re-exported here where it always was.
+use serde::Serialize;
 use workflow_contracts::output_type::Rollout;
-
-/// How a run executes, as recorded on the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunMode {
-    /// The workflow graph, authoritative.
-    Graph,
-    /// The legacy pipeline, authoritative.
-    Legacy,
-    /// The workflow graph beside an authoritative legacy run: compared, never delivered.
-    Shadow,
-}
-
-impl RunMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunMode::Graph => "graph",
-            RunMode::Legacy => "legacy",
-            RunMode::Shadow => "shadow",
-        }
-    }
-
-    /// Whether this run's outputs are deliverables.
-    pub fn authoritative(self) -> bool {
-        !matches!(self, RunMode::Shadow)
-    }
-
-    /// Whether this mode runs the workflow graph (rather than the legacy pipeline).
-    pub fn runs_graph(self) -> bool {
-        !matches!(self, RunMode::Legacy)
-    }
-}
+pub use workflow_contracts::run::RunMode;
 
 /// The runs one dispatch of an output type asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

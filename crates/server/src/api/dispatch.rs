@@ -13,9 +13,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
-use utoipa::ToSchema;
+use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -28,19 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(dispatch_output_type))
 }
 
-/// What a dispatch (or preflight) carries. Both fields are optional; an empty body is `{}`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DispatchBody {
-    /// Values for the source nodes, e.g. `{"product_id": "…", "order_line_id": "…"}`.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub inputs: Map<String, Value>,
-    /// Extra `<node id or node type>.<param>` overrides over the output type's.
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub overrides: Map<String, Value>,
-}
+// The bodies are the wire's; kept at this path for the server's callers.
+pub use workflow_wire::{DispatchBody, Dispatched, DispatchedRun};
 
 /// A JSON body that may be empty (then `T::default()`), with our error mapping.
 pub struct OptionalJson<T>(pub T);
@@ -63,21 +50,6 @@ impl<T: serde::de::DeserializeOwned + Default> FromRequest<AppState> for Optiona
         }
         parse_json(&bytes).map(OptionalJson)
     }
-}
-
-/// The runs a dispatch started; `run_id` is the primary (authoritative) one.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Dispatched {
-    pub run_id: String,
-    pub runs: Vec<DispatchedRun>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DispatchedRun {
-    pub id: String,
-    /// `graph`, `legacy` or `shadow`.
-    pub mode: String,
-    pub authoritative: bool,
 }
 
 pub fn dispatched(runs: &[RunRecord]) -> Response {

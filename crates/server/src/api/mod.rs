@@ -11,6 +11,7 @@ pub mod output_types;
 pub mod products;
 pub mod rollout;
 pub mod runs;
+pub mod wire;
 pub mod workflows;
 
 use crate::error::{ApiError, ErrorBody};
@@ -19,7 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::any::Any;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -215,13 +216,8 @@ async fn health(
     }))
 }
 
-/// Who the bearer token speaks for: its role and every permission that role has.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Me {
-    pub role: crate::auth::Role,
-    /// What this token may do; anything else is refused with 403.
-    pub permissions: Vec<crate::auth::Permission>,
-}
+// The answer's type is the wire's; kept at this path for the server's callers.
+pub use workflow_wire::Me;
 
 /// The caller's role and permissions, so a client can grey out what it would be refused.
 #[utoipa::path(get, path = "/api/me", tag = "meta", security(("bearer" = [])),
@@ -229,7 +225,7 @@ pub struct Me {
 async fn me(caller: crate::auth::Caller) -> Json<Me> {
     Json(Me {
         role: caller.role,
-        permissions: crate::auth::Permission::of(caller.role),
+        permissions: <crate::auth::Permission as crate::auth::PermissionMatrix>::of(caller.role),
     })
 }
 

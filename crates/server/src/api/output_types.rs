@@ -147,7 +147,11 @@ pub async fn ensure_users_still_valid(
 }
 
 fn with_etag(record: OutputTypeRecord) -> Response {
-    (version_etag(record.version), Json(record)).into_response()
+    (
+        version_etag(record.version),
+        Json(workflow_wire::OutputTypeRecord::from(record)),
+    )
+        .into_response()
 }
 
 /// Lists output types, optionally of one workflow family.
@@ -158,8 +162,10 @@ async fn list(
     _caller: Caller,
     State(state): State<AppState>,
     ApiQuery(filter): ApiQuery<FamilyFilter>,
-) -> Result<Json<Vec<OutputTypeRecord>>, ApiError> {
-    Ok(Json(state.store.list_output_types(filter.family).await?))
+) -> Result<Json<Vec<workflow_wire::OutputTypeRecord>>, ApiError> {
+    Ok(Json(super::wire::list(
+        state.store.list_output_types(filter.family).await?,
+    )))
 }
 
 /// Creates an output type; incompatible family/artifact/workflow/overrides → 422.
@@ -184,7 +190,7 @@ async fn create(
     Ok(created(
         format!("/api/output-types/{}", record.id),
         record.version,
-        record,
+        workflow_wire::OutputTypeRecord::from(record),
     ))
 }
 

@@ -4,9 +4,8 @@
 use crate::auth::{hash_token, Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath, ApiQuery};
-use crate::rollout::{self, Actor, RolloutError, RolloutRequest, RolloutSummary};
+use crate::rollout::{self, Actor, RolloutError, RolloutRequest};
 use crate::state::AppState;
-use crate::store::{OutputTypeRecord, RolloutChange};
 use axum::extract::State;
 use axum::http::{header::AUTHORIZATION, HeaderMap};
 use axum::Json;
@@ -15,7 +14,8 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use workflow_engine::rollout::{Readiness, RolloutPolicy};
+use workflow_engine::rollout::RolloutPolicy;
+use workflow_wire::{ChangeView, OutputTypeRecord, Readiness, RolloutChange, RolloutSummary};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -132,15 +132,6 @@ pub struct RolloutView {
     pub history: Vec<RolloutChange>,
 }
 
-/// What a change answers: the output type now, and the recorded change.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ChangeView {
-    #[schema(value_type = Object)]
-    pub output_type: OutputTypeRecord,
-    #[schema(value_type = Object)]
-    pub change: RolloutChange,
-}
-
 const HISTORY_DEFAULT: i64 = 50;
 
 /// Every output type with its rollout state, readiness (shadow pass rate, recent verdicts,
@@ -151,9 +142,9 @@ async fn dashboard(
     _caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<RolloutSummary>>, ApiError> {
-    Ok(Json(
+    Ok(Json(super::wire::list(
         rollout::dashboard(state.store.as_ref(), &state.runs.rollout_policy).await?,
-    ))
+    )))
 }
 
 /// One output type's rollout: state, readiness and the latest changes.
@@ -171,9 +162,9 @@ async fn get_rollout(
         rollout::readiness(state.store.as_ref(), &state.runs.rollout_policy, &ot).await?;
     let history = state.store.list_rollout_changes(&id, 20).await?;
     Ok(Json(RolloutView {
-        output_type: ot,
-        readiness,
-        history,
+        output_type: ot.into(),
+        readiness: super::wire::readiness(readiness),
+        history: super::wire::list(history),
     }))
 }
 
@@ -206,8 +197,8 @@ async fn change(
     )
     .await?;
     Ok(Json(ChangeView {
-        output_type,
-        change,
+        output_type: output_type.into(),
+        change: change.into(),
     }))
 }
 
@@ -223,9 +214,9 @@ async fn readiness(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Readiness>, ApiError> {
     let ot = state.store.get_output_type(&id).await?;
-    Ok(Json(
+    Ok(Json(super::wire::readiness(
         rollout::readiness(state.store.as_ref(), &state.runs.rollout_policy, &ot).await?,
-    ))
+    )))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -249,7 +240,9 @@ async fn history(
 ) -> Result<Json<Vec<RolloutChange>>, ApiError> {
     state.store.get_output_type(&id).await?;
     let limit = q.limit.unwrap_or(HISTORY_DEFAULT).clamp(1, 500);
-    Ok(Json(state.store.list_rollout_changes(&id, limit).await?))
+    Ok(Json(super::wire::list(
+        state.store.list_rollout_changes(&id, limit).await?,
+    )))
 }
 
 /// The server's policy, this output type's overrides, and the effective policy.

@@ -6,19 +6,19 @@ use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::store::{ArtifactMeta, RunFilter, RunRecord, ShadowComparison, StoredEvent};
+use crate::store::{ArtifactMeta, RunFilter, ShadowComparison, StoredEvent};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::convert::Infallible;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use workflow_engine::runtime::{RunMode, RunStatus};
@@ -54,67 +54,13 @@ pub struct RunQuery {
     pub offset: Option<i64>,
 }
 
-/// A run record (documentation of the JSON the run endpoints return).
-#[derive(ToSchema)]
-#[allow(dead_code)] // Schema only: responses serialise RunRecord.
-pub struct Run {
-    id: String,
-    /// `graph`, `legacy` or `shadow`.
-    mode: String,
-    /// `api`, `rerun`, `fallback`, `shadow` or `preview`.
-    trigger: String,
-    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
-    status: String,
-    workflow_id: Option<String>,
-    workflow_version: Option<i64>,
-    output_type_id: Option<String>,
-    product_id: Option<String>,
-    #[schema(value_type = Object)]
-    inputs: Map<String, Value>,
-    #[schema(value_type = Object)]
-    overrides: Map<String, Value>,
-    /// False for shadow runs and previews: their outputs are never deliverables.
-    authoritative: bool,
-    linked_run_id: Option<String>,
-    /// `fallback`, `fallback_of`, `shadow` or `shadow_of`.
-    link: Option<String>,
-    rerun_of: Option<String>,
-    /// Run-level failure (`interrupted`, `invalid_graph`…): `{code, message, details}`.
-    #[schema(value_type = Option<Object>)]
-    error: Option<Value>,
-    created_at: i64,
-    started_at: Option<i64>,
-    finished_at: Option<i64>,
-    /// One record per node (or legacy step) that has started: status, times, params,
-    /// outputs, artifacts, logs, error (`code`, `message`, `details`, `root_cause_node`).
-    /// Absent while the run is queued.
-    #[schema(value_type = Vec<Object>, required = false)]
-    nodes: Vec<Value>,
-    /// Detail only (absent in pages).
-    #[schema(value_type = Vec<Object>, required = false)]
-    artifacts: Vec<Value>,
-    /// Detail only (absent in pages): the artifacts that are deliverables (authoritative, succeeded runs).
-    #[schema(value_type = Vec<Object>, required = false)]
-    deliverables: Vec<Value>,
-    /// Detail only, shadow pairs: the comparison (`status` pending|done|error, `verdict`,
-    /// `attributed_node`, `report_artifact_id` of the `parity_report` on the shadow run).
-    #[schema(value_type = Option<Object>)]
-    parity: Option<Value>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RunPage {
-    #[schema(value_type = Vec<Run>)]
-    pub runs: Vec<RunRecord>,
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
-}
+// The page, the `Run` schema and the rerun body are the wire's; kept at this path too.
+pub use workflow_wire::{RerunBody, Run, RunPage};
 
 #[derive(Debug, Serialize)]
 struct RunView {
     #[serde(flatten)]
-    run: RunRecord,
+    run: workflow_wire::RunRecord,
     artifacts: Vec<ArtifactMeta>,
     deliverables: Vec<ArtifactMeta>,
     /// The shadow comparison of this run's shadow pair (shadow runs and the legacy runs
@@ -152,7 +98,7 @@ async fn list(
         run.output_type = None;
     }
     Ok(Json(RunPage {
-        runs,
+        runs: super::wire::list(runs),
         total,
         limit: filter.limit,
         offset: filter.offset,
@@ -192,7 +138,7 @@ async fn get_one(
         None => None,
     };
     Ok(Json(RunView {
-        run,
+        run: run.into(),
         artifacts,
         deliverables,
         parity,
@@ -214,16 +160,11 @@ async fn cancel(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ControlRuns, "cancel runs")?;
     let run = state.runs.cancel(&id).await?;
-    Ok((StatusCode::ACCEPTED, Json(run)).into_response())
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RerunBody {
-    /// Overrides over the original run's (`<node id or node type>.<param>`).
-    #[serde(default)]
-    #[schema(value_type = Object)]
-    pub overrides: Map<String, Value>,
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(workflow_wire::RunRecord::from(run)),
+    )
+        .into_response())
 }
 
 /// Runs a run again in the same mode with the current workflow and output type (the

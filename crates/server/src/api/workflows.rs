@@ -7,17 +7,20 @@ use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::store::{note, Revision, Workflow};
+use crate::store::{self, note};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use workflow_contracts::{validate, Family, Graph, Registry, Severity, ValidationReport};
+use workflow_wire::{Revision, Workflow};
+// The request body is the wire's; kept at this path for the server's callers.
+pub use workflow_wire::WorkflowInput;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -27,15 +30,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revisions))
         .routes(routes!(revision))
         .routes(routes!(restore))
-}
-
-/// A workflow as clients send it on create and update.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct WorkflowInput {
-    pub name: String,
-    /// The graph; its `family` becomes the workflow's family.
-    #[schema(value_type = Object)]
-    pub graph: Graph,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -78,8 +72,8 @@ pub fn ensure_valid(name: &str, graph: &Graph, registry: &Registry) -> Result<()
 }
 
 /// The workflow as it would be after a save, for the output-type check.
-fn proposed(id: &str, name: &str, graph: &Graph) -> Workflow {
-    Workflow {
+fn proposed(id: &str, name: &str, graph: &Graph) -> store::Workflow {
+    store::Workflow {
         id: id.to_owned(),
         name: name.to_owned(),
         family: graph.family,
@@ -90,8 +84,8 @@ fn proposed(id: &str, name: &str, graph: &Graph) -> Workflow {
     }
 }
 
-fn with_etag(wf: Workflow) -> Response {
-    (version_etag(wf.version), Json(wf)).into_response()
+fn with_etag(wf: store::Workflow) -> Response {
+    (version_etag(wf.version), Json(Workflow::from(wf))).into_response()
 }
 
 /// The body of `POST /api/workflows/validate`: the graph itself. A field a graph does not
@@ -143,7 +137,9 @@ async fn list(
     State(state): State<AppState>,
     ApiQuery(filter): ApiQuery<FamilyFilter>,
 ) -> Result<Json<Vec<Workflow>>, ApiError> {
-    Ok(Json(state.store.list_workflows(filter.family).await?))
+    Ok(Json(super::wire::list(
+        state.store.list_workflows(filter.family).await?,
+    )))
 }
 
 /// Creates a workflow at version 1. Invalid graphs are refused with 422 and every error.
@@ -165,7 +161,11 @@ async fn create(
         .store
         .create_workflow(&input.name, &input.graph, note::CREATE)
         .await?;
-    Ok(created(format!("/api/workflows/{}", wf.id), wf.version, wf))
+    Ok(created(
+        format!("/api/workflows/{}", wf.id),
+        wf.version,
+        Workflow::from(wf),
+    ))
 }
 
 /// One workflow; its `ETag` is the version to send back in `If-Match`.
@@ -245,7 +245,9 @@ async fn revisions(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<Revision>>, ApiError> {
-    Ok(Json(state.store.list_revisions(&id).await?))
+    Ok(Json(super::wire::list(
+        state.store.list_revisions(&id).await?,
+    )))
 }
 
 /// One revision of a workflow.
@@ -258,7 +260,7 @@ async fn revision(
     State(state): State<AppState>,
     ApiPath((id, rev)): ApiPath<(String, i64)>,
 ) -> Result<Json<Revision>, ApiError> {
-    Ok(Json(state.store.get_revision(&id, rev).await?))
+    Ok(Json(state.store.get_revision(&id, rev).await?.into()))
 }
 
 /// Saves an earlier revision as a new version (with `If-Match` like `PUT`). The restored

@@ -18,5 +18,6 @@ mod rollout;
 mod runs;
 mod store;
 mod uploads;
+mod wire;
 mod workers;
 mod workflows;
