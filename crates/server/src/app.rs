@@ -28,6 +28,11 @@ pub enum StartError {
     NoDataDir,
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    /// File products of an older data directory could not be imported.
+    #[error("products: {0}")]
+    Products(String),
+    #[error("artifact store: {0}")]
+    Artifacts(#[from] crate::artifacts::BlobError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -77,6 +82,13 @@ pub async fn build(
 ) -> Result<(Router, AppState), StartError> {
     let registry = Arc::new(Registry::builtin());
     crate::seed::seed(store.as_ref(), &registry).await?;
+    runs.products
+        .bind(store.clone(), tokio::runtime::Handle::current());
+    // A data directory from before products were records: imported once.
+    runs.products
+        .import_file_products()
+        .await
+        .map_err(|e| StartError::Products(e.to_string()))?;
     // Runs, preflight and material-map checks read the library from the products' mirror.
     crate::materials::reload(store.as_ref(), &runs.products).await?;
     // Uploads a killed server was receiving.
@@ -84,7 +96,7 @@ pub async fn build(
         .remove_abandoned_uploads(crate::products::STALE_UPLOAD);
     let service = RunService::new(store.clone(), registry.clone(), &runs).map_err(|source| {
         StartError::DataDir {
-            path: runs.artifact_dir.clone(),
+            path: PathBuf::from(runs.artifacts.describe()),
             source,
         }
     })?;

@@ -67,6 +67,8 @@ enum Command {
         net: NetArgs,
         #[command(flatten)]
         budget: BudgetArgs,
+        #[command(flatten)]
+        artifacts: ArtifactsArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -130,6 +132,30 @@ impl DbArgs {
             Some(dir) => dir.clone(),
             None => app::default_data_dir()?,
         })
+    }
+}
+
+/// Where uploads, product files and run artifacts are kept (shared by every server and worker).
+#[derive(clap::Args)]
+struct ArtifactsArgs {
+    /// A directory every host mounts, or s3://BUCKET/PREFIX (credentials, region and endpoint
+    /// from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL,
+    /// AWS_ALLOW_HTTP; see docs/deploy.md). Default: the data directory.
+    #[arg(
+        long,
+        env = "WORKFLOW_ARTIFACTS",
+        value_name = "DIR|s3://BUCKET/PREFIX"
+    )]
+    artifacts: Option<String>,
+}
+
+impl ArtifactsArgs {
+    /// Opens the artifact store (checked before the server starts).
+    fn open(&self, data_dir: &Path) -> anyhow::Result<workflow_server::artifacts::Blobs> {
+        Ok(workflow_server::artifacts::open(
+            self.artifacts.as_deref(),
+            data_dir,
+        )?)
     }
 }
 
@@ -237,6 +263,7 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             rollout_policy,
             net,
             budget,
+            artifacts,
         } => {
             let policy = read_rollout_policy(rollout_policy.as_deref())?;
             let options = net.options()?;
@@ -244,7 +271,17 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
                 body_limit,
                 render_budget: budget.budget(),
             };
-            serve(&addr, &db.url()?, &db.dir()?, limits, policy, options)?
+            let data_dir = db.dir()?;
+            let artifacts = artifacts.open(&data_dir)?;
+            serve(
+                &addr,
+                &db.url()?,
+                &data_dir,
+                artifacts,
+                limits,
+                policy,
+                options,
+            )?
         }
         Command::Migrate { db } => {
             let url = db.url()?;
@@ -351,6 +388,7 @@ fn serve(
     addr: &str,
     url: &str,
     data_dir: &Path,
+    artifacts: workflow_server::artifacts::Blobs,
     limits: ServeLimits,
     rollout_policy: RolloutPolicy,
     options: ServeOptions,
@@ -369,6 +407,8 @@ fn serve(
         };
         // The engine's production modules; the renderer starts on the first render.
         let mut runs = RunsConfig::production(data_dir);
+        let shown = artifacts.describe();
+        runs.set_artifacts(artifacts);
         runs.rollout = rollout_policy;
         runs.options.render_budget = limits.render_budget;
         let (router, _) = app::build(store, &config, runs).await?;
@@ -376,7 +416,7 @@ fn serve(
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let scheme = if options.tls.is_some() { "https" } else { "http" };
-        tracing::info!(addr = %listener.local_addr()?, scheme, db = url, timeouts = ?options.timeouts,
+        tracing::info!(addr = %listener.local_addr()?, scheme, db = url, artifacts = %shown, timeouts = ?options.timeouts,
             "workflow-server listening");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

@@ -353,18 +353,14 @@ async fn artifact(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ReadRuns, "download artifacts")?;
     let meta = state.store.get_artifact(&id).await?;
-    let path = state
-        .runs
-        .artifact_path(&meta.id)
-        .ok_or_else(|| ApiError::NotFound(format!("artifact '{id}'")))?;
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let bytes = match state.runs.artifact_bytes(&meta.id).await {
+        Ok(Some(b)) => b,
+        Ok(None) => {
             return Err(ApiError::NotFound(format!(
                 "the bytes of artifact '{id}' (the artifact store no longer has them)"
             )))
         }
-        Err(e) => return Err(ApiError::Internal(format!("{}: {e}", path.display()))),
+        Err(e) => return Err(ApiError::Internal(e.to_string())),
     };
     Ok((
         [
