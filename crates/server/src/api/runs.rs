@@ -171,6 +171,17 @@ async fn get_one(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ReadRuns, "read runs")?;
     let run = state.store.get_run(&id).await?;
+    let shadow_id = match (run.mode, run.link.as_deref()) {
+        (RunMode::Shadow, _) => Some(run.id.clone()),
+        (_, Some("shadow")) => run.linked_run_id.clone(),
+        _ => None,
+    };
+    // The comparison before the artifacts: a finished comparison's report artifact is stored
+    // before the comparison is marked done, so it is then in the list.
+    let parity = match shadow_id {
+        Some(id) => state.store.get_shadow_comparison(&id).await?,
+        None => None,
+    };
     let artifacts = state.store.list_artifacts(&id).await?;
     let deliverables = if run.authoritative && run.status == RunStatus::Succeeded {
         let role = run.output_type.as_ref().map(|o| o.artifact_kind.role());
@@ -181,15 +192,6 @@ async fn get_one(
             .collect()
     } else {
         Vec::new()
-    };
-    let shadow_id = match (run.mode, run.link.as_deref()) {
-        (RunMode::Shadow, _) => Some(run.id.clone()),
-        (_, Some("shadow")) => run.linked_run_id.clone(),
-        _ => None,
-    };
-    let parity = match shadow_id {
-        Some(id) => state.store.get_shadow_comparison(&id).await?,
-        None => None,
     };
     Ok(Json(RunView {
         run,

@@ -348,6 +348,17 @@ async fn two_server_processes_share_uploads_products_and_material_map_versions()
     }
     assert!(!glbs[0].is_empty());
     assert_eq!(glbs[0], glbs[1], "both servers serve the one published GLB");
+    // The files are in the shared store, not in either host's data directory.
+    let published = Path::new("products").join(&id).join("preview.glb");
+    for host in ["host-a", "host-b"] {
+        assert!(!dir.path().join(host).join(&published).exists(), "{host}");
+    }
+    let in_shared_dir = dir.path().join("shared").join(&published).exists();
+    assert_eq!(
+        in_shared_dir,
+        !artifacts.starts_with("s3://"),
+        "{artifacts}"
+    );
 
     // One material-map save wins; the other server refuses the stale one with 409.
     let map_url = |s: &ServerProcess| format!("{}/material-map", product_url(s));
