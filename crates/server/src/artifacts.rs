@@ -254,6 +254,8 @@ pub struct S3Blobs {
     store: Arc<dyn object_store::ObjectStore>,
     prefix: String,
     shown: String,
+    /// Files larger than this go up in a multipart upload.
+    single_put_limit: u64,
     /// Runs the requests, so synchronous callers on any thread (a module's blocking thread, an
     /// async handler through `spawn_blocking`) can wait for them.
     runtime: Option<tokio::runtime::Runtime>,
@@ -308,8 +310,15 @@ impl S3Blobs {
             store: Arc::new(store),
             prefix,
             shown: spec.trim_end_matches('/').to_owned(),
+            single_put_limit: SINGLE_PUT_LIMIT,
             runtime: Some(runtime),
         })
+    }
+
+    /// Files larger than `bytes` go up in a multipart upload (tests use a small limit).
+    pub fn with_single_put_limit(mut self, bytes: u64) -> Self {
+        self.single_put_limit = bytes;
+        self
     }
 
     fn location(&self, key: &str) -> Result<object_store::path::Path, BlobError> {
@@ -352,111 +361,99 @@ fn not_found(e: &object_store::Error) -> bool {
     matches!(e, object_store::Error::NotFound { .. })
 }
 
+/// Names a failed request (store and key), for errors made inside the request futures.
+#[derive(Clone)]
+struct Failing {
+    store: String,
+    key: String,
+}
+
+impl Failing {
+    fn err(&self, e: impl std::fmt::Display) -> BlobError {
+        BlobError::Io {
+            store: self.store.clone(),
+            key: self.key.clone(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl S3Blobs {
+    fn failing(&self, key: &str) -> Failing {
+        Failing {
+            store: self.shown.clone(),
+            key: key.to_owned(),
+        }
+    }
+}
+
 impl BlobStore for S3Blobs {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), BlobError> {
-        let loc = self.location(key)?;
-        let store = self.store.clone();
+        let (loc, store, f) = (self.location(key)?, self.store.clone(), self.failing(key));
+        // One PUT: the object appears whole or not at all.
         let payload = object_store::PutPayload::from(bytes.to_vec());
-        let err = self.io(key, "");
         self.wait(key, async move {
-            store.put(&loc, payload).await.map(|_| ()).map_err(|e| {
-                let BlobError::Io { store, key, .. } = err else {
-                    return err;
-                };
-                BlobError::Io {
-                    store,
-                    key,
-                    message: e.to_string(),
-                }
-            })
+            store
+                .put(&loc, payload)
+                .await
+                .map(|_| ())
+                .map_err(|e| f.err(e))
         })
     }
 
     fn put_file(&self, key: &str, src: &Path) -> Result<u64, BlobError> {
         let size = std::fs::metadata(src).map_err(|e| self.io(key, e))?.len();
-        if size <= SINGLE_PUT_LIMIT {
+        if size <= self.single_put_limit {
             let bytes = std::fs::read(src).map_err(|e| self.io(key, e))?;
             self.put(key, &bytes)?;
             return Ok(size);
         }
-        let loc = self.location(key)?;
-        let store = self.store.clone();
+        let (loc, store, f) = (self.location(key)?, self.store.clone(), self.failing(key));
         let src = src.to_path_buf();
-        let shown = self.shown.clone();
-        let k = key.to_owned();
         self.wait(key, async move {
-            let io = |m: String| BlobError::Io {
-                store: shown.clone(),
-                key: k.clone(),
-                message: m,
-            };
-            let upload = store
-                .put_multipart(&loc)
-                .await
-                .map_err(|e| io(e.to_string()))?;
+            // A multipart upload becomes visible only when completed.
+            let upload = store.put_multipart(&loc).await.map_err(|e| f.err(e))?;
             let mut writer = object_store::WriteMultipart::new(upload);
-            let mut file = tokio::fs::File::open(&src)
-                .await
-                .map_err(|e| io(e.to_string()))?;
+            let mut file = tokio::fs::File::open(&src).await.map_err(|e| f.err(e))?;
             let mut buf = vec![0u8; 1024 * 1024];
             loop {
                 let n = tokio::io::AsyncReadExt::read(&mut file, &mut buf)
                     .await
-                    .map_err(|e| io(e.to_string()))?;
+                    .map_err(|e| f.err(e))?;
                 if n == 0 {
                     break;
                 }
                 // Bounded memory: at most a few parts in flight.
-                writer
-                    .wait_for_capacity(4)
-                    .await
-                    .map_err(|e| io(e.to_string()))?;
+                writer.wait_for_capacity(4).await.map_err(|e| f.err(e))?;
                 writer.write(&buf[..n]);
             }
-            writer.finish().await.map_err(|e| io(e.to_string()))?;
+            writer.finish().await.map_err(|e| f.err(e))?;
             Ok(size)
         })
     }
 
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BlobError> {
-        let loc = self.location(key)?;
-        let store = self.store.clone();
-        let shown = self.shown.clone();
-        let k = key.to_owned();
+        let (loc, store, f) = (self.location(key)?, self.store.clone(), self.failing(key));
         self.wait(key, async move {
-            let io = |m: String| BlobError::Io {
-                store: shown.clone(),
-                key: k.clone(),
-                message: m,
-            };
             match store.get(&loc).await {
-                Ok(r) => Ok(Some(
-                    r.bytes().await.map_err(|e| io(e.to_string()))?.to_vec(),
-                )),
+                Ok(r) => Ok(Some(r.bytes().await.map_err(|e| f.err(e))?.to_vec())),
                 Err(e) if not_found(&e) => Ok(None),
-                Err(e) => Err(io(e.to_string())),
+                Err(e) => Err(f.err(e)),
             }
         })
     }
 
     fn fetch_to(&self, key: &str, dest: &Path) -> Result<bool, BlobError> {
-        let loc = self.location(key)?;
-        let store = self.store.clone();
-        let shown = self.shown.clone();
-        let k = key.to_owned();
+        let (loc, store, f) = (self.location(key)?, self.store.clone(), self.failing(key));
         let dest = dest.to_path_buf();
         let tmp = DirBlobs::temp_beside(&dest);
         self.wait(key, async move {
-            let io = |m: String| BlobError::Io {
-                store: shown.clone(),
-                key: k.clone(),
-                message: m,
-            };
             let got = match store.get(&loc).await {
                 Ok(r) => r,
                 Err(e) if not_found(&e) => return Ok(false),
-                Err(e) => return Err(io(e.to_string())),
+                Err(e) => return Err(f.err(e)),
             };
+            // Streamed to a temporary name beside the target, then renamed.
             let result = async {
                 if let Some(parent) = dest.parent() {
                     tokio::fs::create_dir_all(parent).await?;
@@ -476,42 +473,40 @@ impl BlobStore for S3Blobs {
                 Ok(()) => Ok(true),
                 Err(e) => {
                     let _ = tokio::fs::remove_file(&tmp).await;
-                    Err(io(e.to_string()))
+                    Err(f.err(e))
                 }
             }
         })
     }
 
     fn exists(&self, key: &str) -> Result<bool, BlobError> {
-        let loc = self.location(key)?;
-        let store = self.store.clone();
-        let err = self.io(key, "");
+        let (loc, store, f) = (self.location(key)?, self.store.clone(), self.failing(key));
         self.wait(key, async move {
             match store.head(&loc).await {
                 Ok(_) => Ok(true),
                 Err(e) if not_found(&e) => Ok(false),
-                Err(e) => Err(with_message(err, e)),
+                Err(e) => Err(f.err(e)),
             }
         })
     }
 
     fn delete(&self, key: &str) -> Result<(), BlobError> {
-        let loc = self.location(key)?;
-        let store = self.store.clone();
-        let err = self.io(key, "");
+        let (loc, store, f) = (self.location(key)?, self.store.clone(), self.failing(key));
         self.wait(key, async move {
             match store.delete(&loc).await {
                 Ok(()) => Ok(()),
                 Err(e) if not_found(&e) => Ok(()),
-                Err(e) => Err(with_message(err, e)),
+                Err(e) => Err(f.err(e)),
             }
         })
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
-        let loc = self.location(prefix)?;
-        let store = self.store.clone();
-        let err = self.io(prefix, "");
+        let (loc, store, f) = (
+            self.location(prefix)?,
+            self.store.clone(),
+            self.failing(prefix),
+        );
         let strip = if self.prefix.is_empty() {
             String::new()
         } else {
@@ -521,8 +516,7 @@ impl BlobStore for S3Blobs {
             let mut stream = store.list(Some(&loc));
             let mut out = Vec::new();
             while let Some(meta) = tokio_stream::StreamExt::next(&mut stream).await {
-                let meta = meta.map_err(|e| with_message(err_clone(&err), e))?;
-                let full = meta.location.to_string();
+                let full = meta.map_err(|e| f.err(e))?.location.to_string();
                 out.push(full.strip_prefix(&strip).unwrap_or(&full).to_owned());
             }
             out.sort();
@@ -532,28 +526,6 @@ impl BlobStore for S3Blobs {
 
     fn describe(&self) -> String {
         self.shown.clone()
-    }
-}
-
-fn err_clone(e: &BlobError) -> BlobError {
-    match e {
-        BlobError::Io { store, key, .. } => BlobError::Io {
-            store: store.clone(),
-            key: key.clone(),
-            message: String::new(),
-        },
-        other => BlobError::BadKey(other.to_string()),
-    }
-}
-
-fn with_message(err: BlobError, e: impl std::fmt::Display) -> BlobError {
-    match err {
-        BlobError::Io { store, key, .. } => BlobError::Io {
-            store,
-            key,
-            message: e.to_string(),
-        },
-        other => other,
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workflow_server::artifacts::{BlobStore, DirBlobs};
+use workflow_server::artifacts::{BlobStore, DirBlobs, S3Blobs};
 use workflow_server::auth::{generate_token, hash_token, Role};
 
 /// What every artifact store must do, on `store`.
@@ -80,6 +80,25 @@ async fn the_blob_store_contract_holds_for_a_directory_and_this_pass_store() {
         tokio::task::spawn_blocking(move || contract(store.as_ref(), &s))
             .await
             .expect("S3 contract");
+        // Large files go up in parts: the same bytes come back, and only once complete.
+        let spec = test_artifacts_spec(dir.path()).await.expect("spec");
+        let store = S3Blobs::open(&spec)
+            .expect("s3")
+            .with_single_put_limit(1024 * 1024);
+        tokio::task::spawn_blocking(move || {
+            let src = scratch.join("large.bin");
+            let payload: Vec<u8> = (0..12 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+            std::fs::write(&src, &payload).expect("scratch");
+            assert_eq!(
+                store.put_file("t/large.bin", &src).expect("multipart"),
+                payload.len() as u64
+            );
+            let dest = scratch.join("large.out");
+            assert!(store.fetch_to("t/large.bin", &dest).expect("fetch"));
+            assert!(std::fs::read(&dest).expect("fetched") == payload);
+        })
+        .await
+        .expect("S3 multipart");
     }
 }
 
