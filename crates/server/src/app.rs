@@ -31,8 +31,6 @@ pub enum StartError {
     /// File products of an older data directory could not be imported.
     #[error("products: {0}")]
     Products(String),
-    #[error("artifact store: {0}")]
-    Artifacts(#[from] crate::artifacts::BlobError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
