@@ -64,7 +64,7 @@ fn library() -> MaterialLibrary {
     lib
 }
 
-/// One product in a temporary directory (the server's `FsProducts`, reduced).
+/// One product in a temporary directory (the server's `Products`, reduced).
 struct DirProducts {
     dir: PathBuf,
     source: PathBuf,

@@ -30,6 +30,9 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the database schema is older than this worker (migrations {0:?} not applied); migrations run once, by the server: start or upgrade `workflow-server serve` (or run `workflow-server migrate`) first")]
     SchemaBehind(Vec<i64>),
+    /// File products of an older data directory could not be imported.
+    #[error("products: {0}")]
+    Products(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -79,6 +82,13 @@ pub async fn build(
 ) -> Result<(Router, AppState), StartError> {
     let registry = Arc::new(Registry::builtin());
     crate::seed::seed(store.as_ref(), &registry).await?;
+    runs.products
+        .bind(store.clone(), tokio::runtime::Handle::current());
+    // A data directory from before products were records: imported once.
+    runs.products
+        .import_file_products()
+        .await
+        .map_err(|e| StartError::Products(e.to_string()))?;
     // Runs, preflight and material-map checks read the library from the products' mirror.
     crate::materials::reload(store.as_ref(), &runs.products).await?;
     // Uploads a killed server was receiving.
@@ -86,7 +96,7 @@ pub async fn build(
         .remove_abandoned_uploads(crate::products::STALE_UPLOAD);
     let service = RunService::new(store.clone(), registry.clone(), &runs).map_err(|source| {
         StartError::DataDir {
-            path: runs.artifact_dir.clone(),
+            path: PathBuf::from(runs.artifacts.describe()),
             source,
         }
     })?;
@@ -114,10 +124,12 @@ pub async fn start_worker(
         return Err(StartError::SchemaBehind(pending));
     }
     let registry = Arc::new(Registry::builtin());
+    runs.products
+        .bind(store.clone(), tokio::runtime::Handle::current());
     crate::materials::reload(store.as_ref(), &runs.products).await?;
     let service =
         RunService::new(store, registry, &runs).map_err(|source| StartError::DataDir {
-            path: runs.artifact_dir.clone(),
+            path: PathBuf::from(runs.artifacts.describe()),
             source,
         })?;
     service.start_workers(runs.workers);

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod app;
+pub mod artifacts;
 pub mod auth;
 pub mod cli_parity;
 pub mod cli_run;

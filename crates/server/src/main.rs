@@ -69,6 +69,8 @@ enum Command {
         budget: BudgetArgs,
         #[command(flatten)]
         queue: QueueArgs,
+        #[command(flatten)]
+        artifacts: ArtifactsArgs,
     },
     /// Claim and run queued jobs from the database, with no HTTP (a render machine of a team
     /// deployment; the API server migrates, a worker refuses an older schema). SIGTERM or
@@ -84,6 +86,8 @@ enum Command {
         budget: BudgetArgs,
         #[command(flatten)]
         queue: QueueArgs,
+        #[command(flatten)]
+        artifacts: ArtifactsArgs,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -163,9 +167,11 @@ fn runs_config(
     data_dir: &Path,
     budget: &BudgetArgs,
     queue: &QueueArgs,
+    artifacts: &ArtifactsArgs,
 ) -> anyhow::Result<RunsConfig> {
     // The engine's production modules; the renderer starts on the first render.
     let mut runs = RunsConfig::production(data_dir);
+    runs.set_artifacts(artifacts.open(data_dir)?);
     runs.options.render_budget = budget.budget();
     runs.workers = queue.workers;
     let lease = seconds("lease-seconds", queue.lease_seconds)?;
@@ -209,6 +215,30 @@ impl DbArgs {
             Some(dir) => dir.clone(),
             None => app::default_data_dir()?,
         })
+    }
+}
+
+/// Where uploads, product files and run artifacts are kept (shared by every server and worker).
+#[derive(clap::Args)]
+struct ArtifactsArgs {
+    /// A directory every host mounts, or s3://BUCKET/PREFIX (credentials, region and endpoint
+    /// from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL,
+    /// AWS_ALLOW_HTTP; see docs/deploy.md). Default: the data directory.
+    #[arg(
+        long,
+        env = "WORKFLOW_ARTIFACTS",
+        value_name = "DIR|s3://BUCKET/PREFIX"
+    )]
+    artifacts: Option<String>,
+}
+
+impl ArtifactsArgs {
+    /// Opens the artifact store (checked before the server starts).
+    fn open(&self, data_dir: &Path) -> anyhow::Result<workflow_server::artifacts::Blobs> {
+        Ok(workflow_server::artifacts::open(
+            self.artifacts.as_deref(),
+            data_dir,
+        )?)
     }
 }
 
@@ -324,10 +354,11 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             net,
             budget,
             queue,
+            artifacts,
         } => {
             let policy = read_rollout_policy(rollout_policy.as_deref())?;
             let options = net.options()?;
-            let mut runs = runs_config(&db.dir()?, &budget, &queue)?;
+            let mut runs = runs_config(&db.dir()?, &budget, &queue, &artifacts)?;
             runs.rollout = policy;
             serve(&addr, &db.url()?, body_limit, runs, options)?
         }
@@ -336,9 +367,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             drain_seconds,
             budget,
             queue,
+            artifacts,
         } => {
             let grace = seconds("drain-seconds", drain_seconds)?;
-            let runs = runs_config(&db.dir()?, &budget, &queue)?;
+            let runs = runs_config(&db.dir()?, &budget, &queue, &artifacts)?;
             worker(&db.url()?, runs, grace)?
         }
         Command::Migrate { db } => {
@@ -459,6 +491,7 @@ fn serve(
             body_limit,
             ..ApiConfig::default()
         };
+        let runs_shown = runs.artifacts.describe();
         let (router, _) = app::build(store, &config, runs).await?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -468,7 +501,7 @@ fn serve(
         } else {
             "http"
         };
-        tracing::info!(addr = %listener.local_addr()?, scheme, timeouts = ?options.timeouts,
+        tracing::info!(addr = %listener.local_addr()?, scheme, artifacts = %runs_shown, timeouts = ?options.timeouts,
             "workflow-server listening");
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;

@@ -1,10 +1,10 @@
 //! The material library: the engine's default library with the user materials (stored in the
 //! database) merged over it. This module decides what a material write may store, persists it,
-//! and keeps the mirror in [`FsProducts`] current: material-map checks, preflight and the
+//! and keeps the mirror in [`Products`] current: material-map checks, preflight and the
 //! modules of a run (`material.resolve`, through `ProductSource::materials`) all read the
 //! library from there, so a material created here can be assigned and rendered at once.
 
-use crate::products::FsProducts;
+use crate::products::Products;
 use crate::store::{Store, StoreError, StoreResult};
 use crate::validation::FieldProblem;
 use serde::Serialize;
@@ -46,13 +46,13 @@ pub enum MaterialWriteError {
 }
 
 /// Loads the user materials from the store into the mirror the runs read.
-pub async fn reload(store: &dyn Store, products: &FsProducts) -> StoreResult<()> {
+pub async fn reload(store: &dyn Store, products: &Products) -> StoreResult<()> {
     products.set_user_materials(store.list_materials().await?);
     Ok(())
 }
 
 /// The merged library with each material's source, in library order.
-pub fn library(products: &FsProducts) -> Vec<LibraryMaterial> {
+pub fn library(products: &Products) -> Vec<LibraryMaterial> {
     let user: Vec<String> = products
         .user_materials()
         .into_iter()
@@ -74,7 +74,7 @@ pub fn library(products: &FsProducts) -> Vec<LibraryMaterial> {
 }
 
 /// One material of the merged library.
-pub fn get(products: &FsProducts, name: &str) -> Option<LibraryMaterial> {
+pub fn get(products: &Products, name: &str) -> Option<LibraryMaterial> {
     library(products)
         .into_iter()
         .find(|m| m.material.name == name)
@@ -83,7 +83,7 @@ pub fn get(products: &FsProducts, name: &str) -> Option<LibraryMaterial> {
 /// Creates a user material; a name already in the library (default or user) is refused.
 pub async fn create(
     store: &dyn Store,
-    products: &FsProducts,
+    products: &Products,
     body: &Map<String, Value>,
 ) -> Result<LibraryMaterial, MaterialWriteError> {
     let material = parse(None, body).map_err(MaterialWriteError::Invalid)?;
@@ -106,7 +106,7 @@ pub async fn create(
 /// Returns the material and whether the name is new to the library.
 pub async fn put(
     store: &dyn Store,
-    products: &FsProducts,
+    products: &Products,
     name: &str,
     body: &Map<String, Value>,
 ) -> Result<(LibraryMaterial, bool), MaterialWriteError> {

@@ -4,7 +4,7 @@
 //! service like an output-type dispatch, with the line's id in the run inputs (what
 //! `order.source` reads).
 
-use crate::products::{FsProducts, ProductError};
+use crate::products::{ProductError, Products};
 use crate::runs::dispatch::{DispatchError, DispatchInput};
 use crate::runs::RunService;
 use crate::store::{NewOrderLine, OrderLine, OutputTypeRecord, RunRecord, Store, StoreError};
@@ -65,7 +65,7 @@ pub enum OrderError {
 /// What order-line logic works with.
 pub struct Orders<'a> {
     pub store: &'a dyn Store,
-    pub products: &'a FsProducts,
+    pub products: &'a Products,
     pub runs: &'a RunService,
 }
 
@@ -81,7 +81,7 @@ impl Orders<'_> {
     /// Validates and stores a new order line: 404 `NotFound` for an unknown product or output
     /// type, `Invalid` with every problem otherwise.
     pub async fn create(&self, input: OrderLineInput) -> Result<OrderLine, OrderError> {
-        match self.products.get(&input.product_id) {
+        match self.products.get(&input.product_id).await {
             Ok(_) => {}
             Err(ProductError::NotFound(_)) => {
                 return Err(OrderError::NotFound {

@@ -25,7 +25,7 @@ pub struct AppState {
     /// Dispatch, workers, live run events.
     pub runs: Arc<RunService>,
     /// Uploaded products and their processing results.
-    pub products: Arc<crate::products::FsProducts>,
+    pub products: Arc<crate::products::Products>,
 }
 
 impl AppState {
@@ -34,7 +34,7 @@ impl AppState {
         registry: Arc<Registry>,
         body_limit: usize,
         runs: Arc<RunService>,
-        products: Arc<crate::products::FsProducts>,
+        products: Arc<crate::products::Products>,
     ) -> Self {
         let registry_json = Bytes::from(serde_json::to_vec(&*registry).unwrap_or_default());
         let registry_etag = format!("\"{}\"", registry.fingerprint());

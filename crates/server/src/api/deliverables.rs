@@ -46,7 +46,7 @@ async fn product_deliverables(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<DeliverableList>, ApiError> {
-    state.products.get(&id)?;
+    state.products.get(&id).await?;
     let deliverables = state
         .store
         .list_deliverables(&id)

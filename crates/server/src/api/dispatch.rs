@@ -125,7 +125,7 @@ async fn preflight_workflow(
         inputs: body.inputs,
         overrides: body.overrides,
     };
-    Ok(Json(state.runs.preflight_workflow(&wf, &input)))
+    Ok(Json(state.runs.preflight_workflow(&wf, &input).await))
 }
 
 /// Runs a workflow's graph (mode `graph`). 202 with the run id; 422 `preflight_failed` with

@@ -1,6 +1,6 @@
 //! `/api/cad-files`, `/api/products`: upload a CAD file (which creates a
 //! product and dispatches its processing), read products with their processing results, and
-//! edit a product's material map. Handlers translate and delegate to [`FsProducts`] and the
+//! edit a product's material map. Handlers translate and delegate to [`Products`] and the
 //! run service.
 
 use super::{if_match, version_etag};
@@ -8,7 +8,7 @@ use crate::auth::{Caller, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{ApiJson, ApiPath};
 use crate::products::upload::{StagedUpload, UploadError};
-use crate::products::{FsProducts, Product, ProductError, CAD_EXTENSIONS};
+use crate::products::{Product, ProductError, Products, CAD_EXTENSIONS};
 use crate::runs::dispatch::DispatchInput;
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, Multipart, State};
@@ -58,6 +58,8 @@ impl From<ProductError> for ApiError {
                 details: json!({"current_version": current}),
             },
             ProductError::Io(m) => ApiError::Internal(m),
+            ProductError::Store(e) => e.into(),
+            ProductError::Blob(e) => ApiError::Internal(e.to_string()),
         }
     }
 }
@@ -207,10 +209,7 @@ async fn upload_cad_file(
     let received = tokio::task::spawn_blocking(move || staged.finish(main.as_deref()))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let products = state.products.clone();
-    let product = tokio::task::spawn_blocking(move || products.create_from_upload(received))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let product = state.products.create_from_upload(received).await?;
     let output_types = state.store.list_output_types(Some(Family::CadFile)).await?;
     let Some(ot) = output_types.first() else {
         return Err(ApiError::Conflict {
@@ -229,7 +228,7 @@ async fn upload_cad_file(
         .dispatch_output_type(ot, DispatchInput { inputs, overrides })
         .await?;
     let run_id = runs.first().map(|r| r.id.clone()).unwrap_or_default();
-    let product = state.products.set_processing(&product.id, &run_id)?;
+    let product = state.products.set_processing(&product.id, &run_id).await?;
     let location = format!("/api/products/{}", product.id);
     let body = json!({"product": product_json(&state, product).await?, "run_id": run_id});
     Ok((
@@ -248,7 +247,7 @@ async fn list_products(
     State(state): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
-    for p in state.products.list()? {
+    for p in state.products.list().await? {
         out.push(product_json(&state, p).await?);
     }
     Ok(Json(json!({"products": out})))
@@ -263,10 +262,9 @@ async fn get_product(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let product = state.products.get(&id)?;
-    let manifest = state.products.manifest(&id)?;
-    let mut body = product_json(&state, product).await?;
-    let has = |name: &str| state.products.has_file(&id, name);
+    let record = state.products.record(&id).await?;
+    let manifest = record.manifest.clone();
+    let mut body = product_json(&state, Product::from(&record)).await?;
     // What the import accepted with a warning (by JSON pointer), at the product's top level.
     body["warnings"] = manifest
         .as_ref()
@@ -274,19 +272,19 @@ async fn get_product(
         .unwrap_or_else(|| json!([]));
     body["manifest"] = manifest.unwrap_or(Value::Null);
     body["artifacts"] = json!({
-        "glb": has("preview.glb")?.then(|| format!("/api/products/{id}/glb")),
-        "thumbnail": has("thumbnail.png")?.then(|| format!("/api/products/{id}/thumbnail")),
+        "glb": record.glb_key.is_some().then(|| format!("/api/products/{id}/glb")),
+        "thumbnail": record.thumbnail_key.is_some().then(|| format!("/api/products/{id}/thumbnail")),
     });
     Ok(Json(body))
 }
 
-fn download(
-    products: &FsProducts,
+async fn download(
+    products: &Products,
     id: &str,
     name: &str,
     media_type: &str,
 ) -> Result<Response, ApiError> {
-    let bytes = products.file(id, name)?.ok_or_else(|| {
+    let bytes = products.file(id, name).await?.ok_or_else(|| {
         ApiError::NotFound(format!("{name} of product '{id}' (not processed yet)"))
     })?;
     Ok(([(header::CONTENT_TYPE, media_type.to_owned())], bytes).into_response())
@@ -301,7 +299,7 @@ async fn product_glb(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    download(&state.products, &id, "preview.glb", "model/gltf-binary")
+    download(&state.products, &id, "preview.glb", "model/gltf-binary").await
 }
 
 /// The processed thumbnail.
@@ -313,7 +311,7 @@ async fn product_thumbnail(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    download(&state.products, &id, "thumbnail.png", "image/png")
+    download(&state.products, &id, "thumbnail.png", "image/png").await
 }
 
 /// The product's material map (`ETag`: its version).
@@ -325,7 +323,7 @@ async fn get_material_map(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let (map, version) = state.products.material_map(&id)?;
+    let (map, version) = state.products.material_map(&id).await?;
     Ok((version_etag(version), Json(map)).into_response())
 }
 
@@ -361,6 +359,6 @@ async fn put_material_map(
             details: json!({"materials": unknown}),
         });
     }
-    let version = state.products.put_material_map(&id, expected, &map)?;
+    let version = state.products.put_material_map(&id, expected, &map).await?;
     Ok((version_etag(version), Json(map)).into_response())
 }

@@ -117,6 +117,17 @@ async fn get_one(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ReadRuns, "read runs")?;
     let run = state.store.get_run(&id).await?;
+    let shadow_id = match (run.mode, run.link.as_deref()) {
+        (RunMode::Shadow, _) => Some(run.id.clone()),
+        (_, Some("shadow")) => run.linked_run_id.clone(),
+        _ => None,
+    };
+    // The comparison before the artifacts: a finished comparison's report artifact is stored
+    // before the comparison is marked done, so it is then in the list.
+    let parity = match shadow_id {
+        Some(id) => state.store.get_shadow_comparison(&id).await?,
+        None => None,
+    };
     let artifacts = state.store.list_artifacts(&id).await?;
     let deliverables = if run.authoritative && run.status == RunStatus::Succeeded {
         let role = run.output_type.as_ref().map(|o| o.artifact_kind.role());
@@ -127,15 +138,6 @@ async fn get_one(
             .collect()
     } else {
         Vec::new()
-    };
-    let shadow_id = match (run.mode, run.link.as_deref()) {
-        (RunMode::Shadow, _) => Some(run.id.clone()),
-        (_, Some("shadow")) => run.linked_run_id.clone(),
-        _ => None,
-    };
-    let parity = match shadow_id {
-        Some(id) => state.store.get_shadow_comparison(&id).await?,
-        None => None,
     };
     Ok(Json(RunView {
         run: run.into(),
@@ -307,18 +309,14 @@ async fn artifact(
 ) -> Result<Response, ApiError> {
     caller.require(Permission::ReadRuns, "download artifacts")?;
     let meta = state.store.get_artifact(&id).await?;
-    let path = state
-        .runs
-        .artifact_path(&meta.id)
-        .ok_or_else(|| ApiError::NotFound(format!("artifact '{id}'")))?;
-    let bytes = match tokio::fs::read(&path).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let bytes = match state.runs.artifact_bytes(&meta.id).await {
+        Ok(Some(b)) => b,
+        Ok(None) => {
             return Err(ApiError::NotFound(format!(
                 "the bytes of artifact '{id}' (the artifact store no longer has them)"
             )))
         }
-        Err(e) => return Err(ApiError::Internal(format!("{}: {e}", path.display()))),
+        Err(e) => return Err(ApiError::Internal(e.to_string())),
     };
     Ok((
         [

@@ -1,14 +1,18 @@
 //! Products: an uploaded CAD file, its processing results (preview GLB, part manifest,
-//! thumbnail) and its material map. Kept as files under `<data dir>/products/<id>/`
-//! (`product.json` + the files), which is also what the engine's modules read through
-//! [`ProductSource`], synchronously, from their blocking threads.
+//! thumbnail) and its material map. The records are in the database ([`ProductStore`]), shared
+//! by every server process; the files are in the artifact store ([`crate::artifacts`]) under
+//! keys of ours. The engine's modules read products through [`ProductSource`], synchronously
+//! from their blocking threads, and get local files: sources and GLBs are fetched into a cache
+//! in the data directory once (a hard link when the artifact store is a local directory).
 
+pub mod import;
 pub mod upload;
 
+use crate::artifacts::{BlobError, Blobs};
+use crate::store::{ProductPublication, ProductRecord, SourceFile, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use utoipa::ToSchema;
 use workflow_engine::materials::{default_library, MaterialLibrary, MaterialMap, PbrMaterial};
 use workflow_engine::modules::{CadPublication, ProductScene, ProductSource, PublishError};
@@ -16,6 +20,7 @@ use workflow_engine::modules::{CadPublication, ProductScene, ProductSource, Publ
 /// CAD file extensions an upload may have: the ones the engine imports.
 pub use workflow_engine::import::CAD_EXTENSIONS;
 
+/// A product as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Product {
     pub id: String,
@@ -28,6 +33,21 @@ pub struct Product {
     pub material_map_version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl From<&ProductRecord> for Product {
+    fn from(r: &ProductRecord) -> Self {
+        Product {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            file_name: r.file_name.clone(),
+            status: r.status.clone(),
+            processing_run_id: r.processing_run_id.clone(),
+            material_map_version: r.material_map_version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +64,23 @@ pub enum ProductError {
     },
     #[error("product storage: {0}")]
     Io(String),
+    #[error(transparent)]
+    Store(StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+impl From<StoreError> for ProductError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ProductError::NotFound(
+                what.trim_start_matches("product ")
+                    .trim_matches('\'')
+                    .to_owned(),
+            ),
+            other => ProductError::Store(other),
+        }
+    }
 }
 
 fn io(e: impl std::fmt::Display) -> ProductError {
@@ -51,37 +88,98 @@ fn io(e: impl std::fmt::Display) -> ProductError {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    crate::store::now_ms()
 }
 
-/// Writes `bytes` to a temporary name beside `path`, then renames it.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ProductError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+/// Whether `id` may be a product id (ours are UUIDs): anything else is unknown without asking
+/// the database, and never becomes part of a key or a path.
+fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
-/// The products of one data directory.
-#[derive(Debug)]
-pub struct FsProducts {
-    root: PathBuf,
-    /// Serialises read-modify-write of `product.json` within this process.
-    lock: Mutex<()>,
+/// Runs blocking artifact-store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ProductError> + Send + 'static,
+) -> Result<T, ProductError> {
+    tokio::task::spawn_blocking(f).await.map_err(io)?
+}
+
+/// The products: records in the store, files in the artifact store, a local cache for the
+/// engine, and the user-materials mirror.
+pub struct Products {
+    data_dir: PathBuf,
+    blobs: RwLock<Blobs>,
+    /// The store and the runtime its futures run on, bound when the server starts (the
+    /// modules call in from blocking threads).
+    bound: OnceLock<(Arc<dyn Store>, tokio::runtime::Handle)>,
     /// The user materials (stored in the database; see `crate::materials`), merged over the
-    /// default library by [`FsProducts::library`]. Modules read materials synchronously from
+    /// default library by [`Products::library`]. Modules read materials synchronously from
     /// their blocking threads, so the store's copy is mirrored here.
     user_materials: RwLock<Vec<PbrMaterial>>,
 }
 
-impl FsProducts {
-    pub fn new(root: PathBuf) -> Self {
-        FsProducts {
-            root,
-            lock: Mutex::new(()),
+impl std::fmt::Debug for Products {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Products")
+            .field("artifacts", &self.blobs().describe())
+            .field("bound", &self.bound.get().is_some())
+            .finish()
+    }
+}
+
+impl Products {
+    /// Products of the server with this data directory (staging and cache are local to it),
+    /// files in `blobs`.
+    pub fn new(data_dir: PathBuf, blobs: Blobs) -> Self {
+        Products {
+            data_dir,
+            blobs: RwLock::new(blobs),
+            bound: OnceLock::new(),
             user_materials: RwLock::default(),
         }
+    }
+
+    /// Binds the store and the runtime (once; later calls are ignored).
+    pub fn bind(&self, store: Arc<dyn Store>, handle: tokio::runtime::Handle) {
+        let _ = self.bound.set((store, handle));
+    }
+
+    /// Replaces the artifact store (before the server starts).
+    pub fn set_blobs(&self, blobs: Blobs) {
+        match self.blobs.write() {
+            Ok(mut b) => *b = blobs,
+            Err(p) => *p.into_inner() = blobs,
+        }
+    }
+
+    pub fn blobs(&self) -> Blobs {
+        match self.blobs.read() {
+            Ok(b) => b.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn store(&self) -> Result<&Arc<dyn Store>, ProductError> {
+        self.bound
+            .get()
+            .map(|(s, _)| s)
+            .ok_or_else(|| io("products are not bound to a store yet"))
+    }
+
+    /// The folder of the legacy file products and of uploads being received.
+    pub fn products_dir(&self) -> PathBuf {
+        self.data_dir.join("products")
+    }
+
+    /// Where uploads are received before they become products (local to this host).
+    pub fn staging_dir(&self) -> PathBuf {
+        self.products_dir().join(STAGING_DIR)
+    }
+
+    /// Local copies of sources and GLBs for the engine (re-fetchable, safe to delete while
+    /// no run is using them).
+    fn cache_dir(&self, id: &str) -> PathBuf {
+        self.data_dir.join("cache").join("products").join(id)
     }
 
     /// Removes staging folders of uploads a process stopped receiving (killed mid-upload)
@@ -107,43 +205,28 @@ impl FsProducts {
         removed
     }
 
-    /// `<root>/<id>`, for well-formed ids only (no path tricks).
-    fn dir(&self, id: &str) -> Result<PathBuf, ProductError> {
-        let ok = !id.is_empty()
-            && id.len() <= 64
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-        let dir = self.root.join(id);
-        if ok && dir.join("product.json").exists() {
-            Ok(dir)
-        } else {
-            Err(ProductError::NotFound(id.to_owned()))
+    pub async fn record(&self, id: &str) -> Result<ProductRecord, ProductError> {
+        if !plausible_id(id) {
+            return Err(ProductError::NotFound(id.chars().take(64).collect()));
         }
-    }
-
-    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Where uploads are received before they become products (on the products' own
-    /// filesystem, so a finished upload is moved in with one rename).
-    pub fn staging_dir(&self) -> PathBuf {
-        self.root.join(STAGING_DIR)
+        Ok(self.store()?.get_product(id).await?)
     }
 
     /// Stores a single-file upload as a new product (tests, seeding).
-    pub fn create(&self, file_name: &str, bytes: &[u8]) -> Result<Product, ProductError> {
+    pub async fn create(&self, file_name: &str, bytes: &[u8]) -> Result<Product, ProductError> {
         let refused = |_| ProductError::UnsupportedFile(file_name.to_owned());
         let mut staged = upload::StagedUpload::new(&self.staging_dir(), u64::MAX).map_err(io)?;
         let mut file = staged.open_file(file_name).map_err(refused)?;
         std::io::Write::write_all(&mut file, bytes).map_err(io)?;
         drop(file);
         let received = staged.finish(None).map_err(refused)?;
-        self.create_from_upload(received)
+        self.create_from_upload(received).await
     }
 
-    /// Makes a received upload a new product: its files become the product's `source/`
-    /// folder, the only files the import can see beside the main one.
-    pub fn create_from_upload(
+    /// Makes a received upload a new product: its files go to the artifact store under keys
+    /// of ours (`products/<id>/files/<n>`), their names into the record; they are the only
+    /// files the import can see beside the main one.
+    pub async fn create_from_upload(
         &self,
         received: upload::ReceivedUpload,
     ) -> Result<Product, ProductError> {
@@ -152,132 +235,105 @@ impl FsProducts {
             .filter(|e| CAD_EXTENSIONS.contains(&e.as_str()))
             .ok_or_else(|| ProductError::UnsupportedFile(file_name.clone()))?;
         let id = uuid::Uuid::new_v4().to_string();
-        let dir = self.root.join(&id);
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        std::fs::rename(received.dir.keep(), dir.join(SOURCE_DIR)).map_err(io)?;
+        let blobs = self.blobs();
+        let prefix = format!("products/{id}/files");
+        let source_files = blocking(move || {
+            let mut out = Vec::with_capacity(received.names.len());
+            for (n, name) in received.names.iter().enumerate() {
+                let path = received
+                    .dir
+                    .path()
+                    .join(upload::relative_name(name).map_err(io)?);
+                let key = format!("{prefix}/{n}");
+                let name = name.clone();
+                let size = blobs.put_file(&key, &path)?;
+                out.push(SourceFile { name, key, size });
+            }
+            Ok(out)
+        })
+        .await?;
         let now = now_ms();
         let name = Path::new(&file_name)
             .file_stem()
             .map_or_else(|| id.clone(), |s| s.to_string_lossy().into_owned());
-        let product = Product {
+        let record = ProductRecord {
             id,
             name,
             file_name,
             status: "uploaded".into(),
             processing_run_id: None,
+            source_files,
+            manifest: None,
+            material_map: None,
             material_map_version: 0,
+            glb_key: None,
+            thumbnail_key: None,
+            published: 0,
             created_at: now,
             updated_at: now,
         };
-        self.save(&dir, &product)?;
-        Ok(product)
+        self.store()?.create_product(&record).await?;
+        Ok(Product::from(&record))
     }
 
-    fn save(&self, dir: &Path, product: &Product) -> Result<(), ProductError> {
-        let json = serde_json::to_vec_pretty(product).map_err(io)?;
-        write_atomic(&dir.join("product.json"), &json)
-    }
-
-    pub fn get(&self, id: &str) -> Result<Product, ProductError> {
-        let dir = self.dir(id)?;
-        let bytes = std::fs::read(dir.join("product.json")).map_err(io)?;
-        serde_json::from_slice(&bytes).map_err(io)
+    pub async fn get(&self, id: &str) -> Result<Product, ProductError> {
+        Ok(Product::from(&self.record(id).await?))
     }
 
     /// Every product, newest first.
-    pub fn list(&self) -> Result<Vec<Product>, ProductError> {
-        let mut out = Vec::new();
-        let entries = match std::fs::read_dir(&self.root) {
-            Ok(e) => e,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(io(e)),
-        };
-        for entry in entries.flatten() {
-            if let Some(id) = entry.file_name().to_str() {
-                if let Ok(p) = self.get(id) {
-                    out.push(p);
-                }
-            }
-        }
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-        Ok(out)
-    }
-
-    fn update(&self, id: &str, f: impl FnOnce(&mut Product)) -> Result<Product, ProductError> {
-        let _g = self.guard();
-        let mut product = self.get(id)?;
-        f(&mut product);
-        product.updated_at = now_ms();
-        self.save(&self.dir(id)?, &product)?;
-        Ok(product)
+    pub async fn list(&self) -> Result<Vec<Product>, ProductError> {
+        let records = self.store()?.list_products().await?;
+        Ok(records.iter().map(Product::from).collect())
     }
 
     /// Records the run that processes the product.
-    pub fn set_processing(&self, id: &str, run_id: &str) -> Result<Product, ProductError> {
-        self.update(id, |p| {
-            p.status = "processing".into();
-            p.processing_run_id = Some(run_id.to_owned());
-        })
-    }
-
-    /// The stored part manifest, once processed.
-    pub fn manifest(&self, id: &str) -> Result<Option<Value>, ProductError> {
-        match std::fs::read(self.dir(id)?.join("manifest.json")) {
-            Ok(bytes) => Ok(Some(serde_json::from_slice(&bytes).map_err(io)?)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(e)),
-        }
-    }
-
-    /// Whether the product has the processing result `name` (without reading it).
-    pub fn has_file(&self, id: &str, name: &str) -> Result<bool, ProductError> {
-        Ok(self.dir(id)?.join(name).is_file())
+    pub async fn set_processing(&self, id: &str, run_id: &str) -> Result<Product, ProductError> {
+        let record = self.store()?.set_product_processing(id, run_id).await?;
+        Ok(Product::from(&record))
     }
 
     /// A processing result (`preview.glb`, `thumbnail.png`), if there is one.
-    pub fn file(&self, id: &str, name: &str) -> Result<Option<Vec<u8>>, ProductError> {
-        match std::fs::read(self.dir(id)?.join(name)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(e)),
-        }
+    pub async fn file(&self, id: &str, name: &str) -> Result<Option<Vec<u8>>, ProductError> {
+        let record = self.record(id).await?;
+        let key = match name {
+            "preview.glb" => record.glb_key,
+            "thumbnail.png" => record.thumbnail_key,
+            _ => None,
+        };
+        let Some(key) = key else { return Ok(None) };
+        let blobs = self.blobs();
+        blocking(move || Ok(blobs.get(&key)?)).await
     }
 
-    pub fn material_map(&self, id: &str) -> Result<(MaterialMap, i64), ProductError> {
-        let product = self.get(id)?;
-        let map = match std::fs::read(self.dir(id)?.join("material_map.json")) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(io)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => MaterialMap::default(),
-            Err(e) => return Err(io(e)),
-        };
-        Ok((map, product.material_map_version))
+    pub async fn material_map(&self, id: &str) -> Result<(MaterialMap, i64), ProductError> {
+        let record = self.record(id).await?;
+        Ok((map_of(&record)?, record.material_map_version))
     }
 
     /// Replaces the material map if it is still at `expected`; returns the new version.
-    pub fn put_material_map(
+    pub async fn put_material_map(
         &self,
         id: &str,
         expected: i64,
         map: &MaterialMap,
     ) -> Result<i64, ProductError> {
-        let _g = self.guard();
-        let mut product = self.get(id)?;
-        if product.material_map_version != expected {
-            return Err(ProductError::VersionMismatch {
+        self.record(id).await?;
+        let json = serde_json::to_value(map).map_err(io)?;
+        match self
+            .store()?
+            .put_product_material_map(id, expected, &json)
+            .await
+        {
+            Ok(v) => Ok(v),
+            Err(StoreError::Conflict {
+                current_version, ..
+            }) => Err(ProductError::VersionMismatch {
                 id: id.to_owned(),
-                current: product.material_map_version,
+                current: current_version,
                 expected,
-            });
+            }),
+            Err(e) => Err(e.into()),
         }
-        let dir = self.dir(id)?;
-        write_atomic(
-            &dir.join("material_map.json"),
-            &serde_json::to_vec_pretty(map).map_err(io)?,
-        )?;
-        product.material_map_version += 1;
-        product.updated_at = now_ms();
-        self.save(&dir, &product)?;
-        Ok(product.material_map_version)
     }
 
     /// The material library products are resolved against: the engine's default library with
@@ -309,6 +365,71 @@ impl FsProducts {
             Err(p) => *p.into_inner() = materials,
         }
     }
+
+    /// Waits for a store call from a module's blocking thread.
+    fn block_on<T>(
+        &self,
+        f: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, String> {
+        let (_, handle) = self
+            .bound
+            .get()
+            .ok_or_else(|| "products are not bound to a store yet".to_owned())?;
+        handle.block_on(f).map_err(|e| e.to_string())
+    }
+
+    fn record_blocking(&self, id: &str) -> Result<ProductRecord, String> {
+        if !plausible_id(id) {
+            return Err(ProductError::NotFound(id.chars().take(64).collect()).to_string());
+        }
+        let store = self.store().map_err(|e| e.to_string())?.clone();
+        self.block_on(async move { store.get_product(id).await })
+    }
+
+    /// The product's uploaded files in a local folder under their uploaded names (fetched
+    /// once: sources never change).
+    fn local_sources(&self, record: &ProductRecord) -> Result<PathBuf, ProductError> {
+        let dir = self.cache_dir(&record.id);
+        let sources = dir.join(SOURCE_DIR);
+        if sources.is_dir() {
+            return Ok(sources);
+        }
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let tmp = dir.join(format!(".source-{}", uuid::Uuid::new_v4().simple()));
+        let blobs = self.blobs();
+        let fetch = || -> Result<(), ProductError> {
+            for file in &record.source_files {
+                let relative = upload::relative_name(&file.name).map_err(io)?;
+                if !blobs.fetch_to(&file.key, &tmp.join(relative))? {
+                    return Err(io(format!(
+                        "uploaded file `{}` is missing from the artifact store",
+                        file.name
+                    )));
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = fetch() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        // Another thread or process may have finished first: theirs is as good as ours.
+        if std::fs::rename(&tmp, &sources).is_err() {
+            let _ = std::fs::remove_dir_all(&tmp);
+            if !sources.is_dir() {
+                return Err(io("cannot place the fetched sources"));
+            }
+        }
+        Ok(sources)
+    }
+}
+
+/// The stored material map (empty until first saved).
+fn map_of(record: &ProductRecord) -> Result<MaterialMap, ProductError> {
+    match &record.material_map {
+        Some(v) => serde_json::from_value(v.clone()).map_err(io),
+        None => Ok(MaterialMap::default()),
+    }
 }
 
 /// The folder under the products root where uploads are received.
@@ -319,9 +440,6 @@ pub const STALE_UPLOAD: std::time::Duration = std::time::Duration::from_secs(24 
 /// A product's folder of uploaded files (the main CAD file and its side files).
 const SOURCE_DIR: &str = "source";
 
-/// What a processing publishes on a product (`cad.publish`).
-const PUBLISHED_FILES: [&str; 3] = ["preview.glb", "manifest.json", "thumbnail.png"];
-
 fn extension(file_name: &str) -> Option<String> {
     Path::new(file_name)
         .extension()
@@ -329,68 +447,94 @@ fn extension(file_name: &str) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-impl ProductSource for FsProducts {
+impl ProductSource for Products {
     fn cad_file(&self, product_id: &str) -> Result<PathBuf, String> {
-        let product = self.get(product_id).map_err(|e| e.to_string())?;
-        let dir = self.dir(product_id).map_err(|e| e.to_string())?;
-        if let Ok(relative) = upload::relative_name(&product.file_name) {
-            let in_source = dir.join(SOURCE_DIR).join(relative);
-            if in_source.is_file() {
-                return Ok(in_source);
-            }
-        }
-        // Products stored before uploads kept their side files: `source.<ext>` alone.
-        let ext = extension(&product.file_name).unwrap_or_default();
-        Ok(dir.join(format!("source.{ext}")))
+        let record = self.record_blocking(product_id)?;
+        let sources = self.local_sources(&record).map_err(|e| e.to_string())?;
+        let relative = upload::relative_name(&record.file_name).map_err(|e| e.to_string())?;
+        Ok(sources.join(relative))
     }
 
     fn product_scene(&self, product_id: &str) -> Result<ProductScene, String> {
-        let product = self.get(product_id).map_err(|e| e.to_string())?;
-        let glb_path = self
-            .dir(product_id)
-            .map_err(|e| e.to_string())?
-            .join("preview.glb");
-        if !glb_path.exists() {
+        let record = self.record_blocking(product_id)?;
+        let Some(key) = &record.glb_key else {
             return Err(format!(
                 "product {product_id} has no preview GLB yet (status {})",
-                product.status
+                record.status
+            ));
+        };
+        // Named by the publication count: a re-processing publishes a new GLB under the same
+        // key, and must not be answered from an old copy.
+        let glb_path = self
+            .cache_dir(&record.id)
+            .join(format!("preview-{}.glb", record.published));
+        if !glb_path.is_file()
+            && !self
+                .blobs()
+                .fetch_to(key, &glb_path)
+                .map_err(|e| e.to_string())?
+        {
+            return Err(format!(
+                "the preview GLB of product {product_id} is missing from the artifact store"
             ));
         }
         Ok(ProductScene {
             glb_path,
-            processed: product.status == "processed",
+            processed: record.status == "processed",
         })
     }
 
     fn materials(&self, product_id: &str) -> Result<(MaterialLibrary, MaterialMap), String> {
-        let (map, _) = self.material_map(product_id).map_err(|e| e.to_string())?;
+        let record = self.record_blocking(product_id)?;
+        let map = map_of(&record).map_err(|e| e.to_string())?;
         Ok((self.library(), map))
     }
 
     fn publish_cad(&self, p: CadPublication<'_>) -> Result<(), PublishError> {
-        let dir = self.dir(p.product_id).map_err(|e| e.to_string())?;
-        let s = |e: ProductError| PublishError::Store(e.to_string());
-        // Held while checking and writing, so two processings of one product cannot both
-        // find it unpublished.
-        let guard = self.guard();
-        if !p.replace_existing && PUBLISHED_FILES.iter().any(|name| dir.join(name).exists()) {
+        let id = self.record_blocking(p.product_id)?.id;
+        let store = self.store().map_err(|e| e.to_string())?.clone();
+        let s = |e: String| PublishError::Store(e);
+        // Claimed in one conditional UPDATE, so two processings of one product (in any
+        // processes) cannot both find it unpublished.
+        let claimed = self
+            .block_on(store.claim_product_publication(&id, p.replace_existing))
+            .map_err(s)?;
+        if !claimed {
             return Err(PublishError::AlreadyPublished {
                 product_id: p.product_id.to_owned(),
             });
         }
-        write_atomic(&dir.join("preview.glb"), p.glb).map_err(s)?;
-        if let Some(manifest) = p.manifest {
-            let json = serde_json::to_vec_pretty(manifest).map_err(|e| e.to_string())?;
-            write_atomic(&dir.join("manifest.json"), &json).map_err(s)?;
-        }
-        if let Some(png) = p.thumbnail_png {
-            write_atomic(&dir.join("thumbnail.png"), png).map_err(s)?;
-        }
-        drop(guard);
-        if p.mark_processed {
-            self.update(p.product_id, |prod| prod.status = "processed".into())
-                .map_err(s)?;
-        }
-        Ok(())
+        let blobs = self.blobs();
+        let write = || -> Result<ProductPublication, String> {
+            let glb_key = format!("products/{id}/preview.glb");
+            blobs.put(&glb_key, p.glb).map_err(|e| e.to_string())?;
+            let thumbnail_key = match p.thumbnail_png {
+                Some(png) => {
+                    let key = format!("products/{id}/thumbnail.png");
+                    blobs.put(&key, png).map_err(|e| e.to_string())?;
+                    Some(key)
+                }
+                None => None,
+            };
+            Ok(ProductPublication {
+                glb_key,
+                thumbnail_key,
+                manifest: p
+                    .manifest
+                    .map(serde_json::to_value)
+                    .transpose()
+                    .map_err(|e| e.to_string())?,
+                mark_processed: p.mark_processed,
+            })
+        };
+        let publication = match write() {
+            Ok(publication) => publication,
+            Err(e) => {
+                let _ = self.block_on(store.release_product_publication(&id));
+                return Err(s(e));
+            }
+        };
+        self.block_on(store.finish_product_publication(&id, &publication))
+            .map_err(s)
     }
 }

@@ -121,6 +121,8 @@ pub struct ReceivedUpload {
     pub dir: tempfile::TempDir,
     /// The main CAD file, relative to `dir`.
     pub main: String,
+    /// Every file of the upload, relative to `dir` (`/`-separated).
+    pub names: Vec<String>,
 }
 
 impl StagedUpload {
@@ -187,6 +189,7 @@ impl StagedUpload {
         Ok(ReceivedUpload {
             dir: self.dir,
             main,
+            names: self.names,
         })
     }
 
@@ -305,7 +308,10 @@ mod tests {
     #[test]
     fn abandoned_uploads_are_removed_and_live_ones_kept() {
         let root = tempfile::tempdir().expect("tmp");
-        let products = crate::products::FsProducts::new(root.path().to_path_buf());
+        let products = crate::products::Products::new(
+            root.path().to_path_buf(),
+            crate::artifacts::open(None, root.path()).expect("directory"),
+        );
         let abandoned = StagedUpload::new(&products.staging_dir(), 10).expect("staging");
         let abandoned = abandoned.dir.keep();
         let live = StagedUpload::new(&products.staging_dir(), 10).expect("staging");

@@ -1,34 +1,44 @@
-//! The artifact store on disk: one file per artifact id under `<data dir>/artifacts`, written
-//! to a temporary name and renamed so a crash never leaves a half-written artifact behind.
+//! Run artifacts in the artifact store ([`crate::artifacts`]): one blob per artifact id under
+//! `artifacts/<id>`. The engine hands each artifact's bytes over once, when a node stores it,
+//! and it is written once (a rename on a directory, one PUT on a bucket), so a crash never
+//! leaves a half-written artifact behind.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use crate::artifacts::{valid_key, BlobError, Blobs};
 use workflow_contracts::ArtifactRole;
 use workflow_engine::runtime::{ArtifactRef, ArtifactSink};
 
-pub struct DiskArtifacts {
-    dir: PathBuf,
+pub struct RunArtifacts {
+    blobs: Blobs,
 }
 
-impl DiskArtifacts {
-    pub fn new(dir: PathBuf) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
-        Ok(DiskArtifacts { dir })
+impl RunArtifacts {
+    pub fn new(blobs: Blobs) -> Self {
+        RunArtifacts { blobs }
     }
 
-    /// Where the bytes of artifact `id` live. Ids are UUIDs we generated; anything else is
-    /// refused so a crafted id cannot name a path outside the store.
-    pub fn path(&self, id: &str) -> Option<PathBuf> {
+    /// The key of artifact `id`. Ids are UUIDs we generated; anything else is refused so a
+    /// crafted id cannot name another blob.
+    pub fn key(id: &str) -> Option<String> {
         let safe = !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-        safe.then(|| self.dir.join(id))
+        let key = format!("artifacts/{id}");
+        (safe && valid_key(&key)).then_some(key)
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The bytes of artifact `id`; None for an id we could not have made or bytes the store no
+    /// longer has.
+    pub fn bytes(&self, id: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        match Self::key(id) {
+            Some(key) => self.blobs.get(&key),
+            None => Ok(None),
+        }
+    }
+
+    pub fn blobs(&self) -> &Blobs {
+        &self.blobs
     }
 }
 
-impl ArtifactSink for DiskArtifacts {
+impl ArtifactSink for RunArtifacts {
     fn store(
         &self,
         _run_id: &str,
@@ -38,16 +48,11 @@ impl ArtifactSink for DiskArtifacts {
         bytes: &[u8],
     ) -> Result<ArtifactRef, String> {
         let id = uuid::Uuid::new_v4().to_string();
-        let path = self.dir.join(&id);
-        let tmp = self.dir.join(format!("{id}.part"));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
+        let key = format!("artifacts/{id}");
         // Node errors reach clients: name the artifact, not where it is kept.
-        write().map_err(|e| format!("writing the {role:?} artifact {id}: {e}"))?;
+        self.blobs
+            .put(&key, bytes)
+            .map_err(|e| format!("writing the {role:?} artifact {id}: {e}"))?;
         Ok(ArtifactRef {
             id,
             role,
@@ -57,12 +62,16 @@ impl ArtifactSink for DiskArtifacts {
     }
 }
 
-impl workflow_engine::compare::ArtifactSource for DiskArtifacts {
+impl workflow_engine::compare::ArtifactSource for RunArtifacts {
     fn artifact_bytes(&self, artifact: &ArtifactRef) -> Result<Vec<u8>, String> {
-        let path = self
-            .path(&artifact.id)
-            .ok_or_else(|| format!("artifact id '{}' is not one of ours", artifact.id))?;
-        std::fs::read(&path).map_err(|e| format!("artifact {}: {e}", artifact.id))
+        match self.bytes(&artifact.id) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(format!(
+                "artifact {}: not in the artifact store",
+                artifact.id
+            )),
+            Err(e) => Err(format!("artifact {}: {e}", artifact.id)),
+        }
     }
 }
 
@@ -73,14 +82,16 @@ mod tests {
     #[test]
     fn stores_by_id_and_refuses_crafted_ids() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = DiskArtifacts::new(dir.path().join("artifacts")).expect("dir");
+        let store = RunArtifacts::new(crate::artifacts::open(None, dir.path()).expect("dir"));
         let a = store
             .store("r", "n", ArtifactRole::Still, "image/png", b"png")
             .expect("stored");
         assert_eq!(a.size, 3);
-        let path = store.path(&a.id).expect("uuid id");
-        assert_eq!(std::fs::read(path).expect("bytes"), b"png");
-        assert!(store.path("../workflow-studio.db").is_none());
-        assert!(store.path("").is_none());
+        assert_eq!(store.bytes(&a.id).expect("read"), Some(b"png".to_vec()));
+        // The directory layout of before: <data dir>/artifacts/<id>.
+        assert!(dir.path().join("artifacts").join(&a.id).is_file());
+        assert!(RunArtifacts::key("../workflow-studio.db").is_none());
+        assert!(RunArtifacts::key("").is_none());
+        assert_eq!(store.bytes("../x").expect("refused quietly"), None);
     }
 }

@@ -113,7 +113,11 @@ impl RunService {
         }
     }
 
-    pub fn preflight_workflow(&self, wf: &Workflow, input: &DispatchInput) -> PreflightReport {
+    pub async fn preflight_workflow(
+        &self,
+        wf: &Workflow,
+        input: &DispatchInput,
+    ) -> PreflightReport {
         let report = preflight_workflow(
             &wf.graph,
             &input.overrides,
@@ -122,17 +126,20 @@ impl RunService {
             self.preflight_limits(),
         );
         self.resolve_products(report, wf.graph.family, &input.inputs)
+            .await
     }
 
     /// Adds the product resolver's problems (production wiring only).
-    fn resolve_products(
+    async fn resolve_products(
         &self,
         report: PreflightReport,
         family: Option<workflow_contracts::Family>,
         inputs: &Map<String, Value>,
     ) -> PreflightReport {
         match &self.products {
-            Some(products) => report.with_problems(product_problems(products, family, inputs)),
+            Some(products) => {
+                report.with_problems(product_problems(products, family, inputs).await)
+            }
             None => report,
         }
     }
@@ -157,7 +164,9 @@ impl RunService {
             &self.registry,
             self.preflight_limits(),
         );
-        let report = self.resolve_products(report, Some(ot.spec.workflow_family), &input.inputs);
+        let report = self
+            .resolve_products(report, Some(ot.spec.workflow_family), &input.inputs)
+            .await;
         Ok((report, workflow))
     }
 
@@ -178,7 +187,7 @@ impl RunService {
         input: DispatchInput,
         preview: bool,
     ) -> Result<RunRecord, DispatchError> {
-        let report = self.preflight_workflow(wf, &input);
+        let report = self.preflight_workflow(wf, &input).await;
         if !report.ok {
             return Err(DispatchError::Preflight(report));
         }

@@ -221,15 +221,15 @@ pub fn preflight_output_type(
 
 /// The product resolver: `inputs.product_id` must name a stored product, and an order-line run
 /// needs it processed (its preview GLB and manifest exist).
-pub(crate) fn product_problems(
-    products: &crate::products::FsProducts,
+pub(crate) async fn product_problems(
+    products: &crate::products::Products,
     family: Option<workflow_contracts::Family>,
     inputs: &Map<String, Value>,
 ) -> Vec<PreflightProblem> {
     let Some(id) = inputs.get("product_id").and_then(Value::as_str) else {
         return Vec::new(); // check_inputs reports a missing id
     };
-    let mut p = match products.get(id) {
+    let mut p = match products.get(id).await {
         Err(_) => problem(
             "inputs",
             "unknown_product",

@@ -1,13 +1,14 @@
 //! The run service: owns the runtime, the worker pool, the live-event hub and the
 //! cancellation tokens of running runs.
 
-use super::artifacts::DiskArtifacts;
+use super::artifacts::RunArtifacts;
+use crate::artifacts::Blobs;
 use crate::deliverables::StoreDeliverables;
-use crate::products::FsProducts;
+use crate::products::Products;
 use crate::store::{Store, StoreResult};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,12 +25,14 @@ use workflow_engine::runtime::{ModuleRegistry, RunOptions, Runtime};
 #[derive(Clone)]
 pub struct RunsConfig {
     pub modules: ModuleRegistry,
-    pub artifact_dir: PathBuf,
+    /// Where uploads, product files and run artifacts are kept (`--artifacts`; by default the
+    /// data directory). Change it with [`RunsConfig::set_artifacts`].
+    pub artifacts: Blobs,
     /// In-process workers (runs executing at once).
     pub workers: usize,
     pub options: RunOptions,
-    /// Products (uploads, processing results, material maps) in `<data_dir>/products`.
-    pub products: Arc<FsProducts>,
+    /// Products (records in the store, files in `artifacts`).
+    pub products: Arc<Products>,
     /// Whether preflight checks that `inputs.product_id` names a stored product (processed,
     /// for order-line runs). On in the production wiring; off for scripted test modules.
     pub resolve_products: bool,
@@ -87,12 +90,13 @@ pub fn default_owner() -> String {
 impl RunsConfig {
     /// Artifacts in `<data_dir>/artifacts`, two workers, default scheduling.
     pub fn new(modules: ModuleRegistry, data_dir: &Path) -> Self {
+        let artifacts: Blobs = Arc::new(crate::artifacts::DirBlobs::new(data_dir.to_path_buf()));
         RunsConfig {
             modules,
-            artifact_dir: data_dir.join("artifacts"),
+            products: Arc::new(Products::new(data_dir.to_path_buf(), artifacts.clone())),
+            artifacts,
             workers: 2,
             options: RunOptions::default(),
-            products: Arc::new(FsProducts::new(data_dir.join("products"))),
             resolve_products: false,
             deliverables: Arc::default(),
             rollout: RolloutPolicy::default(),
@@ -112,6 +116,13 @@ impl RunsConfig {
         config.resolve_products = true;
         config
     }
+
+    /// Keeps uploads, product files and run artifacts in `artifacts` (see
+    /// [`crate::artifacts::open`]).
+    pub fn set_artifacts(&mut self, artifacts: Blobs) {
+        self.products.set_blobs(artifacts.clone());
+        self.artifacts = artifacts;
+    }
 }
 
 /// A persisted run event, as broadcast to live listeners.
@@ -127,12 +138,12 @@ pub struct RunService {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) registry: Arc<Registry>,
     pub(crate) runtime: Runtime,
-    pub(crate) artifacts: Arc<DiskArtifacts>,
+    pub(crate) artifacts: Arc<RunArtifacts>,
     /// Set when preflight resolves `inputs.product_id` against the product store.
-    pub(crate) products: Option<Arc<FsProducts>>,
+    pub(crate) products: Option<Arc<Products>>,
     /// The products the modules read (always set): its material-library mirror is reloaded
     /// from the store before each run, so materials written by another process are seen.
-    pub(crate) library: Arc<FsProducts>,
+    pub(crate) library: Arc<Products>,
     /// Server-wide rollout policy (readiness, automatic rollback).
     pub rollout_policy: RolloutPolicy,
     pub(crate) parity_thresholds: ThresholdConfig,
@@ -154,7 +165,7 @@ impl RunService {
         registry: Arc<Registry>,
         config: &RunsConfig,
     ) -> std::io::Result<Arc<Self>> {
-        let artifacts = Arc::new(DiskArtifacts::new(config.artifact_dir.clone())?);
+        let artifacts = Arc::new(RunArtifacts::new(config.artifacts.clone()));
         let runtime = Runtime::new(
             registry.clone(),
             Arc::new(config.modules.clone()),
@@ -163,7 +174,8 @@ impl RunService {
         .with_options(config.options.clone());
         let (hub, _) = broadcast::channel(1024);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            config.deliverables.bind(store.clone(), handle);
+            config.deliverables.bind(store.clone(), handle.clone());
+            config.products.bind(store.clone(), handle);
         }
         Ok(Arc::new(RunService {
             store,
@@ -241,9 +253,23 @@ impl RunService {
         }
     }
 
-    /// Where an artifact's bytes live (None for an id the store could not have made).
-    pub fn artifact_path(&self, id: &str) -> Option<PathBuf> {
-        self.artifacts.path(id)
+    /// An artifact's bytes (None for an id the store could not have made, or bytes it no
+    /// longer has).
+    pub async fn artifact_bytes(
+        &self,
+        id: &str,
+    ) -> Result<Option<Vec<u8>>, crate::artifacts::BlobError> {
+        let artifacts = self.artifacts.clone();
+        let id = id.to_owned();
+        tokio::task::spawn_blocking(move || artifacts.bytes(&id))
+            .await
+            .unwrap_or_else(|e| {
+                Err(crate::artifacts::BlobError::Io {
+                    store: artifacts_name(),
+                    key: String::new(),
+                    message: e.to_string(),
+                })
+            })
     }
 
     pub fn modules(&self) -> &ModuleRegistry {
@@ -317,4 +343,8 @@ impl RunService {
             }
         }
     }
+}
+
+fn artifacts_name() -> String {
+    "artifact store".into()
 }

@@ -5,6 +5,7 @@
 
 mod deliverables;
 mod orders;
+mod products;
 mod rollout;
 mod runs;
 mod sql;
@@ -15,6 +16,7 @@ pub use deliverables::{
     NotificationRecord, PublishOutcome,
 };
 pub use orders::{MaterialStore, NewOrderLine, OrderLine, OrderLineFilter, OrderStore};
+pub use products::{ProductPublication, ProductRecord, ProductStore, SourceFile};
 pub use rollout::{
     NewRolloutChange, NewShadowComparison, RolloutChange, RolloutStore, ShadowComparison,
 };
@@ -119,6 +121,7 @@ pub trait Store:
     + OrderStore
     + MaterialStore
     + DeliverableStore
+    + ProductStore
     + RolloutStore
     + TokenStore
     + Send

@@ -78,6 +78,38 @@ pub async fn fresh_postgres_database() -> String {
     format!("{base}/{name}")
 }
 
+/// The artifact store of this pass for a test directory: with `WORKFLOW_TEST_S3` (the
+/// endpoint of the S3-compatible server scripts/s3-server.sh starts; the `AWS_*` variables it
+/// exports reach the client), a fresh bucket per directory, the same one again when a server
+/// restarts on it; without it, None (the data directory, as a server defaults to).
+pub async fn test_artifacts(dir: &Path) -> Option<workflow_server::artifacts::Blobs> {
+    let spec = test_artifacts_spec(dir).await?;
+    Some(workflow_server::artifacts::open(Some(&spec), dir).expect("open the S3 artifact store"))
+}
+
+/// The `--artifacts` value of [`test_artifacts`] (`s3://BUCKET/studio`), for server processes.
+pub async fn test_artifacts_spec(dir: &Path) -> Option<String> {
+    let endpoint = std::env::var("WORKFLOW_TEST_S3").ok()?;
+    let kept = dir.join("test-bucket");
+    let bucket = match std::fs::read_to_string(&kept) {
+        Ok(bucket) => bucket,
+        Err(_) => {
+            let bucket = format!("t-{}", uuid::Uuid::new_v4().simple());
+            // The test server takes an unsigned CreateBucket (object_store makes no buckets).
+            Client::new()
+                .put(format!("{}/{bucket}", endpoint.trim_end_matches('/')))
+                .send()
+                .await
+                .expect("reach the S3 test server")
+                .error_for_status()
+                .expect("create test bucket");
+            std::fs::write(&kept, &bucket).expect("keep bucket name");
+            bucket
+        }
+    };
+    Some(format!("s3://{bucket}/studio"))
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     spawn_app_in(dir, None).await
@@ -123,8 +155,11 @@ async fn spawn_app_full(
 pub async fn spawn_app_runs(
     dir: Arc<TempDir>,
     previous: Option<[String; 4]>,
-    runs: RunsConfig,
+    mut runs: RunsConfig,
 ) -> TestApp {
+    if let Some(artifacts) = test_artifacts(dir.path()).await {
+        runs.set_artifacts(artifacts);
+    }
     let db_url = test_db_url(dir.path()).await;
     let store = open_store(&db_url).await.expect("open store");
     let config = ApiConfig {

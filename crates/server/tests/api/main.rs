@@ -1,6 +1,7 @@
 //! Integration tests: the real server over HTTP with a temporary SQLite database.
 
 mod admin;
+mod artifacts;
 mod auth;
 mod budget;
 mod common;

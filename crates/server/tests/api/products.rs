@@ -275,14 +275,17 @@ async fn a_malformed_upload_fails_processing_with_the_importer_error() {
             .clone();
         assert!(problems.iter().any(|p| p["code"] == code), "{refused:#}");
     }
-    // The upload is kept, under the name it was uploaded with.
-    let kept = app
-        .dir
-        .path()
-        .join("products")
-        .join(&product_id)
-        .join("source/invalid_magic.glb");
-    assert!(kept.exists(), "{kept:?}");
+    // The upload is kept, under the name it was uploaded with, in the artifact store under a
+    // key of ours.
+    let record = app.store.get_product(&product_id).await.expect("record");
+    let names: Vec<&str> = record
+        .source_files
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(names, ["invalid_magic.glb"]);
+    let key = &record.source_files[0].key;
+    assert_eq!(key, &format!("products/{product_id}/files/0"));
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use workflow_server::app::open_store;
 use workflow_server::auth::Role;
 use workflow_server::store::{
     NewDeliverable, NewOrderLine, NewPublication, NewRun, NotificationFilter, OrderLineFilter,
-    PublishOutcome, Store, StoreError,
+    ProductPublication, ProductRecord, PublishOutcome, SourceFile, Store, StoreError,
 };
 
 pub async fn store_contract(store: &dyn Store) {
@@ -664,6 +664,132 @@ pub async fn comparison_claim_contract(store: &dyn Store) {
     assert_eq!(done.verdict.as_deref(), Some("pass"));
 }
 
+/// Products: records, the material map's version check and the publication claim, each one
+/// statement (what several servers rely on).
+async fn product_contract(store: &dyn Store) {
+    let record = |id: &str, created_at: i64| ProductRecord {
+        id: id.into(),
+        name: "Box".into(),
+        file_name: "model/Box.gltf".into(),
+        status: "uploaded".into(),
+        processing_run_id: None,
+        source_files: vec![SourceFile {
+            name: "model/Box.gltf".into(),
+            key: format!("products/{id}/files/0"),
+            size: 12,
+        }],
+        manifest: None,
+        material_map: None,
+        material_map_version: 0,
+        glb_key: None,
+        thumbnail_key: None,
+        published: 0,
+        created_at,
+        updated_at: created_at,
+    };
+    let (p1, p2) = ("p-1", "p-2");
+    store.create_product(&record(p1, 1)).await.expect("create");
+    store.create_product(&record(p2, 2)).await.expect("create");
+    assert!(matches!(
+        store.create_product(&record(p1, 3)).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.get_product(p1).await.expect("get"), record(p1, 1));
+    let ids: Vec<String> = store
+        .list_products()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(ids, [p2, p1], "newest first");
+    assert!(matches!(
+        store.get_product("nope").await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let processing = store
+        .set_product_processing(p1, "run-1")
+        .await
+        .expect("processing");
+    assert_eq!(processing.status, "processing");
+    assert_eq!(processing.processing_run_id.as_deref(), Some("run-1"));
+
+    let map = serde_json::json!({"assignments": {"a": "Steel"}, "rules": []});
+    assert_eq!(
+        store
+            .put_product_material_map(p1, 0, &map)
+            .await
+            .expect("save"),
+        1
+    );
+    match store.put_product_material_map(p1, 0, &map).await {
+        Err(StoreError::Conflict {
+            current_version,
+            current,
+            ..
+        }) => {
+            assert_eq!(current_version, 1);
+            assert_eq!(current, map);
+        }
+        other => panic!("a stale save must conflict: {other:?}"),
+    }
+    assert!(matches!(
+        store.put_product_material_map("nope", 0, &map).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // One claim wins; a failed publication gives it back; replace always claims.
+    assert!(store
+        .claim_product_publication(p1, false)
+        .await
+        .expect("claim"));
+    assert!(!store
+        .claim_product_publication(p1, false)
+        .await
+        .expect("taken"));
+    store
+        .release_product_publication(p1)
+        .await
+        .expect("release");
+    assert!(store
+        .claim_product_publication(p1, false)
+        .await
+        .expect("again"));
+    let publication = ProductPublication {
+        glb_key: format!("products/{p1}/preview.glb"),
+        thumbnail_key: None,
+        manifest: Some(serde_json::json!({"parts": []})),
+        mark_processed: true,
+    };
+    store
+        .finish_product_publication(p1, &publication)
+        .await
+        .expect("finish");
+    let done = store.get_product(p1).await.expect("get");
+    assert_eq!(
+        (
+            done.status.as_str(),
+            done.published,
+            done.glb_key.as_deref()
+        ),
+        ("processed", 1, Some("products/p-1/preview.glb"))
+    );
+    assert_eq!(done.material_map, Some(map));
+    assert!(!store
+        .claim_product_publication(p1, false)
+        .await
+        .expect("published"));
+    assert!(store
+        .claim_product_publication(p1, true)
+        .await
+        .expect("replace"));
+    assert!(matches!(
+        store.claim_product_publication("nope", true).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 #[tokio::test]
 async fn the_store_meets_the_store_contract() {
     let dir = tempfile::tempdir().expect("dir");
@@ -676,6 +802,7 @@ async fn the_store_meets_the_store_contract() {
     deliverable_contract(store.as_ref()).await;
     publish_idempotent_contract(store.as_ref()).await;
     comparison_claim_contract(store.as_ref()).await;
+    product_contract(store.as_ref()).await;
     // Migrations are idempotent: reopening the same database applies nothing new.
     let again = open_store(&url).await.expect("reopen");
     assert_eq!(

@@ -70,10 +70,12 @@ impl Drop for Proc {
     }
 }
 
-/// One database and data directory, migrated, with a token per role.
+/// One database and data directory (and this pass's artifact store: the data directory, or a
+/// bucket on the S3 test server), migrated, with a token per role.
 struct Cluster {
     dir: Arc<TempDir>,
     url: String,
+    artifacts: Option<String>,
     tokens: [String; 4],
     store: Arc<dyn Store>,
 }
@@ -104,9 +106,11 @@ async fn cluster_on(url: Option<String>) -> Cluster {
             .await
             .expect("token");
     }
+    let artifacts = crate::common::test_artifacts_spec(dir.path()).await;
     Cluster {
         dir,
         url,
+        artifacts,
         tokens,
         store,
     }
@@ -120,6 +124,7 @@ impl Cluster {
         let child = Command::new(BIN)
             .args(args)
             .args(["--db", &self.url, "--data-dir", &data_dir])
+            .args(self.artifacts.iter().flat_map(|a| ["--artifacts", a.as_str()]))
             .args(QUEUE_ARGS)
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(file.try_clone().expect("log file"))

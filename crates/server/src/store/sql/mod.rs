@@ -8,6 +8,7 @@
 
 mod deliverables;
 mod orders;
+mod products;
 mod rollout;
 mod rows;
 mod runs;
