@@ -13,6 +13,7 @@ mod net;
 mod openapi;
 mod orders;
 mod output_types;
+mod packaging;
 mod persistence;
 mod products;
 mod rollout;
