@@ -374,3 +374,75 @@ fn opening_the_preview_panel_re_frames_the_squeezed_viewport() {
     expected.fit(&doc(&h).bounds(), v.aspect);
     assert_eq!(v.camera, expected);
 }
+
+#[test]
+fn assign_to_all_instances_covers_every_step_placement() {
+    // The product GLB as `cad_file` processing writes it for the AS1 STEP assembly: the six
+    // placements of the bolt share one mesh, so "all instances" of one bolt is all six.
+    use workflow_engine::export_glb::{export_glb, ExportParams, SceneAdditions};
+    let scene = workflow_engine::import_file(
+        &crate::support::fixtures().join("step/as1-oc-214.step"),
+        &workflow_engine::ImportParams::default(),
+    )
+    .expect("STEP imports (occt-draw is a runtime dependency, scripts/deps.sh)");
+    let manifest = workflow_engine::extract_manifest(&scene, &Default::default()).expect("parts");
+    let glb = export_glb(
+        &scene,
+        &manifest,
+        &ExportParams::default(),
+        &SceneAdditions::default(),
+    )
+    .expect("export");
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .with_max_steps(64)
+        .build_eframe(|_cc| StudioApp::new(Arc::new(Registry::builtin())));
+    h.run();
+    h.state_mut()
+        .send(Command::OpenGlbInViewer(GlbSource::Bytes {
+            name: "as1-oc-214.glb".into(),
+            bytes: Arc::new(glb),
+        }));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while h.state().viewer.doc.is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the model did not open: {:?}",
+            h.state().viewer.error
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    h.run();
+    let bolts: Vec<String> = doc(&h)
+        .manifest
+        .parts
+        .iter()
+        .filter(|p| p.part_key.ends_with("/bolt_1"))
+        .map(|p| p.part_key.clone())
+        .collect();
+    assert_eq!(bolts.len(), 6);
+    h.get_by_label("chrome").click();
+    h.run();
+    // The bolts sit three levels down: the filter opens the way to them.
+    h.get_by_label("Filter").click();
+    h.run();
+    h.get_by_label("Filter").type_text("bolt");
+    h.run();
+    h.get_all_by_label("bolt_1")
+        .next()
+        .expect("a bolt row")
+        .click();
+    h.run();
+    assert_eq!(doc(&h).mesh_siblings_of_selection().len(), 6);
+    h.get_by_label("Assign to all instances").click();
+    h.run();
+    for key in &bolts {
+        assert_eq!(
+            doc(&h).map.assignments.get(key).map(String::as_str),
+            Some("chrome"),
+            "{key}"
+        );
+    }
+    assert_eq!(doc(&h).map.assignments.len(), 6, "bolts only");
+}

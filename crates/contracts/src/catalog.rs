@@ -194,7 +194,7 @@ fn cad_nodes() -> Vec<NodeDefinition> {
             .params(vec![
                 P::float("linear_tolerance", "Linear tolerance", 0.1, 0.001, 10.0, "STEP tessellation chord tolerance.").unit("mm").step(0.01),
                 P::float("angular_tolerance", "Angular tolerance", 0.5, 0.05, 1.5, "STEP tessellation angle tolerance.").unit("rad").step(0.05),
-                P::choice("up_axis", "Up axis", "y", &["y", "z"], "Axis that points up in the source file."),
+                P::choice("up_axis", "Up axis", "auto", &["auto", "y", "z"], "Axis that points up in the source file. auto follows the format: glTF is Y-up, STEP Z-up; y or z overrides it (a STEP file exported Y-up)."),
                 P::bool("merge_vertices", "Merge coincident vertices", true, "Weld vertices shared by adjacent faces."),
                 P::int("timeout", "Timeout", 120, 5, 3600, "Conversion is stopped after this time.").unit("s"),
                 P::int("memory_limit", "Memory limit", 4096, 256, 65536, "Conversion is stopped above this memory use.").unit("MB"),

@@ -1,9 +1,10 @@
 //! `cad.export_glb` and `export.scene`: writes the scene as glTF 2.0 (GLB, or .gltf + .bin),
 //! hand-built JSON + one BIN buffer. The node tree mirrors the scene; each part instance's
 //! node carries `extras.part_key`; GPU instances become child nodes (one per instance) so
-//! every part key has its own node. Geometry accessors are written once per source primitive
-//! and shared by every instance; each instance gets its own mesh entry so materials can
-//! differ per instance.
+//! every part key has its own node. Geometry accessors are written once per source primitive;
+//! instances of one scene mesh that end up with the same materials share one glTF mesh (a STEP
+//! bolt placed six times is one mesh used by six nodes, so readers see the instancing), and an
+//! instance whose resolved materials differ gets a mesh entry of its own.
 
 use std::collections::HashMap;
 
@@ -214,6 +215,8 @@ struct Build<'a> {
     file_materials: HashMap<usize, usize>,
     library_materials: HashMap<String, usize>,
     textures: HashMap<usize, usize>,
+    /// (scene mesh, output material per primitive) → glTF mesh already written.
+    part_meshes: HashMap<(usize, Vec<Option<usize>>), usize>,
     /// File stem for external textures; `None` embeds them in the buffer.
     texture_stem: Option<String>,
     extra_files: Vec<ExportedFile>,
@@ -321,9 +324,11 @@ impl Build<'_> {
             .meshes
             .get(part.mesh)
             .ok_or_else(|| ExportError::ManifestMismatch(part.part_key.clone()))?;
-        let mut prims = Vec::new();
-        for (pi, prim) in mesh.primitives.iter().enumerate() {
+        let mut materials = Vec::with_capacity(mesh.primitives.len());
+        for prim in &mesh.primitives {
             if prim.indices.is_empty() {
+                // Not written (below), so no material of its own either.
+                materials.push(None);
                 continue;
             }
             // A primitive without a material of its own stays without one (not a made-up
@@ -337,6 +342,17 @@ impl Build<'_> {
                 Some((_, Some(m))) => Some(self.library_material(m)),
                 Some((_, None)) => Some(self.library_material(&default_grey())),
             };
+            materials.push(material);
+        }
+        let key = (part.mesh, materials);
+        if let Some(&written) = self.part_meshes.get(&key) {
+            return Ok(written);
+        }
+        let mut prims = Vec::new();
+        for (pi, (prim, material)) in mesh.primitives.iter().zip(&key.1).enumerate() {
+            if prim.indices.is_empty() {
+                continue;
+            }
             let (attributes, indices) = self.geometry(part.mesh, pi);
             let mut json_prim = json!({"attributes": attributes, "indices": indices, "mode": 4});
             if let Some(material) = material {
@@ -349,7 +365,9 @@ impl Build<'_> {
             mesh["name"] = json!(n);
         }
         self.w.meshes.push(mesh);
-        Ok(self.w.meshes.len() - 1)
+        let written = self.w.meshes.len() - 1;
+        self.part_meshes.insert(key, written);
+        Ok(written)
     }
 }
 
@@ -371,6 +389,7 @@ fn build(
         file_materials: HashMap::new(),
         library_materials: HashMap::new(),
         textures: HashMap::new(),
+        part_meshes: HashMap::new(),
     };
     let resolution: HashMap<&str, &PartMaterial> = additions
         .resolution

@@ -62,6 +62,32 @@ pub struct Mesh {
     pub primitives: Vec<Primitive>,
 }
 
+impl Mesh {
+    /// Exactly the same mesh: name, and every primitive bit for bit (floats compared by
+    /// their bits, so `-0.0 != 0.0` and a NaN equals only the same NaN).
+    pub fn same_as(&self, other: &Mesh) -> bool {
+        fn bits<const N: usize>(a: &[[f32; N]], b: &[[f32; N]]) -> bool {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| x.map(f32::to_bits) == y.map(f32::to_bits))
+        }
+        self.name == other.name
+            && self.primitives.len() == other.primitives.len()
+            && self.primitives.iter().zip(&other.primitives).all(|(p, q)| {
+                p.material == q.material
+                    && p.indices == q.indices
+                    && bits(&p.positions, &q.positions)
+                    && bits(&p.normals, &q.normals)
+                    && match (&p.uvs, &q.uvs) {
+                        (Some(a), Some(b)) => bits(a, b),
+                        (None, None) => true,
+                        _ => false,
+                    }
+            })
+    }
+}
+
 /// One triangle list with one material slot.
 #[derive(Debug, Clone, Default)]
 pub struct Primitive {
@@ -431,6 +457,61 @@ impl Scene {
         self.update_world_transforms();
     }
 
+    /// Makes nodes whose meshes hold exactly the same local-space geometry share one mesh,
+    /// and drops the copies; returns how many meshes were dropped.
+    ///
+    /// OpenCASCADE's glTF writer gives every placement of a STEP product its own mesh entry,
+    /// so a bolt placed six times is six meshes, and "all instances" of it would cover one.
+    /// Meshes are matched on a hash of every primitive's positions, normals, UVs, indices and
+    /// material, then compared exactly (bit for bit), and only meshes of the same name are
+    /// merged: the name is in the manifest (`mesh_name`) and name rules may match it, so
+    /// sharing must not change it. Node names, paths and so part keys are untouched.
+    pub fn share_identical_meshes(&mut self) -> usize {
+        use std::collections::HashMap;
+        use std::hash::{Hash, Hasher};
+        let fingerprint = |mesh: &Mesh| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            mesh.name.hash(&mut h);
+            mesh.primitives.len().hash(&mut h);
+            for p in &mesh.primitives {
+                p.material.hash(&mut h);
+                p.indices.hash(&mut h);
+                for v in p.positions.iter().chain(&p.normals) {
+                    v.map(f32::to_bits).hash(&mut h);
+                }
+                p.uvs.is_some().hash(&mut h);
+                for t in p.uvs.iter().flatten() {
+                    t.map(f32::to_bits).hash(&mut h);
+                }
+            }
+            h.finish()
+        };
+        // Fingerprint → kept meshes (new indices) with that fingerprint.
+        let mut buckets: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut kept: Vec<Mesh> = Vec::with_capacity(self.meshes.len());
+        let mut remap = Vec::with_capacity(self.meshes.len());
+        for mesh in std::mem::take(&mut self.meshes) {
+            let bucket = buckets.entry(fingerprint(&mesh)).or_default();
+            match bucket.iter().copied().find(|&k| mesh.same_as(&kept[k])) {
+                Some(k) => remap.push(k),
+                None => {
+                    bucket.push(kept.len());
+                    remap.push(kept.len());
+                    kept.push(mesh);
+                }
+            }
+        }
+        let dropped = remap.len() - kept.len();
+        self.meshes = kept;
+        for node in &mut self.nodes {
+            // An index past the end stays past the end (skipped as before).
+            node.mesh = node
+                .mesh
+                .map(|m| remap.get(m).copied().unwrap_or(usize::MAX));
+        }
+        dropped
+    }
+
     /// Rotates the whole scene about +X (-90° turns a Z-up source Y-up).
     pub fn rotate_about_x(&mut self, degrees: f32) {
         let r = Mat4::from_angle_x(three_d::degrees(degrees));
@@ -469,4 +550,89 @@ pub fn compute_normals(positions: &[[f32; 3]], indices: &[u32]) -> Vec<[f32; 3]>
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn triangle(name: &str, z: f32) -> Mesh {
+        Mesh {
+            name: Some(name.to_owned()),
+            primitives: vec![Primitive {
+                positions: vec![[0.0, 0.0, z], [1.0, 0.0, z], [0.0, 1.0, z]],
+                normals: vec![[0.0, 0.0, 1.0]; 3],
+                uvs: None,
+                indices: vec![0, 1, 2],
+                material: Some(0),
+            }],
+        }
+    }
+
+    /// One root per mesh, each placed differently.
+    fn scene_of(meshes: Vec<Mesh>) -> Scene {
+        let mut scene = Scene::default();
+        for (i, _) in meshes.iter().enumerate() {
+            let mut node = Node::new(
+                Some(format!("n{i}")),
+                Mat4::from_translation(Vec3::new(i as f32, 0.0, 0.0)),
+            );
+            node.mesh = Some(i);
+            scene.nodes.push(node);
+            scene.roots.push(i);
+        }
+        scene.meshes = meshes;
+        scene.update_world_transforms();
+        scene
+    }
+
+    #[test]
+    fn identical_meshes_are_shared_and_placements_kept() {
+        let mut scene = scene_of(vec![
+            triangle("bolt", 0.0),
+            triangle("nut", 0.0),
+            triangle("bolt", 0.0),
+            triangle("bolt", 0.5),
+            triangle("bolt", 0.0),
+        ]);
+        let bounds = scene.bounds();
+        let triangles = scene.drawn_triangle_count();
+        assert_eq!(scene.share_identical_meshes(), 2);
+        assert_eq!(scene.meshes.len(), 3);
+        let uses: Vec<Option<usize>> = scene.nodes.iter().map(|n| n.mesh).collect();
+        // Same geometry but another name stays apart; another z stays apart.
+        assert_eq!(uses, [Some(0), Some(1), Some(0), Some(2), Some(0)]);
+        assert_eq!(scene.bounds(), bounds);
+        assert_eq!(scene.drawn_triangle_count(), triangles);
+        assert_eq!(scene.share_identical_meshes(), 0, "idempotent");
+    }
+
+    #[test]
+    fn sharing_is_exact() {
+        let base = triangle("bolt", 0.0);
+        let mut material = base.clone();
+        material.primitives[0].material = Some(1);
+        let mut normal = base.clone();
+        normal.primitives[0].normals[2] = [0.0, 0.0, -1.0];
+        let mut uv = base.clone();
+        uv.primitives[0].uvs = Some(vec![[0.0, 0.0]; 3]);
+        let mut order = base.clone();
+        order.primitives[0].indices = vec![0, 2, 1];
+        let mut signed_zero = base.clone();
+        signed_zero.primitives[0].positions[0] = [-0.0, 0.0, 0.0];
+        let mut tiny = base.clone();
+        tiny.primitives[0].positions[1][0] = f32::from_bits(1.0f32.to_bits() + 1);
+        for (what, other) in [
+            ("material", material),
+            ("normal", normal),
+            ("uv", uv),
+            ("winding", order),
+            ("signed zero", signed_zero),
+            ("one ulp", tiny),
+        ] {
+            let mut scene = scene_of(vec![base.clone(), other]);
+            assert_eq!(scene.share_identical_meshes(), 0, "{what}");
+            assert_eq!(scene.meshes.len(), 2, "{what}");
+        }
+    }
 }

@@ -17,7 +17,8 @@ pub struct ImportParams {
     pub linear_tolerance: f64,
     /// STEP angular tolerance in radians.
     pub angular_tolerance: f64,
-    /// `"y"` or `"z"`: axis that points up in the source; the scene comes out with it as +Y.
+    /// `"auto"`, `"y"` or `"z"`: axis that points up in the source; the scene comes out with
+    /// it as +Y. `auto` follows the format's convention: glTF is Y-up, STEP Z-up.
     pub up_axis: String,
     /// Weld vertices that are identical in position, normal and UV (lossless; shrinks
     /// per-face STEP tessellations).
@@ -88,7 +89,7 @@ impl Default for ImportParams {
         ImportParams {
             linear_tolerance: 0.1,
             angular_tolerance: 0.5,
-            up_axis: "y".to_owned(),
+            up_axis: "auto".to_owned(),
             merge_vertices: true,
             timeout_s: 120,
             memory_limit_mb: 4096,
@@ -277,15 +278,17 @@ fn finish_import(
     let scale = unit_scale(path, is_step, params.source_unit, scene)?;
     scene.scale_uniform(scale as f32);
     // The engine's scenes are Y-up. glTF sources are Y-up by definition of the format's
-    // coordinates; OpenCASCADE's glTF writer already turns STEP's +Z into +Y (and mm into m).
+    // coordinates; STEP is Z-up by convention, and OpenCASCADE's glTF writer already turns
+    // STEP's +Z into +Y (and mm into m). Only the root transforms turn: part keys come from
+    // node names and paths, so they do not depend on the setting.
     match (params.up_axis.as_str(), is_step) {
-        ("y", false) | ("z", true) => {}
+        ("auto", _) | ("y", false) | ("z", true) => {}
         ("z", false) => scene.rotate_about_x(-90.0),
-        // A Y-up STEP source: undo the converter's Z→Y turn.
+        // A Y-up STEP source (some exporters): undo the converter's Z→Y turn.
         ("y", true) => scene.rotate_about_x(90.0),
         (other, _) => {
             return Err(ImportError::InvalidParam(format!(
-                "up_axis `{other}` is not one of y, z"
+                "up_axis `{other}` is not one of auto, y, z"
             )))
         }
     }

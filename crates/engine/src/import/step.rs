@@ -207,6 +207,8 @@ pub fn import_step_with(
                 stderr_tail: tail(&log, 400),
             }
         })?;
+    // The converter writes one mesh per placement; placements of one product share again.
+    scene.share_identical_meshes();
     for line in log
         .lines()
         .filter(|l| l.contains("Error") || l.contains("Warning"))
