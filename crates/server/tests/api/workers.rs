@@ -124,7 +124,11 @@ impl Cluster {
         let child = Command::new(BIN)
             .args(args)
             .args(["--db", &self.url, "--data-dir", &data_dir])
-            .args(self.artifacts.iter().flat_map(|a| ["--artifacts", a.as_str()]))
+            .args(
+                self.artifacts
+                    .iter()
+                    .flat_map(|a| ["--artifacts", a.as_str()]),
+            )
             .args(QUEUE_ARGS)
             .env("RUST_LOG", "info,sqlx=warn")
             .stdout(file.try_clone().expect("log file"))
