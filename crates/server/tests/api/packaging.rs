@@ -12,8 +12,8 @@ fn packaging_dir() -> PathBuf {
 /// `KEY=value` lines of a unit (the last one wins, as in systemd).
 fn unit_value(unit: &str, key: &str) -> Option<String> {
     unit.lines()
-        .filter_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
         .map(str::to_owned)
 }
 
