@@ -110,6 +110,24 @@ pub async fn test_artifacts_spec(dir: &Path) -> Option<String> {
     Some(format!("s3://{bucket}/studio"))
 }
 
+/// A new token per role (admin, author, debugger, material specialist), stored in `store`.
+pub async fn role_tokens(store: &dyn Store) -> [String; 4] {
+    let mut tokens: [String; 4] = Default::default();
+    for (slot, role) in tokens.iter_mut().zip([
+        Role::Admin,
+        Role::Author,
+        Role::Debugger,
+        Role::MaterialSpecialist,
+    ]) {
+        *slot = generate_token();
+        store
+            .create_token(&hash_token(slot), role, "test")
+            .await
+            .expect("token");
+    }
+    tokens
+}
+
 pub async fn spawn_app() -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
     spawn_app_in(dir, None).await
@@ -171,22 +189,7 @@ pub async fn spawn_app_runs(
         .expect("build app");
     let tokens = match previous {
         Some(t) => t,
-        None => {
-            let mut t: [String; 4] = Default::default();
-            for (slot, role) in t.iter_mut().zip([
-                Role::Admin,
-                Role::Author,
-                Role::Debugger,
-                Role::MaterialSpecialist,
-            ]) {
-                *slot = generate_token();
-                store
-                    .create_token(&hash_token(slot), role, "test")
-                    .await
-                    .expect("token");
-            }
-            t
-        }
+        None => role_tokens(store.as_ref()).await,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

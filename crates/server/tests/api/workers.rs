@@ -13,7 +13,6 @@ use std::process::{Child, Command, ExitStatus};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-use workflow_server::auth::{generate_token, hash_token, Role};
 use workflow_server::store::Store;
 
 const BIN: &str = env!("CARGO_BIN_EXE_workflow-server");
@@ -93,19 +92,7 @@ async fn cluster_on(url: Option<String>) -> Cluster {
     };
     // Migrated here first, as a deployment's server would: workers refuse an older schema.
     let store = workflow_server::app::open_store(&url).await.expect("store");
-    let mut tokens: [String; 4] = Default::default();
-    for (slot, role) in tokens.iter_mut().zip([
-        Role::Admin,
-        Role::Author,
-        Role::Debugger,
-        Role::MaterialSpecialist,
-    ]) {
-        *slot = generate_token();
-        store
-            .create_token(&hash_token(slot), role, "test")
-            .await
-            .expect("token");
-    }
+    let tokens = crate::common::role_tokens(store.as_ref()).await;
     let artifacts = crate::common::test_artifacts_spec(dir.path()).await;
     Cluster {
         dir,

@@ -450,25 +450,18 @@ impl Store for SqlStore {
             created_at: now,
             updated_at: now,
         };
-        sqlx::query(
-            "INSERT INTO output_types (id, name, workflow_family, artifact_kind, workflow_id, \
-             invocation_overrides, legacy_settings, rollout, fallback_to_legacy, version, \
+        let insert = sqlx::query(
+            "INSERT INTO output_types (name, workflow_family, artifact_kind, workflow_id, \
+             invocation_overrides, legacy_settings, rollout, fallback_to_legacy, id, version, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&record.id)
-        .bind(&spec.name)
-        .bind(enum_text(&spec.workflow_family)?)
-        .bind(enum_text(&spec.artifact_kind)?)
-        .bind(&spec.workflow_id)
-        .bind(to_json_text(&spec.invocation_overrides)?)
-        .bind(to_json_text(&spec.legacy_settings)?)
-        .bind(enum_text(&spec.rollout)?)
-        .bind(spec.fallback_to_legacy)
-        .bind(record.version)
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        );
+        bind_spec(insert, spec)?
+            .bind(&record.id)
+            .bind(record.version)
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(record)
     }
 
@@ -565,6 +558,23 @@ impl Store for SqlStore {
     }
 }
 
+/// Binds an output type's fields as `$1…$8` (name, workflow_family, artifact_kind,
+/// workflow_id, invocation_overrides, legacy_settings, rollout, fallback_to_legacy).
+fn bind_spec<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    spec: &'q OutputTypeSpec,
+) -> StoreResult<sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>> {
+    Ok(query
+        .bind(&spec.name)
+        .bind(enum_text(&spec.workflow_family)?)
+        .bind(enum_text(&spec.artifact_kind)?)
+        .bind(&spec.workflow_id)
+        .bind(to_json_text(&spec.invocation_overrides)?)
+        .bind(to_json_text(&spec.legacy_settings)?)
+        .bind(enum_text(&spec.rollout)?)
+        .bind(spec.fallback_to_legacy))
+}
+
 /// The versioned `UPDATE` of an output type inside `tx`: a stale `expected` is a conflict with
 /// the current record. Plain updates and rollout changes share it.
 pub(super) async fn update_output_type_in(
@@ -573,25 +583,18 @@ pub(super) async fn update_output_type_in(
     expected: i64,
     spec: &OutputTypeSpec,
 ) -> StoreResult<OutputTypeRecord> {
-    let done = sqlx::query(
+    let update = sqlx::query(
         "UPDATE output_types SET name = $1, workflow_family = $2, artifact_kind = $3, \
          workflow_id = $4, invocation_overrides = $5, legacy_settings = $6, rollout = $7, \
          fallback_to_legacy = $8, version = version + 1, updated_at = $9 \
          WHERE id = $10 AND version = $11",
-    )
-    .bind(&spec.name)
-    .bind(enum_text(&spec.workflow_family)?)
-    .bind(enum_text(&spec.artifact_kind)?)
-    .bind(&spec.workflow_id)
-    .bind(to_json_text(&spec.invocation_overrides)?)
-    .bind(to_json_text(&spec.legacy_settings)?)
-    .bind(enum_text(&spec.rollout)?)
-    .bind(spec.fallback_to_legacy)
-    .bind(now_ms())
-    .bind(id)
-    .bind(expected)
-    .execute(&mut **tx)
-    .await?;
+    );
+    let done = bind_spec(update, spec)?
+        .bind(now_ms())
+        .bind(id)
+        .bind(expected)
+        .execute(&mut **tx)
+        .await?;
     let current = fetch_output_type(tx, id).await?;
     if done.rows_affected() == 0 {
         return Err(output_type_conflict(current, id));

@@ -2,7 +2,7 @@
 //! (`$n`, TEXT JSON, BIGINT unix milliseconds, DOUBLE PRECISION); writers go through the same
 //! FIFO write gate.
 
-use super::rows::{from_json_text, to_json_text};
+use super::rows::{from_json_text, newest_page, to_json_text};
 use super::SqlStore;
 use crate::store::{
     new_id, now_ms, MaterialStore, NewOrderLine, OrderLine, OrderLineFilter, OrderStore,
@@ -118,28 +118,15 @@ impl OrderStore for SqlStore {
         filter: &OrderLineFilter,
     ) -> StoreResult<(Vec<OrderLine>, i64)> {
         let (clause, binds) = order_line_where(filter);
-        let count_sql = format!("SELECT COUNT(*) AS n FROM order_lines{clause}");
-        let mut count = sqlx::query(&count_sql);
-        for b in &binds {
-            count = count.bind(b);
-        }
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
-        let n = binds.len();
-        let sql = format!(
-            "SELECT {ORDER_LINE_COLUMNS} FROM order_lines{clause} \
-             ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            n + 1,
-            n + 2
-        );
-        let mut query = sqlx::query(&sql);
-        for b in &binds {
-            query = query.bind(b);
-        }
-        let rows = query
-            .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(&self.pool)
-            .await?;
+        let (rows, total) = newest_page(
+            &self.pool,
+            "order_lines",
+            ORDER_LINE_COLUMNS,
+            (&clause, &binds),
+            filter.limit,
+            filter.offset,
+        )
+        .await?;
         let lines = rows
             .iter()
             .map(order_line_from_row)

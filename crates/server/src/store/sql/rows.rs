@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::{AnyPool, Row};
 use workflow_contracts::output_type::OutputTypeSpec;
 use workflow_contracts::Graph;
 
@@ -42,6 +42,37 @@ pub(super) fn select_list(columns: &str, flags: &[&str]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One page of `SELECT {columns} FROM {table}{clause}`, newest first (`created_at`, then `id`),
+/// with the count of every matching row. `clause` is a `WHERE` over `$1…$n` text binds.
+pub(super) async fn newest_page(
+    pool: &AnyPool,
+    table: &str,
+    columns: &str,
+    (clause, binds): (&str, &[String]),
+    limit: i64,
+    offset: i64,
+) -> StoreResult<(Vec<AnyRow>, i64)> {
+    let count_sql = format!("SELECT COUNT(*) AS n FROM {table}{clause}");
+    let mut count = sqlx::query(&count_sql);
+    for b in binds {
+        count = count.bind(b);
+    }
+    let total: i64 = count.fetch_one(pool).await?.try_get("n")?;
+    let n = binds.len();
+    let sql = format!(
+        "SELECT {columns} FROM {table}{clause} \
+         ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let mut query = sqlx::query(&sql);
+    for b in binds {
+        query = query.bind(b);
+    }
+    let rows = query.bind(limit).bind(offset).fetch_all(pool).await?;
+    Ok((rows, total))
 }
 
 /// A boolean column selected through [`select_list`].

@@ -1,7 +1,9 @@
 //! SQLite implementation of [`RunStore`]. Portable SQL like the rest (`$n`, TEXT JSON, BIGINT
 //! unix milliseconds); writers go through the same FIFO write gate.
 
-use super::rows::{enum_text, flag, from_json_text, parse_enum, select_list, to_json_text};
+use super::rows::{
+    enum_text, flag, from_json_text, newest_page, parse_enum, select_list, to_json_text,
+};
 use super::{Backend, SqlStore};
 use crate::store::{
     new_id, now_ms, ArtifactMeta, Job, LeaseState, NewRun, RunFilter, RunRecord, RunStore,
@@ -231,28 +233,15 @@ impl RunStore for SqlStore {
 
     async fn list_runs(&self, filter: &RunFilter) -> StoreResult<(Vec<RunRecord>, i64)> {
         let (clause, binds) = run_where(filter)?;
-        let count_sql = format!("SELECT COUNT(*) AS n FROM runs{clause}");
-        let mut count = sqlx::query(&count_sql);
-        for b in &binds {
-            count = count.bind(b);
-        }
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
-        let n = binds.len();
-        let sql = format!(
-            "SELECT {} FROM runs{clause} ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
-            *RUN_SELECT,
-            n + 1,
-            n + 2
-        );
-        let mut query = sqlx::query(&sql);
-        for b in &binds {
-            query = query.bind(b);
-        }
-        let rows = query
-            .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(&self.pool)
-            .await?;
+        let (rows, total) = newest_page(
+            &self.pool,
+            "runs",
+            &RUN_SELECT,
+            (&clause, &binds),
+            filter.limit,
+            filter.offset,
+        )
+        .await?;
         let runs = rows.iter().map(run_from_row).collect::<StoreResult<_>>()?;
         Ok((runs, total))
     }
