@@ -45,22 +45,24 @@ impl CyclesError {
     }
 }
 
-/// The scene GLB for a Cycles render framed for `bounds` at this image's aspect, plus the
-/// bridge's parts and Cycles parameters.
+/// What a Cycles run is given.
+struct Prepared {
+    /// The scene GLB, camera framed as the built-in renderer frames it.
+    glb: Vec<u8>,
+    parts: Vec<crate::blender::BridgePart>,
+    params: CyclesParams,
+    /// The bounds' centre (the turntable's pivot), Y-up.
+    center: [f32; 3],
+}
+
+/// The scene GLB for a Cycles render framed at this image's aspect, plus the bridge's parts
+/// and Cycles parameters.
 fn prepare(
     value: &SceneValue,
     image: &ImageParams,
     samples: u32,
     turntable: bool,
-) -> Result<
-    (
-        Vec<u8>,
-        Vec<crate::blender::BridgePart>,
-        CyclesParams,
-        [f32; 3],
-    ),
-    CyclesError,
-> {
+) -> Result<Prepared, CyclesError> {
     for (what, v) in [("width", image.width), ("height", image.height)] {
         if !(1..=MAX_SIDE).contains(&v) {
             return Err(CyclesError::InvalidParam(format!(
@@ -118,7 +120,12 @@ fn prepare(
         ambient_strength: rig.ambient_intensity,
     };
     let c = bounds.center();
-    Ok((glb, parts, params, [c.x, c.y, c.z]))
+    Ok(Prepared {
+        glb,
+        parts,
+        params,
+        center: [c.x, c.y, c.z],
+    })
 }
 
 /// The sRGB bytes of `#rrggbb[aa]`.
@@ -165,8 +172,9 @@ pub fn render_still_cycles(
     samples: u32,
     log: &mut Vec<String>,
 ) -> Result<RenderedImage, CyclesError> {
-    let (glb, parts, params, _) = prepare(value, image, samples, false)?;
-    let out = crate::blender::render_cycles(&glb, &parts, &params, &BlenderLimits::default())?;
+    let p = prepare(value, image, samples, false)?;
+    let out =
+        crate::blender::render_cycles(&p.glb, &p.parts, &p.params, &BlenderLimits::default())?;
     log.extend(crate::blender::log_lines(&out.stderr));
     finish(&out.bytes, image)
 }
@@ -185,15 +193,16 @@ pub fn render_turntable_cycles(
             params.frame_count
         )));
     }
-    let (glb, parts, cycles, center) = prepare(value, &params.image, samples, true)?;
+    let p = prepare(value, &params.image, samples, true)?;
     let angles: Vec<f32> = (0..params.frame_count).map(|i| params.angle(i)).collect();
     // A path-traced turntable is frames × a still: the time cap grows with the frames.
     let limits = BlenderLimits {
         time_limit: BlenderLimits::default().time_limit * params.frame_count.clamp(1, 20),
         ..BlenderLimits::default()
     };
-    let (frames, stderr) =
-        crate::blender::render_cycles_turntable(&glb, &parts, &cycles, center, &angles, &limits)?;
+    let (frames, stderr) = crate::blender::render_cycles_turntable(
+        &p.glb, &p.parts, &p.params, p.center, &angles, &limits,
+    )?;
     log.extend(crate::blender::log_lines(&stderr));
     for (i, png) in frames.iter().enumerate() {
         on_frame(i as u32, finish(png, &params.image)?)?;
