@@ -170,6 +170,7 @@ pub fn run_artifacts(nodes: &[NodeRun]) -> Vec<ArtifactItem> {
 fn kind_of(media_type: &str) -> &str {
     match media_type {
         "model/gltf-binary" => "GLB",
+        "application/x-blender" => "Blender",
         "application/json" => "JSON",
         "image/png" => "PNG",
         "image/gif" => "GIF",
@@ -186,6 +187,7 @@ pub fn suggested_file_name(meta: &ArtifactItem) -> String {
         "image/jpeg" => "jpg",
         "image/gif" => "gif",
         "model/gltf-binary" => "glb",
+        "application/x-blender" => "blend",
         "application/json" => "json",
         _ => "bin",
     };
@@ -620,6 +622,14 @@ mod tests {
             path_in(dir, "still-frame-000.png"),
             Ok(dir.join("still-frame-000.png"))
         );
+        // A .blend scene export is saved as one.
+        let mut blend = item("export", "scene_export");
+        blend.media_type = "application/x-blender".into();
+        assert_eq!(
+            suggested_file_name(&blend),
+            "export-scene_export-export-s.blend"
+        );
+        assert_eq!(kind_of(&blend.media_type), "Blender");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub fn extension_for(media_type: &str) -> &'static str {
         "image/webp" => "webp",
         "model/gltf-binary" => "glb",
         "model/gltf+json" => "gltf",
+        "application/x-blender" => "blend",
         "application/json" => "json",
         "text/plain" => "txt",
         _ => "bin",

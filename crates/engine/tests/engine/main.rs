@@ -2,8 +2,10 @@
 //! instead of one per file).
 mod common;
 
+mod blend;
 mod camera_lighting;
 mod compare;
+mod cycles;
 mod export;
 mod gltf_conformance;
 mod gltf_robustness;
