@@ -44,6 +44,7 @@ pub mod render;
 pub mod rollout;
 pub mod runtime;
 pub mod scene;
+pub mod tool;
 pub mod turntable;
 
 pub use import::{

@@ -5,11 +5,11 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::{ImportError, ImportParams};
 use crate::scene::Scene;
+use crate::tool::{tail, ToolError};
 
 /// Converter executable; `WORKFLOW_OCCT_DRAW` overrides it.
 pub fn converter_program() -> String {
@@ -35,15 +35,6 @@ pub fn conversion_script(
     let _ = writeln!(s, "WriteGltf D {{{}}}", output.display());
     let _ = writeln!(s, "exit");
     s
-}
-
-fn tail(text: &str, max: usize) -> String {
-    let t = text.trim();
-    let start = t.len().saturating_sub(max);
-    let start = (start..=t.len())
-        .find(|&i| t.is_char_boundary(i))
-        .unwrap_or(t.len());
-    t[start..].replace('\n', " | ")
 }
 
 /// Whether the STEP file at `path` states a length unit (a `LENGTH_UNIT` entity anywhere in
@@ -142,47 +133,30 @@ pub fn import_step_with(
         ),
     )
     .map_err(io)?;
-    let log_out = std::fs::File::create(dir.path().join("stdout.txt")).map_err(io)?;
-    let log_err = std::fs::File::create(dir.path().join("stderr.txt")).map_err(io)?;
-    // `ulimit -v` caps the address space without unsafe pre_exec; `exec` keeps one pid to kill.
-    let limit_kb = params.memory_limit_mb.saturating_mul(1024);
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v \"$1\" && exec \"$2\" -b -f \"$3\"")
-        .arg("sh")
-        .arg(limit_kb.to_string())
-        .arg(program)
-        .arg(&script)
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(log_out)
-        .stderr(log_err)
-        .spawn()
-        .map_err(|e| ImportError::ConverterMissing(format!("cannot start sh: {e}")))?;
-    let deadline = Instant::now() + Duration::from_secs(params.timeout_s.max(1));
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(ImportError::ConverterTimeout {
-                    path: shown,
-                    timeout_s: params.timeout_s,
-                });
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(io(e)),
+    let run = crate::tool::ToolRun {
+        program: program.to_owned(),
+        args: vec!["-b".into(), "-f".into(), script.into_os_string()],
+        dir: dir.path().to_path_buf(),
+        time_limit: Duration::from_secs(params.timeout_s.max(1)),
+        memory_limit_mb: params.memory_limit_mb,
+    };
+    let out = match run.run() {
+        Ok(out) => out,
+        Err(ToolError::Unavailable { detail, .. }) => {
+            return Err(ImportError::ConverterMissing(detail))
+        }
+        Err(ToolError::Timeout { .. }) => {
+            return Err(ImportError::ConverterTimeout {
+                path: shown,
+                timeout_s: params.timeout_s,
+            })
+        }
+        Err(ToolError::Io { detail, .. }) => {
+            return Err(io(std::io::Error::other(detail)));
         }
     };
-    let stdout = std::fs::read_to_string(dir.path().join("stdout.txt")).unwrap_or_default();
-    let stderr = std::fs::read_to_string(dir.path().join("stderr.txt")).unwrap_or_default();
-    // The converter names its input and output by their full paths in the private folder.
-    let log =
-        format!("{stdout}\n{stderr}").replace(&dir.path().display().to_string(), "<converter>");
-    if status.code() == Some(127) && (log.contains("not found") || log.trim().is_empty()) {
-        return Err(ImportError::ConverterMissing(tail(&log, 400)));
-    }
+    let status = out.status;
+    let log = out.log;
     let produced = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
     if !status.success() || produced == 0 {
         let reason = if !status.success() {

@@ -1,0 +1,258 @@
+//! Out-of-process tools (OpenCASCADE's DRAW, Blender, OpenUSD's Python): one runner with a
+//! time limit, an address-space cap and a log that never shows the private folder the tool
+//! worked in. Out of process because real CAD and real scenes can blow up in time and memory;
+//! a runaway tool must not take the worker down.
+
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// What stands for the tool's private folder in logs and messages.
+pub const PRIVATE_DIR: &str = "<work>";
+
+/// One run of an external program.
+#[derive(Debug, Clone)]
+pub struct ToolRun {
+    /// The executable (a name looked up on `PATH`, or a path).
+    pub program: String,
+    pub args: Vec<OsString>,
+    /// The private working folder; its path is replaced by [`PRIVATE_DIR`] in the log.
+    pub dir: PathBuf,
+    pub time_limit: Duration,
+    /// Address-space cap in MB (`ulimit -v`).
+    pub memory_limit_mb: u64,
+}
+
+/// A finished run (whatever its exit status: the caller judges it).
+#[derive(Debug, Clone)]
+pub struct ToolOutput {
+    pub status: ExitStatus,
+    /// stdout then stderr, with the private folder's path replaced by [`PRIVATE_DIR`].
+    pub log: String,
+    /// stderr alone, redacted the same way (what a node's log shows).
+    pub stderr: String,
+}
+
+impl ToolOutput {
+    /// The last `max` bytes of the log on one line (` | ` between lines), for messages.
+    pub fn log_tail(&self, max: usize) -> String {
+        tail(&self.log, max)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// The program is not installed (or not executable).
+    #[error("`{program}` is not available: {detail}")]
+    Unavailable { program: String, detail: String },
+    #[error("`{program}` exceeded the {time_limit_s} s time limit and was stopped")]
+    Timeout { program: String, time_limit_s: u64 },
+    /// The runner itself could not work (its folder, its log files).
+    #[error("cannot run `{program}`: {detail}")]
+    Io { program: String, detail: String },
+}
+
+impl ToolError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ToolError::Unavailable { .. } => "tool_unavailable",
+            ToolError::Timeout { .. } => "tool_timeout",
+            ToolError::Io { .. } => "tool_io",
+        }
+    }
+}
+
+/// The last `max` bytes of `text` (on a char boundary) on one line.
+pub fn tail(text: &str, max: usize) -> String {
+    let t = text.trim();
+    let start = t.len().saturating_sub(max);
+    let start = (start..=t.len())
+        .find(|&i| t.is_char_boundary(i))
+        .unwrap_or(t.len());
+    t[start..].replace('\n', " | ")
+}
+
+/// Whether `program` can be started: a path to an executable file, or a name found on `PATH`
+/// (what preflight asks before it promises a run).
+pub fn program_available(program: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    let executable = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false)
+    };
+    if program.contains('/') {
+        return executable(Path::new(program));
+    }
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|dir| executable(&dir.join(program))))
+        .unwrap_or(false)
+}
+
+impl ToolRun {
+    /// Runs the tool to completion or to its time limit. stdout and stderr go to files in
+    /// `dir` (not pipes: a chatty tool cannot block on a full pipe).
+    pub fn run(&self) -> Result<ToolOutput, ToolError> {
+        let io = |e: std::io::Error| ToolError::Io {
+            program: self.program.clone(),
+            detail: e
+                .to_string()
+                .replace(&self.dir.display().to_string(), PRIVATE_DIR),
+        };
+        let out_path = self.dir.join(".tool-stdout.txt");
+        let err_path = self.dir.join(".tool-stderr.txt");
+        let log_out = std::fs::File::create(&out_path).map_err(io)?;
+        let log_err = std::fs::File::create(&err_path).map_err(io)?;
+        // `ulimit -v` caps the address space without unsafe pre_exec; `exec` keeps one pid,
+        // and its own process group lets a timeout stop whatever the tool started too.
+        let limit_kb = self.memory_limit_mb.saturating_mul(1024);
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -v \"$1\" && shift && exec \"$@\"")
+            .arg("sh")
+            .arg(limit_kb.to_string())
+            .arg(&self.program)
+            .args(&self.args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(log_out)
+            .stderr(log_err)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| ToolError::Unavailable {
+                program: self.program.clone(),
+                detail: format!("cannot start sh: {e}"),
+            })?;
+        let deadline = Instant::now() + self.time_limit.max(Duration::from_millis(100));
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() >= deadline => {
+                    // The whole group: Blender and DRAW may have started helpers.
+                    let _ = Command::new("kill")
+                        .arg("-KILL")
+                        .arg("--")
+                        .arg(format!("-{}", child.id()))
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status();
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(ToolError::Timeout {
+                        program: self.program.clone(),
+                        time_limit_s: self.time_limit.as_secs().max(1),
+                    });
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(io(e)),
+            }
+        };
+        let private = self.dir.display().to_string();
+        let stdout = std::fs::read_to_string(&out_path)
+            .unwrap_or_default()
+            .replace(&private, PRIVATE_DIR);
+        let stderr = std::fs::read_to_string(&err_path)
+            .unwrap_or_default()
+            .replace(&private, PRIVATE_DIR);
+        let log = format!("{}\n{stderr}", stdout.trim_end());
+        // `sh` answers 127 when exec finds no such program, 126 when it cannot execute it.
+        if matches!(status.code(), Some(126 | 127))
+            && (stderr.contains("not found")
+                || stderr.contains("No such file")
+                || stderr.contains("Permission denied")
+                || log.trim().is_empty())
+        {
+            return Err(ToolError::Unavailable {
+                program: self.program.clone(),
+                detail: tail(&stderr, 400),
+            });
+        }
+        Ok(ToolOutput {
+            status,
+            log,
+            stderr,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(dir: &Path, program: &str, args: &[&str], time_limit: Duration) -> ToolRun {
+        ToolRun {
+            program: program.to_owned(),
+            args: args.iter().map(OsString::from).collect(),
+            dir: dir.to_path_buf(),
+            time_limit,
+            memory_limit_mb: 1024,
+        }
+    }
+
+    #[test]
+    fn output_is_kept_and_the_private_folder_is_never_shown() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let script = format!(
+            "echo out {0}/x; echo err {0}/y >&2; exit 3",
+            dir.path().display()
+        );
+        let out = run(dir.path(), "sh", &["-c", &script], Duration::from_secs(10))
+            .run()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(3));
+        assert!(out.log.contains("out <work>/x"), "{}", out.log);
+        assert!(out.stderr.contains("err <work>/y"), "{}", out.stderr);
+        assert!(!out.log.contains(&dir.path().display().to_string()));
+        assert_eq!(out.log_tail(400), "out <work>/x | err <work>/y");
+    }
+
+    #[test]
+    fn a_missing_program_is_unavailable() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let err = run(
+            dir.path(),
+            "/nonexistent/tool",
+            &[],
+            Duration::from_secs(10),
+        )
+        .run()
+        .expect_err("missing");
+        assert_eq!(err.code(), "tool_unavailable", "{err}");
+        assert!(!program_available("/nonexistent/tool"));
+        assert!(!program_available("surely-no-such-program-here"));
+        assert!(program_available("sh"));
+    }
+
+    #[test]
+    fn the_time_limit_stops_the_tool_and_its_children() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let started = Instant::now();
+        let err = run(
+            dir.path(),
+            "sh",
+            &["-c", "sleep 30 & sleep 30"],
+            Duration::from_secs(1),
+        )
+        .run()
+        .expect_err("times out");
+        assert_eq!(err.code(), "tool_timeout", "{err}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_memory_cap_applies() {
+        let dir = tempfile::tempdir().expect("tmp");
+        // The shell reports the cap it runs under, in KB.
+        let out = run(
+            dir.path(),
+            "sh",
+            &["-c", "ulimit -v"],
+            Duration::from_secs(10),
+        )
+        .run()
+        .expect("runs");
+        assert_eq!(out.log.trim(), "1048576");
+    }
+}
