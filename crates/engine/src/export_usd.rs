@@ -61,7 +61,9 @@ impl Default for UsdLimits {
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsdError {
-    #[error("OpenUSD (Python module pxr) is not available to `{python}`: {detail}. Fix: {USD_FIX}")]
+    /// `python` is the interpreter's file name only: messages reach clients, and the path of
+    /// the server's venv is none of theirs.
+    #[error("OpenUSD (Python module pxr) is not available to the USD Python `{python}` (WORKFLOW_USD_PYTHON): {detail}. Fix: {USD_FIX}")]
     Unavailable { python: String, detail: String },
     #[error("the USD writer exceeded its {0} s time limit and was stopped")]
     Timeout(u64),
@@ -86,12 +88,21 @@ impl UsdError {
     }
 }
 
+/// An `Unavailable` error naming `python` by its file name, with its path taken out of the
+/// detail too.
+fn unavailable(python: &str, detail: &str) -> UsdError {
+    let name = std::path::Path::new(python)
+        .file_name()
+        .map_or_else(|| "python".to_owned(), |n| n.to_string_lossy().into_owned());
+    UsdError::Unavailable {
+        detail: detail.replace(python, &name),
+        python: name,
+    }
+}
+
 fn tool_error(python: &str, e: ToolError) -> UsdError {
     match e {
-        ToolError::Unavailable { detail, .. } => UsdError::Unavailable {
-            python: python.to_owned(),
-            detail,
-        },
+        ToolError::Unavailable { detail, .. } => unavailable(python, &detail),
         ToolError::Timeout { time_limit_s, .. } => UsdError::Timeout(time_limit_s),
         ToolError::Io { detail, .. } => UsdError::Io(detail),
     }
@@ -127,10 +138,7 @@ fn run_script(
     .map_err(|e| tool_error(python, e))?;
     // A Python without pxr: the import on the scripts' first lines fails.
     if !out.status.success() && out.stderr.contains("No module named 'pxr'") {
-        return Err(UsdError::Unavailable {
-            python: python.to_owned(),
-            detail: "No module named 'pxr'".into(),
-        });
+        return Err(unavailable(python, "No module named 'pxr'"));
     }
     Ok((dir, out))
 }
@@ -146,10 +154,7 @@ pub fn check_usd_python(python: &str) -> Result<(), UsdError> {
     if out.status.success() {
         Ok(())
     } else {
-        Err(UsdError::Unavailable {
-            python: python.to_owned(),
-            detail: out.log_tail(300),
-        })
+        Err(unavailable(python, &out.log_tail(300)))
     }
 }
 

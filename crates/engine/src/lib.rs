@@ -29,6 +29,7 @@ pub mod camera;
 pub mod compare;
 pub mod digest;
 pub mod export_glb;
+pub mod export_usd;
 pub mod file_name;
 pub mod golden;
 pub mod import;
