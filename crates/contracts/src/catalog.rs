@@ -347,7 +347,7 @@ fn order_nodes() -> Vec<NodeDefinition> {
             .artifacts(&[], &[A::SceneExport])
             .legacy("order.export_scene")
             .params(vec![
-                P::choice("format", "Format", "glb", &["glb", "gltf"], "File format of the export."),
+                P::choice("format", "Format", "glb", &["glb", "gltf", "blend", "usd"], "File format of the export: glTF (binary or JSON), a Blender .blend (through headless Blender) or USD (through OpenUSD). Part instances stay shared in every format."),
                 P::bool("include_camera", "Include camera", true, "Export the framed camera."),
                 P::bool("include_lights", "Include lights", true, "Export the lighting rig."),
                 P::bool("embed_textures", "Embed textures", true, "Embed textures in the file instead of writing them beside it."),

@@ -59,7 +59,7 @@ pub enum ExportError {
     Texture { index: usize, reason: String },
     #[error("JSON encoding failed: {0}")]
     Json(String),
-    #[error("unknown export format `{0}` (expected glb or gltf)")]
+    #[error("unknown export format `{0}` (expected glb, gltf, blend or usd)")]
     UnknownFormat(String),
     #[error("part `{0}` in the manifest does not match the scene (mesh or node missing)")]
     ManifestMismatch(String),

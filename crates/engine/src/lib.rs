@@ -24,6 +24,7 @@
 //! turntables, scene files, side effects; thresholds as data; attribution of a regression to
 //! the first differing node, through the per-node output digests of [`digest`]).
 
+pub mod blender;
 pub mod calendar;
 pub mod camera;
 pub mod compare;
@@ -47,6 +48,7 @@ pub mod runtime;
 pub mod scene;
 pub mod tool;
 pub mod turntable;
+pub mod usd;
 
 pub use import::{
     import_file, import_file_as, import_gltf_bytes, ImportError, ImportParams, SourceUnit,

@@ -176,6 +176,64 @@ pub fn export_scene_value(
     params: &crate::params::SceneExportParams,
     stem: &str,
 ) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
+    export_scene_value_logged(value, params, stem, &mut Vec::new())
+}
+
+/// [`export_scene_value`], with what an external tool (Blender, OpenUSD) said appended to
+/// `log` (the node's log). `glb`/`gltf` are written here; `blend` goes through the Blender
+/// bridge and `usd` through OpenUSD, both starting from [`scene_glb`].
+pub fn export_scene_value_logged(
+    value: &SceneValue,
+    params: &crate::params::SceneExportParams,
+    stem: &str,
+    log: &mut Vec<String>,
+) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
+    match params.format.as_str() {
+        "blend" => {
+            let (glb, manifest) = scene_glb(value, params)?;
+            let parts = crate::blender::bridge_parts(&manifest, value.resolution.as_deref());
+            let out = crate::blender::export_blend(
+                &glb,
+                &parts,
+                &crate::blender::BlenderLimits::default(),
+            )?;
+            log.extend(crate::blender::log_lines(&out.stderr));
+            Ok(vec![crate::export_glb::ExportedFile {
+                name: format!("{stem}.blend"),
+                bytes: out.bytes,
+            }])
+        }
+        "usd" => crate::usd::export_usd_scene(value, params, stem, log),
+        format => Ok(export_scene_files(value, params, format, stem)?),
+    }
+}
+
+/// The scene as one GLB (resolved materials, textures embedded, camera and lights as asked):
+/// what the Blender and OpenUSD bridges start from. Answers the manifest it was written with.
+pub fn scene_glb(
+    value: &SceneValue,
+    params: &crate::params::SceneExportParams,
+) -> Result<(Vec<u8>, Arc<Manifest>), ExportPipelineError> {
+    let glb_params = crate::params::SceneExportParams {
+        format: "glb".into(),
+        embed_textures: true,
+        ..params.clone()
+    };
+    let files = export_scene_files(value, &glb_params, "glb", "scene")?;
+    let glb = files
+        .into_iter()
+        .next()
+        .map(|f| f.bytes)
+        .unwrap_or_default();
+    Ok((glb, value.manifest()?))
+}
+
+fn export_scene_files(
+    value: &SceneValue,
+    params: &crate::params::SceneExportParams,
+    format: &str,
+    stem: &str,
+) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
     use crate::export_glb::{export_scene, ExportParams, SceneAdditions};
     let manifest = value.manifest()?;
     let camera = params.include_camera.then(|| {
@@ -196,7 +254,7 @@ pub fn export_scene_value(
         &manifest,
         &ExportParams::default(),
         &additions,
-        &params.format,
+        format,
         stem,
     )?)
 }
@@ -207,6 +265,11 @@ pub enum ExportPipelineError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Export(#[from] crate::export_glb::ExportError),
+    #[error(transparent)]
+    Blender(#[from] crate::blender::BlenderError),
+    /// A format this build does not write yet.
+    #[error("scene export format `{0}` is not available yet on this server")]
+    FormatNotAvailable(String),
 }
 
 impl ExportPipelineError {
@@ -214,6 +277,8 @@ impl ExportPipelineError {
         match self {
             ExportPipelineError::Manifest(e) => e.code(),
             ExportPipelineError::Export(e) => e.code(),
+            ExportPipelineError::Blender(e) => e.code(),
+            ExportPipelineError::FormatNotAvailable(_) => "format_not_available",
         }
     }
 }

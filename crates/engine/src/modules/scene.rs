@@ -9,7 +9,7 @@ use super::cad::scene_value;
 use super::values::FileValue;
 use super::{engine_error, param_error, reader};
 use crate::params::{camera_params, lighting_params, scene_export_params};
-use crate::pipeline::{export_scene_value, SceneValue};
+use crate::pipeline::{export_scene_value_logged, SceneValue};
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
 
 type Params = Map<String, Value>;
@@ -60,14 +60,19 @@ impl Module for ExportScene {
     ) -> Result<NodeOutputs, ModuleError> {
         let p = scene_export_params(&reader(ctx, params)?).map_err(param_error)?;
         let value = inputs.require_as::<SceneValue>("scene")?;
-        let files =
-            export_scene_value(value, &p, "scene").map_err(|e| engine_error(e.code(), &e))?;
+        let mut log = Vec::new();
+        let exported = export_scene_value_logged(value, &p, "scene", &mut log);
+        // What Blender or OpenUSD said belongs in the node's log, failed or not.
+        for line in log {
+            ctx.log(line);
+        }
+        let files = exported.map_err(|e| engine_error(e.code(), &e))?;
         let mut main = None;
         for file in files {
             let media_type = media_type_of(&file.name);
             let artifact =
                 ctx.store_artifact(ArtifactRole::SceneExport, media_type, &file.bytes)?;
-            if main.is_none() && (file.name.ends_with(".glb") || file.name.ends_with(".gltf")) {
+            if main.is_none() && is_scene_file(&file.name) {
                 main = Some(FileValue {
                     name: file.name,
                     media_type,
@@ -89,10 +94,21 @@ impl Module for ExportScene {
     }
 }
 
+/// The scene file of an export (beside it: textures, a .bin).
+fn is_scene_file(name: &str) -> bool {
+    matches!(
+        name.rsplit('.').next(),
+        Some("glb" | "gltf" | "blend" | "usd" | "usda" | "usdc" | "usdz")
+    )
+}
+
 fn media_type_of(name: &str) -> &'static str {
     match name.rsplit('.').next() {
         Some("glb") => "model/gltf-binary",
         Some("gltf") => "model/gltf+json",
+        Some("blend") => "application/x-blender",
+        Some("usd" | "usda" | "usdc") => "model/vnd.usd",
+        Some("usdz") => "model/vnd.usdz+zip",
         Some("png") => "image/png",
         Some("jpg" | "jpeg") => "image/jpeg",
         _ => "application/octet-stream",

@@ -32,6 +32,7 @@ mod node_job;
 pub mod params;
 mod plan;
 mod record;
+pub mod tools;
 mod value;
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! instead of one per file).
 mod common;
 
+mod blend;
 mod camera_lighting;
 mod compare;
 mod export;

@@ -10,6 +10,7 @@ use workflow_contracts::{validate, Graph, Registry, Severity};
 use workflow_engine::runtime::inputs::check_inputs;
 use workflow_engine::runtime::legacy::legacy_graph;
 use workflow_engine::runtime::params::resolve_overrides;
+use workflow_engine::runtime::tools::check_external_tools;
 use workflow_engine::runtime::{
     check_render_budget, plan_dispatch, DispatchPlan, ModuleRegistry, RenderBudget, RunMode,
 };
@@ -109,6 +110,18 @@ fn check_graph(
         let mut p = problem(scope, b.code, b.message);
         p.nodes = vec![b.node];
         p.field = b.param.map(|param| format!("params.{param}"));
+        out.push(p);
+    }
+    // Blender (a .blend export, a Cycles render) must be installed where the run would go.
+    for t in check_external_tools(
+        graph,
+        registry,
+        &resolved,
+        workflow_engine::blender::blender_available(),
+    ) {
+        let mut p = problem("modules", t.code, t.message);
+        p.nodes = vec![t.node];
+        p.field = Some(format!("params.{}", t.param));
         out.push(p);
     }
     for i in check_inputs(graph, inputs) {
