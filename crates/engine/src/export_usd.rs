@@ -26,10 +26,8 @@ pub const READER_SCRIPT: &str = include_str!("../python/usd_read.py");
 /// What to do when pxr is missing, named in every `usd_unavailable` message.
 pub const USD_FIX: &str = "install OpenUSD's Python package: `source scripts/deps.sh; source scripts/usd-python.sh; ensure_usd_python` creates a venv with usd-core and sets WORKFLOW_USD_PYTHON (or point WORKFLOW_USD_PYTHON at any Python where `import pxr` works)";
 
-/// Media type of a `.usdc` (binary crate) file.
-pub const USDC_MEDIA_TYPE: &str = "model/vnd.usd";
-/// Media type of a `.usda` (text) file.
-pub const USDA_MEDIA_TYPE: &str = "model/vnd.usda";
+/// Media type of a stage, text or binary (what `export.scene` stores it as).
+pub const USD_MEDIA_TYPE: &str = "model/vnd.usd";
 
 /// Largest reader output accepted (the JSON of a scene's parts).
 const MAX_READ_JSON: u64 = 256 * 1024 * 1024;
@@ -158,9 +156,9 @@ pub fn check_usd_python(python: &str) -> Result<(), UsdError> {
     }
 }
 
-/// Whether a name is a text stage (`.usda`) rather than a binary one.
-pub fn is_usda(name: &str) -> bool {
-    name.to_ascii_lowercase().ends_with(".usda")
+/// Whether `bytes` are a text stage (`.usda`) rather than a binary crate file.
+pub fn is_usda(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"#usda")
 }
 
 /// A written stage and what the writer said on stderr (for the node's log).
@@ -288,14 +286,9 @@ impl UsdStructure {
     }
 }
 
-/// Reads a stage (`name` says whether it is `.usda` or `.usdc`) with `usd_read.py`.
-pub fn read_usd(
-    bytes: &[u8],
-    name: &str,
-    python: &str,
-    limits: UsdLimits,
-) -> Result<UsdStructure, UsdError> {
-    let file = if is_usda(name) { "in.usda" } else { "in.usdc" };
+/// Reads a stage (text or binary, told by its first bytes) with `usd_read.py`.
+pub fn read_usd(bytes: &[u8], python: &str, limits: UsdLimits) -> Result<UsdStructure, UsdError> {
+    let file = if is_usda(bytes) { "in.usda" } else { "in.usdc" };
     let (dir, out) = run_script(
         python,
         READER_SCRIPT,

@@ -68,6 +68,13 @@ pub enum CompareError {
     Metric(String),
     #[error("encoding failed: {0}")]
     Encode(String),
+    /// An external reader (OpenUSD for USD stages) failed; `code` is its own.
+    #[error("the {what} cannot be read: {message}")]
+    Reader {
+        what: String,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl CompareError {
@@ -78,6 +85,7 @@ impl CompareError {
             CompareError::InvalidThresholds { .. } => "invalid_thresholds",
             CompareError::Metric(_) => "metric_failed",
             CompareError::Encode(_) => "encode_failed",
+            CompareError::Reader { code, .. } => code,
         }
     }
 }

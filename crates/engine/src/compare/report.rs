@@ -325,6 +325,11 @@ fn compare_pair(
                         Ok(c) => ArtifactDetail::Scene(c),
                         Err(e) => error_detail(e),
                     }
+                } else if media == crate::export_usd::USD_MEDIA_TYPE {
+                    match super::scene::compare_usd(&x, &y, &thresholds.scene) {
+                        Ok(c) => ArtifactDetail::Scene(c),
+                        Err(e) => error_detail(e),
+                    }
                 } else {
                     ArtifactDetail::Bytes { identical: x == y }
                 }

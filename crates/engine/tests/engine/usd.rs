@@ -62,13 +62,12 @@ fn round_trip(
     .expect("GLB");
     let written = write_usd(&files[0].bytes, text, &python, UsdLimits::default())
         .unwrap_or_else(|e| panic!("{}: {e}", e.code()));
-    let name = if text { "scene.usda" } else { "scene.usdc" };
     if text {
         assert!(written.bytes.starts_with(b"#usda 1.0"));
     } else {
         assert!(written.bytes.starts_with(b"PXR-USDC"));
     }
-    read_usd(&written.bytes, name, &python, UsdLimits::default())
+    read_usd(&written.bytes, &python, UsdLimits::default())
         .unwrap_or_else(|e| panic!("{}: {e}", e.code()))
 }
 
@@ -259,4 +258,37 @@ fn a_broken_input_is_a_clear_writer_error() {
     .expect_err("fails");
     assert_eq!(err.code(), "usd_export_failed", "{err}");
     assert!(err.to_string().contains("not a GLB"), "{err}");
+}
+
+#[test]
+fn pipeline_usd_export_writes_one_usdc_with_camera_lights_and_a_log() {
+    use workflow_engine::params::SceneExportParams;
+    use workflow_engine::pipeline::{export_scene_value_logged, SceneValue};
+    let value = SceneValue::new(common::load("CesiumMilkTruck.glb"));
+    let params = SceneExportParams {
+        format: "usd".into(),
+        include_camera: true,
+        include_lights: true,
+        embed_textures: true,
+    };
+    let mut log = Vec::new();
+    let files = export_scene_value_logged(&value, &params, "truck", &mut log)
+        .unwrap_or_else(|e| panic!("{}: {e}", e.code()));
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["truck.usdc"]);
+    assert!(log.iter().any(|l| l.starts_with("usd: wrote")), "{log:?}");
+    let usd = read_usd(&files[0].bytes, &usd_python(), UsdLimits::default())
+        .unwrap_or_else(|e| panic!("{}: {e}", e.code()));
+    assert_eq!(usd.cameras, 1);
+    assert!(usd.lights >= 1, "{}", usd.lights);
+    let manifest = value.manifest().expect("manifest");
+    assert_eq!(usd.parts.len(), manifest.parts.len());
+    // The scene comparison reads it like a GLB: the same stage compares equal to itself.
+    let c = workflow_engine::compare::scene::compare_usd(
+        &files[0].bytes,
+        &files[0].bytes,
+        &Default::default(),
+    )
+    .expect("compares");
+    assert_eq!(c.verdict, workflow_engine::compare::Verdict::Pass, "{:?}", c.parts);
 }
