@@ -170,6 +170,7 @@ pub fn run_artifacts(nodes: &[NodeRun]) -> Vec<ArtifactItem> {
 fn kind_of(media_type: &str) -> &str {
     match media_type {
         "model/gltf-binary" => "GLB",
+        "model/vnd.usd" => "USD",
         "application/json" => "JSON",
         "image/png" => "PNG",
         "image/gif" => "GIF",
@@ -186,6 +187,7 @@ pub fn suggested_file_name(meta: &ArtifactItem) -> String {
         "image/jpeg" => "jpg",
         "image/gif" => "gif",
         "model/gltf-binary" => "glb",
+        "model/vnd.usd" => "usd",
         "application/json" => "json",
         _ => "bin",
     };

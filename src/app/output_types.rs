@@ -429,10 +429,7 @@ fn form_ui(
 /// usd, …), so a format the server adds shows up here without an app change. A graph's
 /// format is its node's parameter (or an invocation override above).
 fn legacy_scene_format_ui(ui: &mut Ui, form: &mut OutputTypeForm, registry: &Registry) {
-    let Some(param) = registry
-        .get("export.scene")
-        .and_then(|d| d.param("format"))
-    else {
+    let Some(param) = registry.get("export.scene").and_then(|d| d.param("format")) else {
         return;
     };
     let current = form

@@ -15,8 +15,7 @@ use workflow_engine::materials::{
     default_library, MaterialMap, MaterialResolution, MaterialSource, NameRule, ResolveOptions,
 };
 use workflow_engine::{
-    extract_manifest, import_file, resolve_materials, ImportParams, Manifest, ManifestParams,
-    Scene,
+    extract_manifest, import_file, resolve_materials, ImportParams, Manifest, ManifestParams, Scene,
 };
 
 fn rule(pattern: &str, material: &str) -> NameRule {
@@ -40,13 +39,13 @@ fn resolve(manifest: &Manifest, rules: Vec<NameRule>) -> MaterialResolution {
     .expect("resolve")
 }
 
-/// Exports `scene` as USD (`.usda` when `text`) with `resolution` and reads it back.
-fn round_trip(
+/// Exports `scene` as USD (`.usda` when `text`) with `resolution`.
+fn write(
     scene: &Scene,
     manifest: &Manifest,
     resolution: &MaterialResolution,
     text: bool,
-) -> UsdStructure {
+) -> Vec<u8> {
     let python = usd_python();
     let files = export_scene(
         scene,
@@ -60,14 +59,35 @@ fn round_trip(
         "scene",
     )
     .expect("GLB");
+    let started = std::time::Instant::now();
     let written = write_usd(&files[0].bytes, text, &python, UsdLimits::default())
         .unwrap_or_else(|e| panic!("{}: {e}", e.code()));
+    // Figures for the engine README (run with --nocapture).
+    println!(
+        "usd writer: {} parts, {} KiB GLB -> {} KiB {}, {} ms",
+        manifest.parts.len(),
+        files[0].bytes.len() / 1024,
+        written.bytes.len() / 1024,
+        if text { "usda" } else { "usdc" },
+        started.elapsed().as_millis()
+    );
     if text {
         assert!(written.bytes.starts_with(b"#usda 1.0"));
     } else {
         assert!(written.bytes.starts_with(b"PXR-USDC"));
     }
-    read_usd(&written.bytes, &python, UsdLimits::default())
+    written.bytes
+}
+
+/// Exports `scene` as USD and reads it back with pxr.
+fn round_trip(
+    scene: &Scene,
+    manifest: &Manifest,
+    resolution: &MaterialResolution,
+    text: bool,
+) -> UsdStructure {
+    let bytes = write(scene, manifest, resolution, text);
+    read_usd(&bytes, &usd_python(), UsdLimits::default())
         .unwrap_or_else(|e| panic!("{}: {e}", e.code()))
 }
 
@@ -206,16 +226,55 @@ fn step_assembly_bolts_share_one_prototype_in_usd() {
         let bolts: BTreeSet<String> = manifest
             .parts
             .iter()
-            .filter(|p| p.part_key.rsplit('/').next().is_some_and(|s| s.starts_with("bolt")))
+            .filter(|p| {
+                p.part_key
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|s| s.starts_with("bolt"))
+            })
             .map(|p| p.part_key.clone())
             .collect();
         assert_eq!(bolts.len(), 6, "{bolts:?}");
-        assert!(groups.contains(&bolts), "the six bolts share one prototype: {groups:?}");
+        assert!(
+            groups.contains(&bolts),
+            "the six bolts share one prototype: {groups:?}"
+        );
         for key in &bolts {
             let m = usd.parts[key].materials[0].as_ref().expect("bound");
             assert_eq!(m.name.as_deref(), Some("steel_galvanized"));
         }
     }
+    // The parity comparison of two stages names the parts whose material changed.
+    let galvanized = write(&scene, &manifest, &resolution, false);
+    let chrome = resolve(
+        &manifest,
+        vec![rule("*bolt*", "chrome"), rule("*nut*", "brass")],
+    );
+    let chromed = write(&scene, &manifest, &chrome, false);
+    let c =
+        workflow_engine::compare::scene::compare_usd(&galvanized, &chromed, &Default::default())
+            .expect("compares");
+    assert_eq!(c.verdict, workflow_engine::compare::Verdict::Fail);
+    let changed: BTreeSet<String> = c
+        .parts
+        .iter()
+        .filter(|d| d.aspect == workflow_engine::compare::PartAspect::Material)
+        .map(|d| d.part_key.clone())
+        .collect();
+    // `*bolt*` also catches the nuts (their path runs through nut-bolt-assembly_n).
+    let name = |r: &MaterialResolution, key: &str| {
+        r.get(key)
+            .and_then(|p| p.material.as_ref())
+            .map(|m| m.name.clone())
+    };
+    let differing: BTreeSet<String> = manifest
+        .parts
+        .iter()
+        .filter(|p| name(&resolution, &p.part_key) != name(&chrome, &p.part_key))
+        .map(|p| p.part_key.clone())
+        .collect();
+    assert_eq!(differing.len(), 12, "{differing:?}");
+    assert_eq!(changed, differing);
 }
 
 #[test]
@@ -224,7 +283,10 @@ fn a_python_without_pxr_is_usd_unavailable_naming_the_fix() {
         let err = check_usd_python(python).expect_err("no pxr");
         assert_eq!(err.code(), "usd_unavailable", "{python}: {err}");
         assert!(err.to_string().contains("usd-python.sh"), "{err}");
-        assert!(!err.to_string().contains("/nonexistent"), "no server path: {err}");
+        assert!(
+            !err.to_string().contains("/nonexistent"),
+            "no server path: {err}"
+        );
     }
     // Any plain Python: `import pxr` fails unless it is the venv's.
     let dir = tempfile::tempdir().expect("tmp");
@@ -236,8 +298,13 @@ fn a_python_without_pxr_is_usd_unavailable_naming_the_fix() {
     .expect("write");
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let err = write_usd(b"glTF", false, &fake.display().to_string(), UsdLimits::default())
-        .expect_err("no pxr");
+    let err = write_usd(
+        b"glTF",
+        false,
+        &fake.display().to_string(),
+        UsdLimits::default(),
+    )
+    .expect_err("no pxr");
     assert_eq!(err.code(), "usd_unavailable", "{err}");
     assert!(
         !err.to_string().contains(&dir.path().display().to_string()),
@@ -249,13 +316,8 @@ fn a_python_without_pxr_is_usd_unavailable_naming_the_fix() {
 
 #[test]
 fn a_broken_input_is_a_clear_writer_error() {
-    let err = write_usd(
-        b"not a glb",
-        false,
-        &usd_python(),
-        UsdLimits::default(),
-    )
-    .expect_err("fails");
+    let err =
+        write_usd(b"not a glb", false, &usd_python(), UsdLimits::default()).expect_err("fails");
     assert_eq!(err.code(), "usd_export_failed", "{err}");
     assert!(err.to_string().contains("not a GLB"), "{err}");
 }
@@ -290,5 +352,10 @@ fn pipeline_usd_export_writes_one_usdc_with_camera_lights_and_a_log() {
         &Default::default(),
     )
     .expect("compares");
-    assert_eq!(c.verdict, workflow_engine::compare::Verdict::Pass, "{:?}", c.parts);
+    assert_eq!(
+        c.verdict,
+        workflow_engine::compare::Verdict::Pass,
+        "{:?}",
+        c.parts
+    );
 }
