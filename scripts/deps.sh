@@ -31,6 +31,10 @@ BUILD_PACKAGES=(pkg-config libegl-dev)
 # The headless renderer (EGL surfaceless; Mesa llvmpipe without a GPU) and STEP import
 # through OpenCASCADE (occt-draw loads the plugins the -dev packages name).
 ENGINE_RUNTIME_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri occt-draw libocct-draw-dev libocct-data-exchange-dev)
+# Blender for .blend scene exports and Cycles renders (run headless out of process; its glTF
+# importer needs numpy). About 160 packages, 660 MB installed, ~30 s to install (measured
+# in docs/performance.md).
+BLENDER_PACKAGES=(blender python3-numpy)
 
 # scripts/api-conformance installs schemathesis into a virtual environment: Debian ships
 # venv's ensurepip apart from python3.

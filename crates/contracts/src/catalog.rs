@@ -319,6 +319,7 @@ fn order_nodes() -> Vec<NodeDefinition> {
             .params({
                 let mut p = image_params(2048, 2048, false);
                 p.push(P::choice("file_format", "File format", "png", &["png", "jpeg"], "Encoding of the still."));
+                p.extend(engine_params());
                 p
             })
             .0,
@@ -337,6 +338,7 @@ fn order_nodes() -> Vec<NodeDefinition> {
                     P::choice("direction", "Direction", "counterclockwise", &["counterclockwise", "clockwise"], "Turning direction seen from above."),
                     P::bool("png_frames", "Write PNG frames", true, "Store every frame as a PNG beside the animated GIF (off for quick previews)."),
                 ]);
+                p.extend(engine_params());
                 p
             })
             .0,
@@ -367,6 +369,14 @@ fn order_nodes() -> Vec<NodeDefinition> {
                 P::bool("notify", "Notify", true, "Record a notification of the published deliverables in the outbox a mail or webhook sender reads (GET /api/notifications)."),
             ])
             .0,
+    ]
+}
+
+/// `engine` and `cycles_samples` of `render.still` and `render.turntable`.
+fn engine_params() -> Vec<P> {
+    vec![
+        P::choice("engine", "Render engine", "builtin", &["builtin", "cycles"], "builtin: the headless rasteriser (fast; what the viewer shows). cycles: Blender's path tracer through the Blender bridge with the same camera, lights and materials (slow; needs Blender installed)."),
+        P::int("cycles_samples", "Cycles samples", 32, 1, 1024, "Path-tracing samples per pixel when the engine is cycles (no denoiser: Debian's Blender is built without OpenImageDenoise)."),
     ]
 }
 

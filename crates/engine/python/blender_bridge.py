@@ -2,9 +2,9 @@
 #
 #   blender -b --factory-startup --python-exit-code 1 --python blender_bridge.py -- MODE job.json
 #
-# MODE is `export` (GLB -> .blend), `render` (GLB -> Cycles PNG) or `inspect` (a .blend ->
-# JSON of its objects, for the round-trip tests). Every path in job.json is relative to the
-# run's private folder (the working directory). Errors leave through an exception, which
+# MODE is `export` (GLB -> .blend), `render` (GLB -> Cycles PNG), `turntable` (GLB -> Cycles
+# PNG frames) or `inspect` (a .blend -> JSON of its objects, for round trips and parity).
+# Every path in job.json is relative to the run's private folder (the working directory). Errors leave through an exception, which
 # --python-exit-code turns into exit status 1 with the traceback on stderr.
 
 import json
@@ -12,6 +12,7 @@ import os
 import sys
 
 import bpy
+from mathutils import Vector
 
 # Debian's Blender 3.4 glTF importer uses `numpy.bool`, which numpy 1.24 removed.
 try:
@@ -32,7 +33,8 @@ def job_args():
 
 def import_glb(path):
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    bpy.ops.import_scene.gltf(filepath=os.path.abspath(path))
+    # RAW: a light's glTF intensity is its Blender strength, the scale our renderer uses.
+    bpy.ops.import_scene.gltf(filepath=os.path.abspath(path), convert_lighting_mode="RAW")
 
 
 def principled(spec, cache):
@@ -116,7 +118,7 @@ def export(job):
     bpy.ops.wm.save_as_mainfile(filepath=os.path.abspath(job["output"]), compress=False)
 
 
-def render(job):
+def setup_cycles(job):
     import_glb(job["glb"])
     apply_parts(job)
     scene = bpy.context.scene
@@ -132,7 +134,8 @@ def render(job):
     scene.render.resolution_x = int(job["width"])
     scene.render.resolution_y = int(job["height"])
     scene.render.resolution_percentage = 100
-    scene.render.film_transparent = False
+    # The background is composited by the engine, as the built-in renderer clears to it.
+    scene.render.film_transparent = True
     scene.view_settings.view_transform = "Standard"
     world = bpy.data.worlds.new("ambient")
     world.use_nodes = True
@@ -141,13 +144,40 @@ def render(job):
     bg.inputs["Color"].default_value = (a[0], a[1], a[2], 1.0)
     bg.inputs["Strength"].default_value = float(job["ambient_strength"])
     scene.world = world
-    for obj in bpy.data.objects:
-        if obj.type == "LIGHT" and obj.data.type == "SUN":
-            obj.data.energy = obj.data.energy * float(job.get("sun_scale", 1.0))
     scene.render.image_settings.file_format = "PNG"
     scene.render.image_settings.color_mode = "RGBA"
+    scene.render.image_settings.color_depth = "8"
+    return scene
+
+
+def render(job):
+    scene = setup_cycles(job)
     scene.render.filepath = os.path.abspath(job["output"])
     bpy.ops.render.render(write_still=True)
+
+
+def turntable(job):
+    """One frame per angle, the product turning about the vertical axis through `center`
+    (glTF +Y is Blender +Z; the camera and lights stay)."""
+    import math
+
+    scene = setup_cycles(job)
+    c = job["center"]
+    pivot = bpy.data.objects.new("turntable_pivot", None)
+    scene.collection.objects.link(pivot)
+    pivot.location = (c[0], -c[2], c[1])
+    bpy.context.view_layer.update()
+    for obj in list(scene.objects):
+        if obj is pivot or obj.parent is not None or obj.type in ("CAMERA", "LIGHT"):
+            continue
+        obj.parent = pivot
+        obj.matrix_parent_inverse = pivot.matrix_world.inverted()
+    for i, angle in enumerate(job["angles"]):
+        pivot.rotation_euler = (0.0, 0.0, math.radians(float(angle)))
+        scene.render.filepath = os.path.abspath("frame_%04d.png" % i)
+        bpy.ops.render.render(write_still=True)
+    with open(job["output"], "w", encoding="utf-8") as f:
+        json.dump({"frames": len(job["angles"])}, f)
 
 
 def inspect(job):
@@ -177,6 +207,12 @@ def inspect(job):
                     "roughness": bsdf.inputs["Roughness"].default_value,
                 })
             entry["material_values"] = values
+            entry["triangles"] = sum(len(poly.vertices) - 2 for poly in obj.data.polygons)
+            corners = [obj.matrix_world @ Vector(c) for c in obj.bound_box]
+            entry["bounds"] = {
+                "min": [min(c[i] for c in corners) for i in range(3)],
+                "max": [max(c[i] for c in corners) for i in range(3)],
+            }
         objects.append(entry)
     scene = bpy.context.scene
     out = {
@@ -191,7 +227,7 @@ def inspect(job):
 
 def main():
     mode, job = job_args()
-    {"export": export, "render": render, "inspect": inspect}[mode](job)
+    {"export": export, "render": render, "turntable": turntable, "inspect": inspect}[mode](job)
 
 
 main()

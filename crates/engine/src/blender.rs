@@ -112,12 +112,32 @@ pub struct BridgeOutput {
 fn run_bridge(
     mode: &str,
     task: &str,
-    mut job: Value,
+    job: Value,
     inputs: &[(&str, &[u8])],
     output: &str,
     limits: &BlenderLimits,
     program: &str,
 ) -> Result<BridgeOutput, BlenderError> {
+    let (mut files, stderr) =
+        run_bridge_files(mode, task, job, inputs, output, &[], limits, program)?;
+    Ok(BridgeOutput {
+        bytes: files.remove(0),
+        stderr,
+    })
+}
+
+/// [`run_bridge`], also reading the files `more` it must have written beside `output`.
+#[allow(clippy::too_many_arguments)]
+fn run_bridge_files(
+    mode: &str,
+    task: &str,
+    mut job: Value,
+    inputs: &[(&str, &[u8])],
+    output: &str,
+    more: &[String],
+    limits: &BlenderLimits,
+    program: &str,
+) -> Result<(Vec<Vec<u8>>, String), BlenderError> {
     let io = |e: std::io::Error| BlenderError::Io(e.kind().to_string());
     let dir = tempfile::tempdir().map_err(io)?;
     for (name, bytes) in inputs {
@@ -173,10 +193,16 @@ fn run_bridge(
             stderr_tail: tail(&out.log, 1200),
         });
     }
-    Ok(BridgeOutput {
-        bytes,
-        stderr: out.stderr,
-    })
+    let mut files = vec![bytes];
+    for name in more {
+        let file = std::fs::read(dir.path().join(name)).map_err(|_| BlenderError::Failed {
+            task: task.to_owned(),
+            reason: format!("it wrote no {name}"),
+            stderr_tail: tail(&out.log, 800),
+        })?;
+        files.push(file);
+    }
+    Ok((files, out.stderr))
 }
 
 /// `export.scene` `format = blend`: the scene GLB (materials resolved, camera and lights as
@@ -216,7 +242,8 @@ pub fn export_blend_with(
     Ok(out)
 }
 
-/// A Cycles still: size, samples and the ambient term the built-in renderer's rig has.
+/// A Cycles render: size, samples and the ambient term of the built-in renderer's rig (the
+/// camera and the directional lights come with the GLB).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CyclesParams {
     pub width: u32,
@@ -229,33 +256,65 @@ pub struct CyclesParams {
 /// Largest Cycles sample count accepted (a path-traced still is bounded work).
 pub const MAX_CYCLES_SAMPLES: u32 = 1024;
 
+fn cycles_job(parts: &[BridgePart], params: &CyclesParams) -> Value {
+    json!({
+        "glb": "scene.glb",
+        "parts": parts,
+        "width": params.width.max(1),
+        "height": params.height.max(1),
+        "samples": params.samples.clamp(1, MAX_CYCLES_SAMPLES),
+        "ambient": params.ambient,
+        "ambient_strength": params.ambient_strength,
+    })
+}
+
 /// Renders the scene GLB (with its camera and lights) with Cycles on the CPU, denoising off
-/// (Debian's Blender has no OpenImageDenoise). Answers a PNG.
+/// (Debian's Blender has no OpenImageDenoise), background transparent. Answers a PNG.
 pub fn render_cycles(
     glb: &[u8],
     parts: &[BridgePart],
     params: &CyclesParams,
     limits: &BlenderLimits,
 ) -> Result<BridgeOutput, BlenderError> {
-    let samples = params.samples.clamp(1, MAX_CYCLES_SAMPLES);
-    let job = json!({
-        "glb": "scene.glb",
-        "parts": parts,
-        "width": params.width.max(1),
-        "height": params.height.max(1),
-        "samples": samples,
-        "ambient": params.ambient,
-        "ambient_strength": params.ambient_strength,
-    });
     run_bridge(
         "render",
         "rendering with Cycles",
-        job,
+        cycles_job(parts, params),
         &[("scene.glb", glb)],
         "render.png",
         limits,
         &blender_program(),
     )
+}
+
+/// A Cycles turntable: one PNG per angle (degrees about the vertical axis through `center`,
+/// in the scene's Y-up frame), in order, and Blender's stderr.
+pub fn render_cycles_turntable(
+    glb: &[u8],
+    parts: &[BridgePart],
+    params: &CyclesParams,
+    center: [f32; 3],
+    angles: &[f32],
+    limits: &BlenderLimits,
+) -> Result<(Vec<Vec<u8>>, String), BlenderError> {
+    let mut job = cycles_job(parts, params);
+    job["center"] = json!(center);
+    job["angles"] = json!(angles);
+    let frames: Vec<String> = (0..angles.len())
+        .map(|i| format!("frame_{i:04}.png"))
+        .collect();
+    let (mut files, stderr) = run_bridge_files(
+        "turntable",
+        "rendering a Cycles turntable",
+        job,
+        &[("scene.glb", glb)],
+        "turntable.json",
+        &frames,
+        limits,
+        &blender_program(),
+    )?;
+    files.remove(0);
+    Ok((files, stderr))
 }
 
 /// One object of a `.blend` read back.
@@ -274,6 +333,11 @@ pub struct BlendObject {
     pub materials: Vec<Option<String>>,
     #[serde(default)]
     pub material_values: Vec<Option<BlendMaterialValues>>,
+    #[serde(default)]
+    pub triangles: usize,
+    /// World-space bounds (Blender's Z-up frame).
+    #[serde(default)]
+    pub bounds: Option<crate::scene::Aabb>,
 }
 
 /// A Principled BSDF's inputs as read back.

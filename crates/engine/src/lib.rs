@@ -12,13 +12,16 @@
 //! | `material.resolve`                | [`materials::resolve_materials`]         |
 //! | `scene.camera`                    | [`camera::CameraParams`] / [`camera::frame_camera`] |
 //! | `scene.lighting`                  | [`lighting::LightingParams`]             |
-//! | `render.thumbnail`, `render.still`| [`render::Renderer::render_still`]       |
-//! | `render.turntable`                | [`turntable::render_turntable`]          |
-//! | `export.scene`                    | [`export_glb::export_scene`] / [`pipeline::export_scene_value`] |
+//! | `render.thumbnail`, `render.still`| [`render::Renderer::render_still`] (`engine = cycles`: [`cycles::render_still_cycles`]) |
+//! | `render.turntable`                | [`turntable::render_turntable`] (`engine = cycles`: [`cycles::render_turntable_cycles`]) |
+//! | `export.scene`                    | [`export_glb::export_scene`] / [`pipeline::export_scene_value`] (`blend`: [`blender::export_blend`], `usd`: [`usd::export_usd_scene`]) |
 //!
 //! [`params`] turns a node's JSON parameter map into these typed parameters (checked against
 //! the catalog); [`pipeline::SceneValue`] is what flows along `scene` edges and
 //! [`pipeline::render_image`] applies the one camera/material/lighting precedence.
+//!
+//! External programs (OpenCASCADE, Blender, OpenUSD) run through [`tool::ToolRun`]: time and
+//! memory caps, a log that never shows the private folder.
 //!
 //! [`compare`] judges two runs' outputs against each other (golden-case parity: images,
 //! turntables, scene files, side effects; thresholds as data; attribution of a regression to
@@ -28,6 +31,7 @@ pub mod blender;
 pub mod calendar;
 pub mod camera;
 pub mod compare;
+pub mod cycles;
 pub mod digest;
 pub mod export_glb;
 pub mod export_usd;

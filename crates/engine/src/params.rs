@@ -437,6 +437,29 @@ pub fn image_params(r: &ParamReader) -> Result<ImageParams, ParamError> {
     })
 }
 
+/// `render.still` / `render.turntable` `engine`: which renderer draws the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RenderEngine {
+    Builtin,
+    /// Blender's Cycles through the Blender bridge, with this many samples per pixel.
+    Cycles {
+        samples: u32,
+    },
+}
+
+/// The node's render engine (`builtin` for nodes without the parameter: `render.thumbnail`).
+pub fn render_engine(r: &ParamReader) -> Result<RenderEngine, ParamError> {
+    if !r.def.params.iter().any(|p| p.name == "engine") {
+        return Ok(RenderEngine::Builtin);
+    }
+    Ok(match r.string("engine")?.as_str() {
+        "cycles" => RenderEngine::Cycles {
+            samples: r.u64("cycles_samples")? as u32,
+        },
+        _ => RenderEngine::Builtin,
+    })
+}
+
 /// `render.turntable` as its module reads it: what to render and what to store.
 #[derive(Debug, Clone)]
 pub struct TurntableNodeParams {

@@ -49,7 +49,9 @@ pub use report::{
     compare_runs, ArtifactComparison, ArtifactDetail, ArtifactSource, ComparisonReport, DiffBlob,
     RunOutputs,
 };
-pub use scene::{compare_glb, PartAspect, PartDifference, SceneComparison};
+pub use scene::{
+    compare_blend, compare_glb, compare_usd, PartAspect, PartDifference, SceneComparison,
+};
 pub use side_effects::{json_diff, JsonDifference, SideEffectComparison};
 pub use thresholds::{
     Finding, ImageThresholds, SceneThresholds, SideEffectThresholds, ThresholdConfig, Thresholds,

@@ -10,7 +10,7 @@ use workflow_contracts::ArtifactRole;
 use super::attribution::Attribution;
 use super::images::{compare_image_bytes, ImageComparison};
 use super::noise::NoiseBaselineApplied;
-use super::scene::{compare_glb, SceneComparison};
+use super::scene::{compare_blend, compare_glb, SceneComparison};
 use super::side_effects::{compare_document, compare_roles, SideEffectComparison};
 use super::thresholds::{verdict_of, Finding, Thresholds, Verdict};
 use super::turntable::{compare_turntable_bytes, TurntableComparison};
@@ -327,6 +327,12 @@ fn compare_pair(
                     }
                 } else if media == crate::export_usd::USD_MEDIA_TYPE {
                     match super::scene::compare_usd(&x, &y, &thresholds.scene) {
+                        Ok(c) => ArtifactDetail::Scene(c),
+                        Err(e) => error_detail(e),
+                    }
+                } else if media == "application/x-blender" {
+                    // Blender writes memory addresses into a .blend: never byte-identical.
+                    match compare_blend(&x, &y, &thresholds.scene) {
                         Ok(c) => ArtifactDetail::Scene(c),
                         Err(e) => error_detail(e),
                     }

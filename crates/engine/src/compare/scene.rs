@@ -392,6 +392,85 @@ pub fn compare_structures(
     comparison
 }
 
+/// Reads a `.blend`'s structure through headless Blender (the bridge's `inspect` mode): the
+/// objects carrying a `part_key` with their world bounds (Blender's Z-up frame), triangles and
+/// Principled BSDF materials; cameras and lights counted.
+pub fn read_blend(bytes: &[u8], what: &str) -> Result<SceneStructure, CompareError> {
+    let inspection =
+        crate::blender::inspect_blend(bytes, &crate::blender::BlenderLimits::default()).map_err(
+            |e| CompareError::Decode {
+                what: what.to_owned(),
+                reason: e.to_string(),
+            },
+        )?;
+    let mut parts = BTreeMap::new();
+    let mut bounds: Option<Aabb> = None;
+    let mut triangles = 0;
+    for o in &inspection.objects {
+        let Some(key) = &o.part_key else { continue };
+        let b = o.bounds.unwrap_or(Aabb::EMPTY);
+        bounds = Some(match bounds {
+            Some(mut all) => {
+                all.merge(&b);
+                all
+            }
+            None => b,
+        });
+        triangles += o.triangles;
+        let materials = o
+            .materials
+            .iter()
+            .zip(
+                o.material_values
+                    .iter()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            )
+            .map(|(name, values)| {
+                let v = values.and_then(Option::as_ref)?;
+                Some(SlotMaterial {
+                    name: v.library_material.clone().or_else(|| name.clone()),
+                    base_color: v.base_color,
+                    metallic: v.metallic,
+                    roughness: v.roughness,
+                })
+            })
+            .collect();
+        parts.insert(
+            key.clone(),
+            PartShape {
+                bounds: b,
+                triangles: o.triangles,
+                materials,
+            },
+        );
+    }
+    let cameras = inspection
+        .objects
+        .iter()
+        .filter(|o| o.kind == "CAMERA")
+        .count();
+    Ok(SceneStructure {
+        parts,
+        triangles,
+        bounds,
+        cameras,
+        lights: inspection.lights,
+    })
+}
+
+/// Compares two `.blend` files by structure (part and material tables, bounds, triangles,
+/// cameras and lights), read through headless Blender.
+pub fn compare_blend(
+    reference: &[u8],
+    candidate: &[u8],
+    thresholds: &SceneThresholds,
+) -> Result<SceneComparison, CompareError> {
+    let a = read_blend(reference, "reference .blend")?;
+    let b = read_blend(candidate, "candidate .blend")?;
+    Ok(compare_structures(&a, &b, thresholds))
+}
+
 /// Compares two GLB files by structure.
 pub fn compare_glb(
     reference: &[u8],

@@ -26,6 +26,7 @@ pub fn extension_for(media_type: &str) -> &'static str {
         "model/gltf+json" => "gltf",
         // `.usd` opens text and binary stages alike (OpenUSD reads the header).
         "model/vnd.usd" => "usd",
+        "application/x-blender" => "blend",
         "application/json" => "json",
         "text/plain" => "txt",
         _ => "bin",

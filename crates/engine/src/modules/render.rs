@@ -11,8 +11,9 @@ use workflow_contracts::{ArtifactRole, PortType};
 
 use super::values::{FramesValue, ImageValue};
 use super::{engine_error, param_error, reader, RENDERER_UNAVAILABLE};
+use crate::cycles::{render_still_cycles, render_turntable_cycles};
 use crate::digest::bytes_digest;
-use crate::params::{image_params, turntable_node_params};
+use crate::params::{image_params, render_engine, turntable_node_params, RenderEngine};
 use crate::pipeline::{render_frames, render_image, SceneValue};
 use crate::render::{OutputFormat, RenderError, RenderService, RenderedImage, TurntableEncoder};
 use crate::runtime::{Module, ModuleError, NodeContext, NodeInputs, NodeOutputs, PortValue};
@@ -67,14 +68,32 @@ impl Module for RenderImage {
         } else {
             ArtifactRole::Still
         };
-        let service = self.0.get()?;
-        ctx.check_cancelled()?;
-        ctx.log(format!("rendering {}×{}", p.width, p.height));
+        let engine = render_engine(&reader(ctx, params)?).map_err(param_error)?;
         let format = p.format;
-        let image = service
-            .run(move |r| render_image(r, &value, &p))
-            .map_err(|e| engine_error(e.code(), &e))?
-            .map_err(|e| engine_error(e.code(), &e))?;
+        let image = match engine {
+            RenderEngine::Builtin => {
+                let service = self.0.get()?;
+                ctx.check_cancelled()?;
+                ctx.log(format!("rendering {}×{}", p.width, p.height));
+                service
+                    .run(move |r| render_image(r, &value, &p))
+                    .map_err(|e| engine_error(e.code(), &e))?
+                    .map_err(|e| engine_error(e.code(), &e))?
+            }
+            RenderEngine::Cycles { samples } => {
+                ctx.check_cancelled()?;
+                ctx.log(format!(
+                    "rendering {}×{} with Cycles, {samples} samples",
+                    p.width, p.height
+                ));
+                let mut log = Vec::new();
+                let image = render_still_cycles(&value, &p, samples, &mut log);
+                for line in log {
+                    ctx.log(line);
+                }
+                image.map_err(|e| engine_error(e.code(), &e))?
+            }
+        };
         let bytes = image
             .encode(format)
             .map_err(|e| engine_error(e.code(), &e))?;
@@ -121,6 +140,11 @@ impl Module for RenderTurntable {
         let node = turntable_node_params(&reader(ctx, params)?).map_err(param_error)?;
         let (p, png_frames) = (node.turntable, node.png_frames);
         let value = inputs.require_as::<SceneValue>("scene")?.clone();
+        if let RenderEngine::Cycles { samples } =
+            render_engine(&reader(ctx, params)?).map_err(param_error)?
+        {
+            return cycles_turntable(ctx, &value, &p, samples, png_frames);
+        }
         let service = self.0.get()?;
         ctx.check_cancelled()?;
         ctx.log(format!(
@@ -164,45 +188,100 @@ impl Module for RenderTurntable {
             .map_err(|_| engine_error("render_failed", "the turntable render thread panicked"))?
             .map_err(|e| engine_error(e.code(), &e))?
             .map_err(|e| engine_error(e.code(), &e))?;
-        let frame_count = encoder.frames();
-        let held = encoder.max_held();
-        let (gif, pngs) = encoder.finish().map_err(|e| engine_error(e.code(), &e))?;
-        for png in pngs {
-            ctx.check_cancelled()?;
-            let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", &png)?;
-            frame_artifact_ids.push(a.id);
-        }
-        let artifact = ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
-        if !frame_artifact_ids.is_empty() {
-            ctx.log(format!("stored {} PNG frames", frame_artifact_ids.len()));
-        }
-        ctx.log(format!(
-            "encoded {frame_count} frames as they came, at most {held} held at once"
-        ));
-        let (width, height) = if frame_count == 0 { (0, 0) } else { size };
-        let summary = json!({
-            "frames": frame_count,
-            "width": width,
-            "height": height,
-            "size": gif.len(),
-            "png_frames": frame_artifact_ids.len(),
-        });
-        let digest = bytes_digest("frames", &gif);
-        let out = FramesValue {
-            gif: Arc::new(gif),
-            frame_count,
-            width,
-            height,
-            artifact_id: Some(artifact.id),
-            frame_artifact_ids,
-        };
-        Ok(NodeOutputs::new().with(
-            "frames",
-            PortValue::new(PortType::Frames, out)
-                .with_summary(summary)
-                .with_digest(digest),
-        ))
+        finish_turntable(ctx, encoder, frame_artifact_ids, size)
     }
+}
+
+/// `render.turntable` with `engine = cycles`: one Blender run renders every frame; they are
+/// encoded and stored exactly as the built-in renderer's.
+fn cycles_turntable(
+    ctx: &NodeContext,
+    value: &SceneValue,
+    p: &crate::turntable::TurntableParams,
+    samples: u32,
+    png_frames: bool,
+) -> Result<NodeOutputs, ModuleError> {
+    ctx.check_cancelled()?;
+    ctx.log(format!(
+        "rendering {} frames of {}×{} with Cycles, {samples} samples",
+        p.frame_count, p.image.width, p.image.height
+    ));
+    let size = (p.image.width, p.image.height);
+    let mut encoder = TurntableEncoder::new(1000 / 12, png_frames);
+    let mut frame_artifact_ids = Vec::new();
+    let mut log = Vec::new();
+    let mut stored: Result<(), ModuleError> = Ok(());
+    let rendered = render_turntable_cycles(value, p, samples, &mut log, &mut |_, frame| {
+        let step = (|| -> Result<(), ModuleError> {
+            ctx.check_cancelled()?;
+            for png in encoder
+                .push(frame)
+                .map_err(|e| engine_error(e.code(), &e))?
+            {
+                let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", &png)?;
+                frame_artifact_ids.push(a.id);
+            }
+            Ok(())
+        })();
+        step.map_err(|e| {
+            let message = e.to_string();
+            stored = Err(e);
+            crate::cycles::CyclesError::Stopped(message)
+        })
+    });
+    for line in log {
+        ctx.log(line);
+    }
+    stored?;
+    rendered.map_err(|e| engine_error(e.code(), &e))?;
+    finish_turntable(ctx, encoder, frame_artifact_ids, size)
+}
+
+/// Encodes what is left, stores the GIF and answers the `frames` output.
+fn finish_turntable(
+    ctx: &NodeContext,
+    encoder: TurntableEncoder,
+    mut frame_artifact_ids: Vec<String>,
+    size: (u32, u32),
+) -> Result<NodeOutputs, ModuleError> {
+    let frame_count = encoder.frames();
+    let held = encoder.max_held();
+    let (gif, pngs) = encoder.finish().map_err(|e| engine_error(e.code(), &e))?;
+    for png in pngs {
+        ctx.check_cancelled()?;
+        let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", &png)?;
+        frame_artifact_ids.push(a.id);
+    }
+    let artifact = ctx.store_artifact(ArtifactRole::Turntable, "image/gif", &gif)?;
+    if !frame_artifact_ids.is_empty() {
+        ctx.log(format!("stored {} PNG frames", frame_artifact_ids.len()));
+    }
+    ctx.log(format!(
+        "encoded {frame_count} frames as they came, at most {held} held at once"
+    ));
+    let (width, height) = if frame_count == 0 { (0, 0) } else { size };
+    let summary = json!({
+        "frames": frame_count,
+        "width": width,
+        "height": height,
+        "size": gif.len(),
+        "png_frames": frame_artifact_ids.len(),
+    });
+    let digest = bytes_digest("frames", &gif);
+    let out = FramesValue {
+        gif: Arc::new(gif),
+        frame_count,
+        width,
+        height,
+        artifact_id: Some(artifact.id),
+        frame_artifact_ids,
+    };
+    Ok(NodeOutputs::new().with(
+        "frames",
+        PortValue::new(PortType::Frames, out)
+            .with_summary(summary)
+            .with_digest(digest),
+    ))
 }
 
 /// Hands a rendered frame to the encoding thread. Waits while the encoder is a batch behind,

@@ -101,4 +101,28 @@ mod tests {
         }
         assert!(check_external_tools(&glb, &registry, &overrides, false).is_empty());
     }
+
+    #[test]
+    fn a_cycles_render_without_blender_is_reported_also_through_an_override() {
+        let registry = builtin_registry();
+        let mut graph = Graph::new(Family::OrderLine);
+        graph
+            .nodes
+            .push(node_with_defaults("render", "render.still", &registry));
+        let none = NodeOverrides::default();
+        assert!(check_external_tools(&graph, &registry, &none, false).is_empty());
+        let mut overrides = NodeOverrides::default();
+        overrides.insert(
+            "render".into(),
+            [("engine".to_owned(), serde_json::json!("cycles"))]
+                .into_iter()
+                .collect(),
+        );
+        let problems = check_external_tools(&graph, &registry, &overrides, false);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].param, "engine");
+        assert!(problems[0]
+            .message
+            .contains("node 'render' (render.still) renders with engine cycles"));
+    }
 }

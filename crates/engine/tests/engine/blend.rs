@@ -175,3 +175,57 @@ fn blend_of_a_gltf_with_instances_keeps_parts_instances_and_materials() {
     let users = round_trip(&common::gltf("2CylinderEngine.glb"), None);
     assert!(users.iter().any(|&u| u > 1), "instancing kept: {users:?}");
 }
+
+/// The parity comparison of two `.blend` files reads both back with Blender: the same export
+/// twice passes (Blender's files are never byte-identical), another material on a part fails
+/// on that part.
+#[test]
+fn blend_comparison_passes_the_same_scene_and_names_a_changed_material() {
+    use workflow_engine::compare::thresholds::SceneThresholds;
+    use workflow_engine::compare::{compare_blend, PartAspect, Verdict};
+    let scene = common::load("Box.glb");
+    let manifest = extract_manifest(&scene, &ManifestParams::default()).expect("manifest");
+    let export = |material: &str| {
+        let map = MaterialMap {
+            rules: vec![workflow_engine::materials::NameRule {
+                pattern: "*".into(),
+                material: material.into(),
+            }],
+            ..Default::default()
+        };
+        let res = resolve_materials(
+            &manifest,
+            &default_library(),
+            &map,
+            &ResolveOptions::default(),
+        )
+        .expect("resolve");
+        let mut value = SceneValue::new(scene.clone());
+        value.resolution = Some(Arc::new(res));
+        let params = SceneExportParams {
+            format: "blend".into(),
+            include_camera: true,
+            include_lights: true,
+            embed_textures: true,
+        };
+        export_scene_value_logged(&value, &params, "box", &mut Vec::new())
+            .expect("blend export")
+            .remove(0)
+            .bytes
+    };
+    let steel = export("steel_brushed");
+    let again = export("steel_brushed");
+    let red = export("paint_red");
+    let same = compare_blend(&steel, &again, &SceneThresholds::default()).expect("compares");
+    assert_eq!(same.verdict, Verdict::Pass, "{:?}", same.findings);
+    let changed = compare_blend(&steel, &red, &SceneThresholds::default()).expect("compares");
+    assert_eq!(changed.verdict, Verdict::Fail);
+    assert!(
+        changed
+            .parts
+            .iter()
+            .any(|p| p.aspect == PartAspect::Material),
+        "{:?}",
+        changed.parts
+    );
+}

@@ -5,6 +5,7 @@ mod common;
 mod blend;
 mod camera_lighting;
 mod compare;
+mod cycles;
 mod export;
 mod gltf_conformance;
 mod gltf_robustness;

@@ -118,6 +118,10 @@ async fn cluster_on(url: Option<String>) -> Cluster {
 
 impl Cluster {
     fn spawn(&self, name: &str, args: &[&str]) -> Proc {
+        self.spawn_env(name, args, &[])
+    }
+
+    fn spawn_env(&self, name: &str, args: &[&str], env: &[(&str, &str)]) -> Proc {
         let log = self.dir.path().join(format!("{name}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let data_dir = self.dir.path().to_string_lossy().into_owned();
@@ -131,6 +135,7 @@ impl Cluster {
             )
             .args(QUEUE_ARGS)
             .env("RUST_LOG", "info,sqlx=warn")
+            .envs(env.iter().copied())
             .stdout(file.try_clone().expect("log file"))
             .stderr(file)
             .spawn()
@@ -140,12 +145,17 @@ impl Cluster {
 
     /// `serve --workers 0`: an API server that renders nothing itself.
     async fn server(&self, name: &str) -> (Proc, TestApp) {
+        self.server_env(name, &[]).await
+    }
+
+    /// [`Cluster::server`] with extra environment variables.
+    async fn server_env(&self, name: &str, env: &[(&str, &str)]) -> (Proc, TestApp) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let mut proc = self.spawn(name, &["serve", "--addr", &addr, "--workers", "0"]);
+        let mut proc = self.spawn_env(name, &["serve", "--addr", &addr, "--workers", "0"], env);
         let url = format!("http://{addr}");
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -641,4 +651,106 @@ async fn a_worker_refuses_a_database_older_than_its_binary() {
         .await
         .expect("pending")
         .is_empty());
+}
+
+/// A server without Blender (`WORKFLOW_BLENDER` naming no program) refuses a .blend scene
+/// export or a Cycles render at preflight, naming the node, the parameter and the fix; the
+/// same graphs pass on a server that has Blender (this test machine).
+#[tokio::test]
+async fn without_blender_preflight_names_the_node_that_needs_it() {
+    let c = cluster().await;
+    let (_server, app) = c
+        .server_env(
+            "no-blender",
+            &[("WORKFLOW_BLENDER", "/nonexistent/blender")],
+        )
+        .await;
+    let graph: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/golden/graphs/scene_export.json"
+        ))
+        .expect("graph file"),
+    )
+    .expect("graph JSON");
+    let wf = json_of(
+        app.post(
+            "/api/workflows",
+            &app.author,
+            &json!({"name": "Blend export", "graph": graph}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = wf["id"].as_str().expect("id");
+    let inputs = json!({"order_line_id": "ol-1", "product_id": "p-1"});
+    let preflight = |overrides: Value| {
+        let app = &app;
+        let body = json!({"inputs": inputs, "overrides": overrides});
+        async move {
+            json_of(
+                app.post(
+                    &format!("/api/workflows/{id}/preflight"),
+                    &app.author,
+                    &body,
+                )
+                .await,
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    let blender_problems = |report: &Value| -> Vec<Value> {
+        report["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .filter(|p| p["code"] == "blender_unavailable")
+            .cloned()
+            .collect()
+    };
+    assert!(blender_problems(&preflight(json!({})).await).is_empty());
+    let report = preflight(json!({"export.format": "blend"})).await;
+    assert_eq!(report["ok"], false, "{report:#}");
+    let problems = blender_problems(&report);
+    assert_eq!(problems.len(), 1, "{report:#}");
+    assert_eq!(problems[0]["nodes"], json!(["export"]));
+    assert_eq!(problems[0]["field"], "params.format");
+    let message = problems[0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("node 'export' (export.scene) writes format blend")
+            && message.contains("apt-get install"),
+        "{message}"
+    );
+
+    // This machine has Blender: an in-process server passes the same preflight.
+    let local = crate::common::spawn_app().await;
+    let wf = json_of(
+        local
+            .post(
+                "/api/workflows",
+                &local.author,
+                &json!({"name": "Blend export", "graph": graph}),
+            )
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let body = json!({"inputs": inputs, "overrides": {"export.format": "blend"}});
+    let report = json_of(
+        local
+            .post(
+                &format!(
+                    "/api/workflows/{}/preflight",
+                    wf["id"].as_str().expect("id")
+                ),
+                &local.author,
+                &body,
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(blender_problems(&report).is_empty(), "{report:#}");
 }
