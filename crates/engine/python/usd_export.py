@@ -219,9 +219,8 @@ def main():
         if isinstance(extras, dict) and extras.get("hidden"):
             UsdGeom.Imageable(prim).CreateVisibilityAttr(UsdGeom.Tokens.invisible)
 
-    def visit(index, parent, depth):
-        if depth > 1000:
-            fail("node tree deeper than 1000")
+    def visit(index, parent):
+        """Writes one node; answers the prim path its children go under (None: no children)."""
         node = nodes[index]
         key = node.get("extras", {}).get("part_key") if isinstance(node.get("extras"), dict) else None
         children = node.get("children", [])
@@ -246,7 +245,7 @@ def main():
                 cam.CreateClippingRangeAttr(Gf.Vec2f(p["znear"], p.get("zfar", 1e6)))
             set_transform(cam.GetPrim(), node)
             summary["cameras"] += 1
-            return
+            return None
         if light is not None and light.get("light", -1) < len(lights):
             spec = lights[light["light"]]
             path = names.take(parent, sanitise(node.get("name") or "light"))
@@ -256,7 +255,7 @@ def main():
                 lux.CreateColorAttr(Gf.Vec3f(*spec.get("color", [1, 1, 1])))
                 set_transform(lux.GetPrim(), node)
                 summary["lights"] += 1
-            return
+            return None
         if "mesh" in node and not children:
             # A leaf part: the node itself is the instance.
             path = names.take(parent, sanitise(key or node.get("name") or "part"))
@@ -265,20 +264,29 @@ def main():
             hide(prim, node)
             if node.get("name") is not None:
                 prim.SetCustomDataByKey("node_name", node["name"])
-            return
+            return None
         path = names.take(parent, sanitise(node.get("name") or "node_%d" % index))
         xf = UsdGeom.Xform.Define(stage, path)
         set_transform(xf.GetPrim(), node)
         hide(xf.GetPrim(), node)
         if "mesh" in node:
             instance(names.take(path, sanitise(key or "part")), node, key)
-        for c in children:
-            visit(c, path, depth + 1)
+        return path
 
     scenes = doc.get("scenes", [])
     roots = scenes[doc.get("scene", 0)]["nodes"] if scenes else []
-    for r in roots:
-        visit(r, root_path, 0)
+    # Iterative, depth first in file order: a deep node chain from a hostile file must not
+    # hit Python's recursion limit. Each node is written once (the GLB is a tree).
+    stack = [(r, root_path) for r in reversed(roots)]
+    seen = set()
+    while stack:
+        index, parent = stack.pop()
+        if index in seen or not 0 <= index < len(nodes):
+            continue
+        seen.add(index)
+        path = visit(index, parent)
+        if path is not None:
+            stack.extend((c, path) for c in reversed(nodes[index].get("children", [])))
     stage.GetRootLayer().Save()
     print(json.dumps(summary))
 
