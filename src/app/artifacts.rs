@@ -171,6 +171,7 @@ fn kind_of(media_type: &str) -> &str {
     match media_type {
         "model/gltf-binary" => "GLB",
         "model/vnd.usd" => "USD",
+        "application/x-blender" => "Blender",
         "application/json" => "JSON",
         "image/png" => "PNG",
         "image/gif" => "GIF",
@@ -188,6 +189,7 @@ pub fn suggested_file_name(meta: &ArtifactItem) -> String {
         "image/gif" => "gif",
         "model/gltf-binary" => "glb",
         "model/vnd.usd" => "usd",
+        "application/x-blender" => "blend",
         "application/json" => "json",
         _ => "bin",
     };
@@ -622,6 +624,22 @@ mod tests {
             path_in(dir, "still-frame-000.png"),
             Ok(dir.join("still-frame-000.png"))
         );
+        // A .blend scene export is saved as one.
+        let mut blend = item("export", "scene_export");
+        blend.media_type = "application/x-blender".into();
+        assert_eq!(
+            suggested_file_name(&blend),
+            "export-scene_export-export-s.blend"
+        );
+        assert_eq!(kind_of(&blend.media_type), "Blender");
+        // A USD one as .usd (OpenUSD opens text and binary stages by that extension).
+        let mut usd = item("export", "scene_export");
+        usd.media_type = "model/vnd.usd".into();
+        assert_eq!(
+            suggested_file_name(&usd),
+            "export-scene_export-export-s.usd"
+        );
+        assert_eq!(kind_of(&usd.media_type), "USD");
     }
 
     #[test]

@@ -452,10 +452,10 @@ pub fn render_engine(r: &ParamReader) -> Result<RenderEngine, ParamError> {
     if !r.def.params.iter().any(|p| p.name == "engine") {
         return Ok(RenderEngine::Builtin);
     }
-    Ok(match r.string("engine")?.as_str() {
-        "cycles" => RenderEngine::Cycles {
-            samples: r.u64("cycles_samples")? as u32,
-        },
+    let engine = r.string("engine")?;
+    let samples = r.u64("cycles_samples")? as u32;
+    Ok(match engine.as_str() {
+        "cycles" => RenderEngine::Cycles { samples },
         _ => RenderEngine::Builtin,
     })
 }

@@ -67,6 +67,11 @@ fn round_trip(path: &std::path::Path, red_mesh: Option<&str>) -> Vec<u32> {
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].name, "scene.blend");
     assert!(files[0].bytes.starts_with(b"BLENDER"));
+    // The bridge's private folder (a tempfile `.tmpXXXXXX`) leaves no trace in the deliverable.
+    assert!(
+        !files[0].bytes.windows(5).any(|w| w == b"/.tmp"),
+        "the .blend names the bridge's private folder"
+    );
     let back = inspect_blend(&files[0].bytes, &BlenderLimits::default()).expect("reads back");
 
     // Part keys: each manifest part exactly once, as an object named by it.

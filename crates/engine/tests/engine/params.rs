@@ -20,8 +20,14 @@ fn every_catalog_parameter_is_honoured() {
         ("cad.extract_metadata", |r| manifest_params(r).map(drop)),
         ("cad.export_glb", |r| export_params(r).map(drop)),
         ("render.thumbnail", |r| image_params(r).map(drop)),
-        ("render.still", |r| image_params(r).map(drop)),
-        ("render.turntable", |r| turntable_node_params(r).map(drop)),
+        ("render.still", |r| {
+            image_params(r)?;
+            render_engine(r).map(drop)
+        }),
+        ("render.turntable", |r| {
+            turntable_node_params(r)?;
+            render_engine(r).map(drop)
+        }),
         ("material.resolve", |r| resolve_options(r).map(drop)),
         ("scene.camera", |r| camera_params(r).map(drop)),
         ("scene.lighting", |r| lighting_params(r).map(drop)),
