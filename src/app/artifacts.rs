@@ -170,6 +170,7 @@ pub fn run_artifacts(nodes: &[NodeRun]) -> Vec<ArtifactItem> {
 fn kind_of(media_type: &str) -> &str {
     match media_type {
         "model/gltf-binary" => "GLB",
+        "model/vnd.usd" => "USD",
         "application/x-blender" => "Blender",
         "application/json" => "JSON",
         "image/png" => "PNG",
@@ -187,6 +188,7 @@ pub fn suggested_file_name(meta: &ArtifactItem) -> String {
         "image/jpeg" => "jpg",
         "image/gif" => "gif",
         "model/gltf-binary" => "glb",
+        "model/vnd.usd" => "usd",
         "application/x-blender" => "blend",
         "application/json" => "json",
         _ => "bin",
@@ -630,6 +632,14 @@ mod tests {
             "export-scene_export-export-s.blend"
         );
         assert_eq!(kind_of(&blend.media_type), "Blender");
+        // A USD one as .usd (OpenUSD opens text and binary stages by that extension).
+        let mut usd = item("export", "scene_export");
+        usd.media_type = "model/vnd.usd".into();
+        assert_eq!(
+            suggested_file_name(&usd),
+            "export-scene_export-export-s.usd"
+        );
+        assert_eq!(kind_of(&usd.media_type), "USD");
     }
 
     #[test]

@@ -364,6 +364,10 @@ fn form_ui(
         }
     });
     field_problems_ui(ui, problems, "artifact_kind");
+    if spec.artifact_kind == ArtifactKind::SceneExport {
+        legacy_scene_format_ui(ui, form, registry);
+    }
+    let spec = &mut form.spec;
 
     ui.label(RichText::new("5 · Invocation overrides").strong());
     overrides_ui(ui, spec, workflow, registry, problems);
@@ -418,6 +422,49 @@ fn form_ui(
             }
         }
     });
+}
+
+/// The file format the legacy pipeline's scene export writes (`legacy_settings.format`),
+/// offered from `export.scene`'s `format` choices in the served catalog (glb, gltf, blend,
+/// usd, …), so a format the server adds shows up here without an app change. A graph's
+/// format is its node's parameter (or an invocation override above).
+fn legacy_scene_format_ui(ui: &mut Ui, form: &mut OutputTypeForm, registry: &Registry) {
+    let Some(param) = registry.get("export.scene").and_then(|d| d.param("format")) else {
+        return;
+    };
+    let current = form
+        .spec
+        .legacy_settings
+        .get("format")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let shown = current
+        .clone()
+        .or_else(|| param.default.as_str().map(|d| format!("{d} (default)")))
+        .unwrap_or_default();
+    let mut chosen = None;
+    egui::ComboBox::from_label("Scene format (legacy pipeline)")
+        .selected_text(shown)
+        .show_ui(ui, |ui| {
+            for option in &param.options {
+                if ui
+                    .selectable_label(current.as_deref() == Some(option.as_str()), option)
+                    .clicked()
+                {
+                    chosen = Some(option.clone());
+                }
+            }
+        })
+        .response
+        .on_hover_text(&param.description);
+    if let Some(format) = chosen {
+        if !form.spec.legacy_settings.is_object() {
+            form.spec.legacy_settings = Value::Object(Map::new());
+        }
+        form.spec.legacy_settings["format"] = Value::String(format);
+        form.legacy_text = pretty(&form.spec.legacy_settings);
+        form.legacy_error = None;
+    }
 }
 
 /// One row per parameter of the target nodes: a checkbox turns the override on, the widget

@@ -516,3 +516,71 @@ fn authoring_round_trip_against_the_embedded_server() {
         .iter()
         .any(|e| e.from.node == export && e.to.node == "publish"));
 }
+
+#[test]
+fn a_scene_export_output_type_offers_every_format_the_catalog_has() {
+    use workflow_contracts::output_type::ArtifactKind;
+    use workflow_contracts::Family;
+    let mut s = start();
+    s.harness.get_by_label("Output types").click();
+    s.until("the seeded output types load", |app| {
+        app.output_types.records.len() >= 4
+    });
+    s.harness.get_by_label("New output type").click();
+    s.harness.run();
+    {
+        let form = s
+            .harness
+            .state_mut()
+            .output_types
+            .form
+            .as_mut()
+            .expect("form open");
+        form.spec.name = "Scene for DCC".into();
+        form.spec.workflow_family = Family::OrderLine;
+        form.spec.artifact_kind = ArtifactKind::SceneExport;
+    }
+    s.harness.run();
+    // The choices come from the served catalog's export.scene `format`, not from the app.
+    let formats = s
+        .harness
+        .state()
+        .registry
+        .get("export.scene")
+        .and_then(|d| d.param("format"))
+        .map(|p| p.options.clone())
+        .expect("export.scene format in the catalog");
+    for f in ["glb", "gltf", "blend", "usd"] {
+        assert!(formats.iter().any(|o| o == f), "{f} in {formats:?}");
+    }
+    s.harness
+        .get_by_label("Scene format (legacy pipeline)")
+        .click();
+    s.harness.run();
+    for f in &formats {
+        s.harness.get_by_label(f.as_str());
+    }
+    s.harness.get_by_label("usd").click();
+    s.harness.run();
+    let form = s.harness.state().output_types.form.clone().expect("form");
+    assert_eq!(form.spec.legacy_settings["format"], json!("usd"));
+    assert!(form.legacy_text.contains("\"usd\""), "{}", form.legacy_text);
+    s.harness.get_by_label("Create").click();
+    s.until("the output type is created", |app| {
+        app.output_types
+            .records
+            .iter()
+            .any(|r| r.spec.name == "Scene for DCC")
+    });
+    let created = s
+        .harness
+        .state()
+        .output_types
+        .records
+        .iter()
+        .find(|r| r.spec.name == "Scene for DCC")
+        .cloned()
+        .expect("created");
+    assert_eq!(created.spec.legacy_settings["format"], json!("usd"));
+    assert_eq!(created.spec.artifact_kind, ArtifactKind::SceneExport);
+}

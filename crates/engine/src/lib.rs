@@ -34,6 +34,7 @@ pub mod compare;
 pub mod cycles;
 pub mod digest;
 pub mod export_glb;
+pub mod export_usd;
 pub mod file_name;
 pub mod golden;
 pub mod import;

@@ -267,6 +267,8 @@ pub enum ExportPipelineError {
     Export(#[from] crate::export_glb::ExportError),
     #[error(transparent)]
     Blender(#[from] crate::blender::BlenderError),
+    #[error(transparent)]
+    Usd(#[from] crate::export_usd::UsdError),
     /// A format this build does not write yet.
     #[error("scene export format `{0}` is not available yet on this server")]
     FormatNotAvailable(String),
@@ -278,6 +280,7 @@ impl ExportPipelineError {
             ExportPipelineError::Manifest(e) => e.code(),
             ExportPipelineError::Export(e) => e.code(),
             ExportPipelineError::Blender(e) => e.code(),
+            ExportPipelineError::Usd(e) => e.code(),
             ExportPipelineError::FormatNotAvailable(_) => "format_not_available",
         }
     }

@@ -49,7 +49,9 @@ pub use report::{
     compare_runs, ArtifactComparison, ArtifactDetail, ArtifactSource, ComparisonReport, DiffBlob,
     RunOutputs,
 };
-pub use scene::{compare_blend, compare_glb, PartAspect, PartDifference, SceneComparison};
+pub use scene::{
+    compare_blend, compare_glb, compare_usd, PartAspect, PartDifference, SceneComparison,
+};
 pub use side_effects::{json_diff, JsonDifference, SideEffectComparison};
 pub use thresholds::{
     Finding, ImageThresholds, SceneThresholds, SideEffectThresholds, ThresholdConfig, Thresholds,
@@ -68,6 +70,13 @@ pub enum CompareError {
     Metric(String),
     #[error("encoding failed: {0}")]
     Encode(String),
+    /// An external reader (OpenUSD for USD stages) failed; `code` is its own.
+    #[error("the {what} cannot be read: {message}")]
+    Reader {
+        what: String,
+        code: &'static str,
+        message: String,
+    },
 }
 
 impl CompareError {
@@ -78,6 +87,7 @@ impl CompareError {
             CompareError::InvalidThresholds { .. } => "invalid_thresholds",
             CompareError::Metric(_) => "metric_failed",
             CompareError::Encode(_) => "encode_failed",
+            CompareError::Reader { code, .. } => code,
         }
     }
 }

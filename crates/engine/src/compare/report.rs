@@ -325,6 +325,11 @@ fn compare_pair(
                         Ok(c) => ArtifactDetail::Scene(c),
                         Err(e) => error_detail(e),
                     }
+                } else if media == crate::export_usd::USD_MEDIA_TYPE {
+                    match super::scene::compare_usd(&x, &y, &thresholds.scene) {
+                        Ok(c) => ArtifactDetail::Scene(c),
+                        Err(e) => error_detail(e),
+                    }
                 } else if media == "application/x-blender" {
                     // Blender writes memory addresses into a .blend: never byte-identical.
                     match compare_blend(&x, &y, &thresholds.scene) {

@@ -482,6 +482,30 @@ pub fn compare_glb(
     Ok(compare_structures(&a, &b, thresholds))
 }
 
+/// Compares two USD stages by the same structure, each read back by OpenUSD out of process
+/// ([`crate::export_usd::read_usd`]): part keys from the prims' `part_key`, exact world
+/// bounds, triangles, the bound UsdPreviewSurface materials, cameras and lights.
+pub fn compare_usd(
+    reference: &[u8],
+    candidate: &[u8],
+    thresholds: &SceneThresholds,
+) -> Result<SceneComparison, CompareError> {
+    use crate::export_usd::{read_usd, usd_python, UsdLimits};
+    let python = usd_python();
+    let read = |bytes: &[u8], what: &str| {
+        read_usd(bytes, &python, UsdLimits::default())
+            .map(|s| s.to_scene_structure())
+            .map_err(|e| CompareError::Reader {
+                what: what.to_owned(),
+                code: e.code(),
+                message: e.to_string(),
+            })
+    };
+    let a = read(reference, "reference scene")?;
+    let b = read(candidate, "candidate scene")?;
+    Ok(compare_structures(&a, &b, thresholds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,8 @@ pub fn extension_for(media_type: &str) -> &'static str {
         "image/webp" => "webp",
         "model/gltf-binary" => "glb",
         "model/gltf+json" => "gltf",
+        // `.usd` opens text and binary stages alike (OpenUSD reads the header).
+        "model/vnd.usd" => "usd",
         "application/x-blender" => "blend",
         "application/json" => "json",
         "text/plain" => "txt",

@@ -15,4 +15,5 @@ mod materials;
 mod modules;
 mod params;
 mod render;
+mod usd;
 mod viewer_scene;

@@ -124,6 +124,18 @@ fn check_graph(
         p.field = Some(format!("params.{}", t.param));
         out.push(p);
     }
+    // OpenUSD's Python (a .usd export) likewise; asked only when a node writes USD.
+    for t in workflow_engine::usd::check_usd_tool(
+        graph,
+        registry,
+        &resolved,
+        workflow_engine::usd::usd_unavailable_reason,
+    ) {
+        let mut p = problem("modules", t.code, t.message);
+        p.nodes = vec![t.node];
+        p.field = Some(format!("params.{}", t.param));
+        out.push(p);
+    }
     for i in check_inputs(graph, inputs) {
         let mut p = problem("inputs", i.code, i.message);
         p.nodes = vec![i.node];

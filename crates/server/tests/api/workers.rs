@@ -741,3 +741,83 @@ async fn without_blender_preflight_names_the_node_that_needs_it() {
     .await;
     assert!(blender_problems(&report).is_empty(), "{report:#}");
 }
+
+/// A server whose USD Python cannot import pxr (`WORKFLOW_USD_PYTHON` naming no program)
+/// refuses a USD scene export at preflight, naming the node, the parameter and the fix but
+/// not the server's path; the same graph passes on a server with OpenUSD (this test process,
+/// which scripts/test gives the venv).
+#[tokio::test]
+async fn without_openusd_preflight_names_the_node_that_needs_it() {
+    let c = cluster().await;
+    let (_server, app) = c
+        .server_env(
+            "no-usd",
+            &[("WORKFLOW_USD_PYTHON", "/nonexistent/usd-python")],
+        )
+        .await;
+    let graph: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/golden/graphs/scene_export.json"
+        ))
+        .expect("graph file"),
+    )
+    .expect("graph JSON");
+    let usd_problems = |report: &Value| -> Vec<Value> {
+        report["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .filter(|p| p["code"] == "usd_unavailable")
+            .cloned()
+            .collect()
+    };
+    assert!(usd_problems(&preflight_new_workflow(&app, &graph, json!({})).await).is_empty());
+    let report = preflight_new_workflow(&app, &graph, json!({"export.format": "usd"})).await;
+    assert_eq!(report["ok"], false, "{report:#}");
+    let problems = usd_problems(&report);
+    assert_eq!(problems.len(), 1, "{report:#}");
+    assert_eq!(problems[0]["nodes"], json!(["export"]));
+    assert_eq!(problems[0]["field"], "params.format");
+    let message = problems[0]["message"].as_str().expect("message");
+    assert!(
+        message.contains("node 'export' (export.scene) writes format usd")
+            && message.contains("ensure_usd_python")
+            && !message.contains("/nonexistent"),
+        "{message}"
+    );
+
+    // This process has OpenUSD: an in-process server passes the same preflight.
+    let local = crate::common::spawn_app().await;
+    let report = preflight_new_workflow(&local, &graph, json!({"export.format": "usd"})).await;
+    assert!(usd_problems(&report).is_empty(), "{report:#}");
+}
+
+/// Saves `graph` as a new workflow on `app` and preflights it with `overrides`.
+async fn preflight_new_workflow(app: &TestApp, graph: &Value, overrides: Value) -> Value {
+    let wf = json_of(
+        app.post(
+            "/api/workflows",
+            &app.author,
+            &json!({"name": "USD export", "graph": graph}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = wf["id"].as_str().expect("id");
+    let body = json!({
+        "inputs": {"order_line_id": "ol-1", "product_id": "p-1"},
+        "overrides": overrides,
+    });
+    json_of(
+        app.post(
+            &format!("/api/workflows/{id}/preflight"),
+            &app.author,
+            &body,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await
+}
