@@ -110,6 +110,7 @@ impl RunService {
         PreflightLimits {
             modules: self.modules(),
             render_budget: &self.runtime.options().render_budget,
+            local_tools: self.renders_here(),
         }
     }
 

@@ -77,6 +77,9 @@ impl PreflightReport {
 pub struct PreflightLimits<'a> {
     pub modules: &'a ModuleRegistry,
     pub render_budget: &'a RenderBudget,
+    /// Whether to check the external tools (Blender, OpenUSD) on this host: true where this
+    /// process renders; an API server that renders nothing cannot know the workers' hosts.
+    pub local_tools: bool,
 }
 
 /// Checks one graph as it would run: validity, overrides, render budget, inputs, modules.
@@ -113,11 +116,12 @@ fn check_graph(
         out.push(p);
     }
     // Blender (a .blend export, a Cycles render) must be installed where the run would go.
+    let tools_ok = |available: fn() -> bool| !limits.local_tools || available();
     for t in check_external_tools(
         graph,
         registry,
         &resolved,
-        workflow_engine::blender::blender_available(),
+        tools_ok(workflow_engine::blender::blender_available),
     ) {
         let mut p = problem("modules", t.code, t.message);
         p.nodes = vec![t.node];
@@ -125,12 +129,14 @@ fn check_graph(
         out.push(p);
     }
     // OpenUSD's Python (a .usd export) likewise; asked only when a node writes USD.
-    for t in workflow_engine::usd::check_usd_tool(
-        graph,
-        registry,
-        &resolved,
-        workflow_engine::usd::usd_unavailable_reason,
-    ) {
+    let usd_reason = || {
+        if limits.local_tools {
+            workflow_engine::usd::usd_unavailable_reason()
+        } else {
+            None
+        }
+    };
+    for t in workflow_engine::usd::check_usd_tool(graph, registry, &resolved, usd_reason) {
         let mut p = problem("modules", t.code, t.message);
         p.nodes = vec![t.node];
         p.field = Some(format!("params.{}", t.param));

@@ -157,9 +157,18 @@ pub struct RunService {
     /// Set when a drain's grace ran out: runs cancelled now are handed back, not recorded.
     pub(crate) handing_back: AtomicBool,
     loops: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Whether this process runs jobs itself: only then does preflight ask for the external
+    /// tools (Blender, OpenUSD) here. An API server with `--workers 0` leaves that to the
+    /// workers, which report a missing tool on the node that needs it.
+    renders_here: AtomicBool,
 }
 
 impl RunService {
+    /// Whether this process's workers run jobs (see `renders_here`).
+    pub(crate) fn renders_here(&self) -> bool {
+        self.renders_here.load(Ordering::Relaxed)
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         registry: Arc<Registry>,
@@ -193,6 +202,7 @@ impl RunService {
             shutdown: CancellationToken::new(),
             no_claims: CancellationToken::new(),
             handing_back: AtomicBool::new(false),
+            renders_here: AtomicBool::new(false),
             loops: Mutex::default(),
         }))
     }
@@ -209,6 +219,9 @@ impl RunService {
     /// Starts `workers` workers claiming jobs (a worker process: no recovery of its own, the
     /// claim itself takes jobs whose lease expired).
     pub fn start_workers(self: &Arc<Self>, workers: usize) {
+        if workers > 0 {
+            self.renders_here.store(true, Ordering::Relaxed);
+        }
         let mut loops = self.loops.lock().unwrap_or_else(|p| p.into_inner());
         for n in 0..workers {
             let service = self.clone();

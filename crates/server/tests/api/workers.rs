@@ -132,17 +132,17 @@ impl Cluster {
 
     /// `serve --workers 0`: an API server that renders nothing itself.
     async fn server(&self, name: &str) -> (Proc, TestApp) {
-        self.server_env(name, &[]).await
+        self.server_env(name, "0", &[]).await
     }
 
-    /// [`Cluster::server`] with extra environment variables.
-    async fn server_env(&self, name: &str, env: &[(&str, &str)]) -> (Proc, TestApp) {
+    /// [`Cluster::server`] with `workers` workers of its own and extra environment variables.
+    async fn server_env(&self, name: &str, workers: &str, env: &[(&str, &str)]) -> (Proc, TestApp) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let mut proc = self.spawn_env(name, &["serve", "--addr", &addr, "--workers", "0"], env);
+        let mut proc = self.spawn_env(name, &["serve", "--addr", &addr, "--workers", workers], env);
         let url = format!("http://{addr}");
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -649,6 +649,7 @@ async fn without_blender_preflight_names_the_node_that_needs_it() {
     let (_server, app) = c
         .server_env(
             "no-blender",
+            "1",
             &[("WORKFLOW_BLENDER", "/nonexistent/blender")],
         )
         .await;
@@ -711,6 +712,28 @@ async fn without_blender_preflight_names_the_node_that_needs_it() {
         "{message}"
     );
 
+    // An API server that renders nothing (`--workers 0`) cannot know the workers' hosts: it
+    // leaves Blender to them (a worker without it fails the node with blender_unavailable).
+    let (_api, api) = c
+        .server_env(
+            "api-no-blender",
+            "0",
+            &[("WORKFLOW_BLENDER", "/nonexistent/blender")],
+        )
+        .await;
+    let body = json!({"inputs": inputs, "overrides": {"export.format": "blend"}});
+    let report = json_of(
+        api.post(
+            &format!("/api/workflows/{id}/preflight"),
+            &api.author,
+            &body,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(blender_problems(&report).is_empty(), "{report:#}");
+
     // This machine has Blender: an in-process server passes the same preflight.
     let local = crate::common::spawn_app().await;
     let wf = json_of(
@@ -752,6 +775,7 @@ async fn without_openusd_preflight_names_the_node_that_needs_it() {
     let (_server, app) = c
         .server_env(
             "no-usd",
+            "1",
             &[("WORKFLOW_USD_PYTHON", "/nonexistent/usd-python")],
         )
         .await;
