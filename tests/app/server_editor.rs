@@ -465,7 +465,7 @@ fn authoring_round_trip_against_the_embedded_server() {
     s.harness.state_mut().send(Command::edit(Edit::SetParam {
         node: export.clone(),
         param: "format".into(),
-        value: json!("blend"),
+        value: json!("fbx"),
     }));
     s.harness.run();
     s.harness.state_mut().send(Command::ValidateNow);
