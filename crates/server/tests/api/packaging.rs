@@ -13,7 +13,7 @@ fn packaging_dir() -> PathBuf {
 fn unit_value(unit: &str, key: &str) -> Option<String> {
     unit.lines()
         .filter_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
-        .last()
+        .next_back()
         .map(str::to_owned)
 }
 
