@@ -51,11 +51,17 @@ struct Args {
     /// Print the time from start to an interactive editor, then quit (docs/performance.md).
     #[arg(long)]
     measure_startup: bool,
+    /// Print the man page (roff) and exit (packaging).
+    #[arg(long, hide = true)]
+    print_man: bool,
 }
 
 fn main() -> std::process::ExitCode {
     let started = std::time::Instant::now();
     let args = Args::parse();
+    if args.print_man {
+        return print_man();
+    }
     if args.token.is_some() {
         eprintln!(
             "error: --token is no longer accepted: a token on the command line is visible to \
@@ -96,6 +102,18 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// The man page from the clap definition, on stdout.
+fn print_man() -> std::process::ExitCode {
+    use clap::CommandFactory as _;
+    match clap_mangen::Man::new(Args::command()).render(&mut std::io::stdout().lock()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: cannot write the man page: {err}");
             std::process::ExitCode::FAILURE
         }
     }

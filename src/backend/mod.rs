@@ -264,28 +264,32 @@ impl Backend {
                 let sender = self.sender.clone();
                 let repaint = self.repaint.clone();
                 let slot = Arc::clone(&self.embedded);
-                let spawned = std::thread::Builder::new()
-                    .name("embedded-server-start".into())
-                    .spawn(move || {
-                        let event = match workflow_server::embedded::start_in_background(&data_dir)
-                        {
-                            Ok(server) => {
-                                let client = ApiClient::new(&server.url, &server.admin_token);
-                                if let Ok(mut slot) = slot.lock() {
-                                    *slot = Some(server);
-                                }
-                                BackendEvent::Connected(client)
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("embedded-server-start".into())
+                        .spawn(move || {
+                            let event =
+                                match workflow_server::embedded::start_in_background_with_sample(
+                                    &data_dir,
+                                ) {
+                                    Ok(server) => {
+                                        let client =
+                                            ApiClient::new(&server.url, &server.admin_token);
+                                        if let Ok(mut slot) = slot.lock() {
+                                            *slot = Some(server);
+                                        }
+                                        BackendEvent::Connected(client)
+                                    }
+                                    Err(err) => BackendEvent::ConnectFailed(format!(
+                                        "the embedded server did not start ({}): {err}",
+                                        data_dir.display()
+                                    )),
+                                };
+                            let _ = sender.send(event);
+                            if let Some(ctx) = repaint {
+                                ctx.request_repaint();
                             }
-                            Err(err) => BackendEvent::ConnectFailed(format!(
-                                "the embedded server did not start ({}): {err}",
-                                data_dir.display()
-                            )),
-                        };
-                        let _ = sender.send(event);
-                        if let Some(ctx) = repaint {
-                            ctx.request_repaint();
-                        }
-                    });
+                        });
                 if let Err(err) = spawned {
                     let _ = self
                         .sender

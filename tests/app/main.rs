@@ -6,6 +6,7 @@ mod canvas_conventions;
 mod client_writes;
 mod drafts;
 mod editor;
+mod first_run;
 mod launcher;
 mod live_runs;
 mod rollout;

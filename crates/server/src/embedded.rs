@@ -68,8 +68,38 @@ pub async fn start_configured(
     runs: RunsConfig,
     timeouts: Timeouts,
 ) -> Result<EmbeddedServer, StartError> {
+    start_inner(data_dir, runs, timeouts, false).await
+}
+
+/// Like [`start`], and on the first start of a data directory that never had a product or a
+/// run, seeds the sample product (see [`crate::sample`]): what the desktop app starts. A
+/// sample that cannot be seeded is logged and the server starts anyway.
+pub async fn start_with_sample(data_dir: &Path) -> Result<EmbeddedServer, StartError> {
+    start_inner(
+        data_dir,
+        RunsConfig::production(data_dir),
+        Timeouts::default(),
+        true,
+    )
+    .await
+}
+
+async fn start_inner(
+    data_dir: &Path,
+    runs: RunsConfig,
+    timeouts: Timeouts,
+    sample: bool,
+) -> Result<EmbeddedServer, StartError> {
     let store = open_store(&sqlite_url_in(data_dir)?).await?;
     let (router, state) = build(store, &ApiConfig::default(), runs).await?;
+    if sample {
+        match crate::sample::seed_sample_product(state.store.as_ref(), &state.products, &state.runs)
+            .await
+        {
+            Ok(outcome) => tracing::info!(?outcome, "sample product"),
+            Err(err) => tracing::warn!(%err, "the sample product was not seeded"),
+        }
+    }
     let admin_token = generate_token();
     state.add_ephemeral_token(&hash_token(&admin_token), Role::Admin);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
@@ -124,12 +154,21 @@ pub fn start_in_background(data_dir: &Path) -> Result<BackgroundServer, StartErr
     start_in_background_with(data_dir, None)
 }
 
-/// Like [`start_in_background`]; `modules` replaces the production modules (tests, tools).
-pub fn start_in_background_with(
-    data_dir: &Path,
-    modules: Option<ModuleRegistry>,
-) -> Result<BackgroundServer, StartError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+/// [`start_with_sample`] on a runtime of its own: the desktop app's embedded server.
+pub fn start_in_background_with_sample(data_dir: &Path) -> Result<BackgroundServer, StartError> {
+    let runtime = background_runtime()?;
+    let server = runtime.block_on(start_with_sample(data_dir))?;
+    Ok(BackgroundServer {
+        url: server.url.clone(),
+        admin_token: server.admin_token.clone(),
+        server: Some(server),
+        runtime,
+    })
+}
+
+/// The two-thread runtime a background server runs on.
+fn background_runtime() -> Result<tokio::runtime::Runtime, StartError> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("workflow-server")
         .enable_all()
@@ -137,7 +176,15 @@ pub fn start_in_background_with(
         .map_err(|source| StartError::Bind {
             addr: "runtime".into(),
             source,
-        })?;
+        })
+}
+
+/// Like [`start_in_background`]; `modules` replaces the production modules (tests, tools).
+pub fn start_in_background_with(
+    data_dir: &Path,
+    modules: Option<ModuleRegistry>,
+) -> Result<BackgroundServer, StartError> {
+    let runtime = background_runtime()?;
     let runs = match modules {
         Some(modules) => RunsConfig::new(modules, data_dir),
         None => RunsConfig::production(data_dir),

@@ -20,6 +20,7 @@ pub mod orders;
 pub mod products;
 pub mod rollout;
 pub mod runs;
+pub mod sample;
 pub mod seed;
 pub mod state;
 pub mod store;

@@ -1,7 +1,7 @@
 //! `workflow-server`: the HTTP server and the command-line verbs used by scripts and CI.
 
 use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, Parser, Subcommand};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -71,6 +71,11 @@ enum Command {
         queue: QueueArgs,
         #[command(flatten)]
         artifacts: ArtifactsArgs,
+        /// Seed the sample product (and its sample materials) on a database that never had a
+        /// product or a run, once. Off by default so team servers stay clean; the desktop
+        /// app's embedded server always does it.
+        #[arg(long)]
+        sample_product: bool,
     },
     /// Claim and run queued jobs from the database, with no HTTP (a render machine of a team
     /// deployment; the API server migrates, a worker refuses an older schema). SIGTERM or
@@ -98,6 +103,12 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Write the man pages (workflow-server.1 and one per verb) into --out (packaging).
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
     },
 }
 
@@ -355,12 +366,17 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             budget,
             queue,
             artifacts,
+            sample_product,
         } => {
             let policy = read_rollout_policy(rollout_policy.as_deref())?;
             let options = net.options()?;
             let mut runs = runs_config(&db.dir()?, &budget, &queue, &artifacts)?;
             runs.rollout = policy;
-            serve(&addr, &db.url()?, body_limit, runs, options)?
+            let config = ServeConfig {
+                body_limit,
+                sample_product,
+            };
+            serve(&addr, &db.url()?, config, runs, options)?
         }
         Command::Worker {
             db,
@@ -379,6 +395,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             eprintln!("migrations applied to {url}");
         }
         Command::Token { command } => return token_command(command),
+        Command::Man { out } => {
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            clap_mangen::generate_to(Cli::command(), &out)
+                .with_context(|| format!("cannot write man pages into {}", out.display()))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -477,10 +499,16 @@ fn init_tracing() {
         .init();
 }
 
+/// `serve` settings beyond the listener and the runs.
+struct ServeConfig {
+    body_limit: usize,
+    sample_product: bool,
+}
+
 fn serve(
     addr: &str,
     url: &str,
-    body_limit: usize,
+    serve_config: ServeConfig,
     runs: RunsConfig,
     options: ServeOptions,
 ) -> anyhow::Result<()> {
@@ -488,11 +516,20 @@ fn serve(
     runtime()?.block_on(async {
         let store = app::open_store(url).await?;
         let config = ApiConfig {
-            body_limit,
+            body_limit: serve_config.body_limit,
             ..ApiConfig::default()
         };
         let runs_shown = runs.artifacts.describe();
-        let (router, _) = app::build(store, &config, runs).await?;
+        let (router, state) = app::build(store, &config, runs).await?;
+        if serve_config.sample_product {
+            let outcome = workflow_server::sample::seed_sample_product(
+                state.store.as_ref(),
+                &state.products,
+                &state.runs,
+            )
+            .await?;
+            tracing::info!(?outcome, "sample product");
+        }
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;

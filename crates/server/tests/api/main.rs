@@ -18,6 +18,7 @@ mod persistence;
 mod products;
 mod rollout;
 mod runs;
+mod sample;
 mod store;
 mod uploads;
 mod wire;
