@@ -44,7 +44,11 @@ pub fn check_external_tools(
     if blender_available {
         return Vec::new();
     }
-    let program = crate::blender::blender_program();
+    // The program's file name only: a configured path is the server's, not the caller's.
+    let configured = crate::blender::blender_program();
+    let program = std::path::Path::new(&configured)
+        .file_name()
+        .map_or(configured.clone(), |n| n.to_string_lossy().into_owned());
     graph
         .nodes
         .iter()

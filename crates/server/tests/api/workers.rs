@@ -640,80 +640,76 @@ async fn a_worker_refuses_a_database_older_than_its_binary() {
         .is_empty());
 }
 
-/// A server without Blender (`WORKFLOW_BLENDER` naming no program) refuses a .blend scene
-/// export or a Cycles render at preflight, naming the node, the parameter and the fix; the
-/// same graphs pass on a server that has Blender (this test machine).
-#[tokio::test]
-async fn without_blender_preflight_names_the_node_that_needs_it() {
-    let c = cluster().await;
-    let (_server, app) = c
-        .server_env(
-            "no-blender",
-            "1",
-            &[("WORKFLOW_BLENDER", "/nonexistent/blender")],
-        )
-        .await;
-    let graph: Value = serde_json::from_str(
+/// The golden scene-export graph (an `export.scene` node named `export`).
+fn scene_export_graph() -> Value {
+    serde_json::from_str(
         &std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../tests/golden/graphs/scene_export.json"
         ))
         .expect("graph file"),
     )
-    .expect("graph JSON");
-    let wf = json_of(
-        app.post(
-            "/api/workflows",
-            &app.author,
-            &json!({"name": "Blend export", "graph": graph}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = wf["id"].as_str().expect("id");
-    let inputs = json!({"order_line_id": "ol-1", "product_id": "p-1"});
-    let preflight = |overrides: Value| {
-        let app = &app;
-        let body = json!({"inputs": inputs, "overrides": overrides});
-        async move {
-            json_of(
-                app.post(
-                    &format!("/api/workflows/{id}/preflight"),
-                    &app.author,
-                    &body,
-                )
-                .await,
-                StatusCode::OK,
-            )
-            .await
-        }
-    };
-    let blender_problems = |report: &Value| -> Vec<Value> {
-        report["problems"]
-            .as_array()
-            .expect("problems")
-            .iter()
-            .filter(|p| p["code"] == "blender_unavailable")
-            .cloned()
-            .collect()
-    };
-    assert!(blender_problems(&preflight(json!({})).await).is_empty());
-    let report = preflight(json!({"export.format": "blend"})).await;
+    .expect("graph JSON")
+}
+
+/// The problems of a preflight report with this code.
+fn problems_coded(report: &Value, code: &str) -> Vec<Value> {
+    report["problems"]
+        .as_array()
+        .expect("problems")
+        .iter()
+        .filter(|p| p["code"] == code)
+        .cloned()
+        .collect()
+}
+
+/// A server that renders (`--workers 1`) but whose external tool is missing (`variable`
+/// naming no program) refuses an export in `format` at preflight with `code`, naming the node
+/// and the parameter, in a message that contains `fix` and not the bogus path; the default
+/// format passes. Returns the cluster and graph for the caller's further checks.
+async fn preflight_refuses_without_tool(
+    variable: &str,
+    format: &str,
+    code: &str,
+    fix: &str,
+) -> (Cluster, Value) {
+    let c = cluster().await;
+    let graph = scene_export_graph();
+    let bogus = "/nonexistent/tool";
+    let (_server, app) = c.server_env("no-tool", "1", &[(variable, bogus)]).await;
+    let plain = preflight_new_workflow(&app, &graph, json!({})).await;
+    assert!(problems_coded(&plain, code).is_empty(), "{plain:#}");
+    let report = preflight_new_workflow(&app, &graph, json!({"export.format": format})).await;
     assert_eq!(report["ok"], false, "{report:#}");
-    let problems = blender_problems(&report);
+    let problems = problems_coded(&report, code);
     assert_eq!(problems.len(), 1, "{report:#}");
     assert_eq!(problems[0]["nodes"], json!(["export"]));
     assert_eq!(problems[0]["field"], "params.format");
     let message = problems[0]["message"].as_str().expect("message");
     assert!(
-        message.contains("node 'export' (export.scene) writes format blend")
-            && message.contains("apt-get install"),
+        message.contains(&format!(
+            "node 'export' (export.scene) writes format {format}"
+        )) && message.contains(fix)
+            && !message.contains(bogus),
         "{message}"
     );
+    (c, graph)
+}
 
-    // An API server that renders nothing (`--workers 0`) cannot know the workers' hosts: it
-    // leaves Blender to them (a worker without it fails the node with blender_unavailable).
+/// Without Blender a .blend export is refused at preflight where the server renders; an API
+/// server that renders nothing (`--workers 0`) leaves Blender to its workers (a worker
+/// without it fails the node with blender_unavailable); a server with Blender (this test
+/// machine) passes.
+#[tokio::test]
+async fn without_blender_preflight_names_the_node_that_needs_it() {
+    let (c, graph) = preflight_refuses_without_tool(
+        "WORKFLOW_BLENDER",
+        "blend",
+        "blender_unavailable",
+        "apt-get install",
+    )
+    .await;
+    let blend = json!({"export.format": "blend"});
     let (_api, api) = c
         .server_env(
             "api-no-blender",
@@ -721,100 +717,37 @@ async fn without_blender_preflight_names_the_node_that_needs_it() {
             &[("WORKFLOW_BLENDER", "/nonexistent/blender")],
         )
         .await;
-    let body = json!({"inputs": inputs, "overrides": {"export.format": "blend"}});
-    let report = json_of(
-        api.post(
-            &format!("/api/workflows/{id}/preflight"),
-            &api.author,
-            &body,
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert!(blender_problems(&report).is_empty(), "{report:#}");
-
-    // This machine has Blender: an in-process server passes the same preflight.
+    let report = preflight_new_workflow(&api, &graph, blend.clone()).await;
+    assert!(
+        problems_coded(&report, "blender_unavailable").is_empty(),
+        "{report:#}"
+    );
     let local = crate::common::spawn_app().await;
-    let wf = json_of(
-        local
-            .post(
-                "/api/workflows",
-                &local.author,
-                &json!({"name": "Blend export", "graph": graph}),
-            )
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let body = json!({"inputs": inputs, "overrides": {"export.format": "blend"}});
-    let report = json_of(
-        local
-            .post(
-                &format!(
-                    "/api/workflows/{}/preflight",
-                    wf["id"].as_str().expect("id")
-                ),
-                &local.author,
-                &body,
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert!(blender_problems(&report).is_empty(), "{report:#}");
+    let report = preflight_new_workflow(&local, &graph, blend).await;
+    assert!(
+        problems_coded(&report, "blender_unavailable").is_empty(),
+        "{report:#}"
+    );
 }
 
-/// A server whose USD Python cannot import pxr (`WORKFLOW_USD_PYTHON` naming no program)
-/// refuses a USD scene export at preflight, naming the node, the parameter and the fix but
-/// not the server's path; the same graph passes on a server with OpenUSD (this test process,
-/// which scripts/test gives the venv).
+/// Without OpenUSD's Python a USD export is refused at preflight, naming the fix but not the
+/// server's path; the same graph passes on a server with OpenUSD (this test process, which
+/// scripts/test gives the venv).
 #[tokio::test]
 async fn without_openusd_preflight_names_the_node_that_needs_it() {
-    let c = cluster().await;
-    let (_server, app) = c
-        .server_env(
-            "no-usd",
-            "1",
-            &[("WORKFLOW_USD_PYTHON", "/nonexistent/usd-python")],
-        )
-        .await;
-    let graph: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/golden/graphs/scene_export.json"
-        ))
-        .expect("graph file"),
+    let (_c, graph) = preflight_refuses_without_tool(
+        "WORKFLOW_USD_PYTHON",
+        "usd",
+        "usd_unavailable",
+        "ensure_usd_python",
     )
-    .expect("graph JSON");
-    let usd_problems = |report: &Value| -> Vec<Value> {
-        report["problems"]
-            .as_array()
-            .expect("problems")
-            .iter()
-            .filter(|p| p["code"] == "usd_unavailable")
-            .cloned()
-            .collect()
-    };
-    assert!(usd_problems(&preflight_new_workflow(&app, &graph, json!({})).await).is_empty());
-    let report = preflight_new_workflow(&app, &graph, json!({"export.format": "usd"})).await;
-    assert_eq!(report["ok"], false, "{report:#}");
-    let problems = usd_problems(&report);
-    assert_eq!(problems.len(), 1, "{report:#}");
-    assert_eq!(problems[0]["nodes"], json!(["export"]));
-    assert_eq!(problems[0]["field"], "params.format");
-    let message = problems[0]["message"].as_str().expect("message");
-    assert!(
-        message.contains("node 'export' (export.scene) writes format usd")
-            && message.contains("ensure_usd_python")
-            && !message.contains("/nonexistent"),
-        "{message}"
-    );
-
-    // This process has OpenUSD: an in-process server passes the same preflight.
+    .await;
     let local = crate::common::spawn_app().await;
     let report = preflight_new_workflow(&local, &graph, json!({"export.format": "usd"})).await;
-    assert!(usd_problems(&report).is_empty(), "{report:#}");
+    assert!(
+        problems_coded(&report, "usd_unavailable").is_empty(),
+        "{report:#}"
+    );
 }
 
 /// Saves `graph` as a new workflow on `app` and preflights it with `overrides`.
@@ -823,7 +756,7 @@ async fn preflight_new_workflow(app: &TestApp, graph: &Value, overrides: Value) 
         app.post(
             "/api/workflows",
             &app.author,
-            &json!({"name": "USD export", "graph": graph}),
+            &json!({"name": "Scene export", "graph": graph}),
         )
         .await,
         StatusCode::CREATED,
