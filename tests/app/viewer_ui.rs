@@ -403,16 +403,10 @@ fn assign_to_all_instances_covers_every_step_placement() {
             name: "as1-oc-214.glb".into(),
             bytes: Arc::new(glb),
         }));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while h.state().viewer.doc.is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the model did not open: {:?}",
-            h.state().viewer.error
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // The support's wait names the viewer's error when it times out.
+    crate::support::wait_for(&mut h, "the model opens", Duration::from_secs(30), |app| {
+        app.viewer.doc.is_some()
+    });
     h.run();
     let bolts: Vec<String> = doc(&h)
         .manifest

@@ -124,9 +124,8 @@ pub async fn start_worker(
         return Err(StartError::SchemaBehind(pending));
     }
     let registry = Arc::new(Registry::builtin());
-    runs.products
-        .bind(store.clone(), tokio::runtime::Handle::current());
     crate::materials::reload(store.as_ref(), &runs.products).await?;
+    // Binds the products and deliverables to the store, as for `serve`.
     let service =
         RunService::new(store, registry, &runs).map_err(|source| StartError::DataDir {
             path: PathBuf::from(runs.artifacts.describe()),
