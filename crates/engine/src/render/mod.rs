@@ -7,6 +7,7 @@
 
 pub mod context;
 pub mod draw_material;
+pub mod environment;
 pub mod id_pass;
 pub mod image;
 pub mod scene_builder;

@@ -43,8 +43,7 @@ use three_d::{
 };
 
 use three_d::{
-    AmbientLight, Camera, DirectionalLight, Environment, EnvironmentOptions, TextureCubeMap,
-    Viewport,
+    AmbientLight, Camera, DirectionalLight, EnvironmentOptions, TextureCubeMap, Viewport,
 };
 
 use super::draw_material::{DrawMaterial, PlaceholderMaterial};
@@ -508,7 +507,7 @@ pub fn build_scene(
 pub const SHADOW_MAP_SIZE: u32 = 1024;
 
 /// Procedural studio environment: bright sky, soft horizon, dark floor (linear HDR values).
-fn studio_environment(ctx: &three_d::Context) -> TextureCubeMap {
+pub(crate) fn studio_environment(ctx: &three_d::Context) -> TextureCubeMap {
     const N: u32 = 16;
     // Direction of texel (u, v) on each face, in GL cube-map convention.
     let face = |f: usize| -> CpuTexture {
@@ -586,16 +585,10 @@ pub fn environment_options() -> EnvironmentOptions {
     }
 }
 
-/// Ambient light with the studio environment (the precompute is the slow part of starting a
-/// renderer: create once and reuse, updating it with [`apply_ambient`]).
+/// Ambient light with the studio environment, its maps baked ([`super::environment`]): create
+/// once and reuse, updating it with [`apply_ambient`].
 pub fn environment_light(ctx: &Context) -> AmbientLight {
-    let environment =
-        Environment::new_with_options(ctx, &studio_environment(ctx), environment_options());
-    AmbientLight {
-        intensity: 1.0,
-        color: Srgba::WHITE,
-        environment: Some(environment),
-    }
+    super::environment::studio(ctx)
 }
 
 fn rgb(c: [f32; 3]) -> Srgba {
