@@ -32,6 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut renderer = Renderer::new()?;
     stage("Renderer::new (again)");
+    if std::env::var_os("NO_WARM_UP").is_none() {
+        renderer.warm_up();
+        stage("warm-up still (compiles)");
+    }
     let scene = import_file(std::path::Path::new(&file), &ImportParams::default())?;
     stage("import");
     let manifest = extract_manifest(&scene, &ManifestParams::default())?;

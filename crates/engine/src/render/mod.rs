@@ -11,6 +11,7 @@ pub mod environment;
 pub mod id_pass;
 pub mod image;
 pub mod scene_builder;
+mod warm_up;
 
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -370,7 +371,10 @@ impl RenderService {
             .name("workflow-render".into())
             .spawn(move || {
                 let mut renderer = match Renderer::new() {
-                    Ok(r) => {
+                    Ok(mut r) => {
+                        // Compiles the shaders of a typical still before anyone waits for one.
+                        let _ =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| r.warm_up()));
                         let _ = ready_tx.send(Ok(()));
                         r
                     }

@@ -1,0 +1,108 @@
+//! A renderer's first still of a tiny scene, drawn while it starts.
+//!
+//! The first draw with each shader program and pipeline state compiles it (GLSL, then, on
+//! llvmpipe, LLVM code for the shader variant, the shadow pass and the multisample resolve):
+//! tens to hundreds of milliseconds that would otherwise fall inside the first real render.
+//! [`RenderService`](super::RenderService) starts on its own thread while a run imports its
+//! CAD file, so drawing the same kinds of material (plain and textured) there takes the
+//! compiles off the run's critical path.
+
+use three_d::Mat4;
+
+use super::{ImageParams, Renderer};
+use crate::lighting::LightingParams;
+use crate::manifest::{extract_manifest, ManifestParams};
+use crate::materials::MaterialResolution;
+use crate::scene::{FileMaterial, Mesh, Node, Primitive, Scene, TextureImage};
+
+impl Renderer {
+    /// Renders a 16×16 still of two tetrahedra (one plain, one textured) with the default
+    /// image and lighting parameters. Failures are ignored: the real render reports them.
+    pub fn warm_up(&mut self) {
+        let scene = warm_up_scene();
+        let Ok(manifest) = extract_manifest(&scene, &ManifestParams::default()) else {
+            return;
+        };
+        let resolution = MaterialResolution::file_preview(&manifest);
+        let params = ImageParams {
+            width: 16,
+            height: 16,
+            ..ImageParams::default()
+        };
+        let _ = self.render_still(
+            &scene,
+            &manifest,
+            &resolution,
+            &LightingParams::default(),
+            &params,
+        );
+    }
+}
+
+fn tetrahedron(material: usize) -> Primitive {
+    let positions = vec![
+        [0.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0],
+        [0.0, 0.0, 1.0],
+    ];
+    let indices = vec![0, 2, 1, 0, 1, 3, 0, 3, 2, 1, 2, 3];
+    Primitive {
+        normals: crate::scene::compute_normals(&positions, &indices),
+        uvs: Some(vec![[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]),
+        positions,
+        indices,
+        material: Some(material),
+    }
+}
+
+fn warm_up_scene() -> Scene {
+    let mut scene = Scene {
+        materials: vec![
+            FileMaterial {
+                metallic: 0.0,
+                ..FileMaterial::default()
+            },
+            FileMaterial {
+                metallic: 0.0,
+                base_color_texture: Some(0),
+                ..FileMaterial::default()
+            },
+        ],
+        textures: vec![TextureImage {
+            width: 2,
+            height: 2,
+            rgba: vec![255; 16],
+        }],
+        ..Scene::default()
+    };
+    for (i, offset) in [0.0f32, 1.5].into_iter().enumerate() {
+        scene.meshes.push(Mesh {
+            name: None,
+            primitives: vec![tetrahedron(i)],
+        });
+        let mut node = Node::new(
+            Some(format!("warm-up {i}")),
+            Mat4::from_translation([offset, 0.0, 0.0].into()),
+        );
+        node.mesh = Some(i);
+        scene.roots.push(scene.nodes.len());
+        scene.nodes.push(node);
+    }
+    scene.update_world_transforms();
+    scene
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warm_up_scene_has_a_plain_and_a_textured_part() {
+        let scene = warm_up_scene();
+        let manifest = extract_manifest(&scene, &ManifestParams::default()).expect("manifest");
+        assert_eq!(manifest.parts.len(), 2);
+        assert_eq!(manifest.total_triangles, 8);
+        assert!(scene.materials[1].base_color_texture.is_some());
+    }
+}
