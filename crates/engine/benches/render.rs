@@ -6,9 +6,11 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use workflow_engine::compare::ssim::ssim_interleaved;
 use workflow_engine::lighting::LightingParams;
 use workflow_engine::render::{
-    encode_gif, encode_png_frames, encode_turntable, AntiAliasing, ImageParams, Renderer,
+    encode_gif, encode_png_frames, encode_turntable, AntiAliasing, ImageParams, MsaaStrategy,
+    Renderer,
 };
 use workflow_engine::turntable::{render_turntable, TurntableParams};
 use workflow_engine::{
@@ -122,8 +124,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             renderer.render_still(&scene, &manifest, &res, &lighting, &still)?;
             full.push(t.elapsed());
         }
+        // The image against the multisample target's (what MsaaStrategy::Auto may replace).
+        let auto = renderer.render_built(&built, &lighting, &still, &pose)?;
+        renderer.set_msaa_strategy(MsaaStrategy::Multisample);
+        let reference = renderer.render_built(&built, &lighting, &still, &pose)?;
+        renderer.set_msaa_strategy(MsaaStrategy::Auto);
+        let ssim = ssim_interleaved(&auto.rgba, &reference.rgba, 1024, 1024, 4, 3);
         println!(
-            "still 1024² {name:32} first {:7.1} ms | MSAA×4 warm {} (CPU {:.0} ms/frame) | MSAA×4 with upload {} | FXAA warm {}",
+            "still 1024² {name:32} first {:7.1} ms | MSAA×4 warm {} (CPU {:.0} ms/frame) | MSAA×4 with upload {} | FXAA warm {} | SSIM vs multisample target {ssim:.4}",
             first.as_secs_f64() * 1000.0,
             stats(warm),
             cpu_warm / runs as f64,
@@ -143,7 +151,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &manifest,
             &MaterialResolution::file_preview(&manifest),
         )?;
-        for (label, light, samples) in [
+        for (label, light, samples, strategy) in [
+            (
+                "MSAA×4 multisample target",
+                LightingParams::default(),
+                4,
+                MsaaStrategy::Multisample,
+            ),
             (
                 "no environment",
                 LightingParams {
@@ -151,6 +165,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     ..LightingParams::default()
                 },
                 4,
+                MsaaStrategy::Auto,
             ),
             (
                 "no shadows",
@@ -159,6 +174,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     ..LightingParams::default()
                 },
                 4,
+                MsaaStrategy::Auto,
             ),
             (
                 "hard preset (1 light)",
@@ -167,10 +183,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     ..LightingParams::default()
                 },
                 4,
+                MsaaStrategy::Auto,
             ),
-            ("MSAA×2", LightingParams::default(), 2),
-            ("1 sample, no AA", LightingParams::default(), 1),
+            ("MSAA×2", LightingParams::default(), 2, MsaaStrategy::Auto),
+            (
+                "1 sample, no AA",
+                LightingParams::default(),
+                1,
+                MsaaStrategy::Auto,
+            ),
         ] {
+            renderer.set_msaa_strategy(strategy);
             let params = ImageParams {
                 samples,
                 ..still.clone()
@@ -183,8 +206,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 renderer.render_built(&built, &light, &params, &pose)?;
                 times.push(t.elapsed());
             }
+            renderer.set_msaa_strategy(MsaaStrategy::Auto);
             println!(
-                "still 1024² 2CylinderEngine.glb, {label:24} {}",
+                "still 1024² 2CylinderEngine.glb, {label:26} {}",
                 stats(times)
             );
         }

@@ -5,13 +5,15 @@
 //! ([`super::scene_builder::BuiltScene::restyle`]).
 
 use three_d::{
-    Blend, ColorMapping, Cull, EffectMaterialId, Light, Material, MaterialType, PhysicalMaterial,
-    Program, RenderStates, Vec4, Viewer, WriteMask,
+    Blend, ColorMapping, ColorTexture, Cull, DepthTest, DepthTexture, Effect, EffectMaterialId,
+    Light, Material, MaterialType, PhysicalMaterial, Program, RenderStates, Vec4, Viewer,
+    WriteMask,
 };
 
 /// Ids in three-d's public range (0x0000–0x4FFF) for the engine's own shaders.
 pub(crate) const PLACEHOLDER_MATERIAL_ID: u16 = 0x0A01;
 pub(crate) const ID_MATERIAL_ID: u16 = 0x0A02;
+pub(crate) const DOWNSAMPLE_EFFECT_ID: u16 = 0x0A03;
 
 /// Unlit diagonal world-space stripes of a loud colour and a dark shade of it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,6 +150,92 @@ impl Material for DrawMaterial {
         match self {
             DrawMaterial::Lit(m) => m.material_type(),
             DrawMaterial::Placeholder(m) => m.material_type(),
+        }
+    }
+}
+
+/// A drawable's material in the colour pass that follows a depth pre-pass: the same program
+/// and uniforms, but the depth test passes only the depth the pre-pass left (≤, no depth
+/// writes), so every visible pixel runs the lit shader once however much of the product lies
+/// behind it (llvmpipe shades whatever passes the early depth test; batches by material have
+/// no useful front-to-back order). Only for opaque materials.
+pub(crate) struct AfterDepthPrepass<'a>(pub &'a DrawMaterial);
+
+impl Material for AfterDepthPrepass<'_> {
+    fn fragment_shader_source(&self, lights: &[&dyn Light]) -> String {
+        self.0.fragment_shader_source(lights)
+    }
+
+    fn id(&self) -> EffectMaterialId {
+        self.0.id()
+    }
+
+    fn use_uniforms(&self, program: &Program, viewer: &dyn Viewer, lights: &[&dyn Light]) {
+        self.0.use_uniforms(program, viewer, lights)
+    }
+
+    fn render_states(&self) -> RenderStates {
+        RenderStates {
+            depth_test: DepthTest::LessOrEqual,
+            write_mask: WriteMask::COLOR,
+            ..self.0.render_states()
+        }
+    }
+
+    fn material_type(&self) -> MaterialType {
+        self.0.material_type()
+    }
+}
+
+/// Averages each 2×2 block of a supersampled frame into one pixel: the box filter a 4×
+/// multisample resolve applies, over the stored (sRGB-encoded) values as the resolve does.
+pub(crate) struct Downsample2x2;
+
+impl Effect for Downsample2x2 {
+    fn fragment_shader_source(
+        &self,
+        _lights: &[&dyn Light],
+        _color_texture: Option<ColorTexture>,
+        _depth_texture: Option<DepthTexture>,
+    ) -> String {
+        "uniform sampler2D colorMap;
+        layout (location = 0) out vec4 outColor;
+        void main()
+        {
+            ivec2 p = 2 * ivec2(gl_FragCoord.xy);
+            outColor = 0.25 * (texelFetch(colorMap, p, 0) + texelFetch(colorMap, p + ivec2(1, 0), 0)
+                + texelFetch(colorMap, p + ivec2(0, 1), 0) + texelFetch(colorMap, p + ivec2(1, 1), 0));
+        }"
+        .to_owned()
+    }
+
+    fn id(
+        &self,
+        _color_texture: Option<ColorTexture>,
+        _depth_texture: Option<DepthTexture>,
+    ) -> EffectMaterialId {
+        EffectMaterialId(DOWNSAMPLE_EFFECT_ID)
+    }
+
+    fn use_uniforms(
+        &self,
+        program: &Program,
+        _viewer: &dyn Viewer,
+        _lights: &[&dyn Light],
+        color_texture: Option<ColorTexture>,
+        _depth_texture: Option<DepthTexture>,
+    ) {
+        if let Some(ColorTexture::Single(texture)) = color_texture {
+            program.use_texture("colorMap", texture);
+        }
+    }
+
+    fn render_states(&self) -> RenderStates {
+        RenderStates {
+            depth_test: DepthTest::Always,
+            cull: Cull::None,
+            blend: Blend::Disabled,
+            write_mask: WriteMask::COLOR,
         }
     }
 }

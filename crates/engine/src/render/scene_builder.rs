@@ -43,7 +43,9 @@ use three_d::{
 };
 
 use three_d::{
-    AmbientLight, Camera, DirectionalLight, EnvironmentOptions, TextureCubeMap, Viewport,
+    AmbientLight, AxisAlignedBoundingBox, Camera, ClearState, DepthMaterial, DepthTexture2D,
+    DirectionalLight, EnvironmentOptions, InnerSpace, Light, LightId, MetricSpace, Program,
+    RenderStates, TextureCubeMap, Viewport, WriteMask,
 };
 
 use super::draw_material::{DrawMaterial, PlaceholderMaterial};
@@ -167,9 +169,15 @@ pub struct BuiltScene {
     pub bounds: Aabb,
     pub grouping: Grouping,
     textures: HashMap<usize, Arc<three_d::Texture2D>>,
+    triangles: usize,
 }
 
 impl BuiltScene {
+    /// Triangles uploaded (all drawables).
+    pub fn triangle_count(&self) -> usize {
+        self.triangles
+    }
+
     pub fn objects(&self) -> impl Iterator<Item = &dyn Object> + Clone {
         self.drawables.iter().map(Drawable::object)
     }
@@ -455,6 +463,7 @@ pub fn upload_scene(ctx: &Context, scene: &Scene, prepared: PreparedScene) -> Bu
         textures: HashMap::new(),
     };
     let bounds = prepared.bounds;
+    let triangles = prepared.triangle_count();
     let mut drawables = Vec::with_capacity(prepared.batches.len());
     let mut part_keys = Vec::with_capacity(prepared.batches.len());
     for batch in prepared.batches {
@@ -482,6 +491,7 @@ pub fn upload_scene(ctx: &Context, scene: &Scene, prepared: PreparedScene) -> Bu
         bounds,
         grouping: prepared.grouping,
         textures: b.textures,
+        triangles,
     }
 }
 
@@ -629,4 +639,146 @@ pub fn directional_lights(
         lights.push(light);
     }
     Ok(lights)
+}
+
+/// A rig light as the headless renderer draws it: three-d's directional light, its shadow map
+/// drawn by [`draw_shadow_map`] into a texture the renderer keeps between frames.
+pub struct RigLight<'a> {
+    light: DirectionalLight,
+    shadow: Option<(&'a DepthTexture2D, Mat4)>,
+}
+
+/// Light id of a [`RigLight`] with a shadow map (three-d's public id range is 0x00–0x7F).
+const SHADOWED_RIG_LIGHT_ID: u8 = 0x41;
+
+impl Light for RigLight<'_> {
+    fn shader_source(&self, i: u32) -> String {
+        match self.shadow {
+            // three-d's shadowed directional light, word for word: the image is the same.
+            Some(_) => format!(
+                "
+                uniform sampler2D shadowMap{i};
+                uniform mat4 shadowMVP{i};
+                uniform vec3 color{i};
+                uniform vec3 direction{i};
+                vec3 calculate_lighting{i}(vec3 surface_color, vec3 position, vec3 normal, vec3 view_direction, float metallic, float roughness, float occlusion)
+                {{
+                    return calculate_light(color{i}, -direction{i}, surface_color, view_direction, normal, metallic, roughness)
+                        * calculate_shadow(-direction{i}, normal, shadowMap{i}, shadowMVP{i}, position);
+                }}
+                "
+            ),
+            None => self.light.shader_source(i),
+        }
+    }
+
+    fn use_uniforms(&self, program: &Program, i: u32) {
+        if let Some((texture, matrix)) = self.shadow {
+            program.use_depth_texture(&format!("shadowMap{i}"), texture);
+            program.use_uniform(&format!("shadowMVP{i}"), matrix);
+        }
+        self.light.use_uniforms(program, i);
+    }
+
+    fn id(&self) -> LightId {
+        match self.shadow {
+            Some(_) => LightId(SHADOWED_RIG_LIGHT_ID),
+            None => self.light.id(),
+        }
+    }
+}
+
+/// Draws the depth of `built` seen from a directional light into `texture` and returns the
+/// shadow matrix, or `None` for an empty scene: what three-d's
+/// `DirectionalLight::generate_shadow_map` draws (an orthographic box around the scene, both
+/// sides of every triangle), into a texture that is reused instead of a new one per frame.
+pub fn draw_shadow_map(
+    texture: &DepthTexture2D,
+    direction: Vec3,
+    built: &BuiltScene,
+) -> Option<Mat4> {
+    let mut aabb = AxisAlignedBoundingBox::EMPTY;
+    for geometry in built.geometries() {
+        aabb.expand_with_aabb(geometry.aabb());
+    }
+    if aabb.is_empty() {
+        return None;
+    }
+    // three-d's up vector for the light's camera.
+    let up = if Vec3::new(1.0, 0.0, 0.0).dot(direction).abs() > 0.9 {
+        Vec3::new(0.0, 1.0, 0.0).cross(direction).normalize()
+    } else {
+        Vec3::new(1.0, 0.0, 0.0).cross(direction).normalize()
+    };
+    let position = aabb.center();
+    let z_far = aabb.distance_max(position);
+    let camera = Camera::new_orthographic(
+        Viewport::new_at_origo(texture.width(), texture.height()),
+        position,
+        position + direction.normalize(),
+        up,
+        aabb.max().distance(aabb.min()),
+        -z_far,
+        z_far,
+    );
+    let depth_only = DepthMaterial {
+        render_states: RenderStates {
+            write_mask: WriteMask::DEPTH,
+            cull: Cull::None,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let _ = texture
+        .as_depth_target()
+        .clear(ClearState::default())
+        .write::<RenderError>(|| {
+            for d in &built.drawables {
+                d.mesh().render_with_material(&depth_only, &camera, &[]);
+            }
+            Ok(())
+        });
+    let bias = Mat4::new(
+        0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.0, 0.0, 0.0, 0.5, 0.0, 0.5, 0.5, 0.5, 1.0,
+    );
+    Some(bias * camera.projection() * camera.view())
+}
+
+/// The rig's directional lights for the headless renderer, shadow maps drawn over `built` as
+/// it is now (turntable: again for every frame) into `shadow_maps`, which keeps one
+/// [`SHADOW_MAP_SIZE`]² texture per shadow-casting light between calls.
+pub fn rig_lights<'a>(
+    ctx: &Context,
+    rig: &LightRig,
+    built: &BuiltScene,
+    shadow_maps: &'a mut Vec<DepthTexture2D>,
+) -> Vec<RigLight<'a>> {
+    let casting = rig.directional.iter().filter(|s| s.casts_shadow).count();
+    while shadow_maps.len() < casting {
+        shadow_maps.push(DepthTexture2D::new::<f32>(
+            ctx,
+            SHADOW_MAP_SIZE,
+            SHADOW_MAP_SIZE,
+            Wrapping::ClampToEdge,
+            Wrapping::ClampToEdge,
+        ));
+    }
+    let shadow_maps: &'a [DepthTexture2D] = shadow_maps;
+    let mut textures = shadow_maps.iter();
+    rig.directional
+        .iter()
+        .map(|spec| {
+            let direction = Vec3::from(spec.direction);
+            let shadow = match spec.casts_shadow {
+                true => textures.next().and_then(|texture| {
+                    draw_shadow_map(texture, direction, built).map(|m| (texture, m))
+                }),
+                false => None,
+            };
+            RigLight {
+                light: DirectionalLight::new(ctx, spec.intensity, rgb(spec.color), direction),
+                shadow,
+            }
+        })
+        .collect()
 }

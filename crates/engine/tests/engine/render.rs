@@ -3,11 +3,14 @@ use crate::common;
 use std::sync::{Arc, OnceLock};
 
 use workflow_engine::camera::{CameraParams, CameraPreset};
+use workflow_engine::compare::ssim::ssim_interleaved;
 use workflow_engine::lighting::LightingParams;
 use workflow_engine::materials::{
     default_library, MaterialLibrary, MaterialMap, MissingPolicy, PbrMaterial, ResolveOptions,
 };
-use workflow_engine::render::{AntiAliasing, ImageParams, RenderService, RenderedImage, Renderer};
+use workflow_engine::render::{
+    AntiAliasing, ImageParams, MsaaStrategy, RenderService, RenderedImage, Renderer,
+};
 use workflow_engine::turntable::{render_turntable, TurntableParams};
 use workflow_engine::{
     extract_manifest, resolve_materials, Manifest, ManifestParams, MaterialResolution, Scene,
@@ -458,4 +461,132 @@ fn mirrored_instances_cull_like_their_originals() {
         .count();
     assert!(red < 5, "{red} red (back-face) pixels");
     assert!(green > 50, "{green} green (front-face) pixels");
+}
+
+/// Renders a still with multisampling and with 2×2 supersampling (one job, so no other test's
+/// render sees the strategy changed).
+fn msaa_and_supersampled(
+    scene: &Arc<Scene>,
+    manifest: &Arc<Manifest>,
+    resolution: MaterialResolution,
+    params: ImageParams,
+) -> (RenderedImage, RenderedImage) {
+    let (scene, manifest) = (scene.clone(), manifest.clone());
+    service()
+        .run(move |r: &mut Renderer| {
+            let mut one = |strategy| {
+                r.set_msaa_strategy(strategy);
+                let img = r.render_still(
+                    &scene,
+                    &manifest,
+                    &resolution,
+                    &LightingParams::default(),
+                    &params,
+                );
+                r.set_msaa_strategy(MsaaStrategy::Auto);
+                img
+            };
+            Ok::<_, workflow_engine::render::RenderError>((
+                one(MsaaStrategy::Multisample)?,
+                one(MsaaStrategy::Supersample)?,
+            ))
+        })
+        .expect("service")
+        .expect("render")
+}
+
+#[test]
+fn supersampling_matches_msaa_x4_quality() {
+    // The renderer supersamples 2×2 instead of multisampling on llvmpipe for dense meshes
+    // (much faster there); the image must stay of MSAA×4 quality (SSIM ≥ 0.99).
+    for (name, size) in [
+        ("2CylinderEngine.glb", 512),
+        ("CesiumMilkTruck.glb", 384),
+        ("BoxTextured.glb", 256),
+    ] {
+        let (scene, manifest) = prepared(name);
+        let params = ImageParams {
+            width: size,
+            height: size,
+            ..ImageParams::default()
+        };
+        let (msaa, ssaa) = msaa_and_supersampled(
+            &scene,
+            &manifest,
+            MaterialResolution::file_preview(&manifest),
+            params,
+        );
+        assert_eq!((ssaa.width, ssaa.height), (size, size));
+        let s = size as usize;
+        let ssim = ssim_interleaved(&msaa.rgba, &ssaa.rgba, s, s, 4, 3);
+        assert!(ssim >= 0.99, "{name}: SSIM {ssim:.4} against MSAA×4");
+        // Anti-aliased at all: edges carry colours between the object's and the background's
+        // (an aliased render has far fewer distinct colours).
+        let distinct = |img: &RenderedImage| {
+            img.rgba
+                .chunks_exact(4)
+                .map(|p| [p[0], p[1], p[2], p[3]])
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        };
+        assert!(
+            distinct(&ssaa) * 10 >= distinct(&msaa) * 8,
+            "{name}: {} colours supersampled, {} with MSAA",
+            distinct(&ssaa),
+            distinct(&msaa)
+        );
+    }
+}
+
+#[test]
+fn supersampling_keeps_a_transparent_background_and_transparent_parts() {
+    // SimpleMeshes: two triangles side by side; one half-transparent red, one opaque blue.
+    let (scene, manifest) = prepared("SimpleMeshes/SimpleMeshes.gltf");
+    let mut lib = red_blue_library();
+    for m in &mut lib.materials {
+        if m.name == "test_red" {
+            m.opacity = 0.5;
+        }
+    }
+    let keys: Vec<String> = manifest.parts.iter().map(|p| p.part_key.clone()).collect();
+    let mut map = MaterialMap::default();
+    map.assignments.insert(keys[0].clone(), "test_red".into());
+    map.assignments.insert(keys[1].clone(), "test_blue".into());
+    let res =
+        resolve_materials(&manifest, &lib, &map, &ResolveOptions::default()).expect("resolves");
+    let mut params = small("#ffffff");
+    params.camera = Some(CameraParams {
+        preset: CameraPreset::Front,
+        ..CameraParams::default()
+    });
+    params.transparent_background = true;
+    let (msaa, ssaa) = msaa_and_supersampled(&scene, &manifest, res, params.clone());
+    assert_eq!(ssaa.pixel(0, 0)[3], 0, "background stays transparent");
+    let bounds = manifest.bounds.expect("bounds");
+    for part in &manifest.parts[..2] {
+        let b = part.bounds;
+        let p = [
+            b.min[0] + 0.25 * (b.max[0] - b.min[0]),
+            b.min[1] + 0.25 * (b.max[1] - b.min[1]),
+            0.0,
+        ];
+        let (x, y) = project(&params, &bounds, p);
+        // Inside a triangle both methods shade the same surface: the same colour (and the
+        // half-transparent part is drawn blended, not skipped by the depth pre-pass).
+        let (a, b) = (msaa.pixel(x, y), ssaa.pixel(x, y));
+        assert!(
+            a.iter().zip(b).all(|(p, q)| p.abs_diff(q) <= 3),
+            "part {} at {x},{y}: MSAA {a:?}, supersampled {b:?}",
+            part.part_key
+        );
+        if part.part_key == keys[0] {
+            // Red over the (white, alpha 0) clear colour, half and half: neither.
+            assert!(
+                b[0] > 200 && (60..200).contains(&b[1]) && b[1] == b[2],
+                "half-transparent red part drawn blended: {b:?}"
+            );
+        } else {
+            assert!(b[2] > 2 * b[0].max(20) && b[3] == 255, "blue part: {b:?}");
+        }
+    }
 }
