@@ -9,15 +9,15 @@
 
 use three_d::Mat4;
 
-use super::{ImageParams, Renderer};
+use super::{ImageParams, MsaaStrategy, Renderer};
 use crate::lighting::LightingParams;
 use crate::manifest::{extract_manifest, ManifestParams};
 use crate::materials::MaterialResolution;
 use crate::scene::{FileMaterial, Mesh, Node, Primitive, Scene, TextureImage};
 
 impl Renderer {
-    /// Renders a 16×16 still of two tetrahedra (one plain, one textured) with the default
-    /// image and lighting parameters. Failures are ignored: the real render reports them.
+    /// Renders 16×16 stills of two tetrahedra (one plain, one textured) with the default
+    /// image and lighting parameters, multisampled and supersampled. Failures are ignored: the real render reports them.
     pub fn warm_up(&mut self) {
         let scene = warm_up_scene();
         let Ok(manifest) = extract_manifest(&scene, &ManifestParams::default()) else {
@@ -29,13 +29,20 @@ impl Renderer {
             height: 16,
             ..ImageParams::default()
         };
-        let _ = self.render_still(
-            &scene,
-            &manifest,
-            &resolution,
-            &LightingParams::default(),
-            &params,
-        );
+        // Both ways of anti-aliasing a default still: a dense scene on llvmpipe is
+        // supersampled (depth pre-pass, single-sample target, downsample), others multisampled.
+        let strategy = self.msaa_strategy;
+        for forced in [MsaaStrategy::Multisample, MsaaStrategy::Supersample] {
+            self.msaa_strategy = forced;
+            let _ = self.render_still(
+                &scene,
+                &manifest,
+                &resolution,
+                &LightingParams::default(),
+                &params,
+            );
+        }
+        self.msaa_strategy = strategy;
     }
 }
 
