@@ -25,9 +25,21 @@ pub struct CanvasView {
     snarl_index: Vec<usize>,
     /// With culling: the graph-space region whose nodes the snarl holds.
     built_region: Option<Rect>,
-    /// Node id → node type, rebuilt with the snarl: the viewer looks types up for every pin
-    /// of every node each frame, which must not scan the graph.
-    types: HashMap<String, String>,
+    /// Node id → graph index, rebuilt when the document changes (not on every re-cull): the
+    /// viewer looks definitions up for every pin of every node each frame, which must not
+    /// scan the graph.
+    index: HashMap<String, usize>,
+    /// Each edge's (from, to) graph indices (`None` when an end names no node).
+    edge_ends: Vec<Option<(usize, usize)>>,
+    /// The document revision `index` and `edge_ends` were built for.
+    indexed: Option<u64>,
+    /// With culling: edges with exactly one end held by the snarl, as (from, to) graph
+    /// indices and the wire colour; found when the snarl is rebuilt, not every frame.
+    stubs: Vec<(usize, usize, Color32)>,
+    /// Bumped whenever `node_rects` is replaced, so views that cache geometry know.
+    pub(super) rects_generation: u64,
+    /// Geometry of the overview, kept while the document and node sizes stay the same.
+    pub(super) overview: super::overview::OverviewCache,
     last_snarl_selection: Vec<NodeId>,
     /// Set by the ZoomToFit command; consumed by the next frame.
     pub zoom_to_fit: bool,
@@ -68,49 +80,91 @@ impl CanvasView {
             return;
         }
         let region = cull.then(|| view.expand2(view.size() * 0.75));
+        if self.indexed != Some(doc.revision) {
+            self.index = doc
+                .graph
+                .nodes
+                .iter()
+                .enumerate()
+                .rev() // The first of duplicate ids wins, as in validation.
+                .map(|(i, n)| (n.id.clone(), i))
+                .collect();
+            let index = &self.index;
+            self.edge_ends = doc
+                .graph
+                .edges
+                .iter()
+                .map(|e| {
+                    Some((
+                        *index.get(e.from.node.as_str())?,
+                        *index.get(e.to.node.as_str())?,
+                    ))
+                })
+                .collect();
+            self.indexed = Some(doc.revision);
+        }
+        // Sizes the editor measured, by graph index (the others get a default size).
+        let mut measured: Vec<Option<Rect>> = Vec::new();
+        if region.is_some() {
+            measured = vec![None; doc.graph.nodes.len()];
+            for (id, rect) in &self.node_rects {
+                if let Some(&i) = self.index.get(id) {
+                    measured[i] = Some(*rect);
+                }
+            }
+        }
         let mut snarl = Snarl::new();
-        let mut ids = HashMap::with_capacity(doc.graph.nodes.len());
+        // Graph index → snarl node and definition, for the nodes the snarl holds.
+        let mut held: Vec<Option<(NodeId, Option<&NodeDefinition>)>> =
+            vec![None; doc.graph.nodes.len()];
         self.snarl_index.clear();
         for (i, node) in doc.graph.nodes.iter().enumerate() {
-            let rect = self.node_rects.get(&node.id).copied().unwrap_or_else(|| {
-                let [x, y] = node.position.unwrap_or([0.0, 0.0]);
-                Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 90.0))
-            });
-            if region.is_some_and(|r| !r.intersects(rect)) {
-                continue;
+            if let Some(region) = region {
+                let rect = measured[i].unwrap_or_else(|| {
+                    let [x, y] = node.position.unwrap_or([0.0, 0.0]);
+                    Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 90.0))
+                });
+                if !region.intersects(rect) {
+                    continue;
+                }
             }
             let [x, y] = node.position.unwrap_or([0.0, 0.0]);
             let id = snarl.insert_node(pos2(x, y), node.id.clone());
             self.snarl_index.push(i);
-            ids.insert(node.id.as_str(), (id, registry.get(&node.node_type)));
+            held[i] = Some((id, registry.get(&node.node_type)));
         }
-        for edge in &doc.graph.edges {
-            let (Some(&(a, Some(da))), Some(&(b, Some(db)))) = (
-                ids.get(edge.from.node.as_str()),
-                ids.get(edge.to.node.as_str()),
-            ) else {
+        self.stubs.clear();
+        for (edge, ends) in doc.graph.edges.iter().zip(&self.edge_ends) {
+            let Some((a, b)) = *ends else {
                 continue;
             };
-            let out = da
-                .output_contract
-                .iter()
-                .position(|p| p.name == edge.from.port);
-            let inp = db
-                .input_contract
-                .iter()
-                .position(|p| p.name == edge.to.port);
-            if let (Some(output), Some(input)) = (out, inp) {
-                snarl.connect(OutPinId { node: a, output }, InPinId { node: b, input });
+            match (held[a], held[b]) {
+                (Some((sa, Some(da))), Some((sb, Some(db)))) => {
+                    let out = da
+                        .output_contract
+                        .iter()
+                        .position(|p| p.name == edge.from.port);
+                    let inp = db
+                        .input_contract
+                        .iter()
+                        .position(|p| p.name == edge.to.port);
+                    if let (Some(output), Some(input)) = (out, inp) {
+                        snarl.connect(OutPinId { node: sa, output }, InPinId { node: sb, input });
+                    }
+                }
+                (Some(_), Some(_)) | (None, None) => {}
+                // One end culled: drawn as a plain line in the port's colour.
+                _ => {
+                    let color = registry
+                        .get(&doc.graph.nodes[a].node_type)
+                        .and_then(|d| d.output(&edge.from.port))
+                        .map_or(Color32::GRAY, |p| port_color(p.port_type));
+                    self.stubs.push((a, b, color));
+                }
             }
         }
         self.snarl = snarl;
         self.built_region = region;
-        self.types = doc
-            .graph
-            .nodes
-            .iter()
-            .map(|n| (n.id.clone(), n.node_type.clone()))
-            .collect();
         self.synced = Some(doc.revision);
     }
 
@@ -128,6 +182,16 @@ impl CanvasView {
     /// Node rectangles in graph space (known after the first frame that drew them).
     pub fn node_rect(&self, id: &str) -> Option<Rect> {
         self.node_rects.get(id).copied()
+    }
+
+    /// How many nodes the node editor holds (with culling, those around the view).
+    pub fn held_nodes(&self) -> usize {
+        self.snarl.nodes().count()
+    }
+
+    /// How many wires lead from a held node to a culled one (drawn as plain lines).
+    pub fn culled_wires(&self) -> usize {
+        self.stubs.len()
     }
 
     /// Graph space → screen, as last drawn.
@@ -403,7 +467,7 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     let dragging = ui.input(|i| i.pointer.any_down());
     let view = editor.canvas.to_global.inverse().mul_rect(viewport);
     editor.canvas.sync(&editor.doc, registry, view, dragging);
-    let stubs = culled_wires(editor, registry);
+    let stubs = culled_wires(editor);
     let Editor { doc, canvas, .. } = editor;
     let previous_rects = std::mem::take(&mut canvas.node_rects);
     let mut problems: HashMap<&str, Vec<&ValidationError>> = HashMap::new();
@@ -415,7 +479,7 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     let selection: HashSet<&str> = editor.selection.iter().map(String::as_str).collect();
     let mut viewer = Viewer {
         doc,
-        types: &canvas.types,
+        index: &canvas.index,
         previous_rects: &previous_rects,
         problems: &problems,
         selection: &selection,
@@ -448,6 +512,7 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     let response = widget.show(&mut canvas.snarl, &mut viewer, ui);
     canvas.to_global = viewer.to_global;
     canvas.node_rects = viewer.node_rects;
+    canvas.rects_generation += 1;
     let from_global = canvas.to_global.inverse();
     canvas.center = from_global * viewport.center();
     // hover_pos() is None over nodes (child widgets); the canvas still contains the pointer.
@@ -565,37 +630,23 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
 }
 
 /// With culling, edges with one end outside the snarl: from output side to input side.
-fn culled_wires(editor: &Editor, registry: &Registry) -> Vec<(Pos2, Pos2, Color32)> {
+fn culled_wires(editor: &Editor) -> Vec<(Pos2, Pos2, Color32)> {
     let canvas = &editor.canvas;
     if canvas.built_region.is_none() {
         return Vec::new();
     }
-    let held: HashSet<&str> = canvas.snarl.nodes().map(String::as_str).collect();
-    let rect = |id: &str| {
-        canvas.node_rects.get(id).copied().or_else(|| {
-            let [x, y] = editor.doc.node(id)?.position.unwrap_or([0.0, 0.0]);
+    let nodes = &editor.doc.graph.nodes;
+    let rect = |i: usize| {
+        let node = nodes.get(i)?;
+        canvas.node_rects.get(&node.id).copied().or_else(|| {
+            let [x, y] = node.position.unwrap_or([0.0, 0.0]);
             Some(Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 90.0)))
         })
     };
-    editor
-        .doc
-        .graph
-        .edges
+    canvas
+        .stubs
         .iter()
-        .filter(|e| held.contains(e.from.node.as_str()) != held.contains(e.to.node.as_str()))
-        .filter_map(|e| {
-            let color = canvas
-                .types
-                .get(&e.from.node)
-                .and_then(|t| registry.get(t))
-                .and_then(|d| d.output(&e.from.port))
-                .map_or(Color32::GRAY, |p| port_color(p.port_type));
-            Some((
-                rect(&e.from.node)?.right_center(),
-                rect(&e.to.node)?.left_center(),
-                color,
-            ))
-        })
+        .filter_map(|&(a, b, color)| Some((rect(a)?.right_center(), rect(b)?.left_center(), color)))
         .collect()
 }
 
@@ -617,7 +668,8 @@ fn fit_rect(editor: &Editor) -> Option<Rect> {
 
 struct Viewer<'a> {
     doc: &'a WorkflowDocument,
-    types: &'a HashMap<String, String>,
+    /// Node id → graph index.
+    index: &'a HashMap<String, usize>,
     /// Validation problems by node id, gathered once per frame.
     problems: &'a HashMap<&'a str, Vec<&'a ValidationError>>,
     selection: &'a HashSet<&'a str>,
@@ -637,8 +689,13 @@ struct Viewer<'a> {
 }
 
 impl Viewer<'_> {
+    fn node_type(&self, id: &str) -> Option<&str> {
+        let i = *self.index.get(id)?;
+        Some(self.doc.graph.nodes.get(i)?.node_type.as_str())
+    }
+
     fn def(&self, id: &str) -> Option<&NodeDefinition> {
-        self.types.get(id).and_then(|t| self.registry.get(t))
+        self.node_type(id).and_then(|t| self.registry.get(t))
     }
 
     fn problems(&self, id: &str) -> impl Iterator<Item = &ValidationError> + '_ {
@@ -656,7 +713,7 @@ impl Viewer<'_> {
     /// frames cheap (sooner on large graphs, where it matters most).
     fn zoomed_out(&self) -> bool {
         let scale = self.to_global.scaling;
-        scale < 0.35 || (scale < 0.6 && self.types.len() > CULL_ABOVE)
+        scale < 0.35 || (scale < 0.6 && self.doc.graph.nodes.len() > CULL_ABOVE)
     }
 
     fn pin(&self, t: PortType, error: bool) -> PinInfo {
@@ -736,7 +793,7 @@ impl SnarlViewer<String> for Viewer<'_> {
             return;
         };
         let title = self.def(id).map_or(id.as_str(), |d| d.label.as_str());
-        let node_type = self.types.get(id).map_or("", String::as_str);
+        let node_type = self.node_type(id).unwrap_or("");
         ui.horizontal(|ui| {
             ui.add(egui::Label::new(RichText::new(title).strong()).extend())
                 .on_hover_ui(|ui| {

@@ -10,7 +10,9 @@ use crate::command::Command;
 use egui::emath::TSTransform;
 use egui::{pos2, vec2, Color32, Rect, Sense, Stroke, Ui};
 use std::collections::{HashMap, HashSet};
-use workflow_contracts::{Registry, Severity};
+use workflow_contracts::{Registry, Severity, ValidationReport};
+
+use super::document::WorkflowDocument;
 
 /// Size assumed for nodes the editor has not drawn yet.
 const DEFAULT_NODE: egui::Vec2 = vec2(180.0, 90.0);
@@ -41,64 +43,42 @@ pub fn overview_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &
         ui.ctx().request_repaint();
     }
 
-    let rects: HashMap<&str, Rect> = editor
-        .doc
-        .graph
-        .nodes
-        .iter()
-        .map(|n| {
-            let rect = canvas.node_rects.get(&n.id).copied().unwrap_or_else(|| {
-                let [x, y] = n.position.unwrap_or([0.0, 0.0]);
-                Rect::from_min_size(pos2(x, y), DEFAULT_NODE)
-            });
-            (n.id.as_str(), t.mul_rect(rect))
-        })
-        .collect();
+    let cache = &mut canvas.overview;
+    cache.refresh(
+        &editor.doc,
+        &editor.report,
+        &canvas.node_rects,
+        canvas.rects_generation,
+        registry,
+    );
     let painter = ui.painter_at(viewport);
     painter.rect_filled(viewport, 0.0, ui.visuals().extreme_bg_color);
     let visible = viewport.expand(40.0);
-
-    for edge in &editor.doc.graph.edges {
-        let (Some(a), Some(b)) = (
-            rects.get(edge.from.node.as_str()),
-            rects.get(edge.to.node.as_str()),
-        ) else {
-            continue;
-        };
-        let (from, to) = (a.right_center(), b.left_center());
+    // Geometry and colours come from the cache: a frame only transforms rectangles and
+    // draws what is on screen.
+    let screen: Vec<Rect> = cache.rects.iter().map(|r| t.mul_rect(*r)).collect();
+    for &(a, b, color) in &cache.edges {
+        let (from, to) = (screen[a].right_center(), screen[b].left_center());
         if !visible.intersects(Rect::from_two_pos(from, to)) {
             continue;
         }
-        let color = editor
-            .doc
-            .node(&edge.from.node)
-            .and_then(|n| registry.get(&n.node_type))
-            .and_then(|d| d.output(&edge.from.port))
-            .map_or(Color32::GRAY, |p| port_color(p.port_type));
         painter.line_segment([from, to], Stroke::new(1.0, color.gamma_multiply(0.8)));
     }
 
     let selected: HashSet<&str> = editor.selection.iter().map(String::as_str).collect();
-    let failing: HashSet<&str> = editor
-        .report
-        .errors
-        .iter()
-        .filter(|e| e.severity == Severity::Error)
-        .flat_map(|e| e.nodes.iter().map(String::as_str))
-        .collect();
     let show_titles = t.scaling * 14.0 >= 7.0;
     let fill = ui.visuals().window_fill;
     let text = ui.visuals().text_color();
-    for node in &editor.doc.graph.nodes {
-        let Some(rect) = rects.get(node.id.as_str()).copied() else {
+    for (i, node) in editor.doc.graph.nodes.iter().enumerate() {
+        let Some(rect) = screen.get(i).copied() else {
             continue;
         };
         if !visible.intersects(rect) {
             continue;
         }
-        let stroke = if selected.contains(node.id.as_str()) {
+        let stroke = if !selected.is_empty() && selected.contains(node.id.as_str()) {
             Stroke::new(2.0, SELECTED)
-        } else if failing.contains(node.id.as_str()) {
+        } else if cache.failing.get(i).copied().unwrap_or(false) {
             Stroke::new(1.5, ERROR)
         } else {
             ui.visuals().window_stroke
@@ -120,10 +100,8 @@ pub fn overview_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &
 
     if response.clicked() {
         let hit = response.interact_pointer_pos().and_then(|p| {
-            rects
-                .iter()
-                .find(|(_, r)| r.contains(p))
-                .map(|(id, _)| (*id).to_owned())
+            let i = screen.iter().position(|r| r.contains(p))?;
+            Some(editor.doc.graph.nodes.get(i)?.id.clone())
         });
         let additive = ui.input(|i| i.modifiers.shift || i.modifiers.command);
         match hit {
@@ -160,4 +138,72 @@ pub fn overview_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &
         egui::FontId::proportional(12.0),
         ui.visuals().weak_text_color(),
     );
+}
+
+/// What the overview draws, in graph space, by node index: rebuilt only when the document,
+/// its validation or the node sizes the editor measured change, not every frame.
+#[derive(Default)]
+pub struct OverviewCache {
+    /// (document revision, node-rectangles generation) this was built for.
+    key: Option<(u64, u64)>,
+    rects: Vec<Rect>,
+    /// (from, to) node indices and the wire colour of the output port.
+    edges: Vec<(usize, usize, Color32)>,
+    /// Nodes named by an error-severity problem.
+    failing: Vec<bool>,
+}
+
+impl OverviewCache {
+    fn refresh(
+        &mut self,
+        doc: &WorkflowDocument,
+        report: &ValidationReport,
+        node_rects: &HashMap<String, Rect>,
+        rects_generation: u64,
+        registry: &Registry,
+    ) {
+        let key = (doc.revision, rects_generation);
+        if self.key == Some(key) {
+            return;
+        }
+        let nodes = &doc.graph.nodes;
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
+        for (i, n) in nodes.iter().enumerate() {
+            index.entry(n.id.as_str()).or_insert(i);
+        }
+        self.rects = nodes
+            .iter()
+            .map(|n| {
+                node_rects.get(&n.id).copied().unwrap_or_else(|| {
+                    let [x, y] = n.position.unwrap_or([0.0, 0.0]);
+                    Rect::from_min_size(pos2(x, y), DEFAULT_NODE)
+                })
+            })
+            .collect();
+        self.edges = doc
+            .graph
+            .edges
+            .iter()
+            .filter_map(|e| {
+                let a = *index.get(e.from.node.as_str())?;
+                let b = *index.get(e.to.node.as_str())?;
+                let color = registry
+                    .get(&nodes[a].node_type)
+                    .and_then(|d| d.output(&e.from.port))
+                    .map_or(Color32::GRAY, |p| port_color(p.port_type));
+                Some((a, b, color))
+            })
+            .collect();
+        let failing: HashSet<&str> = report
+            .errors
+            .iter()
+            .filter(|e| e.severity == Severity::Error)
+            .flat_map(|e| e.nodes.iter().map(String::as_str))
+            .collect();
+        self.failing = nodes
+            .iter()
+            .map(|n| failing.contains(n.id.as_str()))
+            .collect();
+        self.key = Some(key);
+    }
 }

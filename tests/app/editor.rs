@@ -277,3 +277,118 @@ fn a_thousand_node_graph_opens_in_the_overview_and_zooming_in_returns_to_the_edi
     // Editing still acts on the whole document, not only on the nodes around the view.
     assert_eq!(editor.doc.graph.nodes.len(), 1000);
 }
+
+/// The app with a laid-out `publishing_units(units)` graph open.
+fn with_units(units: usize) -> Harness<'static, StudioApp> {
+    let registry = Arc::new(Registry::builtin());
+    let mut graph = workflow_contracts::generate::publishing_units(units, &registry);
+    workflow_contracts::layout::auto_layout(&mut graph, None);
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .with_max_steps(64)
+        .build_eframe(move |_cc| {
+            let mut app = StudioApp::new(Arc::clone(&registry));
+            app.open(workflow_studio::editor::document::WorkflowDocument::new(
+                "big",
+                graph.clone(),
+            ));
+            app
+        });
+    h.run();
+    h
+}
+
+/// Shows graph point `at` in the middle of the canvas at 1:1.
+fn look_at(h: &mut Harness<'static, StudioApp>, at: [f32; 2]) {
+    let editor = h.state_mut().editor.as_mut().expect("open");
+    editor.canvas.set_view(egui::emath::TSTransform::new(
+        egui::vec2(700.0 - at[0], 450.0 - at[1]),
+        1.0,
+    ));
+    h.run();
+}
+
+fn position(h: &Harness<'_, StudioApp>, id: &str) -> [f32; 2] {
+    let editor = h.state().editor.as_ref().expect("open");
+    editor
+        .doc
+        .node(id)
+        .and_then(|n| n.position)
+        .expect("placed")
+}
+
+#[test]
+fn a_large_graph_at_one_to_one_holds_the_nodes_around_the_view_and_follows_a_pan() {
+    let mut h = with_units(300);
+    let first = position(&h, "lighting_10");
+    look_at(&mut h, first);
+    let editor = h.state().editor.as_ref().expect("open");
+    assert!(!editor.canvas.in_overview());
+    assert!(
+        editor.canvas.node_rect("lighting_10").is_some(),
+        "the node in view is drawn"
+    );
+    let held = editor.canvas.held_nodes();
+    assert!(
+        held > 0 && held < 3_000 / 4,
+        "{held} of 3000 nodes held: only those around the view"
+    );
+    // Wires that leave the held region are still drawn, as plain lines.
+    assert!(editor.canvas.culled_wires() > 0);
+    let far = position(&h, "lighting_250");
+    assert!(editor.canvas.node_rect("lighting_250").is_none());
+
+    // Panning far away re-culls: the nodes there are drawn, those left behind are not.
+    look_at(&mut h, far);
+    let editor = h.state().editor.as_ref().expect("open");
+    assert!(editor.canvas.node_rect("lighting_250").is_some());
+    assert!(editor.canvas.node_rect("lighting_10").is_none());
+    assert!(editor.canvas.culled_wires() > 0);
+
+    // An edit made while culled acts on the document and shows at once.
+    h.state_mut().send(Command::edit(Edit::MoveNodes(vec![(
+        "lighting_251".into(),
+        [far[0] + 40.0, far[1] + 20.0],
+    )])));
+    h.run();
+    assert_eq!(position(&h, "lighting_251"), [far[0] + 40.0, far[1] + 20.0]);
+    let editor = h.state().editor.as_ref().expect("open");
+    let rect = editor.canvas.node_rect("lighting_251").expect("drawn");
+    // The frame's rectangle starts a margin above and left of the node's position.
+    let moved = egui::pos2(far[0] + 40.0, far[1] + 20.0);
+    assert!((rect.min - moved).length() < 10.0, "{rect:?} for {moved:?}");
+}
+
+#[test]
+fn the_overview_follows_edits_a_click_selects_a_node_where_it_now_is() {
+    let mut h = with_units(100);
+    assert!(h
+        .state()
+        .editor
+        .as_ref()
+        .is_some_and(|e| e.canvas.in_overview()));
+    // Move a node into empty space in view, then click where it now shows.
+    let t = h.state().editor.as_ref().expect("open").canvas.transform();
+    let screen = egui::pos2(1000.0, 120.0);
+    let at = t.inverse() * screen;
+    h.state_mut().send(Command::edit(Edit::MoveNodes(vec![(
+        "publish_42".into(),
+        [at.x - 2.0, at.y - 1.0],
+    )])));
+    h.run();
+    h.hover_at(screen);
+    h.step();
+    for pressed in [true, false] {
+        h.event(egui::Event::PointerButton {
+            pos: screen,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    h.run();
+    let editor = h.state().editor.as_ref().expect("open");
+    assert!(editor.canvas.in_overview());
+    assert_eq!(editor.selection, ["publish_42"]);
+}

@@ -2,13 +2,16 @@
 //! the nodes, port or parameter involved, and a message that says how to fix it.
 
 use crate::family::Family;
-use crate::graph::{Edge, Graph};
+use crate::graph::{Edge, Graph, PortRef};
 use crate::node::{ExecutionRole, NodeDefinition};
 use crate::param::ParamSpec;
 use crate::port::PortType;
 use crate::registry::Registry;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+// foldhash: seeded at random per map, so ids an attacker picks cannot be made to collide
+// in advance, and several times faster than SipHash on short keys.
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::collections::hash_map::Entry;
 
 /// Stable machine-readable problem codes. Clients switch on these; never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -155,15 +158,35 @@ impl ValidationError {
 pub const MAX_NODE_ID_LEN: usize = 64;
 
 /// Whether `c` may appear in a node id (`.` and `-` not first).
-fn node_id_char(c: char) -> bool {
+const fn node_id_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')
 }
+
+/// [`node_id_char`] as a table over bytes (non-ASCII bytes are never allowed).
+const ID_BYTE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = node_id_char(b as u8 as char);
+        b += 1;
+    }
+    table
+};
 
 /// Why `id` is not a safe node id, or `None` when it is. Node ids name files a client writes
 /// (saved frames, artifacts) and appear in logs and URLs, so they are kept to ASCII letters,
 /// digits, `_`, `-` and `.`, not starting with `.` or `-` (no hidden files, no options), at most
 /// [`MAX_NODE_ID_LEN`] characters.
 pub fn node_id_problem(id: &str) -> Option<String> {
+    // Fast path for the common, valid id: one pass over the bytes, no char decoding.
+    let bytes = id.as_bytes();
+    if !bytes.is_empty()
+        && bytes.len() <= MAX_NODE_ID_LEN
+        && !matches!(bytes[0], b'.' | b'-')
+        && bytes.iter().all(|&b| ID_BYTE[usize::from(b)])
+    {
+        return None;
+    }
     if id.is_empty() {
         return Some("is empty".into());
     }
@@ -241,10 +264,95 @@ struct Validator<'a> {
     defs: Vec<Option<&'a NodeDefinition>>,
 }
 
-/// Forward and reverse adjacency over node indices (edges between existing nodes only).
+/// "No edge" in the chains of [`Incoming`].
+const NONE: usize = usize::MAX;
+
+/// Forward and reverse adjacency over node indices (edges between existing nodes only), each
+/// as one flat array with per-node offsets: no vector per node.
 struct Adjacency {
-    out: Vec<Vec<usize>>,
-    into: Vec<Vec<usize>>,
+    out_start: Vec<usize>,
+    out: Vec<usize>,
+    into_start: Vec<usize>,
+    into: Vec<usize>,
+}
+
+impl Adjacency {
+    /// From `(from, to)` links; each node's neighbours keep the order of the links.
+    fn new(n: usize, links: &[(usize, usize)]) -> Self {
+        let (out_start, out) = grouped(n, links.iter().map(|&(a, b)| (a, b)), links.len());
+        let (into_start, into) = grouped(n, links.iter().map(|&(a, b)| (b, a)), links.len());
+        Adjacency {
+            out_start,
+            out,
+            into_start,
+            into,
+        }
+    }
+
+    fn out(&self, v: usize) -> &[usize] {
+        &self.out[self.out_start[v]..self.out_start[v + 1]]
+    }
+
+    fn into(&self, v: usize) -> &[usize] {
+        &self.into[self.into_start[v]..self.into_start[v + 1]]
+    }
+}
+
+/// Counting sort of `(key, value)` pairs by key: offsets per key (`n + 1` of them) and the
+/// values in their original order within each key.
+fn grouped(
+    n: usize,
+    pairs: impl Iterator<Item = (usize, usize)> + Clone,
+    len: usize,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut start = vec![0usize; n + 1];
+    for (k, _) in pairs.clone() {
+        start[k + 1] += 1;
+    }
+    for k in 0..n {
+        start[k + 1] += start[k];
+    }
+    let mut fill = start.clone();
+    let mut values = vec![0usize; len];
+    for (k, v) in pairs {
+        values[fill[k]] = v;
+        fill[k] += 1;
+    }
+    (start, values)
+}
+
+/// What an edge end names, looked up once per edge.
+#[derive(Clone, Copy)]
+enum Resolved {
+    /// Node index and port index.
+    Port(usize, usize),
+    /// The node exists but has no port of that name.
+    NoPort(usize),
+    /// The node exists but its type is unknown (reported with the node).
+    NoDefinition,
+    NoNode,
+}
+
+/// Edges into each (node, input port) slot, chained in edge order.
+struct Incoming {
+    /// First slot of each node (`n + 1` entries).
+    slot_start: Vec<usize>,
+    count: Vec<usize>,
+    head: Vec<usize>,
+    /// The next edge into the same slot, by edge index.
+    next: Vec<usize>,
+}
+
+impl Incoming {
+    fn edges(&self, slot: usize) -> Vec<usize> {
+        let mut edges = Vec::with_capacity(self.count[slot]);
+        let mut e = self.head[slot];
+        while e != NONE {
+            edges.push(e);
+            e = self.next[e];
+        }
+        edges
+    }
 }
 
 impl<'a> Validator<'a> {
@@ -259,6 +367,7 @@ impl<'a> Validator<'a> {
 
     fn index_nodes(&mut self) {
         let mut duplicates: Vec<(&str, usize)> = Vec::new();
+        let mut types: HashMap<&str, Option<&NodeDefinition>> = HashMap::new();
         for (i, node) in self.graph.nodes.iter().enumerate() {
             if let Some(why) = node_id_problem(&node.id) {
                 let msg = format!(
@@ -269,12 +378,17 @@ impl<'a> Validator<'a> {
                 );
                 self.push(ValidationError::new(ErrorCode::InvalidNodeId, msg).node(&node.id));
             }
-            if self.index.contains_key(node.id.as_str()) {
-                duplicates.push((node.id.as_str(), i));
-            } else {
-                self.index.insert(node.id.as_str(), i);
+            match self.index.entry(node.id.as_str()) {
+                Entry::Occupied(_) => duplicates.push((node.id.as_str(), i)),
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
             }
-            self.defs.push(self.registry.get(&node.node_type));
+            // Graphs repeat a few types many times: look each one up in the catalog once.
+            let def = *types
+                .entry(node.node_type.as_str())
+                .or_insert_with(|| self.registry.get(&node.node_type));
+            self.defs.push(def);
         }
         let mut reported = HashSet::new();
         for (id, _) in duplicates {
@@ -300,17 +414,25 @@ impl<'a> Validator<'a> {
     fn check_family(&mut self) {
         let graph = self.graph;
         // Nodes that fit exactly one family, grouped by it: more than one group is a mix.
-        let mut exclusive: Vec<(Family, Vec<String>)> = Vec::new();
+        // Indices, not ids: the ids are copied only when there is a mix to report.
+        let mut by_family: Vec<(Family, Vec<usize>)> = Vec::new();
         for (i, def) in self.defs.iter().enumerate() {
             let Some(def) = def else { continue };
             if let [only] = def.families[..] {
-                match exclusive.iter_mut().find(|(f, _)| *f == only) {
-                    Some((_, ids)) => ids.push(graph.nodes[i].id.clone()),
-                    None => exclusive.push((only, vec![graph.nodes[i].id.clone()])),
+                match by_family.iter_mut().find(|(f, _)| *f == only) {
+                    Some((_, members)) => members.push(i),
+                    None => by_family.push((only, vec![i])),
                 }
             }
         }
-        if exclusive.len() > 1 {
+        if by_family.len() > 1 {
+            let exclusive: Vec<(Family, Vec<String>)> = by_family
+                .into_iter()
+                .map(|(f, members)| {
+                    let ids = members.iter().map(|&i| graph.nodes[i].id.clone()).collect();
+                    (f, ids)
+                })
+                .collect();
             let parts: Vec<String> = exclusive
                 .iter()
                 .map(|(f, ids)| format!("{f} nodes ({})", name_list(ids)))
@@ -429,9 +551,10 @@ impl<'a> Validator<'a> {
                 }
             }
             for spec in &def.params {
+                // Cheap tests first: most required params have a default.
                 if spec.required
-                    && !node.params.contains_key(&spec.name)
                     && ParamSpec::is_blank(&spec.default)
+                    && !node.params.contains_key(&spec.name)
                 {
                     self.missing_param(i, spec);
                 }
@@ -461,14 +584,33 @@ impl<'a> Validator<'a> {
     fn check_edges(&mut self) -> Adjacency {
         let graph = self.graph;
         let n = graph.nodes.len();
-        let mut adjacency = Adjacency {
-            out: vec![Vec::new(); n],
-            into: vec![Vec::new(); n],
-        };
-        let mut incoming: HashMap<(usize, &str), Vec<usize>> = HashMap::new();
-        let mut seen: HashSet<&Edge> = HashSet::with_capacity(graph.edges.len());
+        // One slot per (node, input port), numbered node by node: edges into a slot are chained
+        // in edge order (`slot_head` / `next_edge`), with no map or vector per port.
+        let mut slot_start = Vec::with_capacity(n + 1);
+        let mut slots = 0usize;
+        for def in &self.defs {
+            slot_start.push(slots);
+            slots += def.map_or(0, |d| d.input_contract.len());
+        }
+        slot_start.push(slots);
+        let mut slot_count = vec![0usize; slots];
+        let mut slot_head = vec![NONE; slots];
+        let mut slot_tail = vec![NONE; slots];
+        let mut next_edge = vec![NONE; graph.edges.len()];
+        let mut links: Vec<(usize, usize)> = Vec::with_capacity(graph.edges.len());
+        // Duplicates: edges whose nodes and ports all resolve compare by indices; the others
+        // (unknown node, type or port) by their strings.
+        let mut seen: HashSet<(usize, usize, usize, usize)> =
+            HashSet::with_capacity(graph.edges.len());
+        let mut seen_unresolved: HashSet<&Edge> = HashSet::new();
         for (e, edge) in graph.edges.iter().enumerate() {
-            if !seen.insert(edge) {
+            let from = self.resolve(&edge.from, true);
+            let to = self.resolve(&edge.to, false);
+            let fresh = match (from, to) {
+                (Resolved::Port(a, pa), Resolved::Port(b, pb)) => seen.insert((a, pa, b, pb)),
+                _ => seen_unresolved.insert(edge),
+            };
+            if !fresh {
                 let msg = format!(
                     "edge {} appears more than once; delete the copy",
                     edge.describe()
@@ -480,20 +622,21 @@ impl<'a> Validator<'a> {
                 self.push(err);
                 continue;
             }
-            let from = self.endpoint(e, edge, true);
-            let to = self.endpoint(e, edge, false);
-            let (Some(a), Some(b)) = (from, to) else {
+            let from_node = self.endpoint(e, edge, true, from);
+            let to_node = self.endpoint(e, edge, false, to);
+            let (Some(a), Some(b)) = (from_node, to_node) else {
                 continue;
             };
-            adjacency.out[a].push(b);
-            adjacency.into[b].push(a);
-            let out_type = self.defs[a]
-                .and_then(|d| d.output(&edge.from.port))
-                .map(|p| p.port_type);
-            let in_type = self.defs[b]
-                .and_then(|d| d.input(&edge.to.port))
-                .map(|p| p.port_type);
-            if let (Some(out_type), Some(in_type)) = (out_type, in_type) {
+            links.push((a, b));
+            let out_type = match from {
+                Resolved::Port(a, p) => self.defs[a].map(|d| d.output_contract[p].port_type),
+                _ => None,
+            };
+            let in_port = match to {
+                Resolved::Port(b, p) => self.defs[b].map(|d| (p, d.input_contract[p].port_type)),
+                _ => None,
+            };
+            if let (Some(out_type), Some((_, in_type))) = (out_type, in_port) {
                 if !out_type.connects_to(in_type) {
                     let msg = format!(
                         "edge {} joins a {out_type} output to a {in_type} input; connect {} to a port that takes {out_type}, or feed {}.{} from a node that outputs {in_type}",
@@ -510,33 +653,68 @@ impl<'a> Validator<'a> {
                     self.push(err);
                 }
             }
-            if in_type.is_some() {
-                incoming
-                    .entry((b, edge.to.port.as_str()))
-                    .or_default()
-                    .push(e);
+            if let Some((p, _)) = in_port {
+                let slot = slot_start[b] + p;
+                slot_count[slot] += 1;
+                if slot_tail[slot] == NONE {
+                    slot_head[slot] = e;
+                } else {
+                    next_edge[slot_tail[slot]] = e;
+                }
+                slot_tail[slot] = e;
             }
         }
+        let incoming = Incoming {
+            slot_start,
+            count: slot_count,
+            head: slot_head,
+            next: next_edge,
+        };
         self.check_inputs(&incoming);
-        adjacency
+        Adjacency::new(n, &links)
     }
 
-    /// Resolves one end of an edge to a node index, reporting unknown nodes and ports.
-    fn endpoint(&mut self, e: usize, edge: &Edge, outgoing: bool) -> Option<usize> {
-        let end = if outgoing { &edge.from } else { &edge.to };
+    /// Finds the node and port an edge end names, without reporting anything.
+    fn resolve(&self, end: &PortRef, outgoing: bool) -> Resolved {
         let Some(&i) = self.index.get(end.node.as_str()) else {
-            let msg = format!(
-                "edge {} refers to node '{}', which is not in the graph; delete the edge or add the node",
-                edge.describe(),
-                end.node
-            );
-            self.push(
-                ValidationError::new(ErrorCode::UnknownNode, msg)
-                    .node(&end.node)
-                    .edge(e)
-                    .port(&end.port),
-            );
-            return None;
+            return Resolved::NoNode;
+        };
+        let Some(def) = self.defs[i] else {
+            return Resolved::NoDefinition;
+        };
+        let ports = if outgoing {
+            &def.output_contract
+        } else {
+            &def.input_contract
+        };
+        match ports.iter().position(|p| p.name == end.port) {
+            Some(p) => Resolved::Port(i, p),
+            None => Resolved::NoPort(i),
+        }
+    }
+
+    /// Reports an edge end that names an unknown node or port; the node's index when it exists
+    /// and has a known type.
+    fn endpoint(&mut self, e: usize, edge: &Edge, outgoing: bool, end: Resolved) -> Option<usize> {
+        let port_ref = if outgoing { &edge.from } else { &edge.to };
+        let i = match end {
+            Resolved::Port(i, _) => return Some(i),
+            Resolved::NoDefinition => return None,
+            Resolved::NoPort(i) => i,
+            Resolved::NoNode => {
+                let msg = format!(
+                    "edge {} refers to node '{}', which is not in the graph; delete the edge or add the node",
+                    edge.describe(),
+                    port_ref.node
+                );
+                self.push(
+                    ValidationError::new(ErrorCode::UnknownNode, msg)
+                        .node(&port_ref.node)
+                        .edge(e)
+                        .port(&port_ref.port),
+                );
+                return None;
+            }
         };
         let def = self.defs[i]?;
         let (ports, direction) = if outgoing {
@@ -544,44 +722,42 @@ impl<'a> Validator<'a> {
         } else {
             (&def.input_contract, "input")
         };
-        if !ports.iter().any(|p| p.name == end.port) {
-            let available: Vec<String> = ports
-                .iter()
-                .map(|p| format!("{} ({})", p.name, p.port_type))
-                .collect();
-            let available = if available.is_empty() {
-                "none".to_owned()
-            } else {
-                available.join(", ")
-            };
-            let renamed = self
-                .registry
-                .renamed_port(&def.node_type, &end.port)
-                .map(|to| format!(" (it was renamed to {to}: run normalize)"))
-                .unwrap_or_default();
-            let msg = format!(
-                "edge {}: node {} has no {direction} port '{}'{renamed}; its {direction}s are: {available}",
-                edge.describe(),
-                self.describe(i),
-                end.port
-            );
-            self.push(
-                ValidationError::new(ErrorCode::UnknownPort, msg)
-                    .node(&end.node)
-                    .edge(e)
-                    .port(&end.port),
-            );
-        }
+        let available: Vec<String> = ports
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.port_type))
+            .collect();
+        let available = if available.is_empty() {
+            "none".to_owned()
+        } else {
+            available.join(", ")
+        };
+        let renamed = self
+            .registry
+            .renamed_port(&def.node_type, &port_ref.port)
+            .map(|to| format!(" (it was renamed to {to}: run normalize)"))
+            .unwrap_or_default();
+        let msg = format!(
+            "edge {}: node {} has no {direction} port '{}'{renamed}; its {direction}s are: {available}",
+            edge.describe(),
+            self.describe(i),
+            port_ref.port
+        );
+        self.push(
+            ValidationError::new(ErrorCode::UnknownPort, msg)
+                .node(&port_ref.node)
+                .edge(e)
+                .port(&port_ref.port),
+        );
         Some(i)
     }
 
-    fn check_inputs(&mut self, incoming: &HashMap<(usize, &str), Vec<usize>>) {
+    fn check_inputs(&mut self, incoming: &Incoming) {
         let graph = self.graph;
         for i in 0..graph.nodes.len() {
             let Some(def) = self.defs[i] else { continue };
-            for port in &def.input_contract {
-                let edges = incoming.get(&(i, port.name.as_str()));
-                let count = edges.map_or(0, Vec::len);
+            for (p, port) in def.input_contract.iter().enumerate() {
+                let slot = incoming.slot_start[i] + p;
+                let count = incoming.count[slot];
                 if port.required && count == 0 {
                     let producers = self.producers(port.port_type);
                     let hint = if producers.is_empty() {
@@ -602,7 +778,8 @@ impl<'a> Validator<'a> {
                             .port(&port.name),
                     );
                 }
-                if let Some(edges) = edges.filter(|_| !port.multiple && count > 1) {
+                if !port.multiple && count > 1 {
+                    let edges = incoming.edges(slot);
                     let mut ids: Vec<String> = vec![graph.nodes[i].id.clone()];
                     ids.extend(edges.iter().map(|&e| graph.edges[e].from.node.clone()));
                     let msg = format!(
@@ -635,15 +812,7 @@ impl<'a> Validator<'a> {
     }
 
     fn check_cycles(&mut self, adjacency: &Adjacency) {
-        for component in strongly_connected(&adjacency.out) {
-            let is_cycle = component.len() > 1 || {
-                let v = component[0];
-                adjacency.out[v].contains(&v)
-            };
-            if !is_cycle {
-                continue;
-            }
-            let mut members = component;
+        for mut members in cycles(adjacency) {
             members.sort_unstable();
             let ids: Vec<String> = members
                 .iter()
@@ -684,7 +853,7 @@ impl<'a> Validator<'a> {
             reaches_sink[s] = true;
         }
         while let Some(v) = stack.pop() {
-            for &u in &adjacency.into[v] {
+            for &u in adjacency.into(v) {
                 if !reaches_sink[u] {
                     reaches_sink[u] = true;
                     stack.push(u);
@@ -708,10 +877,12 @@ impl<'a> Validator<'a> {
     }
 }
 
-/// Tarjan's strongly connected components, iterative so deep graphs cannot overflow the stack.
-fn strongly_connected(out: &[Vec<usize>]) -> Vec<Vec<usize>> {
+/// The strongly connected components that are cycles (more than one node, or one node with an
+/// edge to itself), in Tarjan's order. Iterative so deep graphs cannot overflow the stack; only
+/// cycles get a vector of their own.
+fn cycles(adjacency: &Adjacency) -> Vec<Vec<usize>> {
     const UNVISITED: usize = usize::MAX;
-    let n = out.len();
+    let n = adjacency.out_start.len() - 1;
     let mut index = vec![UNVISITED; n];
     let mut low = vec![0usize; n];
     let mut on_stack = vec![false; n];
@@ -730,7 +901,7 @@ fn strongly_connected(out: &[Vec<usize>]) -> Vec<Vec<usize>> {
         stack.push(root);
         on_stack[root] = true;
         while let Some(&mut (v, ref mut child)) = call.last_mut() {
-            if let Some(&w) = out[v].get(*child) {
+            if let Some(&w) = adjacency.out(v).get(*child) {
                 *child += 1;
                 if index[w] == UNVISITED {
                     index[w] = next;
@@ -749,15 +920,18 @@ fn strongly_connected(out: &[Vec<usize>]) -> Vec<Vec<usize>> {
                 low[parent] = low[parent].min(low[v]);
             }
             if low[v] == index[v] {
-                let mut component = Vec::new();
-                while let Some(w) = stack.pop() {
-                    on_stack[w] = false;
-                    component.push(w);
-                    if w == v {
-                        break;
-                    }
+                // The component is the stack down to v.
+                let Some(at) = stack.iter().rposition(|&w| w == v) else {
+                    continue;
+                };
+                let single = stack.len() - at == 1;
+                if !single || adjacency.out(v).contains(&v) {
+                    components.push(stack[at..].iter().rev().copied().collect());
                 }
-                components.push(component);
+                for &w in &stack[at..] {
+                    on_stack[w] = false;
+                }
+                stack.truncate(at);
             }
         }
     }
@@ -805,3 +979,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod large_tests;
