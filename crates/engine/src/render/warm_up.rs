@@ -15,6 +15,10 @@ use crate::manifest::{extract_manifest, ManifestParams};
 use crate::materials::MaterialResolution;
 use crate::scene::{FileMaterial, Mesh, Node, Primitive, Scene, TextureImage};
 
+/// Stills are drawn at this size: a thumbnail's (the `cad_file` starter's), so the first
+/// thumbnail also finds its render targets made.
+const WARM_UP_SIZE: u32 = 512;
+
 impl Renderer {
     /// Renders 16×16 stills of two tetrahedra (one plain, one textured) with the default
     /// image and lighting parameters, multisampled and supersampled. Failures are ignored: the real render reports them.
@@ -25,8 +29,8 @@ impl Renderer {
         };
         let resolution = MaterialResolution::file_preview(&manifest);
         let params = ImageParams {
-            width: 16,
-            height: 16,
+            width: WARM_UP_SIZE,
+            height: WARM_UP_SIZE,
             ..ImageParams::default()
         };
         // Both ways of anti-aliasing a default still: a dense scene on llvmpipe is
