@@ -235,26 +235,8 @@ fn typing_over_the_canvas_searches_the_palette() {
 
 #[test]
 fn a_thousand_node_graph_opens_in_the_overview_and_zooming_in_returns_to_the_editor() {
-    let registry = Arc::new(Registry::builtin());
-    let mut graph = workflow_contracts::generate::publishing_units(100, &registry);
-    workflow_contracts::layout::auto_layout(&mut graph, None);
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .with_max_steps(64)
-        .build_eframe(move |_cc| {
-            let mut app = StudioApp::new(Arc::clone(&registry));
-            app.open(workflow_studio::editor::document::WorkflowDocument::new(
-                "big",
-                graph.clone(),
-            ));
-            app
-        });
-    h.run();
-    assert!(h
-        .state()
-        .editor
-        .as_ref()
-        .is_some_and(|e| e.canvas.in_overview()));
+    let mut h = with_units(100);
+    assert!(in_overview(&h));
     let at = egui::pos2(700.0, 450.0);
     h.hover_at(at);
     h.step();
@@ -362,11 +344,7 @@ fn a_large_graph_at_one_to_one_holds_the_nodes_around_the_view_and_follows_a_pan
 #[test]
 fn the_overview_follows_edits_a_click_selects_a_node_where_it_now_is() {
     let mut h = with_units(100);
-    assert!(h
-        .state()
-        .editor
-        .as_ref()
-        .is_some_and(|e| e.canvas.in_overview()));
+    assert!(in_overview(&h));
     // Move a node into empty space in view, then click where it now shows.
     let t = h.state().editor.as_ref().expect("open").canvas.transform();
     let screen = egui::pos2(1000.0, 120.0);
@@ -391,4 +369,12 @@ fn the_overview_follows_edits_a_click_selects_a_node_where_it_now_is() {
     let editor = h.state().editor.as_ref().expect("open");
     assert!(editor.canvas.in_overview());
     assert_eq!(editor.selection, ["publish_42"]);
+}
+
+/// Whether the open document's canvas shows the overview.
+fn in_overview(h: &Harness<'static, StudioApp>) -> bool {
+    h.state()
+        .editor
+        .as_ref()
+        .is_some_and(|e| e.canvas.in_overview())
 }

@@ -3,8 +3,7 @@
 //! tests use it to find the pixels a part covers in a render from the same camera.
 
 use three_d::{
-    ClearState, Context, DepthTexture2D, Interpolation, RenderTarget, RendererError, Texture2D,
-    Viewport, Wrapping,
+    ClearState, Context, DepthTexture2D, RenderTarget, RendererError, Viewport, Wrapping,
 };
 
 use super::draw_material::IdMaterial;
@@ -69,16 +68,7 @@ pub fn render_id_buffer(
     let (w, h) = (vp.width.max(1), vp.height.max(1));
     let mut camera = camera.clone();
     camera.set_viewport(Viewport::new_at_origo(w, h));
-    let color = Texture2D::new_empty::<[u8; 4]>(
-        ctx,
-        w,
-        h,
-        Interpolation::Nearest,
-        Interpolation::Nearest,
-        None,
-        Wrapping::ClampToEdge,
-        Wrapping::ClampToEdge,
-    );
+    let color = super::new_color_texture(ctx, w, h);
     let depth = DepthTexture2D::new::<f32>(ctx, w, h, Wrapping::ClampToEdge, Wrapping::ClampToEdge);
     let target = RenderTarget::new(color.as_color_target(None), depth.as_depth_target());
     target.clear(ClearState::color_and_depth(0.0, 0.0, 0.0, 0.0, 1.0));

@@ -201,7 +201,8 @@ struct Targets {
     post: Option<Texture2D>,
 }
 
-fn new_color_texture(ctx: &three_d::Context, w: u32, h: u32) -> Texture2D {
+/// An RGBA8 texture to render into (nearest filtering, clamped).
+pub(crate) fn new_color_texture(ctx: &three_d::Context, w: u32, h: u32) -> Texture2D {
     Texture2D::new_empty::<[u8; 4]>(
         ctx,
         w,

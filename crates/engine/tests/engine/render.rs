@@ -165,13 +165,7 @@ fn assigned_material_colour_is_on_its_part() {
     .expect("write");
     let bounds = manifest.bounds.expect("bounds");
     for (part, want_red) in [(&manifest.parts[0], true), (&manifest.parts[1], false)] {
-        let b = part.bounds;
-        // A point inside the triangle (0,0)-(1,0)-(0,1) of this instance: near its right angle.
-        let p = [
-            b.min[0] + 0.25 * (b.max[0] - b.min[0]),
-            b.min[1] + 0.25 * (b.max[1] - b.min[1]),
-            0.0,
-        ];
+        let p = inside_triangle(part);
         let (x, y) = project(&params, &bounds, p);
         let [r, _g, bl, _] = img.pixel(x, y);
         if want_red {
@@ -564,12 +558,7 @@ fn supersampling_keeps_a_transparent_background_and_transparent_parts() {
     assert_eq!(ssaa.pixel(0, 0)[3], 0, "background stays transparent");
     let bounds = manifest.bounds.expect("bounds");
     for part in &manifest.parts[..2] {
-        let b = part.bounds;
-        let p = [
-            b.min[0] + 0.25 * (b.max[0] - b.min[0]),
-            b.min[1] + 0.25 * (b.max[1] - b.min[1]),
-            0.0,
-        ];
+        let p = inside_triangle(part);
         let (x, y) = project(&params, &bounds, p);
         // Inside a triangle both methods shade the same surface: the same colour (and the
         // half-transparent part is drawn blended, not skipped by the depth pre-pass).
@@ -589,4 +578,14 @@ fn supersampling_keeps_a_transparent_background_and_transparent_parts() {
             assert!(b[2] > 2 * b[0].max(20) && b[3] == 255, "blue part: {b:?}");
         }
     }
+}
+
+/// A point inside the triangle (0,0)-(1,0)-(0,1) of a part instance: near its right angle.
+fn inside_triangle(part: &workflow_engine::PartEntry) -> [f32; 3] {
+    let b = part.bounds;
+    [
+        b.min[0] + 0.25 * (b.max[0] - b.min[0]),
+        b.min[1] + 0.25 * (b.max[1] - b.min[1]),
+        0.0,
+    ]
 }
