@@ -184,8 +184,6 @@ pub struct Renderer {
     /// llvmpipe or another CPU rasteriser (see [`MsaaStrategy::Auto`]).
     software: bool,
     msaa_strategy: MsaaStrategy,
-    /// Shadow-map textures, redrawn for every render ([`scene_builder::rig_lights`]).
-    shadow_maps: Vec<DepthTexture2D>,
 }
 
 struct Targets {
@@ -265,7 +263,8 @@ fn render_with_depth_prepass(
 }
 
 impl Renderer {
-    /// Creates the context and precomputes the environment light (slow: do it once).
+    /// Creates the context and uploads the environment light (do it once: the context is
+    /// the slow part).
     pub fn new() -> Result<Self, RenderError> {
         let ctx = HeadlessContext::new()?;
         let (max_samples, max_size) = ctx.limits();
@@ -282,7 +281,6 @@ impl Renderer {
             max_size,
             software,
             msaa_strategy: MsaaStrategy::Auto,
-            shadow_maps: Vec::new(),
         })
     }
 
@@ -383,7 +381,7 @@ impl Renderer {
         let ctx = self.ctx.gl().clone();
         let camera = scene_builder::camera(pose, w, h);
         let rig = light_rig(lighting);
-        let directional = scene_builder::rig_lights(&ctx, &rig, built, &mut self.shadow_maps);
+        let directional = scene_builder::directional_lights(&ctx, &rig, built)?;
         let plain_ambient;
         let ambient: &AmbientLight = match (&mut self.environment, rig.environment) {
             (Some(env), true) => {
