@@ -183,16 +183,7 @@ fn kind_of(media_type: &str) -> &str {
 /// node id, role and id come from the server: each is reduced to file-name characters, so the
 /// name is one plain file name whatever the server sent.
 pub fn suggested_file_name(meta: &ArtifactItem) -> String {
-    let ext = match meta.media_type.as_str() {
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        "image/gif" => "gif",
-        "model/gltf-binary" => "glb",
-        "model/vnd.usd" => "usd",
-        "application/x-blender" => "blend",
-        "application/json" => "json",
-        _ => "bin",
-    };
+    let ext = workflow_engine::local::extension_for(&meta.media_type);
     let short: String = meta.id.chars().take(8).collect();
     format!(
         "{}-{}-{}.{ext}",
@@ -624,22 +615,20 @@ mod tests {
             path_in(dir, "still-frame-000.png"),
             Ok(dir.join("still-frame-000.png"))
         );
-        // A .blend scene export is saved as one.
-        let mut blend = item("export", "scene_export");
-        blend.media_type = "application/x-blender".into();
-        assert_eq!(
-            suggested_file_name(&blend),
-            "export-scene_export-export-s.blend"
-        );
-        assert_eq!(kind_of(&blend.media_type), "Blender");
-        // A USD one as .usd (OpenUSD opens text and binary stages by that extension).
-        let mut usd = item("export", "scene_export");
-        usd.media_type = "model/vnd.usd".into();
-        assert_eq!(
-            suggested_file_name(&usd),
-            "export-scene_export-export-s.usd"
-        );
-        assert_eq!(kind_of(&usd.media_type), "USD");
+        // Scene exports are saved as .blend and .usd (OpenUSD opens text and binary stages
+        // by that extension).
+        for (media_type, ext, kind) in [
+            ("application/x-blender", "blend", "Blender"),
+            ("model/vnd.usd", "usd", "USD"),
+        ] {
+            let mut export = item("export", "scene_export");
+            export.media_type = media_type.into();
+            assert_eq!(
+                suggested_file_name(&export),
+                format!("export-scene_export-export-s.{ext}")
+            );
+            assert_eq!(kind_of(media_type), kind);
+        }
     }
 
     #[test]

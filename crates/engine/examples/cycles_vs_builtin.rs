@@ -17,17 +17,7 @@ use workflow_engine::render::{ImageParams, Renderer};
 use workflow_engine::{extract_manifest, import_file, resolve_materials, ImportParams};
 
 fn fixtures() -> PathBuf {
-    if let Ok(dir) = std::env::var("WORKFLOW_FIXTURES") {
-        return PathBuf::from(dir);
-    }
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        here.join("../../shared/fixtures"),
-        here.join("../../../shared/fixtures"),
-    ]
-    .into_iter()
-    .find(|p| p.exists())
-    .unwrap_or_else(|| PathBuf::from("/work/shared/fixtures"))
+    workflow_engine::golden::find_fixtures(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

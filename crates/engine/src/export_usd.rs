@@ -89,9 +89,7 @@ impl UsdError {
 /// An `Unavailable` error naming `python` by its file name, with its path taken out of the
 /// detail too.
 fn unavailable(python: &str, detail: &str) -> UsdError {
-    let name = std::path::Path::new(python)
-        .file_name()
-        .map_or_else(|| "python".to_owned(), |n| n.to_string_lossy().into_owned());
+    let name = crate::tool::program_name(python);
     UsdError::Unavailable {
         detail: detail.replace(python, &name),
         python: name,

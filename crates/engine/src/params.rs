@@ -351,7 +351,7 @@ pub fn export_params(r: &ParamReader) -> Result<ExportParams, ParamError> {
 /// `export.scene` parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SceneExportParams {
-    /// `glb` or `gltf`.
+    /// `glb`, `gltf`, `blend` or `usd`.
     pub format: String,
     pub include_camera: bool,
     pub include_lights: bool,

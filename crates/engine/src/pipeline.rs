@@ -269,9 +269,6 @@ pub enum ExportPipelineError {
     Blender(#[from] crate::blender::BlenderError),
     #[error(transparent)]
     Usd(#[from] crate::export_usd::UsdError),
-    /// A format this build does not write yet.
-    #[error("scene export format `{0}` is not available yet on this server")]
-    FormatNotAvailable(String),
 }
 
 impl ExportPipelineError {
@@ -281,7 +278,6 @@ impl ExportPipelineError {
             ExportPipelineError::Export(e) => e.code(),
             ExportPipelineError::Blender(e) => e.code(),
             ExportPipelineError::Usd(e) => e.code(),
-            ExportPipelineError::FormatNotAvailable(_) => "format_not_available",
         }
     }
 }

@@ -64,6 +64,14 @@ impl ToolError {
     }
 }
 
+/// A program's file name: what errors show of it. A configured path (`WORKFLOW_BLENDER`,
+/// `WORKFLOW_USD_PYTHON`…) is the server's business, not its callers'.
+pub fn program_name(program: &str) -> String {
+    std::path::Path::new(program)
+        .file_name()
+        .map_or_else(|| program.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
 /// The last `max` bytes of `text` (on a char boundary) on one line.
 pub fn tail(text: &str, max: usize) -> String {
     let t = text.trim();
@@ -92,11 +100,20 @@ pub fn program_available(program: &str) -> bool {
 }
 
 impl ToolRun {
+    /// `Unavailable`, naming the program by its file name, its path taken out of `detail`.
+    fn unavailable(&self, detail: &str) -> ToolError {
+        let program = program_name(&self.program);
+        ToolError::Unavailable {
+            detail: detail.replace(&self.program, &program),
+            program,
+        }
+    }
+
     /// Runs the tool to completion or to its time limit. stdout and stderr go to files in
     /// `dir` (not pipes: a chatty tool cannot block on a full pipe).
     pub fn run(&self) -> Result<ToolOutput, ToolError> {
         let io = |e: std::io::Error| ToolError::Io {
-            program: self.program.clone(),
+            program: program_name(&self.program),
             detail: e
                 .to_string()
                 .replace(&self.dir.display().to_string(), PRIVATE_DIR),
@@ -121,10 +138,7 @@ impl ToolRun {
             .stderr(log_err)
             .process_group(0)
             .spawn()
-            .map_err(|e| ToolError::Unavailable {
-                program: self.program.clone(),
-                detail: format!("cannot start sh: {e}"),
-            })?;
+            .map_err(|e| self.unavailable(&format!("cannot start sh: {e}")))?;
         let deadline = Instant::now() + self.time_limit.max(Duration::from_millis(100));
         let status = loop {
             match child.try_wait() {
@@ -141,7 +155,7 @@ impl ToolRun {
                     let _ = child.kill();
                     let _ = child.wait();
                     return Err(ToolError::Timeout {
-                        program: self.program.clone(),
+                        program: program_name(&self.program),
                         time_limit_s: self.time_limit.as_secs().max(1),
                     });
                 }
@@ -164,10 +178,7 @@ impl ToolRun {
                 || stderr.contains("Permission denied")
                 || log.trim().is_empty())
         {
-            return Err(ToolError::Unavailable {
-                program: self.program.clone(),
-                detail: tail(&stderr, 400),
-            });
+            return Err(self.unavailable(&tail(&stderr, 400)));
         }
         Ok(ToolOutput {
             status,
@@ -220,6 +231,9 @@ mod tests {
         .run()
         .expect_err("missing");
         assert_eq!(err.code(), "tool_unavailable", "{err}");
+        // Named by its file name: the configured path stays on the server.
+        assert!(err.to_string().contains("`tool`"), "{err}");
+        assert!(!err.to_string().contains("/nonexistent"), "{err}");
         assert!(!program_available("/nonexistent/tool"));
         assert!(!program_available("surely-no-such-program-here"));
         assert!(program_available("sh"));
@@ -232,13 +246,29 @@ mod tests {
         let err = run(
             dir.path(),
             "sh",
-            &["-c", "sleep 30 & sleep 30"],
+            &["-c", "sleep 30 & echo $! > child.pid; sleep 30"],
             Duration::from_secs(1),
         )
         .run()
         .expect_err("times out");
         assert_eq!(err.code(), "tool_timeout", "{err}");
         assert!(started.elapsed() < Duration::from_secs(10));
+        // The background child went with the tool (its whole process group was killed).
+        let pid = std::fs::read_to_string(dir.path().join("child.pid")).expect("child pid");
+        let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+        let gone = (0..50).any(|_| {
+            let alive = std::fs::read_to_string(proc_dir.join("stat"))
+                .is_ok_and(|stat| !stat.contains(") Z "));
+            if alive {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            !alive
+        });
+        assert!(
+            gone,
+            "the tool's child {} outlived the time limit",
+            pid.trim()
+        );
     }
 
     #[test]

@@ -398,9 +398,11 @@ pub fn compare_structures(
 pub fn read_blend(bytes: &[u8], what: &str) -> Result<SceneStructure, CompareError> {
     let inspection =
         crate::blender::inspect_blend(bytes, &crate::blender::BlenderLimits::default()).map_err(
-            |e| CompareError::Decode {
+            // The reader's own code: a missing Blender is not an undecodable artifact.
+            |e| CompareError::Reader {
                 what: what.to_owned(),
-                reason: e.to_string(),
+                code: e.code(),
+                message: e.to_string(),
             },
         )?;
     let mut parts = BTreeMap::new();

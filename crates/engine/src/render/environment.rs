@@ -326,7 +326,8 @@ mod tests {
         use crate::render::{ImageParams, Renderer};
         use crate::{extract_manifest, import_file, ImportParams, ManifestParams};
         let fixtures =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/gltf");
+            crate::golden::find_fixtures(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+                .join("gltf");
         let mut renderer = Renderer::new().expect("headless GL");
         for name in [
             "2CylinderEngine.glb",

@@ -45,10 +45,7 @@ pub fn check_external_tools(
         return Vec::new();
     }
     // The program's file name only: a configured path is the server's, not the caller's.
-    let configured = crate::blender::blender_program();
-    let program = std::path::Path::new(&configured)
-        .file_name()
-        .map_or(configured.clone(), |n| n.to_string_lossy().into_owned());
+    let program = crate::tool::program_name(&crate::blender::blender_program());
     graph
         .nodes
         .iter()

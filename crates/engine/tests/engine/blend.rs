@@ -90,12 +90,8 @@ fn round_trip(path: &std::path::Path, red_mesh: Option<&str>) -> Vec<u32> {
     );
     for (key, o) in &parts {
         assert_eq!(o.kind, "MESH", "{key}");
-        let shown: String = key.chars().take(63).collect();
-        assert!(
-            o.name.starts_with(&shown[..shown.len().min(40)]),
-            "{} for {key}",
-            o.name
-        );
+        let shown: String = key.chars().take(40).collect();
+        assert!(o.name.starts_with(&shown), "{} for {key}", o.name);
     }
 
     // Materials: the resolved one on every slot, with its values.
@@ -103,6 +99,7 @@ fn round_trip(path: &std::path::Path, red_mesh: Option<&str>) -> Vec<u32> {
         let want = p.material.as_ref().expect("explicit material");
         let o = parts[p.part_key.as_str()];
         assert!(!o.materials.is_empty(), "{}", p.part_key);
+        assert_eq!(o.materials.len(), o.material_values.len(), "{}", p.part_key);
         for (name, values) in o.materials.iter().zip(&o.material_values) {
             assert!(
                 name.as_deref().is_some_and(|n| n.starts_with(&want.name)),
