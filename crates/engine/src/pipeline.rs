@@ -204,7 +204,13 @@ pub fn export_scene_value_logged(
             }])
         }
         "usd" => crate::usd::export_usd_scene(value, params, stem, log),
-        format => Ok(export_scene_files(value, params, format, stem)?),
+        format => Ok(export_scene_files(
+            value,
+            &*value.manifest()?,
+            params,
+            format,
+            stem,
+        )?),
     }
 }
 
@@ -219,23 +225,26 @@ pub fn scene_glb(
         embed_textures: true,
         ..params.clone()
     };
-    let files = export_scene_files(value, &glb_params, "glb", "scene")?;
+    let manifest = value.manifest()?;
+    let files = export_scene_files(value, &manifest, &glb_params, "glb", "scene")?;
     let glb = files
         .into_iter()
         .next()
         .map(|f| f.bytes)
         .unwrap_or_default();
-    Ok((glb, value.manifest()?))
+    Ok((glb, manifest))
 }
 
+/// The scene written as `format` with `manifest` (the value's, extracted once by the caller
+/// when the value carries none).
 fn export_scene_files(
     value: &SceneValue,
+    manifest: &Manifest,
     params: &crate::params::SceneExportParams,
     format: &str,
     stem: &str,
 ) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
     use crate::export_glb::{export_scene, ExportParams, SceneAdditions};
-    let manifest = value.manifest()?;
     let camera = params.include_camera.then(|| {
         let bounds = manifest.bounds.unwrap_or(crate::scene::Aabb::EMPTY);
         crate::camera::frame_camera(&bounds, &value.camera.clone().unwrap_or_default(), 1.0)
@@ -251,7 +260,7 @@ fn export_scene_files(
     };
     Ok(export_scene(
         &value.scene,
-        &manifest,
+        manifest,
         &ExportParams::default(),
         &additions,
         format,
