@@ -16,6 +16,8 @@ import time
 BIN, FIXTURES, WORK, RUNS, FILTER = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 RES = 1024
 LINEAR, ANGULAR = 0.1, 0.5  # the cad_file starter's cad.import defaults (angular in radians)
+# The engine runs the STEP converter beside the server binary (scripts/bench-cold builds both).
+CONVERTER = os.path.join(os.path.dirname(BIN), "workflow-step-converter")
 
 
 def timed(cmd, cwd):
@@ -63,16 +65,22 @@ def still_case(glb):
     return ours, anchor
 
 
-def step_case(step):
+def step_case(step, anchor_tool):
     def ours():
         out = fresh("ours")
         return [BIN, "run", "--graph", os.path.join(WORK, "cad.json"), "--cad", step, "--out", out], out
 
-    def anchor():
+    def draw():
         out = fresh("anchor")
         return ["occt-draw", "-b", "-f", draw_script(step, os.path.join(out, "out.glb"))], out
 
-    return ours, anchor
+    def converter():
+        """Our STEP converter alone (what the run's import node starts): the same GLB as DRAW's
+        without its interpreter, so the row shows what the rest of the run costs."""
+        out = fresh("anchor")
+        return [CONVERTER, step, os.path.join(out, "out.glb"), str(LINEAR), str(math.degrees(ANGULAR))], out
+
+    return ours, {"DRAW": draw, "converter": converter}[anchor_tool]
 
 
 def measure(label, anchor_name, case):
@@ -119,7 +127,8 @@ def main():
     for name in ("as1-oc-214", "abc-0000", "nist_mbe_pmi_1"):
         label = f"cad_file, {name}.step"
         if FILTER in label:
-            measure(label, "DRAW", step_case(os.path.join(FIXTURES, "step", f"{name}.step")))
+            for anchor_tool in ("DRAW", "converter"):
+                measure(label, anchor_tool, step_case(os.path.join(FIXTURES, "step", f"{name}.step"), anchor_tool))
 
 
 main()

@@ -26,11 +26,18 @@ APP_RUNTIME_PACKAGES=(libx11-6 libxcursor1 libxrandr2 libxi6 libxkbcommon-x11-0 
 # The save/open file dialog when no desktop portal runs (e.g. on a bare X server). Only the
 # running app needs it (~250 MB with WebKit and GStreamer), so the test command skips it.
 APP_DIALOG_PACKAGES=(zenity)
-# Building the engine: khronos-egl links the system libEGL through pkg-config.
-BUILD_PACKAGES=(pkg-config libegl-dev)
-# The headless renderer (EGL surfaceless; Mesa llvmpipe without a GPU) and STEP import
-# through OpenCASCADE (occt-draw loads the plugins the -dev packages name).
-ENGINE_RUNTIME_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri occt-draw libocct-draw-dev libocct-data-exchange-dev)
+# Building the engine: khronos-egl links the system libEGL through pkg-config; the STEP
+# converter (crates/step-converter) compiles against OpenCASCADE's headers and links its
+# toolkits (the -dev package pulls the other OCCT -dev packages it needs).
+BUILD_PACKAGES=(pkg-config libegl-dev g++ libocct-data-exchange-dev)
+# The headless renderer (EGL surfaceless; Mesa llvmpipe without a GPU). STEP import runs
+# workflow-step-converter, whose OpenCASCADE libraries come with the build packages (and, in
+# the .deb, through the shared-library dependencies cargo-deb finds).
+ENGINE_RUNTIME_PACKAGES=(libegl1 libegl-mesa0 libgl1-mesa-dri)
+# OpenCASCADE's DRAW: the STEP converter where workflow-step-converter is not installed, and
+# the reference the converter's GLB is compared with byte for byte in the tests and the
+# benchmark (pload opens the unversioned plugin names the -dev packages carry).
+STEP_REFERENCE_PACKAGES=(occt-draw libocct-draw-dev)
 # Blender for .blend scene exports and Cycles renders (run headless out of process; its glTF
 # importer needs numpy). About 160 packages, 660 MB installed, ~30 s to install (measured
 # in docs/performance.md).

@@ -2,7 +2,8 @@
 //! `cargo run --release -p workflow-engine --example cold_stages -- FILE.glb [SIZE]`
 //! (run it several times: the first run on a machine also fills Mesa's shader cache).
 //! Stages run one after the other here; `workflow-server run` overlaps the renderer's start
-//! with the import.
+//! with the import. `VARIANTS=1` adds warm renders with one setting changed each (no
+//! shadows, no environment, 1 sample, FXAA, supersampling): what each costs.
 
 use std::time::Instant;
 
@@ -54,6 +55,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     stage("first render (+ compile)");
     let _ = renderer.render_built(&built, &lighting, &params, &pose)?;
     stage("second render");
+    if std::env::var_os("VARIANTS").is_some() {
+        use workflow_engine::render::{AntiAliasing, MsaaStrategy};
+        for _ in 0..2 {
+            let _ = renderer.render_built(&built, &lighting, &params, &pose)?;
+            stage("again (default)");
+            let no_shadow = LightingParams {
+                shadows: false,
+                ..LightingParams::default()
+            };
+            let _ = renderer.render_built(&built, &no_shadow, &params, &pose)?;
+            stage("no shadows");
+            let no_env = LightingParams {
+                environment: false,
+                ..LightingParams::default()
+            };
+            let _ = renderer.render_built(&built, &no_env, &params, &pose)?;
+            stage("no environment");
+            let one = ImageParams {
+                samples: 1,
+                ..params.clone()
+            };
+            let _ = renderer.render_built(&built, &lighting, &one, &pose)?;
+            stage("1 sample");
+            let fx = ImageParams {
+                antialiasing: AntiAliasing::Fxaa,
+                ..params.clone()
+            };
+            let _ = renderer.render_built(&built, &lighting, &fx, &pose)?;
+            stage("fxaa");
+            renderer.set_msaa_strategy(MsaaStrategy::Supersample);
+            let _ = renderer.render_built(&built, &lighting, &params, &pose)?;
+            stage("supersample");
+            renderer.set_msaa_strategy(MsaaStrategy::Auto);
+        }
+    }
     let png = image.encode(workflow_engine::render::OutputFormat::Png)?;
     stage("PNG encode");
     println!(

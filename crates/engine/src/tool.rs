@@ -140,27 +140,31 @@ impl ToolRun {
             .spawn()
             .map_err(|e| self.unavailable(&format!("cannot start sh: {e}")))?;
         let deadline = Instant::now() + self.time_limit.max(Duration::from_millis(100));
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() >= deadline => {
-                    // The whole group: Blender and DRAW may have started helpers.
-                    let _ = Command::new("kill")
-                        .arg("-KILL")
-                        .arg("--")
-                        .arg(format!("-{}", child.id()))
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status();
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(ToolError::Timeout {
-                        program: program_name(&self.program),
-                        time_limit_s: self.time_limit.as_secs().max(1),
-                    });
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-                Err(e) => return Err(io(e)),
+        // A thread waits for the exit, so the runner hears of it at once (polling cost up to
+        // a poll interval on every conversion) and still stops the tool at its deadline.
+        let pid = child.id();
+        let (exited, exit) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = exited.send(child.wait());
+        });
+        let status = match exit.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(waited) => waited.map_err(io)?,
+            Err(_) => {
+                // The whole group: Blender and DRAW may have started helpers.
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg("--")
+                    .arg(format!("-{pid}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+                // Reaped by the waiting thread (the group kill reaches the tool itself too);
+                // bounded, so a kill that could not run never hangs the node.
+                let _ = exit.recv_timeout(Duration::from_secs(5));
+                return Err(ToolError::Timeout {
+                    program: program_name(&self.program),
+                    time_limit_s: self.time_limit.as_secs().max(1),
+                });
             }
         };
         let private = self.dir.display().to_string();

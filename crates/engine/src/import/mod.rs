@@ -155,8 +155,8 @@ pub enum ImportError {
     },
     #[error("glTF {pointer} names `{uri}`, which is not among the glTF's files: upload it together with the .gltf (several files in one request, or one .zip), or keep it beside the file")]
     MissingSideFile { pointer: String, uri: String },
-    #[error("STEP converter `occt-draw` not available: {0} (install Debian package occt-draw)")]
-    ConverterMissing(String),
+    #[error("STEP converter `{program}` not available: {detail}")]
+    ConverterMissing { program: String, detail: String },
     #[error("STEP conversion of {path} exceeded the {timeout_s} s time limit and was stopped")]
     ConverterTimeout { path: String, timeout_s: u64 },
     #[error("STEP conversion of {path} failed: {reason}; converter output: {stderr_tail}")]
@@ -179,7 +179,7 @@ impl ImportError {
             ImportError::InvalidParam(_) => "invalid_param",
             ImportError::ExternalReferenceRefused { .. } => "external_reference_refused",
             ImportError::MissingSideFile { .. } => "missing_side_file",
-            ImportError::ConverterMissing(_) => "step_converter_missing",
+            ImportError::ConverterMissing { .. } => "step_converter_missing",
             ImportError::ConverterTimeout { .. } => "step_timeout",
             ImportError::ConverterFailed { .. } => "step_conversion_failed",
         }

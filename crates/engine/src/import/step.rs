@@ -1,19 +1,120 @@
-//! STEP import: OpenCASCADE's DRAW (`occt-draw`, Debian package `occt-draw`) tessellates the
-//! file into a GLB out of process, under a time limit and an address-space cap, and the GLB is
-//! read by the glTF importer. Out of process because tessellating real CAD can blow up in time
-//! and memory (see STACK-NOTES); a runaway converter must not take the worker down.
+//! STEP import: OpenCASCADE tessellates the file into a GLB out of process, under a time
+//! limit and an address-space cap, and the GLB is read by the glTF importer. Out of process
+//! because tessellating real CAD can blow up in time and memory (see STACK-NOTES); a runaway
+//! converter must not take the worker down.
+//!
+//! The converter is our `workflow-step-converter` (crates/step-converter), which makes
+//! OpenCASCADE's calls directly; where it is not installed, OpenCASCADE's DRAW (`occt-draw`)
+//! runs the same steps as a script. Both write the same GLB byte for byte (the converter's
+//! tests hold them to it), so part keys do not depend on which one ran.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::{ImportError, ImportParams};
 use crate::scene::Scene;
-use crate::tool::{tail, ToolError};
+use crate::tool::{program_available, tail, ToolError, ToolRun};
 
-/// Converter executable; `WORKFLOW_OCCT_DRAW` overrides it.
-pub fn converter_program() -> String {
-    std::env::var("WORKFLOW_OCCT_DRAW").unwrap_or_else(|_| "occt-draw".to_owned())
+/// The converter's executable name.
+pub const OWN_CONVERTER: &str = "workflow-step-converter";
+
+/// The program that turns a STEP file into a GLB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepConverter {
+    /// `workflow-step-converter`: OpenCASCADE without DRAW's interpreter and plugin loading
+    /// (100–140 ms of every conversion).
+    Own(PathBuf),
+    /// OpenCASCADE's DRAW running [`conversion_script`]: a name on `PATH` or a path.
+    Draw(String),
+}
+
+impl StepConverter {
+    /// `WORKFLOW_STEP_CONVERTER` (a path); else `workflow-step-converter` beside the running
+    /// executable (a package installs it beside `workflow-server`; a build writes it beside
+    /// the binaries, test binaries run one folder below); else DRAW: `WORKFLOW_OCCT_DRAW`,
+    /// or `occt-draw` on `PATH`.
+    pub fn find() -> StepConverter {
+        if let Some(path) = std::env::var_os("WORKFLOW_STEP_CONVERTER") {
+            return StepConverter::Own(PathBuf::from(path));
+        }
+        let beside = std::env::current_exe().ok().and_then(|exe| {
+            exe.ancestors()
+                .skip(1)
+                .take(2)
+                .map(|dir| dir.join(OWN_CONVERTER))
+                .find(|candidate| program_available(&candidate.to_string_lossy()))
+        });
+        match beside {
+            Some(path) => StepConverter::Own(path),
+            None => StepConverter::Draw(
+                std::env::var("WORKFLOW_OCCT_DRAW").unwrap_or_else(|_| "occt-draw".to_owned()),
+            ),
+        }
+    }
+
+    /// The program's file name (what messages show).
+    pub fn name(&self) -> String {
+        match self {
+            StepConverter::Own(path) => crate::tool::program_name(&path.to_string_lossy()),
+            StepConverter::Draw(program) => crate::tool::program_name(program),
+        }
+    }
+
+    /// The run converting `input` into `output` inside the private folder `dir`.
+    fn run(
+        &self,
+        input: &Path,
+        output: &Path,
+        dir: &Path,
+        params: &ImportParams,
+    ) -> std::io::Result<ToolRun> {
+        let (program, args): (String, Vec<OsString>) = match self {
+            StepConverter::Own(path) => (
+                path.to_string_lossy().into_owned(),
+                vec![
+                    input.into(),
+                    output.into(),
+                    params.linear_tolerance.to_string().into(),
+                    // Degrees written as the DRAW script writes them: both converters parse
+                    // the same text into the same angle.
+                    params.angular_tolerance.to_degrees().to_string().into(),
+                ],
+            ),
+            StepConverter::Draw(program) => {
+                let script = dir.join("convert.tcl");
+                std::fs::write(
+                    &script,
+                    conversion_script(
+                        input,
+                        output,
+                        params.linear_tolerance,
+                        params.angular_tolerance,
+                    ),
+                )?;
+                (
+                    program.clone(),
+                    vec!["-b".into(), "-f".into(), script.into_os_string()],
+                )
+            }
+        };
+        Ok(ToolRun {
+            program,
+            args,
+            dir: dir.to_path_buf(),
+            time_limit: Duration::from_secs(params.timeout_s.max(1)),
+            memory_limit_mb: params.memory_limit_mb,
+        })
+    }
+
+    /// What to install when the converter cannot be started.
+    fn install_hint(&self) -> &'static str {
+        match self {
+            StepConverter::Own(_) => "WORKFLOW_STEP_CONVERTER names a program that cannot be started; unset it or point it at workflow-step-converter",
+            StepConverter::Draw(_) => "install the Debian package occt-draw, or workflow-step-converter beside workflow-server",
+        }
+    }
 }
 
 /// The DRAW batch script. DRAW's `incmesh -a` takes degrees, our parameter is radians.
@@ -73,7 +174,7 @@ pub fn import_step(path: &Path, params: &ImportParams) -> Result<Scene, ImportEr
         path,
         &path.display().to_string(),
         params,
-        &converter_program(),
+        &StepConverter::find(),
     )
 }
 
@@ -83,17 +184,52 @@ pub(crate) fn import_step_as(
     shown: &str,
     params: &ImportParams,
 ) -> Result<Scene, ImportError> {
-    import_step_with(path, shown, params, &converter_program())
+    import_step_with(path, shown, params, &StepConverter::find())
 }
 
-/// [`import_step`] with an explicit converter executable (tests, custom installs); messages
-/// name the file `shown` and never the converter's private folder.
+/// [`import_step`] with an explicit converter (tests, custom installs); messages name the file
+/// `shown` and never the converter's private folder.
 pub fn import_step_with(
     path: &Path,
     shown: &str,
     params: &ImportParams,
-    program: &str,
+    converter: &StepConverter,
 ) -> Result<Scene, ImportError> {
+    let converted = convert_step(path, shown, params, converter)?;
+    let log = &converted.log;
+    let mut scene = super::gltf::import_gltf_file_as(&converted.glb, "the converter's GLB")
+        .map_err(|e| ImportError::ConverterFailed {
+            path: shown.to_owned(),
+            reason: format!("converter output unreadable: {e}"),
+            stderr_tail: tail(log, 400),
+        })?;
+    // The converter writes one mesh per placement; placements of one product share again.
+    scene.share_identical_meshes();
+    for line in log
+        .lines()
+        .filter(|l| l.contains("Error") || l.contains("Warning"))
+    {
+        scene.warnings.push(format!("occt: {}", line.trim()));
+    }
+    Ok(scene)
+}
+
+/// A converter's GLB in its private folder (removed when this is dropped).
+pub struct ConvertedStep {
+    _dir: tempfile::TempDir,
+    pub glb: PathBuf,
+    /// The converter's output, its folder's path redacted.
+    pub log: String,
+}
+
+/// Runs `converter` on the STEP file at `path` (messages name it `shown`): the GLB it wrote,
+/// or why there is none.
+pub fn convert_step(
+    path: &Path,
+    shown: &str,
+    params: &ImportParams,
+    converter: &StepConverter,
+) -> Result<ConvertedStep, ImportError> {
     let shown = shown.to_owned();
     if !(0.0001..=1000.0).contains(&params.linear_tolerance) {
         return Err(ImportError::InvalidParam(format!(
@@ -118,32 +254,21 @@ pub fn import_step_with(
         source,
     };
     let dir = tempfile::tempdir().map_err(io)?;
-    // Work on a copy with a plain name so odd characters in the user's path never reach Tcl.
+    // Work on a copy with a plain name so odd characters in the user's path never reach Tcl
+    // or a command line.
     let input = dir.path().join("in.step");
     std::fs::copy(path, &input).map_err(io)?;
     let output = dir.path().join("out.glb");
-    let script = dir.path().join("convert.tcl");
-    std::fs::write(
-        &script,
-        conversion_script(
-            &input,
-            &output,
-            params.linear_tolerance,
-            params.angular_tolerance,
-        ),
-    )
-    .map_err(io)?;
-    let run = crate::tool::ToolRun {
-        program: program.to_owned(),
-        args: vec!["-b".into(), "-f".into(), script.into_os_string()],
-        dir: dir.path().to_path_buf(),
-        time_limit: Duration::from_secs(params.timeout_s.max(1)),
-        memory_limit_mb: params.memory_limit_mb,
-    };
+    let run = converter
+        .run(&input, &output, dir.path(), params)
+        .map_err(io)?;
     let out = match run.run() {
         Ok(out) => out,
         Err(ToolError::Unavailable { detail, .. }) => {
-            return Err(ImportError::ConverterMissing(detail))
+            return Err(ImportError::ConverterMissing {
+                program: converter.name(),
+                detail: format!("{detail}; {}", converter.install_hint()),
+            })
         }
         Err(ToolError::Timeout { .. }) => {
             return Err(ImportError::ConverterTimeout {
@@ -173,21 +298,9 @@ pub fn import_step_with(
             stderr_tail: tail(&log, 800),
         });
     }
-    let mut scene =
-        super::gltf::import_gltf_file_as(&output, "the converter's GLB").map_err(|e| {
-            ImportError::ConverterFailed {
-                path: shown.clone(),
-                reason: format!("converter output unreadable: {e}"),
-                stderr_tail: tail(&log, 400),
-            }
-        })?;
-    // The converter writes one mesh per placement; placements of one product share again.
-    scene.share_identical_meshes();
-    for line in log
-        .lines()
-        .filter(|l| l.contains("Error") || l.contains("Warning"))
-    {
-        scene.warnings.push(format!("occt: {}", line.trim()));
-    }
-    Ok(scene)
+    Ok(ConvertedStep {
+        _dir: dir,
+        glb: output,
+        log,
+    })
 }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use workflow_engine::export_glb::{export_glb, ExportParams, SceneAdditions};
 use workflow_engine::import::gltf::import_gltf_slice;
+use workflow_engine::import::step::{convert_step, StepConverter};
 use workflow_engine::scene::Aabb;
 use workflow_engine::{
     extract_manifest, import_file, ImportParams, Manifest, ManifestParams, Scene,
@@ -87,7 +88,7 @@ fn converter_is_killed_at_the_time_limit() {
             timeout_s: 1,
             ..ImportParams::default()
         },
-        fake.to_str().expect("utf8 path"),
+        &StepConverter::Own(fake),
     )
     .expect_err("times out");
     assert_eq!(err.code(), "step_timeout", "{err}");
@@ -100,10 +101,24 @@ fn missing_converter_is_reported() {
         &step("abc-0000.step"),
         "abc-0000.step",
         &ImportParams::default(),
-        "/nonexistent/occt-draw",
+        &StepConverter::Draw("/nonexistent/occt-draw".into()),
     )
     .expect_err("missing");
     assert_eq!(err.code(), "step_converter_missing", "{err}");
+    let message = err.to_string();
+    assert!(message.contains("`occt-draw`"), "{message}");
+    assert!(!message.contains("/nonexistent"), "no path: {message}");
+    let err = workflow_engine::import::step::import_step_with(
+        &step("abc-0000.step"),
+        "abc-0000.step",
+        &ImportParams::default(),
+        &StepConverter::Own("/nonexistent/bin/workflow-step-converter".into()),
+    )
+    .expect_err("missing");
+    assert_eq!(err.code(), "step_converter_missing", "{err}");
+    let message = err.to_string();
+    assert!(message.contains("WORKFLOW_STEP_CONVERTER"), "{message}");
+    assert!(!message.contains("/nonexistent"), "no path: {message}");
 }
 
 #[test]
@@ -409,4 +424,45 @@ fn resolved_materials_split_shared_meshes_only_where_they_differ() {
     uses.sort_unstable();
     assert_eq!(uses, [1, 5]);
     assert!(after.get(&one_bolt).is_some());
+}
+
+/// The build's converter is ours (cargo builds `workflow-step-converter` beside the test
+/// binaries: its package has an integration test), and it writes DRAW's GLB byte for byte,
+/// so part keys stay what they were, at the default tolerances and at finer ones.
+#[test]
+fn own_converter_writes_the_same_glb_as_draw() {
+    let own = StepConverter::find();
+    assert!(
+        matches!(own, StepConverter::Own(_)),
+        "the STEP import in this build uses {own:?}: build workflow-step-converter \
+         (`cargo build -p workflow-step-converter`; `cargo test --workspace` does)"
+    );
+    let draw = StepConverter::Draw("occt-draw".into());
+    let fine = ImportParams {
+        linear_tolerance: 0.02,
+        angular_tolerance: 0.2,
+        ..ImportParams::default()
+    };
+    for (name, params) in [
+        ("as1-oc-214.step", ImportParams::default()),
+        ("abc-0000.step", ImportParams::default()),
+        ("nist_mbe_pmi_1.step", ImportParams::default()),
+        ("as1-oc-214.step", fine),
+    ] {
+        let convert = |converter: &StepConverter| {
+            let converted = convert_step(&step(name), name, &params, converter)
+                .unwrap_or_else(|e| panic!("{name} with {converter:?}: {e}"));
+            std::fs::read(&converted.glb).expect("read GLB")
+        };
+        let (ours, theirs) = (convert(&own), convert(&draw));
+        assert!(ours.len() > 1000, "{name}: {} bytes", ours.len());
+        assert!(
+            ours == theirs,
+            "{name} at {} / {} rad: the converters' GLBs differ ({} vs {} bytes)",
+            params.linear_tolerance,
+            params.angular_tolerance,
+            ours.len(),
+            theirs.len()
+        );
+    }
 }
