@@ -20,8 +20,9 @@ use crate::scene::{FileMaterial, Mesh, Node, Primitive, Scene, TextureImage};
 const WARM_UP_SIZE: u32 = 512;
 
 impl Renderer {
-    /// Renders 16×16 stills of two tetrahedra (one plain, one textured) with the default
-    /// image and lighting parameters, multisampled and supersampled. Failures are ignored: the real render reports them.
+    /// Renders 512² stills of two tetrahedra (one plain without texture coordinates, one
+    /// textured) with the default image and lighting parameters, supersampled and
+    /// multisampled. Failures are ignored: the real render reports them.
     pub fn warm_up(&mut self) {
         let scene = warm_up_scene();
         let Ok(manifest) = extract_manifest(&scene, &ManifestParams::default()) else {
@@ -35,8 +36,10 @@ impl Renderer {
         };
         // Both ways of anti-aliasing a default still: a dense scene on llvmpipe is
         // supersampled (depth pre-pass, single-sample target, downsample), others multisampled.
+        // Multisampled last: its targets are kept, and a `cad_file` thumbnail of a typical
+        // part or assembly is multisampled at this size.
         let strategy = self.msaa_strategy;
-        for forced in [MsaaStrategy::Multisample, MsaaStrategy::Supersample] {
+        for forced in [MsaaStrategy::Supersample, MsaaStrategy::Multisample] {
             self.msaa_strategy = forced;
             let _ = self.render_still(
                 &scene,
@@ -88,9 +91,15 @@ fn warm_up_scene() -> Scene {
         ..Scene::default()
     };
     for (i, offset) in [0.0f32, 1.5].into_iter().enumerate() {
+        let mut primitive = tetrahedron(i);
+        if i == 0 {
+            // A plain part without texture coordinates, as a tessellated CAD part comes: a
+            // vertex layout of its own for the rasteriser's vertex stage.
+            primitive.uvs = None;
+        }
         scene.meshes.push(Mesh {
             name: None,
-            primitives: vec![tetrahedron(i)],
+            primitives: vec![primitive],
         });
         let mut node = Node::new(
             Some(format!("warm-up {i}")),
