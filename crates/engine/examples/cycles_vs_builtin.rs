@@ -69,7 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let started = Instant::now();
         let mut log = Vec::new();
         let cycles =
-            workflow_engine::cycles::render_still_cycles(&value, &image, samples, &mut log)?;
+            workflow_engine::cycles::render_still_cycles(&value, &image, samples, &mut log, None)?;
         let cycles_time = started.elapsed();
         let to_image = |r: &workflow_engine::render::RenderedImage| {
             image::RgbaImage::from_raw(r.width, r.height, r.rgba.clone())

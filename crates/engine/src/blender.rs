@@ -7,6 +7,7 @@
 
 use std::ffi::OsString;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -31,11 +32,12 @@ pub fn blender_available() -> bool {
 /// The fix named in every `blender_unavailable` message.
 pub const INSTALL_HINT: &str = "install the Debian package `blender` (apt-get install --no-install-recommends blender python3-numpy) or set WORKFLOW_BLENDER to its path";
 
-/// Caps of one Blender run.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Caps of one Blender run, and the run's cancel (Blender is stopped when it fires).
+#[derive(Debug, Clone)]
 pub struct BlenderLimits {
     pub time_limit: Duration,
     pub memory_limit_mb: u64,
+    pub cancel: Option<CancellationToken>,
 }
 
 impl Default for BlenderLimits {
@@ -44,6 +46,7 @@ impl Default for BlenderLimits {
         BlenderLimits {
             time_limit: Duration::from_secs(300),
             memory_limit_mb: 8192,
+            cancel: None,
         }
     }
 }
@@ -60,6 +63,8 @@ pub enum BlenderError {
         reason: String,
         stderr_tail: String,
     },
+    #[error("Blender was stopped while {task}: the run was cancelled")]
+    Cancelled { task: String },
     #[error("Blender bridge I/O failed: {0}")]
     Io(String),
 }
@@ -70,6 +75,8 @@ impl BlenderError {
             BlenderError::Unavailable { .. } => "blender_unavailable",
             BlenderError::Timeout { .. } => "blender_timeout",
             BlenderError::Failed { .. } => "blender_failed",
+            // The runtime's own code: the node is recorded cancelled, not failed.
+            BlenderError::Cancelled { .. } => "cancelled",
             BlenderError::Io(_) => "blender_io",
         }
     }
@@ -167,12 +174,16 @@ fn run_bridge_files(
         dir: dir.path().to_path_buf(),
         time_limit: limits.time_limit,
         memory_limit_mb: limits.memory_limit_mb,
+        cancel: limits.cancel.clone(),
     };
     let out = run.run().map_err(|e| match e {
         ToolError::Unavailable { program, detail } => BlenderError::Unavailable { program, detail },
         ToolError::Timeout { time_limit_s, .. } => BlenderError::Timeout {
             task: task.to_owned(),
             time_limit_s,
+        },
+        ToolError::Cancelled { .. } => BlenderError::Cancelled {
+            task: task.to_owned(),
         },
         ToolError::Io { detail, .. } => BlenderError::Io(detail),
     })?;

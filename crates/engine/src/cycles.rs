@@ -11,6 +11,7 @@ use crate::lighting::light_rig;
 use crate::pipeline::SceneValue;
 use crate::render::{ImageParams, RenderedImage};
 use crate::turntable::TurntableParams;
+use tokio_util::sync::CancellationToken;
 
 /// Largest Cycles frame side (CPU path tracing; the built-in renderer's own cap is larger).
 pub const MAX_SIDE: u32 = 8192;
@@ -165,26 +166,32 @@ fn finish(png: &[u8], image: &ImageParams) -> Result<RenderedImage, CyclesError>
 }
 
 /// A Cycles still of `value` as the built-in renderer would frame it; Blender's stderr lines go
-/// to `log`.
+/// to `log`. `cancel` stops Blender mid-render.
 pub fn render_still_cycles(
     value: &SceneValue,
     image: &ImageParams,
     samples: u32,
     log: &mut Vec<String>,
+    cancel: Option<&CancellationToken>,
 ) -> Result<RenderedImage, CyclesError> {
     let p = prepare(value, image, samples, false)?;
-    let out =
-        crate::blender::render_cycles(&p.glb, &p.parts, &p.params, &BlenderLimits::default())?;
+    let limits = BlenderLimits {
+        cancel: cancel.cloned(),
+        ..BlenderLimits::default()
+    };
+    let out = crate::blender::render_cycles(&p.glb, &p.parts, &p.params, &limits)?;
     log.extend(crate::blender::log_lines(&out.stderr));
     finish(&out.bytes, image)
 }
 
 /// A Cycles turntable: every frame rendered by one Blender run, handed to `on_frame` in order.
+/// `cancel` stops Blender mid-render.
 pub fn render_turntable_cycles(
     value: &SceneValue,
     params: &TurntableParams,
     samples: u32,
     log: &mut Vec<String>,
+    cancel: Option<&CancellationToken>,
     on_frame: &mut dyn FnMut(u32, RenderedImage) -> Result<(), CyclesError>,
 ) -> Result<(), CyclesError> {
     if !(1..=720).contains(&params.frame_count) {
@@ -198,6 +205,7 @@ pub fn render_turntable_cycles(
     // A path-traced turntable is frames × a still: the time cap grows with the frames.
     let limits = BlenderLimits {
         time_limit: BlenderLimits::default().time_limit * params.frame_count.clamp(1, 20),
+        cancel: cancel.cloned(),
         ..BlenderLimits::default()
     };
     let (frames, stderr) = crate::blender::render_cycles_turntable(

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 use serde::{Deserialize, Serialize};
 
@@ -40,12 +41,14 @@ pub fn usd_python() -> String {
         .unwrap_or_else(|| "python3".to_owned())
 }
 
-/// Caps of one writer or reader run.
-#[derive(Debug, Clone, Copy)]
+/// Caps of one writer or reader run, and the run's cancel (the writer is stopped when it
+/// fires).
+#[derive(Debug, Clone)]
 pub struct UsdLimits {
     pub time_limit: Duration,
     /// Address space in MB; OpenUSD's libraries alone map several hundred MB.
     pub memory_limit_mb: u64,
+    pub cancel: Option<CancellationToken>,
 }
 
 impl Default for UsdLimits {
@@ -53,6 +56,7 @@ impl Default for UsdLimits {
         UsdLimits {
             time_limit: Duration::from_secs(300),
             memory_limit_mb: 8192,
+            cancel: None,
         }
     }
 }
@@ -71,6 +75,8 @@ pub enum UsdError {
         reason: String,
         log_tail: String,
     },
+    #[error("the USD writer was stopped: the run was cancelled")]
+    Cancelled,
     #[error("the USD export's working folder failed: {0}")]
     Io(String),
 }
@@ -82,6 +88,8 @@ impl UsdError {
             UsdError::Timeout(_) => "usd_timeout",
             UsdError::Failed { .. } => "usd_export_failed",
             UsdError::Io(_) => "export_failed",
+            // The runtime's own code: the node is recorded cancelled, not failed.
+            UsdError::Cancelled => "cancelled",
         }
     }
 }
@@ -100,6 +108,7 @@ fn tool_error(python: &str, e: ToolError) -> UsdError {
     match e {
         ToolError::Unavailable { detail, .. } => unavailable(python, &detail),
         ToolError::Timeout { time_limit_s, .. } => UsdError::Timeout(time_limit_s),
+        ToolError::Cancelled { .. } => UsdError::Cancelled,
         ToolError::Io { detail, .. } => UsdError::Io(detail),
     }
 }
@@ -129,6 +138,7 @@ fn run_script(
         dir: dir.path().to_path_buf(),
         time_limit: limits.time_limit,
         memory_limit_mb: limits.memory_limit_mb,
+        cancel: limits.cancel.clone(),
     }
     .run()
     .map_err(|e| tool_error(python, e))?;
@@ -176,6 +186,7 @@ pub fn write_usd(
     limits: UsdLimits,
 ) -> Result<WrittenUsd, UsdError> {
     let out_name = if text { "out.usda" } else { "out.usdc" };
+    let memory_limit_mb = limits.memory_limit_mb;
     let (dir, out) = run_script(
         python,
         WRITER_SCRIPT,
@@ -190,8 +201,8 @@ pub fn write_usd(
     };
     if !out.status.success() {
         return Err(failed(format!(
-            "it exited with {} (memory limit {} MB)",
-            out.status, limits.memory_limit_mb
+            "it exited with {} (memory limit {memory_limit_mb} MB)",
+            out.status
         )));
     }
     let bytes = std::fs::read(dir.path().join(out_name)).map_err(io)?;

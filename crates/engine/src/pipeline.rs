@@ -176,17 +176,18 @@ pub fn export_scene_value(
     params: &crate::params::SceneExportParams,
     stem: &str,
 ) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
-    export_scene_value_logged(value, params, stem, &mut Vec::new())
+    export_scene_value_logged(value, params, stem, &mut Vec::new(), None)
 }
 
 /// [`export_scene_value`], with what an external tool (Blender, OpenUSD) said appended to
-/// `log` (the node's log). `glb`/`gltf` are written here; `blend` goes through the Blender
+/// `log` (the node's log) and the tool stopped when `cancel` fires. `glb`/`gltf` are written here; `blend` goes through the Blender
 /// bridge and `usd` through OpenUSD, both starting from [`scene_glb`].
 pub fn export_scene_value_logged(
     value: &SceneValue,
     params: &crate::params::SceneExportParams,
     stem: &str,
     log: &mut Vec<String>,
+    cancel: Option<&tokio_util::sync::CancellationToken>,
 ) -> Result<Vec<crate::export_glb::ExportedFile>, ExportPipelineError> {
     match params.format.as_str() {
         "blend" => {
@@ -195,7 +196,10 @@ pub fn export_scene_value_logged(
             let out = crate::blender::export_blend(
                 &glb,
                 &parts,
-                &crate::blender::BlenderLimits::default(),
+                &crate::blender::BlenderLimits {
+                    cancel: cancel.cloned(),
+                    ..crate::blender::BlenderLimits::default()
+                },
             )?;
             log.extend(crate::blender::log_lines(&out.stderr));
             Ok(vec![crate::export_glb::ExportedFile {
@@ -203,7 +207,7 @@ pub fn export_scene_value_logged(
                 bytes: out.bytes,
             }])
         }
-        "usd" => crate::usd::export_usd_scene(value, params, stem, log),
+        "usd" => crate::usd::export_usd_scene(value, params, stem, log, cancel),
         format => Ok(export_scene_files(
             value,
             &*value.manifest()?,

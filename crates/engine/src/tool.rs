@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use tokio_util::sync::CancellationToken;
+
 /// What stands for the tool's private folder in logs and messages.
 pub const PRIVATE_DIR: &str = "<work>";
 
@@ -23,6 +25,9 @@ pub struct ToolRun {
     pub time_limit: Duration,
     /// Address-space cap in MB (`ulimit -v`).
     pub memory_limit_mb: u64,
+    /// Stops the tool (its whole process group) when cancelled: a cancelled node does not
+    /// wait for a Blender render or a conversion to run to its time limit.
+    pub cancel: Option<CancellationToken>,
 }
 
 /// A finished run (whatever its exit status: the caller judges it).
@@ -49,6 +54,9 @@ pub enum ToolError {
     Unavailable { program: String, detail: String },
     #[error("`{program}` exceeded the {time_limit_s} s time limit and was stopped")]
     Timeout { program: String, time_limit_s: u64 },
+    /// The run was cancelled; the tool was stopped.
+    #[error("`{program}` was stopped: the run was cancelled")]
+    Cancelled { program: String },
     /// The runner itself could not work (its folder, its log files).
     #[error("cannot run `{program}`: {detail}")]
     Io { program: String, detail: String },
@@ -59,9 +67,23 @@ impl ToolError {
         match self {
             ToolError::Unavailable { .. } => "tool_unavailable",
             ToolError::Timeout { .. } => "tool_timeout",
+            ToolError::Cancelled { .. } => "cancelled",
             ToolError::Io { .. } => "tool_io",
         }
     }
+}
+
+/// Kills the tool's process group (Blender and DRAW may have started helpers) and lets the
+/// waiting thread reap it; bounded, so a kill that could not run never hangs the node.
+fn stop_group(pid: u32, exit: &std::sync::mpsc::Receiver<std::io::Result<ExitStatus>>) {
+    let _ = Command::new("kill")
+        .arg("-KILL")
+        .arg("--")
+        .arg(format!("-{pid}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = exit.recv_timeout(Duration::from_secs(5));
 }
 
 /// A program's file name: what errors show of it. A configured path (`WORKFLOW_BLENDER`,
@@ -147,24 +169,35 @@ impl ToolRun {
         std::thread::spawn(move || {
             let _ = exited.send(child.wait());
         });
-        let status = match exit.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-            Ok(waited) => waited.map_err(io)?,
-            Err(_) => {
-                // The whole group: Blender and DRAW may have started helpers.
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg("--")
-                    .arg(format!("-{pid}"))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
-                // Reaped by the waiting thread (the group kill reaches the tool itself too);
-                // bounded, so a kill that could not run never hangs the node.
-                let _ = exit.recv_timeout(Duration::from_secs(5));
-                return Err(ToolError::Timeout {
-                    program: program_name(&self.program),
-                    time_limit_s: self.time_limit.as_secs().max(1),
+        // The cancel token is looked at this often while the tool runs (an exit is heard at
+        // once whatever the interval).
+        const CANCEL_CHECK: Duration = Duration::from_millis(50);
+        let status = loop {
+            let now = Instant::now();
+            let cancelled = self.cancel.as_ref().is_some_and(|c| c.is_cancelled());
+            if cancelled || now >= deadline {
+                stop_group(pid, &exit);
+                let program = program_name(&self.program);
+                return Err(if cancelled {
+                    ToolError::Cancelled { program }
+                } else {
+                    ToolError::Timeout {
+                        program,
+                        time_limit_s: self.time_limit.as_secs().max(1),
+                    }
                 });
+            }
+            let wait = if self.cancel.is_some() {
+                (deadline - now).min(CANCEL_CHECK)
+            } else {
+                deadline - now
+            };
+            match exit.recv_timeout(wait) {
+                Ok(waited) => break waited.map_err(io)?,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(io(std::io::Error::other("the waiting thread stopped")))
+                }
             }
         };
         let private = self.dir.display().to_string();
@@ -203,6 +236,7 @@ mod tests {
             dir: dir.to_path_buf(),
             time_limit,
             memory_limit_mb: 1024,
+            cancel: None,
         }
     }
 
@@ -257,8 +291,13 @@ mod tests {
         .expect_err("times out");
         assert_eq!(err.code(), "tool_timeout", "{err}");
         assert!(started.elapsed() < Duration::from_secs(10));
-        // The background child went with the tool (its whole process group was killed).
-        let pid = std::fs::read_to_string(dir.path().join("child.pid")).expect("child pid");
+        assert_child_gone(dir.path());
+    }
+
+    /// The background child the test tool wrote to `child.pid` went with the tool (its whole
+    /// process group was killed).
+    fn assert_child_gone(dir: &Path) {
+        let pid = std::fs::read_to_string(dir.join("child.pid")).expect("child pid");
         let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
         let gone = (0..50).any(|_| {
             let alive = std::fs::read_to_string(proc_dir.join("stat"))
@@ -268,11 +307,51 @@ mod tests {
             }
             !alive
         });
-        assert!(
-            gone,
-            "the tool's child {} outlived the time limit",
-            pid.trim()
+        assert!(gone, "the tool's child {} outlived it", pid.trim());
+    }
+
+    #[test]
+    fn a_cancel_stops_the_tool_and_its_children_at_once() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cancel = CancellationToken::new();
+        let mut tool = run(
+            dir.path(),
+            "sh",
+            &["-c", "sleep 30 & echo $! > child.pid; sleep 30"],
+            Duration::from_secs(60),
         );
+        tool.cancel = Some(cancel.clone());
+        let canceller = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.cancel();
+            Instant::now()
+        });
+        let err = tool.run().expect_err("cancelled");
+        let stopped = Instant::now();
+        let cancelled_at = canceller.join().expect("canceller");
+        assert_eq!(err.code(), "cancelled", "{err}");
+        assert!(matches!(err, ToolError::Cancelled { ref program } if program == "sh"));
+        assert!(
+            stopped.duration_since(cancelled_at) < Duration::from_secs(2),
+            "stopped {:?} after the cancel",
+            stopped.duration_since(cancelled_at)
+        );
+        assert_child_gone(dir.path());
+    }
+
+    #[test]
+    fn a_tool_that_exits_is_heard_at_once_with_a_cancel_token() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut tool = run(
+            dir.path(),
+            "sh",
+            &["-c", "echo done"],
+            Duration::from_secs(60),
+        );
+        tool.cancel = Some(CancellationToken::new());
+        let out = tool.run().expect("runs");
+        assert!(out.status.success());
+        assert!(out.log.contains("done"), "{}", out.log);
     }
 
     #[test]

@@ -15,16 +15,22 @@ use crate::pipeline::{scene_glb, ExportPipelineError, SceneValue};
 use crate::runtime::params::{effective_params, NodeOverrides};
 use crate::runtime::tools::ToolProblem;
 
-/// Writes the scene as `<stem>.usdc`; `log` gets the writer's summary and stderr lines.
+/// Writes the scene as `<stem>.usdc`; `log` gets the writer's summary and stderr lines;
+/// `cancel` stops the writer.
 pub fn export_usd_scene(
     value: &SceneValue,
     params: &SceneExportParams,
     stem: &str,
     log: &mut Vec<String>,
+    cancel: Option<&tokio_util::sync::CancellationToken>,
 ) -> Result<Vec<ExportedFile>, ExportPipelineError> {
     let (glb, _manifest) = scene_glb(value, params)?;
     let started = Instant::now();
-    let written = write_usd(&glb, false, &usd_python(), UsdLimits::default())?;
+    let limits = UsdLimits {
+        cancel: cancel.cloned(),
+        ..UsdLimits::default()
+    };
+    let written = write_usd(&glb, false, &usd_python(), limits)?;
     log.push(format!(
         "usd: wrote {} bytes in {} ms ({})",
         written.bytes.len(),

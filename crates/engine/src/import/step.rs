@@ -105,6 +105,8 @@ impl StepConverter {
             dir: dir.to_path_buf(),
             time_limit: Duration::from_secs(params.timeout_s.max(1)),
             memory_limit_mb: params.memory_limit_mb,
+            // Conversions are bounded by `timeout_s`; import parameters carry no cancel.
+            cancel: None,
         })
     }
 
@@ -276,8 +278,9 @@ pub fn convert_step(
                 timeout_s: params.timeout_s,
             })
         }
-        Err(ToolError::Io { detail, .. }) => {
-            return Err(io(std::io::Error::other(detail)));
+        // Not reached: the run above has no cancel token.
+        Err(e @ (ToolError::Io { .. } | ToolError::Cancelled { .. })) => {
+            return Err(io(std::io::Error::other(e.to_string())));
         }
     };
     let status = out.status;

@@ -87,7 +87,8 @@ impl Module for RenderImage {
                     p.width, p.height
                 ));
                 let mut log = Vec::new();
-                let image = render_still_cycles(&value, &p, samples, &mut log);
+                let cancel = ctx.cancellation();
+                let image = render_still_cycles(&value, &p, samples, &mut log, Some(&cancel));
                 for line in log {
                     ctx.log(line);
                 }
@@ -211,24 +212,32 @@ fn cycles_turntable(
     let mut frame_artifact_ids = Vec::new();
     let mut log = Vec::new();
     let mut stored: Result<(), ModuleError> = Ok(());
-    let rendered = render_turntable_cycles(value, p, samples, &mut log, &mut |_, frame| {
-        let step = (|| -> Result<(), ModuleError> {
-            ctx.check_cancelled()?;
-            for png in encoder
-                .push(frame)
-                .map_err(|e| engine_error(e.code(), &e))?
-            {
-                let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", &png)?;
-                frame_artifact_ids.push(a.id);
-            }
-            Ok(())
-        })();
-        step.map_err(|e| {
-            let message = e.to_string();
-            stored = Err(e);
-            crate::cycles::CyclesError::Stopped(message)
-        })
-    });
+    let cancel = ctx.cancellation();
+    let rendered = render_turntable_cycles(
+        value,
+        p,
+        samples,
+        &mut log,
+        Some(&cancel),
+        &mut |_, frame| {
+            let step = (|| -> Result<(), ModuleError> {
+                ctx.check_cancelled()?;
+                for png in encoder
+                    .push(frame)
+                    .map_err(|e| engine_error(e.code(), &e))?
+                {
+                    let a = ctx.store_artifact(ArtifactRole::TurntableFrame, "image/png", &png)?;
+                    frame_artifact_ids.push(a.id);
+                }
+                Ok(())
+            })();
+            step.map_err(|e| {
+                let message = e.to_string();
+                stored = Err(e);
+                crate::cycles::CyclesError::Stopped(message)
+            })
+        },
+    );
     for line in log {
         ctx.log(line);
     }

@@ -61,7 +61,8 @@ impl Module for ExportScene {
         let p = scene_export_params(&reader(ctx, params)?).map_err(param_error)?;
         let value = inputs.require_as::<SceneValue>("scene")?;
         let mut log = Vec::new();
-        let exported = export_scene_value_logged(value, &p, "scene", &mut log);
+        let cancel = ctx.cancellation();
+        let exported = export_scene_value_logged(value, &p, "scene", &mut log, Some(&cancel));
         // What Blender or OpenUSD said belongs in the node's log, failed or not.
         for line in log {
             ctx.log(line);

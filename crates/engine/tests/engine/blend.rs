@@ -63,7 +63,7 @@ fn round_trip(path: &std::path::Path, red_mesh: Option<&str>) -> Vec<u32> {
     };
     let mut log = Vec::new();
     let files =
-        export_scene_value_logged(&value, &params, "scene", &mut log).expect("blend export");
+        export_scene_value_logged(&value, &params, "scene", &mut log, None).expect("blend export");
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].name, "scene.blend");
     assert!(files[0].bytes.starts_with(b"BLENDER"));
@@ -210,7 +210,7 @@ fn blend_comparison_passes_the_same_scene_and_names_a_changed_material() {
             include_lights: true,
             embed_textures: true,
         };
-        export_scene_value_logged(&value, &params, "box", &mut Vec::new())
+        export_scene_value_logged(&value, &params, "box", &mut Vec::new(), None)
             .expect("blend export")
             .remove(0)
             .bytes

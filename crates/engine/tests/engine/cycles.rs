@@ -42,7 +42,7 @@ fn a_cycles_still_frames_the_product_as_the_builtin_renderer_does() {
         ..ImageParams::default()
     };
     let mut log = Vec::new();
-    let cycles = render_still_cycles(&value, &image, 8, &mut log).expect("Cycles renders");
+    let cycles = render_still_cycles(&value, &image, 8, &mut log, None).expect("Cycles renders");
     assert_eq!((cycles.width, cycles.height), (64, 48));
     // The background is composited: opaque, white corners.
     assert_eq!(cycles.pixel(0, 0), [255, 255, 255, 255]);
@@ -80,7 +80,7 @@ fn a_cycles_turntable_renders_every_frame_turning() {
         ..TurntableParams::default()
     };
     let mut frames = Vec::new();
-    render_turntable_cycles(&value, &params, 4, &mut Vec::new(), &mut |i, f| {
+    render_turntable_cycles(&value, &params, 4, &mut Vec::new(), None, &mut |i, f| {
         frames.push((i, f));
         Ok(())
     })
@@ -89,4 +89,40 @@ fn a_cycles_turntable_renders_every_frame_turning() {
     assert_eq!(frames[0].0, 0);
     assert!(frames.iter().all(|(_, f)| coverage(f) > 0.02));
     assert_ne!(frames[0].1.rgba, frames[1].1.rgba, "the product turned");
+}
+
+/// A cancel stops Blender mid-render: the render returns `cancelled` at once instead of
+/// path-tracing to the end (minutes at these settings) or to its time limit.
+#[test]
+fn a_cancelled_cycles_render_stops_blender_at_once() {
+    use std::time::{Duration, Instant};
+    use tokio_util::sync::CancellationToken;
+    let value = SceneValue::new(common::load("2CylinderEngine.glb"));
+    let image = ImageParams {
+        width: 1024,
+        height: 1024,
+        ..ImageParams::default()
+    };
+    let cancel = CancellationToken::new();
+    let canceller = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            // Blender is started and path-tracing by then.
+            std::thread::sleep(Duration::from_secs(3));
+            cancel.cancel();
+            Instant::now()
+        })
+    };
+    let started = Instant::now();
+    let err = render_still_cycles(&value, &image, 4096, &mut Vec::new(), Some(&cancel))
+        .expect_err("cancelled");
+    let returned = Instant::now();
+    let cancelled_at = canceller.join().expect("canceller");
+    assert_eq!(err.code(), "cancelled", "{err}");
+    assert!(
+        returned.duration_since(cancelled_at) < Duration::from_secs(2),
+        "Blender ran on for {:?} after the cancel",
+        returned.duration_since(cancelled_at)
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
 }

@@ -334,7 +334,7 @@ fn pipeline_usd_export_writes_one_usdc_with_camera_lights_and_a_log() {
         embed_textures: true,
     };
     let mut log = Vec::new();
-    let files = export_scene_value_logged(&value, &params, "truck", &mut log)
+    let files = export_scene_value_logged(&value, &params, "truck", &mut log, None)
         .unwrap_or_else(|e| panic!("{}: {e}", e.code()));
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     assert_eq!(names, ["truck.usdc"]);
