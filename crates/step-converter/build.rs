@@ -5,6 +5,14 @@ fn main() {
     let include =
         std::env::var("OCCT_INCLUDE_DIR").unwrap_or_else(|_| "/usr/include/opencascade".to_owned());
     println!("cargo:rerun-if-changed=src/convert.cpp");
+    let header = std::path::Path::new(&include).join("STEPCAFControl_Reader.hxx");
+    if !header.is_file() {
+        panic!(
+            "OpenCASCADE's headers are not in {include} (no STEPCAFControl_Reader.hxx): install \
+             the Debian package libocct-data-exchange-dev (scripts/deps.sh, BUILD_PACKAGES), \
+             or set OCCT_INCLUDE_DIR and OCCT_LIB_DIR"
+        );
+    }
     println!("cargo:rerun-if-env-changed=OCCT_INCLUDE_DIR");
     println!("cargo:rerun-if-env-changed=OCCT_LIB_DIR");
     cc::Build::new()

@@ -13,13 +13,6 @@ use workflow_studio::viewer::model::{load_glb, DocSource};
 
 use crate::support::fixtures;
 
-fn step_available() -> bool {
-    std::process::Command::new("occt-draw")
-        .arg("-h")
-        .output()
-        .is_ok()
-}
-
 fn all_fixtures() -> Vec<&'static str> {
     let mut v = vec![
         "gltf/Box.glb",
@@ -30,9 +23,7 @@ fn all_fixtures() -> Vec<&'static str> {
         "gltf/SimpleInstancing.glb",
         "gltf/SimpleMeshes/SimpleMeshes.gltf",
     ];
-    if step_available() {
-        v.extend(["step/abc-0000.step", "step/as1-oc-214.step"]);
-    }
+    v.extend(["step/abc-0000.step", "step/as1-oc-214.step"]);
     v
 }
 
@@ -82,11 +73,9 @@ fn every_instance_of_a_shared_mesh_has_its_own_key() {
     assert_eq!(simple.parts.len(), 2);
     assert_eq!(uses(&simple), 2);
     assert_ne!(simple.parts[0].part_key, simple.parts[1].part_key);
-    if step_available() {
-        // STEP assembly: 18 placed instances of 5 solids, each with its own key.
-        let (_, as1) = manifest("step/as1-oc-214.step");
-        assert_eq!(as1.parts.len(), 18);
-    }
+    // STEP assembly: 18 placed instances of 5 solids, each with its own key.
+    let (_, as1) = manifest("step/as1-oc-214.step");
+    assert_eq!(as1.parts.len(), 18);
 }
 
 #[test]

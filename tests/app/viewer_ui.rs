@@ -308,7 +308,7 @@ fn placeholder_step_names_show_readable_labels_and_keep_their_keys() {
     while h.state().viewer.doc.is_none() {
         assert!(
             Instant::now() < deadline,
-            "the STEP file did not open (occt-draw is a runtime dependency, scripts/deps.sh): {:?}",
+            "the STEP file did not open (workflow-step-converter: `cargo test --workspace` builds it): {:?}",
             h.state().viewer.error
         );
         h.step();
@@ -384,7 +384,7 @@ fn assign_to_all_instances_covers_every_step_placement() {
         &crate::support::fixtures().join("step/as1-oc-214.step"),
         &workflow_engine::ImportParams::default(),
     )
-    .expect("STEP imports (occt-draw is a runtime dependency, scripts/deps.sh)");
+    .expect("STEP imports (workflow-step-converter: `cargo test --workspace` builds it)");
     let manifest = workflow_engine::extract_manifest(&scene, &Default::default()).expect("parts");
     let glb = export_glb(
         &scene,

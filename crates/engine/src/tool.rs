@@ -73,16 +73,24 @@ impl ToolError {
     }
 }
 
-/// Kills the tool's process group (Blender and DRAW may have started helpers) and lets the
-/// waiting thread reap it; bounded, so a kill that could not run never hangs the node.
-fn stop_group(pid: u32, exit: &std::sync::mpsc::Receiver<std::io::Result<ExitStatus>>) {
-    let _ = Command::new("kill")
-        .arg("-KILL")
-        .arg("--")
-        .arg(format!("-{pid}"))
+/// Kills the process group `pid` leads (Blender and DRAW may have started helpers). Through
+/// the shell's built-in `kill`: the runner needs `sh` anyway, while `/usr/bin/kill` (procps)
+/// is missing from minimal images.
+fn kill_group(pid: u32) {
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg("kill -s KILL -- \"-$1\"")
+        .arg("sh")
+        .arg(pid.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+}
+
+/// Kills the tool's process group and lets the waiting thread reap it; bounded, so a kill
+/// that could not run never hangs the node.
+fn stop_group(pid: u32, exit: &std::sync::mpsc::Receiver<std::io::Result<ExitStatus>>) {
+    kill_group(pid);
     let _ = exit.recv_timeout(Duration::from_secs(5));
 }
 
@@ -166,9 +174,16 @@ impl ToolRun {
         // a poll interval on every conversion) and still stops the tool at its deadline.
         let pid = child.id();
         let (exited, exit) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = exited.send(child.wait());
-        });
+        let waiter = std::thread::Builder::new()
+            .name("tool-wait".into())
+            .spawn(move || {
+                let _ = exited.send(child.wait());
+            });
+        if let Err(e) = waiter {
+            // No thread to watch it: the tool must not run on unsupervised.
+            kill_group(pid);
+            return Err(io(e));
+        }
         // The cancel token is looked at this often while the tool runs (an exit is heard at
         // once whatever the interval).
         const CANCEL_CHECK: Duration = Duration::from_millis(50);

@@ -6,6 +6,7 @@
 #include <BRep_Builder.hxx>
 #include <BRepMesh_IncrementalMesh.hxx>
 #include <IFSelect_ReturnStatus.hxx>
+#include <IMeshData_Status.hxx>
 #include <IMeshTools_Parameters.hxx>
 #include <Message.hxx>
 #include <Precision.hxx>
@@ -28,6 +29,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <utility>
 #include <cstdlib>
 #include <iostream>
 
@@ -87,6 +89,21 @@ int convert(const char* input, const char* output, double linear, double angular
   mesher.SetShape(shape);
   mesher.ChangeParameters() = mesh;
   mesher.Perform();
+  // DRAW keeps these to its interpreter; here they reach the node's warnings (the engine
+  // turns "Warning" lines into scene warnings): faces may be missing from the GLB.
+  const int flags = mesher.GetStatusFlags();
+  const std::pair<int, const char*> failures[] = {
+      {IMeshData_OpenWire, "open wire"},
+      {IMeshData_SelfIntersectingWire, "self-intersecting wire"},
+      {IMeshData_Failure, "failure"},
+      {IMeshData_UnorientedWire, "unoriented wire"},
+      {IMeshData_TooFewPoints, "too few points"},
+  };
+  for (const auto& [flag, what] : failures) {
+    if (flags & flag) {
+      std::fprintf(stderr, "Warning: tessellation reported %s on some faces\n", what);
+    }
+  }
 
   // WriteGltf <doc> <file.glb>: DRAW's defaults.
   Standard_Real metres_per_unit = 1.;

@@ -31,19 +31,23 @@ pub enum StepConverter {
 }
 
 impl StepConverter {
-    /// `WORKFLOW_STEP_CONVERTER` (a path); else `workflow-step-converter` beside the running
-    /// executable (a package installs it beside `workflow-server`; a build writes it beside
-    /// the binaries, test binaries run one folder below); else DRAW: `WORKFLOW_OCCT_DRAW`,
-    /// or `occt-draw` on `PATH`.
+    /// `WORKFLOW_STEP_CONVERTER` (a path, made absolute: the tool runs in its own folder);
+    /// else `workflow-step-converter` beside the running executable (a package installs it
+    /// beside `workflow-server`; a build writes it beside the binaries, and test binaries run
+    /// from `deps/` below them); else DRAW: `WORKFLOW_OCCT_DRAW`, or `occt-draw` on `PATH`.
     pub fn find() -> StepConverter {
         if let Some(path) = std::env::var_os("WORKFLOW_STEP_CONVERTER") {
-            return StepConverter::Own(PathBuf::from(path));
+            let path = PathBuf::from(path);
+            return StepConverter::Own(std::path::absolute(&path).unwrap_or(path));
         }
         let beside = std::env::current_exe().ok().and_then(|exe| {
-            exe.ancestors()
-                .skip(1)
-                .take(2)
-                .map(|dir| dir.join(OWN_CONVERTER))
+            let dir = exe.parent()?;
+            let mut candidates = vec![dir.join(OWN_CONVERTER)];
+            if dir.file_name().is_some_and(|name| name == "deps") {
+                candidates.extend(dir.parent().map(|up| up.join(OWN_CONVERTER)));
+            }
+            candidates
+                .into_iter()
                 .find(|candidate| program_available(&candidate.to_string_lossy()))
         });
         match beside {
@@ -113,8 +117,26 @@ impl StepConverter {
     /// What to install when the converter cannot be started.
     fn install_hint(&self) -> &'static str {
         match self {
-            StepConverter::Own(_) => "WORKFLOW_STEP_CONVERTER names a program that cannot be started; unset it or point it at workflow-step-converter",
-            StepConverter::Draw(_) => "install the Debian package occt-draw, or workflow-step-converter beside workflow-server",
+            StepConverter::Own(_) => "its OpenCASCADE libraries come with the Debian package libocct-data-exchange-7.6 (the workflow-studio package depends on it); if WORKFLOW_STEP_CONVERTER is set, it must name workflow-step-converter",
+            StepConverter::Draw(_) => "install workflow-step-converter beside workflow-server (the workflow-studio package does), or the Debian packages occt-draw and libocct-draw-dev",
+        }
+    }
+
+    /// Why the converter wrote no GLB, from its exit status.
+    fn failure_reason(&self, status: std::process::ExitStatus, memory_limit_mb: u64) -> String {
+        // workflow-step-converter's documented exit codes (crates/step-converter/src/main.rs).
+        let own = match (self, status.code()) {
+            (StepConverter::Own(_), Some(3)) => Some("the file is not readable STEP"),
+            (StepConverter::Own(_), Some(4)) => {
+                Some("the STEP file holds nothing OpenCASCADE can transfer")
+            }
+            (StepConverter::Own(_), Some(5)) => Some("the STEP file holds no shapes"),
+            (StepConverter::Own(_), Some(6)) => Some("the GLB could not be written"),
+            _ => None,
+        };
+        match own {
+            Some(reason) => reason.to_owned(),
+            None => format!("converter exited with {status} (memory limit {memory_limit_mb} MB)"),
         }
     }
 }
@@ -288,10 +310,7 @@ pub fn convert_step(
     let produced = std::fs::metadata(&output).map(|m| m.len()).unwrap_or(0);
     if !status.success() || produced == 0 {
         let reason = if !status.success() {
-            format!(
-                "converter exited with {status} (memory limit {} MB)",
-                params.memory_limit_mb
-            )
+            converter.failure_reason(status, params.memory_limit_mb)
         } else {
             "converter wrote no geometry (unreadable STEP or no solids)".to_owned()
         };

@@ -46,6 +46,9 @@ fn converter_failures_are_clear_errors() {
     std::fs::write(&bad, b"this is not ISO-10303-21").expect("write");
     let err = import_file(&bad, &ImportParams::default()).expect_err("garbage fails");
     assert_eq!(err.code(), "step_conversion_failed", "{err}");
+    let message = err.to_string();
+    assert!(message.contains("not readable STEP"), "{message}");
+    assert!(!message.contains("memory limit"), "{message}");
     let err = import_file(
         &step("as1-oc-214.step"),
         &ImportParams {
