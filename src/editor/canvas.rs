@@ -30,7 +30,7 @@ pub struct CanvasView {
     /// scan the graph.
     index: HashMap<String, usize>,
     /// Each edge's (from, to) graph indices (`None` when an end names no node).
-    edge_ends: Vec<Option<(usize, usize)>>,
+    pub(super) edge_ends: Vec<Option<(usize, usize)>>,
     /// The document revision `index` and `edge_ends` were built for.
     indexed: Option<u64>,
     /// With culling: edges with exactly one end held by the snarl, as (from, to) graph
@@ -67,6 +67,35 @@ impl CanvasView {
     /// Rebuilds the snarl when the document changed or, for large graphs, when the view left
     /// the region the snarl holds. egui-snarl lays out every node it holds each frame (and
     /// scans all wires per pin), so large graphs hold only the nodes around the view.
+    /// Rebuilds `index` and `edge_ends` when the document changed (the overview uses them
+    /// too, and it draws without syncing the snarl).
+    pub(super) fn reindex(&mut self, doc: &WorkflowDocument) {
+        if self.indexed == Some(doc.revision) {
+            return;
+        }
+        self.index = doc
+            .graph
+            .nodes
+            .iter()
+            .enumerate()
+            .rev() // The first of duplicate ids wins, as in validation.
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect();
+        let index = &self.index;
+        self.edge_ends = doc
+            .graph
+            .edges
+            .iter()
+            .map(|e| {
+                Some((
+                    *index.get(e.from.node.as_str())?,
+                    *index.get(e.to.node.as_str())?,
+                ))
+            })
+            .collect();
+        self.indexed = Some(doc.revision);
+    }
+
     fn sync(&mut self, doc: &WorkflowDocument, registry: &Registry, view: Rect, dragging: bool) {
         let cull = doc.graph.nodes.len() > CULL_ABOVE;
         // Rebuild when the view left the held region, or zoomed in so far that most of what
@@ -80,29 +109,7 @@ impl CanvasView {
             return;
         }
         let region = cull.then(|| view.expand2(view.size() * 0.75));
-        if self.indexed != Some(doc.revision) {
-            self.index = doc
-                .graph
-                .nodes
-                .iter()
-                .enumerate()
-                .rev() // The first of duplicate ids wins, as in validation.
-                .map(|(i, n)| (n.id.clone(), i))
-                .collect();
-            let index = &self.index;
-            self.edge_ends = doc
-                .graph
-                .edges
-                .iter()
-                .map(|e| {
-                    Some((
-                        *index.get(e.from.node.as_str())?,
-                        *index.get(e.to.node.as_str())?,
-                    ))
-                })
-                .collect();
-            self.indexed = Some(doc.revision);
-        }
+        self.reindex(doc);
         // Sizes the editor measured, by graph index (the others get a default size).
         let mut measured: Vec<Option<Rect>> = Vec::new();
         if region.is_some() {
@@ -120,10 +127,7 @@ impl CanvasView {
         self.snarl_index.clear();
         for (i, node) in doc.graph.nodes.iter().enumerate() {
             if let Some(region) = region {
-                let rect = measured[i].unwrap_or_else(|| {
-                    let [x, y] = node.position.unwrap_or([0.0, 0.0]);
-                    Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 90.0))
-                });
+                let rect = measured[i].unwrap_or_else(|| placed_rect(node));
                 if !region.intersects(rect) {
                     continue;
                 }
@@ -629,6 +633,16 @@ pub fn canvas_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mu
     }
 }
 
+/// Size assumed for nodes the editor has not drawn yet.
+pub(super) const DEFAULT_NODE_SIZE: egui::Vec2 = egui::vec2(180.0, 90.0);
+
+/// Where a node is in graph space before the editor has measured it: its position, at
+/// [`DEFAULT_NODE_SIZE`].
+pub(super) fn placed_rect(node: &workflow_contracts::GraphNode) -> Rect {
+    let [x, y] = node.position.unwrap_or([0.0, 0.0]);
+    Rect::from_min_size(pos2(x, y), DEFAULT_NODE_SIZE)
+}
+
 /// With culling, edges with one end outside the snarl: from output side to input side.
 fn culled_wires(editor: &Editor) -> Vec<(Pos2, Pos2, Color32)> {
     let canvas = &editor.canvas;
@@ -638,10 +652,13 @@ fn culled_wires(editor: &Editor) -> Vec<(Pos2, Pos2, Color32)> {
     let nodes = &editor.doc.graph.nodes;
     let rect = |i: usize| {
         let node = nodes.get(i)?;
-        canvas.node_rects.get(&node.id).copied().or_else(|| {
-            let [x, y] = node.position.unwrap_or([0.0, 0.0]);
-            Some(Rect::from_min_size(pos2(x, y), egui::vec2(180.0, 90.0)))
-        })
+        Some(
+            canvas
+                .node_rects
+                .get(&node.id)
+                .copied()
+                .unwrap_or_else(|| placed_rect(node)),
+        )
     };
     canvas
         .stubs

@@ -8,14 +8,11 @@ use super::style::{port_color, ERROR, SELECTED};
 use super::Editor;
 use crate::command::Command;
 use egui::emath::TSTransform;
-use egui::{pos2, vec2, Color32, Rect, Sense, Stroke, Ui};
+use egui::{vec2, Color32, Rect, Sense, Stroke, Ui};
 use std::collections::{HashMap, HashSet};
 use workflow_contracts::{Registry, Severity, ValidationReport};
 
 use super::document::WorkflowDocument;
-
-/// Size assumed for nodes the editor has not drawn yet.
-const DEFAULT_NODE: egui::Vec2 = vec2(180.0, 90.0);
 
 pub fn overview_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &mut Vec<Command>) {
     let viewport = ui.max_rect();
@@ -43,12 +40,14 @@ pub fn overview_ui(ui: &mut Ui, editor: &mut Editor, registry: &Registry, out: &
         ui.ctx().request_repaint();
     }
 
+    canvas.reindex(&editor.doc);
     let cache = &mut canvas.overview;
     cache.refresh(
         &editor.doc,
         &editor.report,
         &canvas.node_rects,
         canvas.rects_generation,
+        &canvas.edge_ends,
         registry,
     );
     let painter = ui.painter_at(viewport);
@@ -160,6 +159,7 @@ impl OverviewCache {
         report: &ValidationReport,
         node_rects: &HashMap<String, Rect>,
         rects_generation: u64,
+        edge_ends: &[Option<(usize, usize)>],
         registry: &Registry,
     ) {
         let key = (doc.revision, rects_generation);
@@ -167,26 +167,22 @@ impl OverviewCache {
             return;
         }
         let nodes = &doc.graph.nodes;
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(nodes.len());
-        for (i, n) in nodes.iter().enumerate() {
-            index.entry(n.id.as_str()).or_insert(i);
-        }
         self.rects = nodes
             .iter()
             .map(|n| {
-                node_rects.get(&n.id).copied().unwrap_or_else(|| {
-                    let [x, y] = n.position.unwrap_or([0.0, 0.0]);
-                    Rect::from_min_size(pos2(x, y), DEFAULT_NODE)
-                })
+                node_rects
+                    .get(&n.id)
+                    .copied()
+                    .unwrap_or_else(|| super::canvas::placed_rect(n))
             })
             .collect();
         self.edges = doc
             .graph
             .edges
             .iter()
-            .filter_map(|e| {
-                let a = *index.get(e.from.node.as_str())?;
-                let b = *index.get(e.to.node.as_str())?;
+            .zip(edge_ends)
+            .filter_map(|(e, ends)| {
+                let (a, b) = (*ends)?;
                 let color = registry
                     .get(&nodes[a].node_type)
                     .and_then(|d| d.output(&e.from.port))

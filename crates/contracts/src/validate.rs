@@ -264,9 +264,6 @@ struct Validator<'a> {
     defs: Vec<Option<&'a NodeDefinition>>,
 }
 
-/// "No edge" in the chains of [`Incoming`].
-const NONE: usize = usize::MAX;
-
 /// Forward and reverse adjacency over node indices (edges between existing nodes only), each
 /// as one flat array with per-node offsets: no vector per node.
 struct Adjacency {
@@ -333,25 +330,21 @@ enum Resolved {
     NoNode,
 }
 
-/// Edges into each (node, input port) slot, chained in edge order.
+/// Edges into each (node, input port) slot, in edge order: slots are numbered node by node,
+/// and grouped like [`Adjacency`] (no map or vector per port).
 struct Incoming {
     /// First slot of each node (`n + 1` entries).
     slot_start: Vec<usize>,
-    count: Vec<usize>,
-    head: Vec<usize>,
-    /// The next edge into the same slot, by edge index.
-    next: Vec<usize>,
+    /// Offsets into `edges` per slot.
+    edge_start: Vec<usize>,
+    edges: Vec<usize>,
 }
 
 impl Incoming {
-    fn edges(&self, slot: usize) -> Vec<usize> {
-        let mut edges = Vec::with_capacity(self.count[slot]);
-        let mut e = self.head[slot];
-        while e != NONE {
-            edges.push(e);
-            e = self.next[e];
-        }
-        edges
+    /// The edges into input port `p` of node `i`.
+    fn edges(&self, i: usize, p: usize) -> &[usize] {
+        let slot = self.slot_start[i] + p;
+        &self.edges[self.edge_start[slot]..self.edge_start[slot + 1]]
     }
 }
 
@@ -584,8 +577,6 @@ impl<'a> Validator<'a> {
     fn check_edges(&mut self) -> Adjacency {
         let graph = self.graph;
         let n = graph.nodes.len();
-        // One slot per (node, input port), numbered node by node: edges into a slot are chained
-        // in edge order (`slot_head` / `next_edge`), with no map or vector per port.
         let mut slot_start = Vec::with_capacity(n + 1);
         let mut slots = 0usize;
         for def in &self.defs {
@@ -593,10 +584,8 @@ impl<'a> Validator<'a> {
             slots += def.map_or(0, |d| d.input_contract.len());
         }
         slot_start.push(slots);
-        let mut slot_count = vec![0usize; slots];
-        let mut slot_head = vec![NONE; slots];
-        let mut slot_tail = vec![NONE; slots];
-        let mut next_edge = vec![NONE; graph.edges.len()];
+        // (slot, edge) for every edge into a known input port.
+        let mut into_slots: Vec<(usize, usize)> = Vec::with_capacity(graph.edges.len());
         let mut links: Vec<(usize, usize)> = Vec::with_capacity(graph.edges.len());
         // Duplicates: edges whose nodes and ports all resolve compare by indices; the others
         // (unknown node, type or port) by their strings.
@@ -654,21 +643,14 @@ impl<'a> Validator<'a> {
                 }
             }
             if let Some((p, _)) = in_port {
-                let slot = slot_start[b] + p;
-                slot_count[slot] += 1;
-                if slot_tail[slot] == NONE {
-                    slot_head[slot] = e;
-                } else {
-                    next_edge[slot_tail[slot]] = e;
-                }
-                slot_tail[slot] = e;
+                into_slots.push((slot_start[b] + p, e));
             }
         }
+        let (edge_start, edges) = grouped(slots, into_slots.iter().copied(), into_slots.len());
         let incoming = Incoming {
             slot_start,
-            count: slot_count,
-            head: slot_head,
-            next: next_edge,
+            edge_start,
+            edges,
         };
         self.check_inputs(&incoming);
         Adjacency::new(n, &links)
@@ -756,8 +738,8 @@ impl<'a> Validator<'a> {
         for i in 0..graph.nodes.len() {
             let Some(def) = self.defs[i] else { continue };
             for (p, port) in def.input_contract.iter().enumerate() {
-                let slot = incoming.slot_start[i] + p;
-                let count = incoming.count[slot];
+                let edges = incoming.edges(i, p);
+                let count = edges.len();
                 if port.required && count == 0 {
                     let producers = self.producers(port.port_type);
                     let hint = if producers.is_empty() {
@@ -779,7 +761,6 @@ impl<'a> Validator<'a> {
                     );
                 }
                 if !port.multiple && count > 1 {
-                    let edges = incoming.edges(slot);
                     let mut ids: Vec<String> = vec![graph.nodes[i].id.clone()];
                     ids.extend(edges.iter().map(|&e| graph.edges[e].from.node.clone()));
                     let msg = format!(

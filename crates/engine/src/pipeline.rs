@@ -180,8 +180,9 @@ pub fn export_scene_value(
 }
 
 /// [`export_scene_value`], with what an external tool (Blender, OpenUSD) said appended to
-/// `log` (the node's log) and the tool stopped when `cancel` fires. `glb`/`gltf` are written here; `blend` goes through the Blender
-/// bridge and `usd` through OpenUSD, both starting from [`scene_glb`].
+/// `log` (the node's log) and the tool stopped when `cancel` fires. `glb`/`gltf` are written
+/// here; `blend` goes through the Blender bridge and `usd` through OpenUSD, both starting from
+/// [`scene_glb`].
 pub fn export_scene_value_logged(
     value: &SceneValue,
     params: &crate::params::SceneExportParams,

@@ -94,6 +94,28 @@ fn stop_group(pid: u32, exit: &std::sync::mpsc::Receiver<std::io::Result<ExitSta
     let _ = exit.recv_timeout(Duration::from_secs(5));
 }
 
+/// `text` without terminal control sequences (`ESC [ … letter`): OpenCASCADE colours its
+/// messages, and logs and error messages reach clients as plain text.
+fn without_terminal_codes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // A CSI sequence ends with a byte in @..~; anything else after ESC is dropped with it.
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A program's file name: what errors show of it. A configured path (`WORKFLOW_BLENDER`,
 /// `WORKFLOW_USD_PYTHON`…) is the server's business, not its callers'.
 pub fn program_name(program: &str) -> String {
@@ -184,8 +206,8 @@ impl ToolRun {
             kill_group(pid);
             return Err(io(e));
         }
-        // The cancel token is looked at this often while the tool runs (an exit is heard at
-        // once whatever the interval).
+        // The deadline and the cancel token are looked at this often while the tool runs (an
+        // exit is heard at once whatever the interval).
         const CANCEL_CHECK: Duration = Duration::from_millis(50);
         let status = loop {
             let now = Instant::now();
@@ -202,12 +224,7 @@ impl ToolRun {
                     }
                 });
             }
-            let wait = if self.cancel.is_some() {
-                (deadline - now).min(CANCEL_CHECK)
-            } else {
-                deadline - now
-            };
-            match exit.recv_timeout(wait) {
+            match exit.recv_timeout((deadline - now).min(CANCEL_CHECK)) {
                 Ok(waited) => break waited.map_err(io)?,
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
@@ -216,12 +233,11 @@ impl ToolRun {
             }
         };
         let private = self.dir.display().to_string();
-        let stdout = std::fs::read_to_string(&out_path)
-            .unwrap_or_default()
-            .replace(&private, PRIVATE_DIR);
-        let stderr = std::fs::read_to_string(&err_path)
-            .unwrap_or_default()
-            .replace(&private, PRIVATE_DIR);
+        let read = |path: &Path| {
+            without_terminal_codes(&std::fs::read_to_string(path).unwrap_or_default())
+                .replace(&private, PRIVATE_DIR)
+        };
+        let (stdout, stderr) = (read(&out_path), read(&err_path));
         let log = format!("{}\n{stderr}", stdout.trim_end());
         // `sh` answers 127 when exec finds no such program, 126 when it cannot execute it.
         if matches!(status.code(), Some(126 | 127))
@@ -270,6 +286,24 @@ mod tests {
         assert!(out.stderr.contains("err <work>/y"), "{}", out.stderr);
         assert!(!out.log.contains(&dir.path().display().to_string()));
         assert_eq!(out.log_tail(400), "out <work>/x | err <work>/y");
+    }
+
+    #[test]
+    fn terminal_colours_are_taken_out_of_the_log() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let out = run(
+            dir.path(),
+            "sh",
+            &[
+                "-c",
+                "printf '\\033[31;1m**** ERR ****\\033[0m plain\\n' >&2",
+            ],
+            Duration::from_secs(10),
+        )
+        .run()
+        .expect("runs");
+        assert_eq!(out.stderr.trim(), "**** ERR **** plain");
+        assert!(!out.log.contains('\u{1b}'), "{:?}", out.log);
     }
 
     #[test]
@@ -355,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn a_tool_that_exits_is_heard_at_once_with_a_cancel_token() {
+    fn a_tool_with_a_cancel_token_that_never_fires_runs_to_its_end() {
         let dir = tempfile::tempdir().expect("tmp");
         let mut tool = run(
             dir.path(),

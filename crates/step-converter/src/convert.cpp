@@ -29,19 +29,22 @@
 
 #include <cmath>
 #include <cstdio>
-#include <utility>
 #include <cstdlib>
 #include <iostream>
+#include <utility>
 
 namespace {
 
-// Exit codes the engine maps to messages (crates/step-converter/src/main.rs documents them).
+// Exit codes the engine maps to messages (crates/step-converter/src/main.rs documents them;
+// crates/engine/src/import/step.rs reads them).
 constexpr int kUnreadable = 3;
 constexpr int kNoTransfer = 4;
 constexpr int kNoShapes = 5;
 constexpr int kWriteFailed = 6;
 constexpr int kOcctFailure = 7;
 
+// Converts, and on success leaves the process at once (see the end); returns only the exit
+// code of a failure.
 int convert(const char* input, const char* output, double linear, double angular_degrees) {
   STEPCAFControl_Reader reader;
   if (reader.ReadFile(input) != IFSelect_RetDone) {
@@ -126,7 +129,11 @@ int convert(const char* input, const char* output, double linear, double angular
     std::fprintf(stderr, "Error: the GLB could not be written\n");
     return kWriteFailed;
   }
-  return 0;
+  // The GLB is written and closed: leave without destroying the XCAF document, the meshed
+  // shapes and 68 libraries' statics, which nothing needs in a process about to exit.
+  std::cout.flush();
+  std::fflush(nullptr);
+  std::_Exit(0);
 }
 
 }  // namespace
@@ -134,16 +141,7 @@ int convert(const char* input, const char* output, double linear, double angular
 extern "C" int workflow_step_to_glb(const char* input, const char* output, double linear,
                                     double angular_degrees) {
   try {
-    const int status = convert(input, output, linear, angular_degrees);
-    if (status == 0) {
-      // The GLB is written and closed: leave without destroying the XCAF document and
-      // running 68 libraries' static destructors (5–15 ms of every conversion, longer for
-      // large assemblies), which nothing needs in a process about to exit.
-      std::cout.flush();
-      std::fflush(nullptr);
-      std::_Exit(0);
-    }
-    return status;
+    return convert(input, output, linear, angular_degrees);
   } catch (const Standard_Failure& failure) {
     std::fprintf(stderr, "Error: OpenCASCADE failed: %s: %s\n", failure.DynamicType()->Name(),
                  failure.GetMessageString());

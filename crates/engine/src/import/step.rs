@@ -58,12 +58,17 @@ impl StepConverter {
         }
     }
 
+    /// The program to start: a path, or (DRAW) a name on `PATH`.
+    fn program(&self) -> String {
+        match self {
+            StepConverter::Own(path) => path.to_string_lossy().into_owned(),
+            StepConverter::Draw(program) => program.clone(),
+        }
+    }
+
     /// The program's file name (what messages show).
     pub fn name(&self) -> String {
-        match self {
-            StepConverter::Own(path) => crate::tool::program_name(&path.to_string_lossy()),
-            StepConverter::Draw(program) => crate::tool::program_name(program),
-        }
+        crate::tool::program_name(&self.program())
     }
 
     /// The run converting `input` into `output` inside the private folder `dir`.
@@ -74,19 +79,16 @@ impl StepConverter {
         dir: &Path,
         params: &ImportParams,
     ) -> std::io::Result<ToolRun> {
-        let (program, args): (String, Vec<OsString>) = match self {
-            StepConverter::Own(path) => (
-                path.to_string_lossy().into_owned(),
-                vec![
-                    input.into(),
-                    output.into(),
-                    params.linear_tolerance.to_string().into(),
-                    // Degrees written as the DRAW script writes them: both converters parse
-                    // the same text into the same angle.
-                    params.angular_tolerance.to_degrees().to_string().into(),
-                ],
-            ),
-            StepConverter::Draw(program) => {
+        let args: Vec<OsString> = match self {
+            StepConverter::Own(_) => vec![
+                input.into(),
+                output.into(),
+                params.linear_tolerance.to_string().into(),
+                // Degrees written as the DRAW script writes them: both converters parse the
+                // same text into the same angle.
+                params.angular_tolerance.to_degrees().to_string().into(),
+            ],
+            StepConverter::Draw(_) => {
                 let script = dir.join("convert.tcl");
                 std::fs::write(
                     &script,
@@ -97,14 +99,11 @@ impl StepConverter {
                         params.angular_tolerance,
                     ),
                 )?;
-                (
-                    program.clone(),
-                    vec!["-b".into(), "-f".into(), script.into_os_string()],
-                )
+                vec!["-b".into(), "-f".into(), script.into_os_string()]
             }
         };
         Ok(ToolRun {
-            program,
+            program: self.program(),
             args,
             dir: dir.to_path_buf(),
             time_limit: Duration::from_secs(params.timeout_s.max(1)),
@@ -124,20 +123,22 @@ impl StepConverter {
 
     /// Why the converter wrote no GLB, from its exit status.
     fn failure_reason(&self, status: std::process::ExitStatus, memory_limit_mb: u64) -> String {
-        // workflow-step-converter's documented exit codes (crates/step-converter/src/main.rs).
-        let own = match (self, status.code()) {
-            (StepConverter::Own(_), Some(3)) => Some("the file is not readable STEP"),
+        // workflow-step-converter's documented exit codes (crates/step-converter/src/main.rs);
+        // a crash, a signal or DRAW's status may be the memory limit.
+        let reason = match (self, status.code()) {
+            (StepConverter::Own(_), Some(3)) => "the file is not readable STEP",
             (StepConverter::Own(_), Some(4)) => {
-                Some("the STEP file holds nothing OpenCASCADE can transfer")
+                "the STEP file holds nothing OpenCASCADE can transfer"
             }
-            (StepConverter::Own(_), Some(5)) => Some("the STEP file holds no shapes"),
-            (StepConverter::Own(_), Some(6)) => Some("the GLB could not be written"),
-            _ => None,
+            (StepConverter::Own(_), Some(5)) => "the STEP file holds no shapes",
+            (StepConverter::Own(_), Some(6)) => "the GLB could not be written",
+            _ => {
+                return format!(
+                    "converter exited with {status} (memory limit {memory_limit_mb} MB)"
+                )
+            }
         };
-        match own {
-            Some(reason) => reason.to_owned(),
-            None => format!("converter exited with {status} (memory limit {memory_limit_mb} MB)"),
-        }
+        reason.to_owned()
     }
 }
 

@@ -56,6 +56,11 @@ pub fn studio(ctx: &Context) -> AmbientLight {
         // Only a broken build could get here (the bytes are compiled in and tested).
         None => compute(ctx),
     };
+    ambient(environment)
+}
+
+/// White ambient light of full intensity from `environment`.
+fn ambient(environment: Environment) -> AmbientLight {
     AmbientLight {
         intensity: 1.0,
         color: Srgba::WHITE,
@@ -347,12 +352,9 @@ mod tests {
                 .render_still(&scene, &manifest, &resolution, &light, &params)
                 .expect("render")
                 .rgba;
-            let fresh_light = AmbientLight {
-                intensity: 1.0,
-                color: Srgba::WHITE,
-                environment: Some(compute(renderer.context())),
-            };
-            let saved = renderer.environment.replace(fresh_light);
+            let saved = renderer
+                .environment
+                .replace(ambient(compute(renderer.context())));
             let fresh = renderer
                 .render_still(&scene, &manifest, &resolution, &light, &params)
                 .expect("render")

@@ -469,3 +469,33 @@ fn own_converter_writes_the_same_glb_as_draw() {
         );
     }
 }
+
+/// A file whose name a shell, Tcl or an option parser would read as something else imports
+/// like any other (the converter sees only a plain copy), and a failure names the file as
+/// shown, never the converter's private folder.
+#[test]
+fn hostile_file_names_never_reach_the_converter() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for name in [
+        "-rf $(touch pwned) [exit] {x}; `id`.step",
+        "--help.stp",
+        "naïve name with spaces.STEP",
+    ] {
+        let path = dir.path().join(name);
+        std::fs::copy(step("as1-oc-214.step"), &path).expect("copy");
+        let scene =
+            import_file(&path, &ImportParams::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(manifest(&scene).parts.len(), 18, "{name}");
+        std::fs::write(&path, b"ISO-10303-21;\nnot step\n").expect("write");
+        let err = import_file(&path, &ImportParams::default()).expect_err("garbage");
+        let message = err.to_string();
+        assert!(message.contains(name), "{message}");
+        assert!(
+            !message.contains("in.step"),
+            "private copy shown: {message}"
+        );
+        assert!(!message.contains('\u{1b}'), "terminal codes: {message:?}");
+    }
+    assert!(!std::path::Path::new("pwned").exists());
+    assert!(!dir.path().join("pwned").exists());
+}
