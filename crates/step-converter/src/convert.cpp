@@ -27,6 +27,8 @@
 #include <XSAlgo.hxx>
 #include <XSAlgo_AlgoContainer.hxx>
 
+#include <malloc.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -140,6 +142,12 @@ int convert(const char* input, const char* output, double linear, double angular
 
 extern "C" int workflow_step_to_glb(const char* input, const char* output, double linear,
                                     double angular_degrees) {
+  // A one-shot process: memory freed along the way is worth keeping for reuse rather than
+  // handing back to the kernel and faulting in again (page faults are a large part of a
+  // conversion's system time). Allocations up to 64 MiB come from the heap, and the heap is
+  // not trimmed; everything goes back at exit. as1-oc-214: 5.3 k → 3.3 k page faults.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   try {
     return convert(input, output, linear, angular_degrees);
   } catch (const Standard_Failure& failure) {

@@ -121,12 +121,14 @@ impl Default for ImageParams {
 /// How a multisampled (`AntiAliasing::Msaa`, `samples` ≥ 2) image is produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MsaaStrategy {
-    /// [`MsaaStrategy::Supersample`] on a software renderer (llvmpipe, softpipe) for scenes
-    /// with at least one triangle per 4×4 pixels of the image, else
+    /// [`MsaaStrategy::Supersample`] on a software renderer (llvmpipe, softpipe) where the
+    /// scene's triangle edges, as drawn, are at least as many pixels as the image has, else
     /// [`MsaaStrategy::Multisample`]. llvmpipe shades in 4×4 blocks; its multisampling costs
     /// little where triangles cover whole blocks, but shades sample by sample along every
-    /// edge, so on dense meshes (2CylinderEngine: 121 k triangles) it is ~2× the cost of
-    /// supersampling; on light scenes (Box, CesiumMilkTruck) it is the cheaper of the two.
+    /// edge, while supersampling costs about the same per pixel whatever the scene. So the
+    /// edge length decides, not the triangle count: tessellated CAD (long thin triangles) is
+    /// faster supersampled with fewer triangles than a glTF model of small ones
+    /// (`examples/msaa_choice.rs`, docs/performance.md).
     #[default]
     Auto,
     /// The GL multisample render target, resolved.
@@ -152,7 +154,7 @@ impl Sampling {
         samples: u32,
         strategy: MsaaStrategy,
         software: bool,
-        triangles: usize,
+        relative_edge_length: f64,
         (w, h): (u32, u32),
         max_size: u32,
     ) -> Self {
@@ -160,7 +162,11 @@ impl Sampling {
             return Sampling::Single;
         }
         let supersample = match strategy {
-            MsaaStrategy::Auto => software && triangles as u64 * 16 >= w as u64 * h as u64,
+            // A framed image spans the bounds' diagonal across about its longer side.
+            MsaaStrategy::Auto => {
+                software
+                    && relative_edge_length * f64::from(w.max(h)) >= f64::from(w) * f64::from(h)
+            }
             MsaaStrategy::Multisample => false,
             MsaaStrategy::Supersample => true,
         };
@@ -354,6 +360,28 @@ impl Renderer {
         Ok((samples, bg))
     }
 
+    /// How a still of `built` with `params` is sampled (`samples`: what [`Self::check`] allows).
+    fn sampling(&self, built: &BuiltScene, params: &ImageParams, samples: u32) -> Sampling {
+        if params.antialiasing == AntiAliasing::Fxaa {
+            return Sampling::Single;
+        }
+        Sampling::choose(
+            samples,
+            self.msaa_strategy,
+            self.software,
+            built.relative_edge_length(),
+            (params.width, params.height),
+            self.max_size.min(16384),
+        )
+    }
+
+    /// Whether a still of `built` with `params` would be supersampled (benchmarks).
+    pub fn supersamples(&self, built: &BuiltScene, params: &ImageParams) -> bool {
+        self.check(params).is_ok_and(|(samples, _)| {
+            self.sampling(built, params, samples) == Sampling::Supersample2
+        })
+    }
+
     /// Renders an already built scene with an explicit camera pose.
     pub fn render_built(
         &mut self,
@@ -366,18 +394,7 @@ impl Renderer {
         let (samples, bg) = self.check(params)?;
         let fxaa = params.antialiasing == AntiAliasing::Fxaa;
         let (w, h) = (params.width, params.height);
-        let sampling = if fxaa {
-            Sampling::Single
-        } else {
-            Sampling::choose(
-                samples,
-                self.msaa_strategy,
-                self.software,
-                built.triangle_count(),
-                (w, h),
-                self.max_size.min(16384),
-            )
-        };
+        let sampling = self.sampling(built, params, samples);
         let ctx = self.ctx.gl().clone();
         let camera = scene_builder::camera(pose, w, h);
         let rig = light_rig(lighting);
@@ -583,31 +600,38 @@ mod tests {
     use super::{MsaaStrategy, Sampling};
 
     #[test]
-    fn supersampling_is_chosen_for_dense_meshes_on_software_renderers_only() {
-        let auto = |samples, software, triangles, size| {
+    fn supersampling_is_chosen_for_edge_dense_scenes_on_software_renderers_only() {
+        let auto = |samples, software, edge_length, size| {
             Sampling::choose(
                 samples,
                 MsaaStrategy::Auto,
                 software,
-                triangles,
+                edge_length,
                 size,
                 16384,
             )
         };
-        // 2CylinderEngine (121 k triangles) at 1024² and 512² on llvmpipe.
-        assert_eq!(auto(4, true, 121_496, (1024, 1024)), Sampling::Supersample2);
-        assert_eq!(auto(4, true, 121_496, (512, 512)), Sampling::Supersample2);
-        // Light scenes keep multisampling, and so does a GPU.
-        assert_eq!(auto(4, true, 3_624, (1024, 1024)), Sampling::Multisample(4));
-        assert_eq!(auto(4, true, 12, (64, 64)), Sampling::Multisample(4));
-        assert_eq!(
-            auto(4, false, 121_496, (512, 512)),
-            Sampling::Multisample(4)
-        );
+        // Edge lengths (in bounds diagonals) of the fixtures measured by
+        // examples/msaa_choice.rs, and the faster way there.
+        // 2CylinderEngine: 121 k triangles, supersampled at both sizes.
+        assert_eq!(auto(4, true, 4008.0, (1024, 1024)), Sampling::Supersample2);
+        assert_eq!(auto(4, true, 4008.0, (512, 512)), Sampling::Supersample2);
+        // as1-oc-214 (STEP, 5 k long thin triangles): supersampled for a 512² thumbnail…
+        assert_eq!(auto(4, true, 807.0, (512, 512)), Sampling::Supersample2);
+        // …while CesiumMilkTruck (3.6 k small triangles) stays multisampled.
+        assert_eq!(auto(4, true, 433.0, (512, 512)), Sampling::Multisample(4));
+        assert_eq!(auto(4, true, 433.0, (1024, 1024)), Sampling::Multisample(4));
+        assert_eq!(auto(4, true, 24.0, (64, 64)), Sampling::Multisample(4));
+        // A wide image: the edges span its longer side.
+        assert_eq!(auto(4, true, 600.0, (1024, 512)), Sampling::Supersample2);
+        assert_eq!(auto(4, true, 400.0, (1024, 512)), Sampling::Multisample(4));
+        // A GPU multisamples whatever the scene.
+        assert_eq!(auto(4, false, 4008.0, (512, 512)), Sampling::Multisample(4));
         // One sample stays one sample.
-        assert_eq!(auto(1, true, 121_496, (512, 512)), Sampling::Single);
+        assert_eq!(auto(1, true, 4008.0, (512, 512)), Sampling::Single);
         // Twice the size must fit the GL limit.
-        let forced = |size, max| Sampling::choose(4, MsaaStrategy::Supersample, true, 0, size, max);
+        let forced =
+            |size, max| Sampling::choose(4, MsaaStrategy::Supersample, true, 0.0, size, max);
         assert_eq!(forced((8192, 100), 16384), Sampling::Supersample2);
         assert_eq!(forced((8193, 100), 16384), Sampling::Multisample(4));
         assert_eq!(
@@ -615,7 +639,7 @@ mod tests {
                 4,
                 MsaaStrategy::Multisample,
                 true,
-                121_496,
+                4008.0,
                 (512, 512),
                 16384
             ),

@@ -134,6 +134,35 @@ impl PreparedScene {
     pub fn triangle_count(&self) -> usize {
         self.batches.iter().map(|b| b.indices.len() / 3).sum()
     }
+
+    /// The triangles' perimeters summed, in units of the bounds' diagonal: how much edge a
+    /// framed image of the scene holds (an edge shared by two triangles counts twice, as a
+    /// rasteriser meets it twice).
+    pub fn relative_edge_length(&self) -> f64 {
+        let diagonal = three_d::InnerSpace::magnitude(self.bounds.size()) as f64;
+        // Empty bounds (infinite extents) or a single point: no edges to speak of.
+        if !diagonal.is_finite() || diagonal <= 0.0 {
+            return 0.0;
+        }
+        let length: f64 = self
+            .batches
+            .iter()
+            .map(|b| {
+                b.indices
+                    .chunks_exact(3)
+                    .map(|t| {
+                        let p = |i: u32| b.positions.get(i as usize).copied();
+                        let (Some(a), Some(b), Some(c)) = (p(t[0]), p(t[1]), p(t[2])) else {
+                            return 0.0;
+                        };
+                        let length = |v: Vec3| f64::from(three_d::InnerSpace::magnitude(v));
+                        length(a - b) + length(b - c) + length(c - a)
+                    })
+                    .sum::<f64>()
+            })
+            .sum();
+        length / diagonal
+    }
 }
 
 /// One drawable: one batch (with [`Grouping::PerPart`], one primitive of one part instance).
@@ -168,12 +197,18 @@ pub struct BuiltScene {
     pub grouping: Grouping,
     textures: HashMap<usize, Arc<three_d::Texture2D>>,
     triangles: usize,
+    relative_edge_length: f64,
 }
 
 impl BuiltScene {
     /// Triangles uploaded (all drawables).
     pub fn triangle_count(&self) -> usize {
         self.triangles
+    }
+
+    /// [`PreparedScene::relative_edge_length`] of what was uploaded.
+    pub fn relative_edge_length(&self) -> f64 {
+        self.relative_edge_length
     }
 
     pub fn objects(&self) -> impl Iterator<Item = &dyn Object> + Clone {
@@ -462,6 +497,7 @@ pub fn upload_scene(ctx: &Context, scene: &Scene, prepared: PreparedScene) -> Bu
     };
     let bounds = prepared.bounds;
     let triangles = prepared.triangle_count();
+    let relative_edge_length = prepared.relative_edge_length();
     let mut drawables = Vec::with_capacity(prepared.batches.len());
     let mut part_keys = Vec::with_capacity(prepared.batches.len());
     for batch in prepared.batches {
@@ -490,6 +526,7 @@ pub fn upload_scene(ctx: &Context, scene: &Scene, prepared: PreparedScene) -> Bu
         grouping: prepared.grouping,
         textures: b.textures,
         triangles,
+        relative_edge_length,
     }
 }
 
@@ -637,4 +674,55 @@ pub fn directional_lights(
         lights.push(light);
     }
     Ok(lights)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(positions: Vec<Vec3>, indices: Vec<u32>) -> PreparedBatch {
+        PreparedBatch {
+            positions,
+            indices,
+            ..PreparedBatch::default()
+        }
+    }
+
+    #[test]
+    fn edge_length_is_measured_in_diagonals_of_the_bounds() {
+        // A 3-4-5 right triangle in bounds 4 × 3 × 0: perimeter 12, diagonal 5.
+        let triangle = batch(
+            vec![
+                Vec3::new(0.0, 0.0, 0.0),
+                Vec3::new(4.0, 0.0, 0.0),
+                Vec3::new(0.0, 3.0, 0.0),
+            ],
+            vec![0, 1, 2],
+        );
+        let scene = |batches| PreparedScene {
+            batches,
+            bounds: Aabb {
+                min: [0.0; 3],
+                max: [4.0, 3.0, 0.0],
+            },
+            grouping: Grouping::ByMaterial,
+        };
+        let one = scene(vec![triangle.clone()]);
+        assert!((one.relative_edge_length() - 2.4).abs() < 1e-6);
+        // Every batch counts; an index past the positions (never uploaded) adds nothing.
+        let mut broken = triangle.clone();
+        broken.indices = vec![0, 1, 7];
+        let two = scene(vec![triangle.clone(), triangle, broken]);
+        assert!((two.relative_edge_length() - 4.8).abs() < 1e-6);
+        // Empty or flat-to-a-point bounds: no edges to speak of.
+        let point = PreparedScene {
+            bounds: Aabb {
+                min: [1.0; 3],
+                max: [1.0; 3],
+            },
+            ..one
+        };
+        assert_eq!(point.relative_edge_length(), 0.0);
+        assert_eq!(scene(Vec::new()).relative_edge_length(), 0.0);
+    }
 }

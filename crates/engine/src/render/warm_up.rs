@@ -15,32 +15,39 @@ use crate::manifest::{extract_manifest, ManifestParams};
 use crate::materials::MaterialResolution;
 use crate::scene::{FileMaterial, Mesh, Node, Primitive, Scene, TextureImage};
 
-/// Stills are drawn at this size: a thumbnail's (the `cad_file` starter's), so the first
-/// thumbnail also finds its render targets made.
+/// The last still is drawn at this size: a thumbnail's (the `cad_file` starter's), so the
+/// first thumbnail also finds its render targets made.
 const WARM_UP_SIZE: u32 = 512;
 
+/// A still drawn for its compiles only: the program variants do not depend on the size, and
+/// a small frame touches little memory (on this VM a page costs ~3 µs to fault in and free).
+const COMPILE_ONLY_SIZE: u32 = 64;
+
 impl Renderer {
-    /// Renders 512² stills of two tetrahedra (one plain without texture coordinates, one
-    /// textured) with the default image and lighting parameters, supersampled and
-    /// multisampled. Failures are ignored: the real render reports them.
+    /// Renders stills of two tetrahedra (one plain without texture coordinates, one textured)
+    /// with the default image and lighting parameters, multisampled at 64² and supersampled at
+    /// 512². Failures are ignored: the real render reports them.
     pub fn warm_up(&mut self) {
         let scene = warm_up_scene();
         let Ok(manifest) = extract_manifest(&scene, &ManifestParams::default()) else {
             return;
         };
         let resolution = MaterialResolution::file_preview(&manifest);
-        let params = ImageParams {
-            width: WARM_UP_SIZE,
-            height: WARM_UP_SIZE,
-            ..ImageParams::default()
-        };
-        // Both ways of anti-aliasing a default still: a dense scene on llvmpipe is
-        // supersampled (depth pre-pass, single-sample target, downsample), others multisampled.
-        // Multisampled last: its targets are kept, and a `cad_file` thumbnail of a typical
-        // part or assembly is multisampled at this size.
+        // Both ways of anti-aliasing a default still: multisampled (most glTF models) at a
+        // small size, its compiles only; then supersampled (depth pre-pass, single-sample
+        // target, downsample) at the thumbnail's size, whose targets are kept: a `cad_file`
+        // thumbnail of tessellated CAD is supersampled on llvmpipe (see `MsaaStrategy::Auto`).
         let strategy = self.msaa_strategy;
-        for forced in [MsaaStrategy::Supersample, MsaaStrategy::Multisample] {
+        for (forced, size) in [
+            (MsaaStrategy::Multisample, COMPILE_ONLY_SIZE),
+            (MsaaStrategy::Supersample, WARM_UP_SIZE),
+        ] {
             self.msaa_strategy = forced;
+            let params = ImageParams {
+                width: size,
+                height: size,
+                ..ImageParams::default()
+            };
             let _ = self.render_still(
                 &scene,
                 &manifest,
