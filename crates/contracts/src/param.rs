@@ -239,16 +239,18 @@ impl ParamSpec {
     }
 
     fn check_range(&self, n: f64, value: &Value) -> Option<ParamProblem> {
-        let unit = self
-            .unit
-            .as_deref()
-            .map(|u| format!(" {u}"))
-            .unwrap_or_default();
         let (bound, word, sign) = match (self.min, self.max) {
             (Some(min), _) if n < min => (min, "below minimum", ">="),
             (_, Some(max)) if n > max => (max, "above maximum", "<="),
             _ => return None,
         };
+        // Formatted only for a problem: most values are in range (a 10k-node graph checks
+        // tens of thousands).
+        let unit = self
+            .unit
+            .as_deref()
+            .map(|u| format!(" {u}"))
+            .unwrap_or_default();
         let got = short_json(value);
         let bound = fmt_num(bound);
         Some(ParamProblem {
