@@ -64,9 +64,6 @@ pub struct CanvasView {
 }
 
 impl CanvasView {
-    /// Rebuilds the snarl when the document changed or, for large graphs, when the view left
-    /// the region the snarl holds. egui-snarl lays out every node it holds each frame (and
-    /// scans all wires per pin), so large graphs hold only the nodes around the view.
     /// Rebuilds `index` and `edge_ends` when the document changed (the overview uses them
     /// too, and it draws without syncing the snarl).
     pub(super) fn reindex(&mut self, doc: &WorkflowDocument) {
@@ -96,6 +93,9 @@ impl CanvasView {
         self.indexed = Some(doc.revision);
     }
 
+    /// Rebuilds the snarl when the document changed or, for large graphs, when the view left
+    /// the region the snarl holds. egui-snarl lays out every node it holds each frame (and
+    /// scans all wires per pin), so large graphs hold only the nodes around the view.
     fn sync(&mut self, doc: &WorkflowDocument, registry: &Registry, view: Rect, dragging: bool) {
         let cull = doc.graph.nodes.len() > CULL_ABOVE;
         // Rebuild when the view left the held region, or zoomed in so far that most of what

@@ -128,41 +128,46 @@ pub struct PreparedScene {
     pub batches: Vec<PreparedBatch>,
     pub bounds: Aabb,
     pub grouping: Grouping,
+    /// The batches' edge length in diagonals of `bounds` (see [`MsaaStrategy::Auto`]),
+    /// measured here, where the viewer prepares on a worker, not when uploading on the UI's
+    /// GL thread.
+    ///
+    /// [`MsaaStrategy::Auto`]: super::MsaaStrategy::Auto
+    pub relative_edge_length: f64,
 }
 
 impl PreparedScene {
     pub fn triangle_count(&self) -> usize {
         self.batches.iter().map(|b| b.indices.len() / 3).sum()
     }
+}
 
-    /// The triangles' perimeters summed, in units of the bounds' diagonal: how much edge a
-    /// framed image of the scene holds (an edge shared by two triangles counts twice, as a
-    /// rasteriser meets it twice).
-    pub fn relative_edge_length(&self) -> f64 {
-        let diagonal = three_d::InnerSpace::magnitude(self.bounds.size()) as f64;
-        // Empty bounds (infinite extents) or a single point: no edges to speak of.
-        if !diagonal.is_finite() || diagonal <= 0.0 {
-            return 0.0;
-        }
-        let length: f64 = self
-            .batches
-            .iter()
-            .map(|b| {
-                b.indices
-                    .chunks_exact(3)
-                    .map(|t| {
-                        let p = |i: u32| b.positions.get(i as usize).copied();
-                        let (Some(a), Some(b), Some(c)) = (p(t[0]), p(t[1]), p(t[2])) else {
-                            return 0.0;
-                        };
-                        let length = |v: Vec3| f64::from(three_d::InnerSpace::magnitude(v));
-                        length(a - b) + length(b - c) + length(c - a)
-                    })
-                    .sum::<f64>()
-            })
-            .sum();
-        length / diagonal
+/// The triangles' perimeters summed, in units of the bounds' diagonal: how much edge a framed
+/// image of the scene holds (an edge shared by two triangles counts twice, as a rasteriser
+/// meets it twice).
+fn relative_edge_length(batches: &[PreparedBatch], bounds: &Aabb) -> f64 {
+    let diagonal = three_d::InnerSpace::magnitude(bounds.size()) as f64;
+    // Empty bounds (infinite extents) or a single point: no edges to speak of.
+    if !diagonal.is_finite() || diagonal <= 0.0 {
+        return 0.0;
     }
+    let length: f64 = batches
+        .iter()
+        .map(|b| {
+            b.indices
+                .chunks_exact(3)
+                .map(|t| {
+                    let p = |i: u32| b.positions.get(i as usize).copied();
+                    let (Some(a), Some(b), Some(c)) = (p(t[0]), p(t[1]), p(t[2])) else {
+                        return 0.0;
+                    };
+                    let length = |v: Vec3| f64::from(three_d::InnerSpace::magnitude(v));
+                    length(a - b) + length(b - c) + length(c - a)
+                })
+                .sum::<f64>()
+        })
+        .sum();
+    length / diagonal
 }
 
 /// One drawable: one batch (with [`Grouping::PerPart`], one primitive of one part instance).
@@ -482,6 +487,7 @@ pub fn prepare_scene(
         }
     }
     PreparedScene {
+        relative_edge_length: relative_edge_length(&batches, &bounds),
         batches,
         bounds,
         grouping,
@@ -497,7 +503,7 @@ pub fn upload_scene(ctx: &Context, scene: &Scene, prepared: PreparedScene) -> Bu
     };
     let bounds = prepared.bounds;
     let triangles = prepared.triangle_count();
-    let relative_edge_length = prepared.relative_edge_length();
+    let relative_edge_length = prepared.relative_edge_length;
     let mut drawables = Vec::with_capacity(prepared.batches.len());
     let mut part_keys = Vec::with_capacity(prepared.batches.len());
     for batch in prepared.batches {
@@ -699,30 +705,24 @@ mod tests {
             ],
             vec![0, 1, 2],
         );
-        let scene = |batches| PreparedScene {
-            batches,
-            bounds: Aabb {
-                min: [0.0; 3],
-                max: [4.0, 3.0, 0.0],
-            },
-            grouping: Grouping::ByMaterial,
+        let bounds = Aabb {
+            min: [0.0; 3],
+            max: [4.0, 3.0, 0.0],
         };
-        let one = scene(vec![triangle.clone()]);
-        assert!((one.relative_edge_length() - 2.4).abs() < 1e-6);
+        let one = relative_edge_length(std::slice::from_ref(&triangle), &bounds);
+        assert!((one - 2.4).abs() < 1e-6);
         // Every batch counts; an index past the positions (never uploaded) adds nothing.
         let mut broken = triangle.clone();
         broken.indices = vec![0, 1, 7];
-        let two = scene(vec![triangle.clone(), triangle, broken]);
-        assert!((two.relative_edge_length() - 4.8).abs() < 1e-6);
+        let three = [triangle.clone(), triangle.clone(), broken];
+        assert!((relative_edge_length(&three, &bounds) - 4.8).abs() < 1e-6);
         // Empty or flat-to-a-point bounds: no edges to speak of.
-        let point = PreparedScene {
-            bounds: Aabb {
-                min: [1.0; 3],
-                max: [1.0; 3],
-            },
-            ..one
+        let point = Aabb {
+            min: [1.0; 3],
+            max: [1.0; 3],
         };
-        assert_eq!(point.relative_edge_length(), 0.0);
-        assert_eq!(scene(Vec::new()).relative_edge_length(), 0.0);
+        assert_eq!(relative_edge_length(&[triangle], &point), 0.0);
+        assert_eq!(relative_edge_length(&[], &Aabb::EMPTY), 0.0);
+        assert_eq!(relative_edge_length(&[], &bounds), 0.0);
     }
 }

@@ -1,4 +1,4 @@
-use crate::common;
+use crate::common::step;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -9,10 +9,6 @@ use workflow_engine::scene::Aabb;
 use workflow_engine::{
     extract_manifest, import_file, ImportParams, Manifest, ManifestParams, Scene,
 };
-
-fn step(name: &str) -> std::path::PathBuf {
-    common::fixtures().join("step").join(name)
-}
 
 #[test]
 fn all_step_fixtures_import() {

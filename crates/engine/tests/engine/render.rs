@@ -23,7 +23,10 @@ fn service() -> &'static RenderService {
 }
 
 fn prepared(name: &str) -> (Arc<Scene>, Arc<Manifest>) {
-    let scene = common::load(name);
+    with_manifest(common::load(name))
+}
+
+fn with_manifest(scene: Scene) -> (Arc<Scene>, Arc<Manifest>) {
     let manifest = extract_manifest(&scene, &ManifestParams::default()).expect("manifest");
     (Arc::new(scene), Arc::new(manifest))
 }
@@ -503,15 +506,7 @@ fn supersampling_matches_msaa_x4_quality() {
         ("step/nist_mbe_pmi_1.step", 512),
     ] {
         let (scene, manifest) = match name.strip_prefix("step/") {
-            Some(file) => {
-                let path = common::fixtures().join("step").join(file);
-                let scene =
-                    workflow_engine::import_file(&path, &workflow_engine::ImportParams::default())
-                        .expect("STEP imports");
-                let manifest =
-                    extract_manifest(&scene, &ManifestParams::default()).expect("manifest");
-                (Arc::new(scene), Arc::new(manifest))
-            }
+            Some(file) => with_manifest(common::load_step(file)),
             None => prepared(name),
         };
         let params = ImageParams {

@@ -33,6 +33,15 @@ pub fn load(name: &str) -> Scene {
     import_file(&gltf(name), &ImportParams::default()).expect("fixture imports")
 }
 
+/// A STEP fixture, imported (through the converter `cargo test --workspace` builds).
+pub fn load_step(name: &str) -> Scene {
+    import_file(&step(name), &ImportParams::default()).expect("STEP fixture imports")
+}
+
+pub fn step(name: &str) -> PathBuf {
+    fixtures().join("step").join(name)
+}
+
 /// One product, `p1`, in a temporary directory: its CAD file, the preview GLB it publishes and
 /// its material map (the server's `FsProducts`, reduced).
 pub struct DirProducts {
